@@ -1,0 +1,149 @@
+// Typed configuration of every nucseg tool. One TOML file (plus --set overrides) is parsed
+// once into these structs; every key is declared with its type, default, allowed values and
+// documentation in src/core/config_schema.cpp, and docs/config.md lists each one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nucseg {
+
+enum class TriState { automatic, yes, no };
+
+struct LogConfig {
+  std::string level = "info";     // trace, debug, info, warn, error, off
+  std::string dir;                // per-rank log files <dir>/rank-<r>.log; empty: none
+  double progress_seconds = 10.0; // interval between progress lines
+};
+
+struct SynthConfig {
+  std::string output = "demo/data";
+  int count = 24;
+  int seed = 1;
+  std::string style = "mixed";  // fluorescence, brightfield, histology, mixed
+  int min_side = 256;
+  int max_side = 512;
+  double min_radius = 6.0;
+  double max_radius = 14.0;
+  double density = 1.0;           // nuclei coverage scale (1 = typical Kaggle image)
+  double cluster_fraction = 0.5;  // share of nuclei placed in touching clusters
+  int big_image = 0;              // side of one extra large image; 0 = none
+  bool overwrite = false;
+};
+
+struct PackConfig {
+  std::string input;
+  std::string output;
+  std::string layout = "auto";  // auto, kaggle, flat
+  std::string images_dir = "images";
+  std::string masks_dir = "masks";
+  double val_fraction = 0.2;
+  int seed = 42;
+  int shard_max_images = 256;
+  double shard_max_mb = 256.0;
+  int border_width = 2;
+  int compression = 4;
+  double max_rejected_fraction = 0.1;
+  bool overwrite = false;
+};
+
+struct DataConfig {
+  std::string shards;
+  int crop = 256;
+  int samples_per_image = 1;
+  bool flip = true;
+  bool rotate90 = true;
+  double intensity_jitter = 0.1;
+  double contrast_jitter = 0.2;
+  double scale_jitter = 0.0;
+  int workers = 1;
+  int prefetch = 4;
+};
+
+struct ModelConfig {
+  int classes = 3;
+  std::string encoder_weights;
+  TriState freeze_encoder = TriState::automatic;
+};
+
+struct TrainConfig {
+  std::string output = "runs/train";
+  int epochs = 20;
+  long max_steps = 0;
+  int batch_size = 16;
+  double lr = 1e-3;
+  std::string lr_schedule = "constant";  // constant, cosine, step
+  int lr_step_epochs = 10;
+  double lr_step_gamma = 0.1;
+  int warmup_steps = 0;
+  bool lr_scale_with_ranks = false;
+  double weight_decay = 0.0;
+  std::vector<double> class_weights;  // empty: unweighted
+  double dice_weight = 0.0;
+  int threads = 0;                    // 0: the cores available to this rank
+  std::string device = "auto";        // auto, cpu, cuda
+  int seed = 1;
+  bool deterministic = false;
+  long checkpoint_every = 0;          // steps; 0: only at epoch ends
+  int keep_checkpoints = 3;
+  int val_every = 1;
+  int preview_count = 4;
+  double bucket_mb = 4.0;
+  bool sync_batchnorm = false;
+};
+
+struct InferConfig {
+  std::string model;
+  std::string input;
+  std::string output;
+  int tile = 512;
+  int overlap = 64;
+  int batch = 4;
+  int min_area = 12;
+  double seed_threshold = 0.5;
+  bool overwrite = false;
+  bool save_probabilities = false;
+  std::string export_labels;  // "", png, tiff
+  int threads = 0;
+  bool fold_batchnorm = true;
+};
+
+struct EvalConfig {
+  std::string truth;
+  std::string pred;
+  std::string output;  // JSON report path; empty: <pred dir>/eval.json
+};
+
+struct Config {
+  LogConfig log;
+  SynthConfig synth;
+  PackConfig pack;
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  InferConfig infer;
+  EvalConfig eval;
+};
+
+// One declared key, as documented.
+struct KeyInfo {
+  std::string key;            // "section.name"
+  std::string type;           // bool, int, float, string, float list, bool|"auto"
+  std::string default_value;  // TOML text of the default
+  std::string allowed;        // human description of the allowed values
+  std::string doc;            // one-line meaning
+};
+
+const std::vector<KeyInfo>& config_keys();
+
+// Defaults, then each file in order, then each "section.key=value" override.
+// Throws Error(config) naming the key for unknown keys, wrong types and bad values.
+Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
+
+// The resolved configuration as TOML; restricted to `sections` when not empty.
+std::string config_to_toml(const Config& config, const std::vector<std::string>& sections = {});
+
+// Closest declared key to `key` (for "did you mean"), empty when nothing is close.
+std::string closest_key(const std::string& key);
+
+}  // namespace nucseg

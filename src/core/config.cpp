@@ -1,0 +1,176 @@
+#include "nucseg/core/config.hpp"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "config_schema.hpp"
+#include "nucseg/core/error.hpp"
+
+namespace nucseg {
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+const detail::Field* find_field(const std::string& key) {
+  for (const auto& f : detail::fields())
+    if (f.info.key == key) return &f;
+  return nullptr;
+}
+
+[[noreturn]] void unknown_key(const std::string& key, const std::string& where) {
+  std::string msg = "unknown configuration key" + (where.empty() ? "" : " in " + where);
+  std::string hint = closest_key(key);
+  if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+  throw Error(ErrorKind::config, msg, {where, key, -1});
+}
+
+// Applies every leaf of a parsed TOML document, checking that each key is declared.
+void apply_table(Config& config, const toml::table& root, const std::string& where) {
+  for (const auto& [section_name, section_node] : root) {
+    std::string section(section_name.str());
+    const auto* table = section_node.as_table();
+    if (!table) unknown_key(section, where);
+    for (const auto& [name, node] : *table) {
+      std::string key = section + "." + std::string(name.str());
+      const auto* field = find_field(key);
+      if (!field) unknown_key(key, where);
+      try {
+        field->assign(config, node);
+      } catch (const Error& e) {
+        throw Error(ErrorKind::config, e.message(), {where, key, -1});
+      }
+    }
+  }
+}
+
+void apply_override(Config& config, const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error(ErrorKind::usage, "--set expects section.key=value, got '" + text + "'");
+  std::string key = text.substr(0, eq);
+  std::string value = text.substr(eq + 1);
+  const auto* field = find_field(key);
+  if (!field) unknown_key(key, "--set");
+  // The value is read as TOML; for a string key, unquoted text is taken as it is.
+  toml::table parsed;
+  bool parsed_ok = true;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed_ok = false;
+  }
+  bool is_string_key = field->info.type == "string";
+  if (is_string_key && (!parsed_ok || !parsed["v"].is_string())) {
+    parsed = toml::table{};
+    parsed.insert("v", value);
+  } else if (!parsed_ok) {
+    throw Error(ErrorKind::config, "cannot read value '" + value + "' (type " + field->info.type + ")",
+                {"--set", key, -1});
+  }
+  try {
+    field->assign(config, *parsed.get("v"));
+  } catch (const Error& e) {
+    throw Error(ErrorKind::config, e.message(), {"--set", key, -1});
+  }
+}
+
+}  // namespace
+
+const std::vector<KeyInfo>& config_keys() {
+  static const std::vector<KeyInfo> keys = [] {
+    std::vector<KeyInfo> out;
+    for (const auto& f : detail::fields()) out.push_back(f.info);
+    return out;
+  }();
+  return keys;
+}
+
+std::string closest_key(const std::string& key) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(3, key.size() / 3) + 1;
+  for (const auto& f : detail::fields()) {
+    size_t d = edit_distance(key, f.info.key);
+    // A bare name that matches the part after the dot is a good hint too.
+    auto dot = f.info.key.find('.');
+    if (f.info.key.compare(dot + 1, std::string::npos, key) == 0) d = 1;
+    if (d < best_distance) {
+      best_distance = d;
+      best = f.info.key;
+    }
+  }
+  return best;
+}
+
+Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
+  Config config;
+  for (const auto& file : files) {
+    toml::table root;
+    try {
+      root = toml::parse_file(file);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream msg;
+      msg << "cannot parse configuration: " << e.description() << " at line " << e.source().begin.line
+          << ", column " << e.source().begin.column;
+      throw Error(ErrorKind::config, msg.str(), {file, "", -1});
+    }
+    apply_table(config, root, file);
+  }
+  for (const auto& o : overrides) apply_override(config, o);
+  if (config.synth.min_side > config.synth.max_side)
+    throw_config("synth.min_side", "synth.min_side (" + std::to_string(config.synth.min_side) +
+                                       ") is larger than synth.max_side (" + std::to_string(config.synth.max_side) + ")");
+  if (config.synth.min_radius > config.synth.max_radius)
+    throw_config("synth.min_radius", "synth.min_radius is larger than synth.max_radius");
+  if (config.infer.overlap * 2 >= config.infer.tile)
+    throw_config("infer.overlap", "infer.overlap (" + std::to_string(config.infer.overlap) +
+                                      ") must be less than half of infer.tile (" + std::to_string(config.infer.tile) + ")");
+  if (!config.train.class_weights.empty() &&
+      static_cast<int>(config.train.class_weights.size()) != config.model.classes)
+    throw_config("train.class_weights", "train.class_weights has " + std::to_string(config.train.class_weights.size()) +
+                                            " entries but model.classes is " + std::to_string(config.model.classes));
+  return config;
+}
+
+std::string config_to_toml(const Config& config, const std::vector<std::string>& sections) {
+  // Keep the declaration order of sections and keys: it reads like the docs.
+  std::vector<std::string> order;
+  std::map<std::string, toml::table> tables;
+  for (const auto& f : detail::fields()) {
+    auto dot = f.info.key.find('.');
+    std::string section = f.info.key.substr(0, dot);
+    if (!sections.empty() && std::find(sections.begin(), sections.end(), section) == sections.end()) continue;
+    if (!tables.count(section)) order.push_back(section);
+    f.emit(config, tables[section], f.info.key.substr(dot + 1));
+  }
+  std::ostringstream out;
+  for (const auto& section : order) {
+    out << "[" << section << "]\n";
+    // toml++ sorts keys; print in declaration order instead.
+    for (const auto& f : detail::fields()) {
+      auto dot = f.info.key.find('.');
+      if (f.info.key.substr(0, dot) != section) continue;
+      std::string name = f.info.key.substr(dot + 1);
+      toml::table one;
+      f.emit(config, one, name);
+      out << one << "\n";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace nucseg

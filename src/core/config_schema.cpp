@@ -1,0 +1,314 @@
+// Every configuration key nucseg knows: type, default, allowed values, meaning.
+// Adding a key: add the struct member in config.hpp, one line here, one row in docs/config.md
+// (tests/core/config_docs_test checks that docs and this table agree).
+#include "config_schema.hpp"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::detail {
+namespace {
+
+std::string describe(const toml::node& node) {
+  std::ostringstream out;
+  node.visit([&](auto&& value) { out << value; });
+  return out.str();
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+template <class Section, class T>
+using Member = T Section::*;
+
+template <class Section>
+using SectionOf = Section Config::*;
+
+// Integer key within [lo, hi]; optionally a multiple of `step`.
+template <class Section, class T>
+Field int_key(const char* key, SectionOf<Section> sec, Member<Section, T> mem, long lo, long hi,
+              const char* doc, long multiple_of = 1) {
+  std::string allowed = std::to_string(lo) + " .. " + std::to_string(hi);
+  if (multiple_of > 1) allowed += ", a multiple of " + std::to_string(multiple_of);
+  Config defaults;
+  KeyInfo info{key, "int", std::to_string((defaults.*sec).*mem), allowed, doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    auto v = n.value_exact<int64_t>();
+    if (!v) throw_config(key, "expected an integer, got " + describe(n) + " (allowed: " + allowed + ")");
+    if (*v < lo || *v > hi || *v % multiple_of != 0)
+      throw_config(key, "value " + std::to_string(*v) + " is out of range (allowed: " + allowed + ")");
+    (c.*sec).*mem = static_cast<T>(*v);
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    t.insert_or_assign(name, static_cast<int64_t>((c.*sec).*mem));
+  };
+  return {info, assign, emit};
+}
+
+template <class Section>
+Field float_key(const char* key, SectionOf<Section> sec, Member<Section, double> mem, double lo,
+                double hi, const char* doc) {
+  std::string allowed = number_text(lo) + " .. " + number_text(hi);
+  Config defaults;
+  KeyInfo info{key, "float", number_text((defaults.*sec).*mem), allowed, doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    auto v = n.value<double>();  // integers are accepted as floats
+    if (!v || !n.is_number()) throw_config(key, "expected a number, got " + describe(n) + " (allowed: " + allowed + ")");
+    if (!std::isfinite(*v) || *v < lo || *v > hi)
+      throw_config(key, "value " + number_text(*v) + " is out of range (allowed: " + allowed + ")");
+    (c.*sec).*mem = *v;
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    t.insert_or_assign(name, (c.*sec).*mem);
+  };
+  return {info, assign, emit};
+}
+
+template <class Section>
+Field bool_key(const char* key, SectionOf<Section> sec, Member<Section, bool> mem, const char* doc) {
+  Config defaults;
+  KeyInfo info{key, "bool", (defaults.*sec).*mem ? "true" : "false", "true, false", doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    auto v = n.value_exact<bool>();
+    if (!v) throw_config(key, "expected true or false, got " + describe(n));
+    (c.*sec).*mem = *v;
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    t.insert_or_assign(name, (c.*sec).*mem);
+  };
+  return {info, assign, emit};
+}
+
+// String key; `choices` empty means any string.
+template <class Section>
+Field string_key(const char* key, SectionOf<Section> sec, Member<Section, std::string> mem,
+                 std::vector<std::string> choices, const char* doc) {
+  Config defaults;
+  std::string allowed = choices.empty() ? "any string" : join(choices);
+  KeyInfo info{key, "string", "\"" + (defaults.*sec).*mem + "\"", allowed, doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    auto v = n.value_exact<std::string>();
+    if (!v) throw_config(key, "expected a string, got " + describe(n));
+    if (!choices.empty() && std::find(choices.begin(), choices.end(), *v) == choices.end())
+      throw_config(key, "value \"" + *v + "\" is not allowed (allowed: " + allowed + ")");
+    (c.*sec).*mem = *v;
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    t.insert_or_assign(name, (c.*sec).*mem);
+  };
+  return {info, assign, emit};
+}
+
+template <class Section>
+Field float_list_key(const char* key, SectionOf<Section> sec, Member<Section, std::vector<double>> mem,
+                     double lo, double hi, const char* doc) {
+  std::string allowed = "a list of numbers in " + number_text(lo) + " .. " + number_text(hi);
+  KeyInfo info{key, "float list", "[]", allowed, doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    const auto* arr = n.as_array();
+    if (!arr) throw_config(key, "expected a list of numbers, got " + describe(n));
+    std::vector<double> out;
+    for (const auto& item : *arr) {
+      auto v = item.value<double>();
+      if (!v || !item.is_number() || *v < lo || *v > hi)
+        throw_config(key, "list item " + describe(item) + " is not allowed (allowed: " + allowed + ")");
+      out.push_back(*v);
+    }
+    (c.*sec).*mem = out;
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    toml::array arr;
+    for (double v : (c.*sec).*mem) arr.push_back(v);
+    t.insert_or_assign(name, arr);
+  };
+  return {info, assign, emit};
+}
+
+template <class Section>
+Field tristate_key(const char* key, SectionOf<Section> sec, Member<Section, TriState> mem, const char* doc) {
+  KeyInfo info{key, "bool or \"auto\"", "\"auto\"", "true, false, \"auto\"", doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    if (auto b = n.value_exact<bool>()) {
+      (c.*sec).*mem = *b ? TriState::yes : TriState::no;
+    } else if (auto s = n.value_exact<std::string>(); s && *s == "auto") {
+      (c.*sec).*mem = TriState::automatic;
+    } else {
+      throw_config(key, "expected true, false or \"auto\", got " + describe(n));
+    }
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    switch ((c.*sec).*mem) {
+      case TriState::automatic: t.insert_or_assign(name, "auto"); break;
+      case TriState::yes: t.insert_or_assign(name, true); break;
+      case TriState::no: t.insert_or_assign(name, false); break;
+    }
+  };
+  return {info, assign, emit};
+}
+
+constexpr long kIntMax = std::numeric_limits<int>::max();
+
+std::vector<Field> build() {
+  using C = Config;
+  return {
+      // [log]
+      string_key("log.level", &C::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error", "off"},
+                 "Verbosity of the log (rank 0 speaks for the job; --log-level overrides)."),
+      string_key("log.dir", &C::log, &LogConfig::dir, {},
+                 "Folder for per-rank log files rank-<r>.log; empty: console only."),
+      float_key("log.progress_seconds", &C::log, &LogConfig::progress_seconds, 0.0, 3600.0,
+                "Seconds between progress lines (count, rate, ETA) on long loops."),
+
+      // [synth]
+      string_key("synth.output", &C::synth, &SynthConfig::output, {},
+                 "Folder that receives the generated Kaggle-layout dataset."),
+      int_key("synth.count", &C::synth, &SynthConfig::count, 1, 1000000, "Number of images to generate."),
+      int_key("synth.seed", &C::synth, &SynthConfig::seed, 0, kIntMax, "Random seed; the same seed gives the same images."),
+      string_key("synth.style", &C::synth, &SynthConfig::style, {"fluorescence", "brightfield", "histology", "mixed"},
+                 "Imaging style of the generated images; mixed draws one per image."),
+      int_key("synth.min_side", &C::synth, &SynthConfig::min_side, 64, 8192, "Smallest image side in pixels."),
+      int_key("synth.max_side", &C::synth, &SynthConfig::max_side, 64, 8192, "Largest image side in pixels."),
+      float_key("synth.min_radius", &C::synth, &SynthConfig::min_radius, 2.0, 200.0, "Smallest mean nucleus radius in pixels."),
+      float_key("synth.max_radius", &C::synth, &SynthConfig::max_radius, 2.0, 200.0, "Largest mean nucleus radius in pixels."),
+      float_key("synth.density", &C::synth, &SynthConfig::density, 0.05, 5.0,
+                "Scale of the number of nuclei per image (1: typical Kaggle coverage)."),
+      float_key("synth.cluster_fraction", &C::synth, &SynthConfig::cluster_fraction, 0.0, 1.0,
+                "Share of nuclei placed in clusters of touching nuclei."),
+      int_key("synth.big_image", &C::synth, &SynthConfig::big_image, 0, 32768,
+              "Side of one extra large image (for tiling tests); 0: none."),
+      bool_key("synth.overwrite", &C::synth, &SynthConfig::overwrite, "Regenerate images that already exist."),
+
+      // [pack]
+      string_key("pack.input", &C::pack, &PackConfig::input, {}, "Dataset root (Kaggle stage1 layout or flat images/masks)."),
+      string_key("pack.output", &C::pack, &PackConfig::output, {}, "Folder that receives the HDF5 shards and index.h5."),
+      string_key("pack.layout", &C::pack, &PackConfig::layout, {"auto", "kaggle", "flat"},
+                 "Dataset layout: kaggle (<id>/images, <id>/masks), flat (images/ + masks/), auto-detect."),
+      string_key("pack.images_dir", &C::pack, &PackConfig::images_dir, {}, "Flat layout: the images folder under pack.input."),
+      string_key("pack.masks_dir", &C::pack, &PackConfig::masks_dir, {}, "Flat layout: the masks folder under pack.input."),
+      float_key("pack.val_fraction", &C::pack, &PackConfig::val_fraction, 0.0, 1.0,
+                "Share of images held out for validation (decided per image id by a seeded hash)."),
+      int_key("pack.seed", &C::pack, &PackConfig::seed, 0, kIntMax, "Seed of the train/val split hash."),
+      int_key("pack.shard_max_images", &C::pack, &PackConfig::shard_max_images, 1, 1000000, "Most images per shard."),
+      float_key("pack.shard_max_mb", &C::pack, &PackConfig::shard_max_mb, 1.0, 1e6, "Most uncompressed megabytes per shard."),
+      int_key("pack.border_width", &C::pack, &PackConfig::border_width, 1, 16,
+              "Width in pixels of the nucleus-border class in the stored 3-class targets."),
+      int_key("pack.compression", &C::pack, &PackConfig::compression, 0, 9, "gzip level of the shard datasets (0: none)."),
+      float_key("pack.max_rejected_fraction", &C::pack, &PackConfig::max_rejected_fraction, 0.0, 1.0,
+                "Exit non-zero when more than this share of the images is rejected."),
+      bool_key("pack.overwrite", &C::pack, &PackConfig::overwrite, "Rewrite shards that are already complete."),
+
+      // [data]
+      string_key("data.shards", &C::data, &DataConfig::shards, {}, "Shard folder written by nucseg_pack (holds index.h5)."),
+      int_key("data.crop", &C::data, &DataConfig::crop, 32, 1024, "Side of the square training crops.", 32),
+      int_key("data.samples_per_image", &C::data, &DataConfig::samples_per_image, 1, 1000,
+              "Random crops drawn from each training image per epoch."),
+      bool_key("data.flip", &C::data, &DataConfig::flip, "Random horizontal and vertical flips."),
+      bool_key("data.rotate90", &C::data, &DataConfig::rotate90, "Random rotations by multiples of 90 degrees."),
+      float_key("data.intensity_jitter", &C::data, &DataConfig::intensity_jitter, 0.0, 1.0,
+                "Largest random brightness shift, as a fraction of the range."),
+      float_key("data.contrast_jitter", &C::data, &DataConfig::contrast_jitter, 0.0, 1.0,
+                "Largest random contrast change, as a fraction (0.2: x0.8 .. x1.2)."),
+      float_key("data.scale_jitter", &C::data, &DataConfig::scale_jitter, 0.0, 0.5,
+                "Largest random rescale, as a fraction (0.2: x0.8 .. x1.2); 0: off."),
+      int_key("data.workers", &C::data, &DataConfig::workers, 1, 64, "Background threads preparing batches."),
+      int_key("data.prefetch", &C::data, &DataConfig::prefetch, 1, 256, "Batches prepared ahead of the trainer."),
+
+      // [model]
+      int_key("model.classes", &C::model, &ModelConfig::classes, 2, 64,
+              "Output classes per pixel (3: background, interior, border)."),
+      string_key("model.encoder_weights", &C::model, &ModelConfig::encoder_weights, {},
+                 "Keras MobileNetV2 ImageNet weights (.h5, no_top); empty: random initialisation."),
+      tristate_key("model.freeze_encoder", &C::model, &ModelConfig::freeze_encoder,
+                   "Freeze the encoder (auto: frozen when encoder_weights is set, as in the seed)."),
+
+      // [train]
+      string_key("train.output", &C::train, &TrainConfig::output, {},
+                 "Run directory: config, metrics.csv, TensorBoard events, previews, checkpoints."),
+      int_key("train.epochs", &C::train, &TrainConfig::epochs, 1, 100000, "Number of epochs."),
+      int_key("train.max_steps", &C::train, &TrainConfig::max_steps, 0, 1000000000L,
+              "Stop after this many optimizer steps; 0: no limit."),
+      int_key("train.batch_size", &C::train, &TrainConfig::batch_size, 1, 4096, "Images per optimizer step on each rank."),
+      float_key("train.lr", &C::train, &TrainConfig::lr, 1e-8, 10.0, "Adam learning rate."),
+      string_key("train.lr_schedule", &C::train, &TrainConfig::lr_schedule, {"constant", "cosine", "step"},
+                 "Learning-rate schedule over the run."),
+      int_key("train.lr_step_epochs", &C::train, &TrainConfig::lr_step_epochs, 1, 100000,
+              "Step schedule: epochs between decays."),
+      float_key("train.lr_step_gamma", &C::train, &TrainConfig::lr_step_gamma, 0.0, 1.0,
+                "Step schedule: factor applied at each decay."),
+      int_key("train.warmup_steps", &C::train, &TrainConfig::warmup_steps, 0, 10000000,
+              "Linear learning-rate warm-up steps."),
+      bool_key("train.lr_scale_with_ranks", &C::train, &TrainConfig::lr_scale_with_ranks,
+               "Scale the learning rate linearly with the number of ranks (use with warm-up)."),
+      float_key("train.weight_decay", &C::train, &TrainConfig::weight_decay, 0.0, 1.0, "Adam L2 weight decay."),
+      float_list_key("train.class_weights", &C::train, &TrainConfig::class_weights, 0.0, 1000.0,
+                     "Cross-entropy weight per class; empty: unweighted."),
+      float_key("train.dice_weight", &C::train, &TrainConfig::dice_weight, 0.0, 100.0,
+                "Weight of a soft Dice term added to the cross-entropy; 0: off."),
+      int_key("train.threads", &C::train, &TrainConfig::threads, 0, 1024,
+              "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
+      string_key("train.device", &C::train, &TrainConfig::device, {"auto", "cpu", "cuda"},
+                 "Compute device; auto picks CUDA when this LibTorch has it."),
+      int_key("train.seed", &C::train, &TrainConfig::seed, 0, kIntMax, "Seed of initialisation, data order and augmentation."),
+      bool_key("train.deterministic", &C::train, &TrainConfig::deterministic,
+               "Deterministic algorithms only (bit-reproducible runs, slower)."),
+      int_key("train.checkpoint_every", &C::train, &TrainConfig::checkpoint_every, 0, 1000000000L,
+              "Steps between checkpoints; 0: only at the end of each epoch."),
+      int_key("train.keep_checkpoints", &C::train, &TrainConfig::keep_checkpoints, 1, 1000,
+              "Most recent checkpoints kept (the best one is kept besides)."),
+      int_key("train.val_every", &C::train, &TrainConfig::val_every, 1, 100000, "Epochs between validations."),
+      int_key("train.preview_count", &C::train, &TrainConfig::preview_count, 0, 64,
+              "Validation images drawn in previews/epoch-NNN.png; 0: no previews."),
+      float_key("train.bucket_mb", &C::train, &TrainConfig::bucket_mb, 0.01, 1024.0,
+                "Size of the fused gradient buckets all-reduced during backward."),
+      bool_key("train.sync_batchnorm", &C::train, &TrainConfig::sync_batchnorm,
+               "Average BatchNorm statistics over ranks (default: per rank)."),
+
+      // [infer]
+      string_key("infer.model", &C::infer, &InferConfig::model, {}, "Checkpoint file or training run directory (uses its best checkpoint)."),
+      string_key("infer.input", &C::infer, &InferConfig::input, {},
+                 "Folder tree of images, a Kaggle-layout folder, or a text file listing image paths."),
+      string_key("infer.output", &C::infer, &InferConfig::output, {}, "Output folder (segmentation.h5 and part files)."),
+      int_key("infer.tile", &C::infer, &InferConfig::tile, 64, 4096, "Side of the square inference tiles.", 32),
+      int_key("infer.overlap", &C::infer, &InferConfig::overlap, 0, 1024, "Overlap between neighbouring tiles in pixels."),
+      int_key("infer.batch", &C::infer, &InferConfig::batch, 1, 256, "Tiles per forward pass."),
+      int_key("infer.min_area", &C::infer, &InferConfig::min_area, 0, 1000000,
+              "Objects smaller than this many pixels are removed (also used by validation)."),
+      float_key("infer.seed_threshold", &C::infer, &InferConfig::seed_threshold, 0.0, 1.0,
+                "Interior probability above which a pixel seeds an object (also used by validation)."),
+      bool_key("infer.overwrite", &C::infer, &InferConfig::overwrite, "Redo images that already have results."),
+      bool_key("infer.save_probabilities", &C::infer, &InferConfig::save_probabilities,
+               "Also store class probabilities (uint8, x255) per image."),
+      string_key("infer.export_labels", &C::infer, &InferConfig::export_labels, {"", "png", "tiff"},
+                 "Also write each label image as a 16-bit PNG or TIFF under <output>/labels/."),
+      int_key("infer.threads", &C::infer, &InferConfig::threads, 0, 1024,
+              "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
+      bool_key("infer.fold_batchnorm", &C::infer, &InferConfig::fold_batchnorm,
+               "Fold BatchNorm into the preceding convolutions for inference."),
+
+      // [eval]
+      string_key("eval.truth", &C::eval, &EvalConfig::truth, {}, "Ground truth: a Kaggle-layout folder."),
+      string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
+      string_key("eval.output", &C::eval, &EvalConfig::output, {}, "JSON report path; empty: eval.json beside eval.pred."),
+  };
+}
+
+}  // namespace
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table = build();
+  return table;
+}
+
+}  // namespace nucseg::detail

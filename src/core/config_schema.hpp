@@ -1,0 +1,24 @@
+// Private to src/core: the declarative key table behind nucseg::Config.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "nucseg/core/config.hpp"
+
+namespace nucseg::detail {
+
+struct Field {
+  KeyInfo info;
+  // Assigns the TOML value to the config; throws Error(config) naming the key when invalid.
+  std::function<void(Config&, const toml::node&)> assign;
+  // Appends the current value to a TOML table under `name`.
+  std::function<void(const Config&, toml::table&, const std::string& name)> emit;
+};
+
+const std::vector<Field>& fields();
+
+}  // namespace nucseg::detail

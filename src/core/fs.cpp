@@ -1,0 +1,120 @@
+#include "nucseg/core/fs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::fs {
+namespace {
+
+void fsync_path(const stdfs::path& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw_runtime(std::string("cannot open for fsync: ") + std::strerror(errno), path.string());
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // Some filesystems refuse fsync on directories; the rename is still atomic there.
+  if (rc != 0 && !(directory && (err == EINVAL || err == EBADF)))
+    throw_runtime(std::string("fsync failed: ") + std::strerror(err), path.string());
+}
+
+}  // namespace
+
+void create_directories(const stdfs::path& dir) {
+  std::error_code ec;
+  stdfs::create_directories(dir, ec);
+  if (ec) throw_runtime("cannot create folder: " + ec.message(), dir.string());
+}
+
+stdfs::path temporary_sibling(const stdfs::path& path) {
+  return path.parent_path() / (path.filename().string() + ".tmp-" + std::to_string(::getpid()));
+}
+
+bool is_temporary_name(const stdfs::path& path) {
+  return path.filename().string().find(".tmp-") != std::string::npos;
+}
+
+void commit_rename(const stdfs::path& from, const stdfs::path& to) {
+  fsync_path(from, false);
+  if (std::rename(from.c_str(), to.c_str()) != 0)
+    throw_runtime(std::string("cannot rename ") + from.string() + ": " + std::strerror(errno), to.string());
+  auto parent = to.parent_path();
+  fsync_path(parent.empty() ? stdfs::path(".") : parent, true);
+}
+
+void write_file_atomic(const stdfs::path& path, const std::string& bytes) {
+  auto tmp = temporary_sibling(path);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw_runtime(std::string("cannot create file: ") + std::strerror(errno), tmp.string());
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw_runtime(std::string("cannot write file: ") + std::strerror(errno), tmp.string());
+  }
+  commit_rename(tmp, path);
+}
+
+std::string read_file(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_data(path.string(), std::string("cannot open file: ") + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw_data(path.string(), "cannot read file");
+  return buffer.str();
+}
+
+std::string safe_component(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    bool ok = std::isalnum(c) || c == '-' || c == '_' || c == '.';
+    out.push_back(ok ? static_cast<char>(c) : '_');
+  }
+  // Leading dots would make ".", ".." or hidden files.
+  for (auto& c : out) {
+    if (c != '.') break;
+    c = '_';
+  }
+  if (out.empty()) out = "_";
+  return out;
+}
+
+uint64_t fnv1a(const void* data, size_t size, uint64_t seed) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t h = seed;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string fnv1a_hex(const void* data, size_t size) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(data, size)));
+  return buf;
+}
+
+std::string file_checksum(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_data(path.string(), std::string("cannot open file: ") + std::strerror(errno));
+  uint64_t h = 1469598103934665603ULL;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h = fnv1a(buf.data(), static_cast<size_t>(in.gcount()), h);
+  }
+  if (in.bad()) throw_data(path.string(), "cannot read file");
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+}  // namespace nucseg::fs

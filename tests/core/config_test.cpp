@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nucseg/core/config.hpp"
+#include "nucseg/core/error.hpp"
+
+using nucseg::Config;
+using nucseg::Error;
+using nucseg::load_config;
+
+namespace {
+
+std::string error_of(const std::vector<std::string>& files, const std::vector<std::string>& sets) {
+  try {
+    load_config(files, sets);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error was raised";
+  return {};
+}
+
+std::string write_toml(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+}  // namespace
+
+TEST(Config, DefaultsFollowTheSeed) {
+  Config c = load_config({}, {});
+  EXPECT_EQ(c.pack.val_fraction, 0.2);
+  EXPECT_EQ(c.train.lr, 1e-3);
+  EXPECT_EQ(c.train.epochs, 20);
+  EXPECT_EQ(c.model.classes, 3);
+}
+
+TEST(Config, SetOverridesTypedValues) {
+  Config c = load_config({}, {"train.epochs=5", "pack.input=/data/stage1", "train.lr=0.01",
+                              "data.flip=false", "train.class_weights=[1, 2, 5]", "model.freeze_encoder=true"});
+  EXPECT_EQ(c.train.epochs, 5);
+  EXPECT_EQ(c.pack.input, "/data/stage1");
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.01);
+  EXPECT_FALSE(c.data.flip);
+  EXPECT_EQ(c.train.class_weights, (std::vector<double>{1, 2, 5}));
+  EXPECT_EQ(c.model.freeze_encoder, nucseg::TriState::yes);
+}
+
+TEST(Config, FileThenOverridesInOrder) {
+  auto path = write_toml("nucseg_cfg_order.toml", "[train]\nepochs = 7\nbatch_size = 4\n");
+  Config c = load_config({path}, {"train.batch_size=8"});
+  EXPECT_EQ(c.train.epochs, 7);
+  EXPECT_EQ(c.train.batch_size, 8);
+}
+
+TEST(Config, UnknownKeyNamesItAndSuggestsTheClosest) {
+  auto msg = error_of({}, {"train.epoch=3"});
+  EXPECT_NE(msg.find("train.epoch"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'train.epochs'"), std::string::npos) << msg;
+  auto path = write_toml("nucseg_cfg_unknown.toml", "[pack]\nval_fractoin = 0.3\n");
+  msg = error_of({path}, {});
+  EXPECT_NE(msg.find("pack.val_fractoin"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("pack.val_fraction"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+}
+
+TEST(Config, WrongTypeNamesKeyAndValue) {
+  auto msg = error_of({}, {"train.epochs=\"many\""});
+  EXPECT_NE(msg.find("train.epochs"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("integer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("many"), std::string::npos) << msg;
+}
+
+TEST(Config, OutOfRangeNamesAllowedValues) {
+  auto msg = error_of({}, {"pack.val_fraction=1.5"});
+  EXPECT_NE(msg.find("pack.val_fraction"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1.5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("0 .. 1"), std::string::npos) << msg;
+  msg = error_of({}, {"data.crop=100"});
+  EXPECT_NE(msg.find("multiple of 32"), std::string::npos) << msg;
+  msg = error_of({}, {"synth.style=watercolour"});
+  EXPECT_NE(msg.find("fluorescence"), std::string::npos) << msg;
+}
+
+TEST(Config, CrossKeyChecks) {
+  auto msg = error_of({}, {"infer.tile=128", "infer.overlap=64"});
+  EXPECT_NE(msg.find("infer.overlap"), std::string::npos) << msg;
+  msg = error_of({}, {"train.class_weights=[1, 2]"});
+  EXPECT_NE(msg.find("model.classes"), std::string::npos) << msg;
+}
+
+TEST(Config, SyntaxErrorNamesFileAndLine) {
+  auto path = write_toml("nucseg_cfg_syntax.toml", "[train]\nepochs = = 3\n");
+  auto msg = error_of({path}, {});
+  EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+}
+
+TEST(Config, PrintedConfigReadsBackIdentically) {
+  Config c = load_config({}, {"train.epochs=3", "pack.input=a b/c", "train.class_weights=[1, 4, 9]",
+                              "model.freeze_encoder=false"});
+  auto path = write_toml("nucseg_cfg_roundtrip.toml", nucseg::config_to_toml(c));
+  Config back = load_config({path}, {});
+  EXPECT_EQ(nucseg::config_to_toml(back), nucseg::config_to_toml(c));
+  EXPECT_EQ(back.pack.input, "a b/c");
+  EXPECT_EQ(back.model.freeze_encoder, nucseg::TriState::no);
+}
+
+TEST(Config, EveryKeyIsDocumented) {
+  for (const auto& k : nucseg::config_keys()) {
+    EXPECT_FALSE(k.doc.empty()) << k.key;
+    EXPECT_NE(k.key.find('.'), std::string::npos) << k.key;
+  }
+}

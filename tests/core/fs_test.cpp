@@ -1,0 +1,52 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+
+namespace stdfs = std::filesystem;
+
+TEST(Fs, SafeComponentNeverEscapesTheFolder) {
+  for (const std::string bad : {"..", ".", "../../etc/passwd", "a/b\\c", "", "/abs", "x\ny", ".hidden"}) {
+    auto s = nucseg::fs::safe_component(bad);
+    EXPECT_EQ(s.find('/'), std::string::npos) << bad;
+    EXPECT_NE(s, "..");
+    EXPECT_NE(s, ".");
+    EXPECT_FALSE(s.empty());
+    EXPECT_NE(s[0], '.') << bad;
+  }
+  EXPECT_EQ(nucseg::fs::safe_component("img_01-a.png"), "img_01-a.png");
+}
+
+TEST(Fs, AtomicWriteLeavesNoTemporary) {
+  auto dir = stdfs::temp_directory_path() / "nucseg_fs_test";
+  stdfs::remove_all(dir);
+  nucseg::fs::create_directories(dir);
+  nucseg::fs::write_file_atomic(dir / "a.txt", "hello");
+  EXPECT_EQ(nucseg::fs::read_file(dir / "a.txt"), "hello");
+  nucseg::fs::write_file_atomic(dir / "a.txt", "again");
+  EXPECT_EQ(nucseg::fs::read_file(dir / "a.txt"), "again");
+  int files = 0;
+  for (auto& e : stdfs::directory_iterator(dir)) {
+    ++files;
+    EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST(Fs, ReadingAMissingFileIsADataError) {
+  try {
+    nucseg::fs::read_file("/nonexistent/nucseg/file");
+    FAIL();
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/nucseg/file"), std::string::npos);
+  }
+}
+
+TEST(Fs, ChecksumDependsOnEveryByte) {
+  std::string a = "abcdef", b = "abcdeg";
+  EXPECT_NE(nucseg::fs::fnv1a_hex(a.data(), a.size()), nucseg::fs::fnv1a_hex(b.data(), b.size()));
+  EXPECT_EQ(nucseg::fs::fnv1a_hex(a.data(), a.size()).size(), 16u);
+}
