@@ -18,7 +18,9 @@
 # Environment:
 #   NUCSEG_SLURM_OWNER_PID  a process whose death means the cluster is abandoned (a test
 #                           driver passes $$); `start` and `reap` stop such leftovers.
-#   NUCSEG_SLURM_CPUS       CPUs the node advertises (default: nproc)
+#   NUCSEG_SLURM_CPUS       CPUs the node advertises (default: the machine's); more than the
+#                           machine has is allowed (slurmd uses the configured count), so
+#                           tests on a 1-core runner can still run 2-task jobs
 #
 # Everything is private: a munged with its own key and socket (AuthInfo=socket=...), free
 # TCP ports chosen at start, state, spool, pid and log files under STATE_DIR. A munged or
@@ -42,18 +44,28 @@ our_pid() {
   if tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qF "$dir/"; then echo "$pid"; fi
 }
 
-# Pids of leftover processes of this cluster that pid files do not name (job steps and
-# tasks of a killed run): their environment holds our SLURM_CONF or our marker variable.
+# Pids of leftover processes of this cluster that pid files do not name: slurmstepd (it
+# keeps our slurmd log open; it starts with an empty environment) and every descendant of
+# it, the job tasks of a killed run. Open files and working folders under the state dir
+# identify them; a shell that merely exported this SLURM_CONF is never matched.
 stray_pids() {
-  local dir=$1 p env
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [[ "$p" == "$$" || "$p" == "$BASHPID" ]] && continue
-    env=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) || continue
-    if grep -qxF -e "SLURM_CONF=$dir/slurm.conf" -e "NUCSEG_SLURM_CLUSTER=$dir" <<<"$env"; then
-      echo "$p"
-    fi
-  done
+  local dir=$1 roots
+  roots=$({
+    find /proc/[0-9]*/fd -maxdepth 1 -lname "$dir/*" 2>/dev/null
+    find /proc/[0-9]*/cwd -maxdepth 0 -lname "$dir/*" 2>/dev/null
+  } | cut -d/ -f3 | sort -u || true)  # find fails on processes that end meanwhile
+  [[ -n "$roots" ]] || return 0
+  ps -eo pid=,ppid= | awk -v roots="$roots" -v self="$$" '
+    BEGIN { n = split(roots, r, "\n"); for (i = 1; i <= n; i++) mark[r[i]] = 1 }
+    { parent[$1] = $2 }
+    END {
+      for (p in parent) {
+        for (q = p; q > 1; q = (q in parent) ? parent[q] : 0) {
+          if (q == self) break
+          if (q in mark) { print p; break }
+        }
+      }
+    }'
 }
 
 # TERM, then KILL after a grace period; waits until each pid is gone.
@@ -152,6 +164,8 @@ SelectTypeParameters=CR_Core
 # srun of an MPI program is the mis-launch users meet in practice.
 MpiDefault=none
 ReturnToService=2
+# The node is what this file says, not what slurmd detects (NUCSEG_SLURM_CPUS may exceed it).
+SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
@@ -180,8 +194,9 @@ dump_logs() {
 
 start_cluster() {
   local dir=$1 host cpus mem_kb mem_mb ctld_port slurmd_port state
-  command -v slurmctld >/dev/null && command -v munged >/dev/null ||
+  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
     die "slurmctld/munged not found: run tools/install_deps.sh --with-slurm"
+  fi
   [[ $(id -u) -eq 0 ]] || die "must run as root (slurmd starts jobs as the submitting user)"
   reap_abandoned "$dir"
 
@@ -209,15 +224,15 @@ start_cluster() {
   chmod 1777 "$dir/tmp"
 
   host=$(hostname -s)
-  cpus=${NUCSEG_SLURM_CPUS:-$(nproc)}
+  # nproc honours OMP_NUM_THREADS (CTest sets it to 1): ask for the cores without it.
+  cpus=${NUCSEG_SLURM_CPUS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
   mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-  mem_mb=$((mem_kb / 1024 * 9 / 10))  # below the node's total so slurmd never reports "low memory"
+  mem_mb=$((mem_kb * 9 / 10 / 1024))  # below the node's total so slurmd never reports "low memory"
   ctld_port=$(free_port)
   slurmd_port=$(free_port)
   while [[ "$slurmd_port" == "$ctld_port" ]]; do slurmd_port=$(free_port); done
   write_conf "$dir" "$host" "$ctld_port" "$slurmd_port" "$cpus" "$mem_mb"
 
-  export NUCSEG_SLURM_CLUSTER="$dir"  # inherited by every daemon: how stop finds leftovers
   mungekey --create --keyfile="$dir/munge-key/munge.key" 2>/dev/null ||
     dd if=/dev/urandom of="$dir/munge-key/munge.key" bs=128 count=1 status=none
   chmod 600 "$dir/munge-key/munge.key"

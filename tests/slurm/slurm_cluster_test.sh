@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Slurm test 1: a private cluster runs batch jobs and MPI launches (srun --mpi=pmix, mpirun
+# inside a job), a plain srun of MPI fails fast, and jobs/train.sbatch forwards the early
+# SIGUSR1 to its ranks with either launcher, requeues on exit 75 and resumes, but does not
+# requeue a cancelled job. Uses tests/slurm/fake_trainer.sh so the script is tested on its
+# own; slurm_pipeline_test.sh runs the real tools.
+# Usage: slurm_cluster_test.sh MPI_HELLO_BINARY
+# shellcheck source=tests/slurm/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+hello=${1:?usage: slurm_cluster_test.sh MPI_HELLO_BINARY}
+[[ -x "$hello" ]] || fail "no MPI test program at $hello"
+
+slurm_setup
+
+say "trivial batch job"
+# shellcheck disable=SC2016  # expanded inside the job
+id=$(sbatch --parsable -o "trivial-%j.out" --wrap 'echo "hello from job $SLURM_JOB_ID on $(hostname -s)"')
+[[ "$(wait_job "$id" 60)" == COMPLETED ]] || fail "trivial job $id: $(job_field "$id" JobState)"
+expect_grep "^hello from job $id on " "trivial-$id.out" "trivial job"
+
+say "srun --mpi=pmix -n 2"
+timeout 120 srun --mpi=pmix -n 2 "$hello" >srun-pmix.out 2>&1 || fail "srun --mpi=pmix failed: $(cat srun-pmix.out)"
+[[ "$(grep -cE '^rank [01] of 2$' srun-pmix.out)" == 2 ]] || fail "srun --mpi=pmix did not run 2 ranks: $(cat srun-pmix.out)"
+
+say "mpirun inside a 2-task batch job"
+id=$(sbatch --parsable -n 2 -o "mpirun-%j.out" --wrap "mpirun --bind-to none '$hello'")
+[[ "$(wait_job "$id" 60)" == COMPLETED ]] || fail "mpirun job $id: $(job_field "$id" JobState)"
+[[ "$(grep -cE '^rank [01] of 2$' "mpirun-$id.out")" == 2 ]] || fail "mpirun did not find the allocation's 2 slots"
+
+say "plain srun of an MPI program fails fast"
+start=$SECONDS
+rc=0
+timeout 60 srun -n 2 "$hello" >srun-plain.out 2>&1 || rc=$?
+((rc != 0 && rc != 124)) || fail "plain srun of MPI should fail at once, rc $rc: $(cat srun-plain.out)"
+expect_grep "srun|PMI" srun-plain.out "plain srun"
+say "plain srun failed in $((SECONDS - start)) s with rc $rc"
+
+train_sbatch="$NUCSEG_SOURCE_DIR/jobs/train.sbatch"
+mkdir -p bin
+ln -sf "$here/fake_trainer.sh" bin/nucseg_train
+echo "# the fake trainer reads only --set options" >fake.toml
+
+# Submits train.sbatch with the fake trainer, signals the batch shell once both ranks run,
+# and checks the job requeued itself and finished every planned step after resuming.
+preempt_and_resume() {
+  local launcher=$1 out="$work/run-$1" id attempts
+  id=$(NUCSEG_BIN="$work/bin" NUCSEG_LAUNCHER="$launcher" sbatch --parsable -o "train-$launcher-%j.out" \
+    "$train_sbatch" fake.toml --set "train.output=$out" --set train.max_steps=40)
+  wait_running "$id" 60
+  for _ in $(seq 1 100); do [[ -e "$out/started-0" && -e "$out/started-1" ]] && break; sleep 0.2; done
+  [[ -e "$out/started-0" && -e "$out/started-1" ]] || fail "$launcher: fake ranks did not start"
+  scancel --signal=USR1 --batch "$id"
+  release_requeued "$id"
+  [[ "$(wait_job "$id" 90)" == COMPLETED ]] || fail "$launcher: train job $id ended $(job_field "$id" JobState)"
+  [[ "$(job_field "$id" Restarts)" == 1 ]] || fail "$launcher: expected 1 restart, got $(job_field "$id" Restarts)"
+  [[ "$(cat "$out/checkpoint")" == 40 ]] || fail "$launcher: finished at step $(cat "$out/checkpoint"), not 40"
+  attempts=$(grep -c "attempt" "train-$launcher-$id.out")
+  ((attempts == 2)) || fail "$launcher: expected 2 attempts in the log (open-mode=append), got $attempts"
+  expect_grep "checkpointed at step [0-9]+" "train-$launcher-$id.out" "$launcher: signal did not reach the ranks"
+  expect_grep "starting at step [1-9][0-9]* of 40" "train-$launcher-$id.out" "$launcher: the requeued job did not resume"
+}
+say "train.sbatch: early USR1 -> checkpoint -> requeue -> resume (srun)"
+preempt_and_resume srun
+say "train.sbatch: the same with NUCSEG_LAUNCHER=mpirun"
+preempt_and_resume mpirun
+
+say "train.sbatch: a cancelled job checkpoints but is not requeued"
+out="$work/run-cancel"
+id=$(NUCSEG_BIN="$work/bin" sbatch --parsable -o "train-cancel-%j.out" \
+  "$train_sbatch" fake.toml --set "train.output=$out" --set train.max_steps=400)
+wait_running "$id" 60
+for _ in $(seq 1 100); do [[ -e "$out/started-1" ]] && break; sleep 0.2; done
+scancel "$id"
+[[ "$(wait_job "$id" 60)" == CANCELLED ]] || fail "cancelled job $id ended $(job_field "$id" JobState)"
+[[ "$(job_field "$id" Restarts)" == 0 ]] || fail "a cancelled job was requeued"
+[[ -s "$out/checkpoint" ]] || fail "the cancelled job's ranks wrote no checkpoint"
+
+say "all checks passed"
