@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Slurm test 1: a private cluster runs batch jobs and MPI launches (srun --mpi=pmix, mpirun
-# inside a job), a plain srun of MPI fails fast, and jobs/train.sbatch forwards the early
+# inside a job), a plain srun of MPI fails fast, a launch whose tasks each become "rank 0 of 1"
+# is stopped by World::check_slurm_launch with exit code 2, and jobs/train.sbatch forwards the early
 # SIGUSR1 to its ranks with either launcher, requeues on exit 75 and resumes, but does not
 # requeue a cancelled job. Uses tests/slurm/fake_trainer.sh so the script is tested on its
 # own; slurm_pipeline_test.sh runs the real tools.
-# Usage: slurm_cluster_test.sh MPI_HELLO_BINARY
+# Usage: slurm_cluster_test.sh PROBE   (tests/slurm/slurm_probe.cpp: a tool printing "rank R of N")
 # shellcheck source=tests/slurm/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-hello=${1:?usage: slurm_cluster_test.sh MPI_HELLO_BINARY}
-[[ -x "$hello" ]] || fail "no MPI test program at $hello"
+probe=${1:?usage: slurm_cluster_test.sh PROBE}
+[[ -x "$probe" ]] || fail "no probe program at $probe"
 
 slurm_setup
 
@@ -20,21 +21,32 @@ id=$(sbatch --parsable -o "trivial-%j.out" --wrap 'echo "hello from job $SLURM_J
 expect_grep "^hello from job $id on " "trivial-$id.out" "trivial job"
 
 say "srun --mpi=pmix -n 2"
-timeout 120 srun --mpi=pmix -n 2 "$hello" >srun-pmix.out 2>&1 || fail "srun --mpi=pmix failed: $(cat srun-pmix.out)"
+timeout 120 srun --mpi=pmix -n 2 "$probe" >srun-pmix.out 2>&1 || fail "srun --mpi=pmix failed: $(cat srun-pmix.out)"
 [[ "$(grep -cE '^rank [01] of 2$' srun-pmix.out)" == 2 ]] || fail "srun --mpi=pmix did not run 2 ranks: $(cat srun-pmix.out)"
 
 say "mpirun inside a 2-task batch job"
-id=$(sbatch --parsable -n 2 -o "mpirun-%j.out" --wrap "mpirun --bind-to none '$hello'")
+id=$(sbatch --parsable -n 2 -o "mpirun-%j.out" --wrap "mpirun --bind-to none '$probe'")
 [[ "$(wait_job "$id" 60)" == COMPLETED ]] || fail "mpirun job $id: $(job_field "$id" JobState)"
 [[ "$(grep -cE '^rank [01] of 2$' "mpirun-$id.out")" == 2 ]] || fail "mpirun did not find the allocation's 2 slots"
 
 say "plain srun of an MPI program fails fast"
 start=$SECONDS
 rc=0
-timeout 60 srun -n 2 "$hello" >srun-plain.out 2>&1 || rc=$?
+timeout 60 srun -n 2 "$probe" >srun-plain.out 2>&1 || rc=$?
 ((rc != 0 && rc != 124)) || fail "plain srun of MPI should fail at once, rc $rc: $(cat srun-plain.out)"
 expect_grep "srun|PMI" srun-plain.out "plain srun"
 say "plain srun failed in $((SECONDS - start)) s with rc $rc"
+
+# With an MPI that falls back to singletons every task would be "rank 0 of 1" and train alone.
+# OpenMPI does that here when SLURM_NODELIST is hidden from it; the tool frame must stop it.
+say "tasks that each become rank 0 of 1 are stopped by check_slurm_launch"
+start=$SECONDS
+rc=0
+timeout 60 srun -n 2 env -u SLURM_NODELIST "$probe" >srun-singletons.out 2>&1 || rc=$?
+((rc == 2)) || fail "mis-launched tasks should exit 2 (usage), got rc $rc: $(cat srun-singletons.out)"
+expect_grep "MPI world has 1 rank\(s\) but Slurm launched 2 task\(s\)" srun-singletons.out "mis-launch message"
+if grep -qE '^rank 0 of 1$' srun-singletons.out; then fail "a mis-launched task went on to run"; fi
+say "mis-launch stopped in $((SECONDS - start)) s"
 
 train_sbatch="$NUCSEG_SOURCE_DIR/jobs/train.sbatch"
 mkdir -p bin
