@@ -106,6 +106,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
   try {
     world = std::make_unique<dist::World>(&argc, &argv);
     log::init(world->rank(), world->size(), config.log.level, config.log.dir);
+    world->check_slurm_launch();
   } catch (const Error& e) {
     std::cerr << spec.name << ": error: " << e.what() << "\n";
     return e.exit_code();
