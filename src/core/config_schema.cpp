@@ -167,7 +167,7 @@ std::vector<Field> build() {
       string_key("log.level", &C::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error", "off"},
                  "Verbosity of the log (rank 0 speaks for the job; --log-level overrides)."),
       string_key("log.dir", &C::log, &LogConfig::dir, {},
-                 "Folder for per-rank log files rank-<r>.log; empty: console only."),
+                 "Folder for per-rank log files rank-R.log (R = rank); empty: console only."),
       float_key("log.progress_seconds", &C::log, &LogConfig::progress_seconds, 0.0, 3600.0,
                 "Seconds between progress lines (count, rate, ETA) on long loops."),
 
