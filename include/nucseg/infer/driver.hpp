@@ -1,0 +1,59 @@
+// The inference loop of one rank, independent of where images, the network and the instance
+// segmentation come from: run_infer (run.hpp) plugs in the real stages, tests plug in fakes.
+//
+// Every rank takes the next image from a shared WorkQueue (largest files first), skips images
+// that already have a result (unless infer.overwrite), runs read -> tiled model -> segment ->
+// measure -> ResultStore::write, and records any exception of one image as a failure so the run
+// goes on. A StopSignal makes each rank finish its current image and stop taking new ones.
+// At the end rank 0 logs every rank's busy time and assembles segmentation.h5.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "nucseg/core/config.hpp"
+#include "nucseg/dist/world.hpp"
+#include "nucseg/infer/inputs.hpp"
+#include "nucseg/infer/output.hpp"
+#include "nucseg/infer/tiler.hpp"
+#include "nucseg/segment/objects.hpp"
+
+namespace nucseg::infer {
+
+struct LoadedImage {
+  cv::Mat rgb;  // CV_8UC3 or CV_16UC3, RGB
+  int bit_depth = 8;
+  int source_channels = 3;
+};
+
+struct Stages {
+  std::function<LoadedImage(const std::string& path)> read;  // throws for unreadable input
+  TileModel model;
+  int classes = 3;
+  // Class probabilities (CV_32F each) -> instance labels CV_32SC1.
+  std::function<cv::Mat(const std::vector<cv::Mat>& probabilities)> segment;
+  // Labels + the image -> one row per object.
+  std::function<ObjectTable(const std::string& id, const cv::Mat& labels, const LoadedImage& image)> measure;
+};
+
+struct RunReport {
+  long processed = 0;  // on this rank
+  long skipped = 0;    // on this rank: results already there
+  long failed = 0;     // on this rank
+  bool stopped = false;          // some rank saw a stop signal (same on every rank)
+  long failed_total = 0;         // all ranks
+  AssemblySummary assembly;      // rank 0, when assembled
+  bool assembled = false;
+  int exit_code = 0;             // 0, 3 (some failed) or 75 (stopped); same on every rank
+};
+
+// Collective over `world`. `provenance` is used by rank 0 for segmentation.h5.
+RunReport run_inference(const InferConfig& config, const dist::World& world, const InputSet& inputs,
+                        const Stages& stages, const Provenance& provenance, double progress_seconds = 10.0);
+
+// Class map (CV_8UC1) of per-class probabilities: the argmax.
+cv::Mat argmax_class_map(const std::vector<cv::Mat>& probabilities);
+
+}  // namespace nucseg::infer

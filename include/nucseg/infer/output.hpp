@@ -1,0 +1,107 @@
+// Results of nucseg_infer on disk (docs/inference.md describes the layout):
+//   <output>/images/<id>.h5   one file per image, written to a temporary name and renamed, so a
+//                             file under its final name is always complete (resume = "exists");
+//   <output>/labels/<id>.png|.tiff  optional label exports (infer.export_labels);
+//   <output>/segmentation.h5  built by rank 0 at the end: provenance attributes, /images/<id>
+//                             external links to the per-image files, /index, one /objects table
+//                             (columnar, gzip + shuffle) and the /failures table.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "nucseg/infer/inputs.hpp"
+#include "nucseg/segment/objects.hpp"
+
+namespace nucseg::infer {
+
+struct ImageResult {
+  std::string id;
+  std::string source_path;
+  std::string relative;
+  cv::Mat labels;     // CV_32SC1, 0 background, 1..N
+  cv::Mat class_map;  // CV_8UC1, 0 background, 1 interior, 2 border
+  std::vector<cv::Mat> probabilities;  // CV_32F per class; stored only when asked
+  ObjectTable objects;
+  int bit_depth = 8;
+  int source_channels = 3;
+};
+
+struct Failure {
+  std::string image_id;
+  std::string path;
+  std::string reason;
+};
+std::string serialize_failures(const std::vector<Failure>& failures);
+std::vector<Failure> deserialize_failures(const std::string& text);
+
+// Calls f(name, column) for every numeric column of an ObjectTable (image_id excluded), in the
+// order they are stored; `column` is a std::vector<double> or std::vector<int32_t>.
+template <class Table, class F>
+void for_each_object_column(Table& t, F&& f) {
+  f("label", t.label);
+  f("area", t.area);
+  f("centroid_row", t.centroid_row);
+  f("centroid_col", t.centroid_col);
+  f("bbox_min_row", t.bbox_min_row);
+  f("bbox_min_col", t.bbox_min_col);
+  f("bbox_max_row", t.bbox_max_row);
+  f("bbox_max_col", t.bbox_max_col);
+  f("equivalent_diameter", t.equivalent_diameter);
+  f("major_axis_length", t.major_axis_length);
+  f("minor_axis_length", t.minor_axis_length);
+  f("eccentricity", t.eccentricity);
+  f("orientation", t.orientation);
+  f("solidity", t.solidity);
+  f("perimeter", t.perimeter);
+  f("mean_intensity", t.mean_intensity);
+  f("min_intensity", t.min_intensity);
+  f("max_intensity", t.max_intensity);
+}
+
+class ResultStore final {
+ public:
+  explicit ResultStore(std::filesystem::path output_dir);  // creates <output>/images
+
+  std::filesystem::path result_path(const std::string& id) const;
+  bool has_result(const std::string& id) const;
+
+  // Writes <output>/images/<id>.h5 atomically (temporary sibling, fsync, rename).
+  void write(const ImageResult& result, bool save_probabilities) const;
+  // Writes <output>/labels/<id>.png (16-bit) or .tiff atomically; format "png" or "tiff".
+  // Labels above 65535 are written as a 32-bit float TIFF (exact up to 2^24).
+  std::filesystem::path export_labels(const ImageResult& result, const std::string& format) const;
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+struct Provenance {
+  std::string tool_version = NUCSEG_VERSION;
+  std::string checkpoint;       // path of the model file
+  std::string checkpoint_hash;  // fs::file_checksum of it
+  std::string config_toml;      // the resolved configuration
+  std::string input_root;
+  std::string input_kind;
+};
+
+struct AssemblySummary {
+  long images = 0;   // with a result
+  long objects = 0;
+  long failures = 0;
+  long missing = 0;  // neither a result nor a failure (stopped early)
+};
+
+// Rank 0, after every rank is done: builds <output>/segmentation.h5 atomically from the
+// per-image results of `inputs` (in input order) and this run's failures.
+AssemblySummary assemble_segmentation(const std::filesystem::path& output_dir, const InputSet& inputs,
+                                      const std::vector<Failure>& failures, const Provenance& provenance);
+
+std::string utc_timestamp();  // ISO 8601, seconds
+
+}  // namespace nucseg::infer

@@ -1,0 +1,63 @@
+// Sliding-window inference over images of any size with a network that takes tiles whose sides
+// are multiples of 32.
+//
+// Grid: tiles of tile x tile pixels (clamped to the image rounded up to a multiple of 32), a
+// stride of tile - overlap, and the last tile of each row/column shifted inward so that every
+// tile lies inside the image; an image side smaller than a tile is padded by reflection up to a
+// multiple of 32. All tiles of one image have the same size, so they are batched.
+//
+// Blending: each tile's logits are weighted by a separable window that ramps up over `overlap`
+// pixels from each edge and is > 0 everywhere (so normalising by the summed weights is always
+// safe), summed, normalised and turned into probabilities by a softmax.
+//
+// Memory: tiles are run one tile row at a time and accumulated in a band of tile-height rows
+// (classes x tile x width floats plus weights); rows are normalised and handed to the sink as
+// soon as no later tile touches them. For an 8192 x 8192 image with 512 tiles that band is
+// ~67 MB; the caller decides what to keep of the finished rows (run_infer keeps full-image
+// float probabilities, 805 MB for 3 classes, which the segment layer needs).
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace nucseg::infer {
+
+struct TileGrid {
+  int height = 0, width = 0;            // the image
+  int tile_height = 0, tile_width = 0;  // every tile (multiples of 32)
+  std::vector<int> ys, xs;              // tile origins; a tile may extend past the image (padding)
+  size_t count() const { return ys.size() * xs.size(); }
+};
+
+// Throws Error(config) naming infer.tile / infer.overlap for unusable values.
+TileGrid make_tile_grid(int height, int width, int tile, int overlap);
+
+// Per-axis blending window of length n: min(1, (i + 0.5) / ramp, (n - i - 0.5) / ramp), ramp =
+// max(1, overlap); always > 0.
+std::vector<float> blend_window(int n, int overlap);
+
+// The network seen by the tiler: `batch` holds n x 3 x h x w floats in [0,1] (NCHW, contiguous);
+// the model fills `logits` with n x classes x h x w floats.
+using TileModel = std::function<void(const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits)>;
+
+// Receives finished rows [y0, y0 + rows) as one CV_32F (rows x width) matrix per class.
+using RowSink = std::function<void(int y0, const std::vector<cv::Mat>& rows)>;
+
+struct TilerOptions {
+  int tile = 512;
+  int overlap = 64;
+  int batch = 4;
+  int classes = 3;
+  double scale = 1.0 / 255.0;  // image value -> [0,1]
+};
+
+// Runs `model` over `image` (CV_8UC3 / CV_16UC3 / CV_32FC3, RGB) and streams class
+// probabilities to `sink`, top to bottom. Returns the number of forward passes.
+int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink);
+
+// Convenience: the full-image probabilities, one CV_32F H x W matrix per class.
+std::vector<cv::Mat> predict_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model);
+
+}  // namespace nucseg::infer

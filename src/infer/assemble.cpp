@@ -1,0 +1,178 @@
+// Builds <output>/segmentation.h5: one file a script opens to see every image and one objects
+// table. Per-image data stay in images/<id>.h5 and are reached through external links with
+// paths relative to segmentation.h5 (HDF5 looks next to the parent file), so the output folder
+// can be moved as a whole. The objects table is copied into growing chunked datasets, one
+// image at a time, so rank 0 never holds more than one image's rows.
+#include <cstring>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/infer/output.hpp"
+#include "nucseg/io/hdf5.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+void check(herr_t rc, const char* what, const std::string& where) {
+  if (rc < 0) throw_runtime(std::string("HDF5: ") + what + " failed", where);
+}
+hid_t checked(hid_t id, const char* what, const std::string& where) {
+  if (id < 0) throw_runtime(std::string("HDF5: ") + what + " failed", where);
+  return id;
+}
+
+h5::Handle vlen_string_type() {
+  h5::Handle t(checked(H5Tcopy(H5T_C_S1), "H5Tcopy", "string type"));
+  check(H5Tset_size(t.get(), H5T_VARIABLE), "H5Tset_size", "string type");
+  check(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset", "string type");
+  return t;
+}
+
+// A 1-D dataset that grows by appends: chunked, shuffle + gzip (strings: gzip only).
+class Column final {
+ public:
+  Column(const h5::Group& group, const std::string& name, hid_t type, bool is_string)
+      : where_(group.file_name() + ":" + group.path() + "/" + name), type_(type) {
+    hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = 16384;
+    h5::Handle space(checked(H5Screate_simple(1, &zero, &unlimited), "H5Screate_simple", where_));
+    h5::Handle props(checked(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", where_));
+    check(H5Pset_chunk(props.get(), 1, &chunk), "H5Pset_chunk", where_);
+    if (!is_string) check(H5Pset_shuffle(props.get()), "H5Pset_shuffle", where_);
+    check(H5Pset_deflate(props.get(), 4), "H5Pset_deflate", where_);
+    set_ = h5::Handle(checked(H5Dcreate2(group.id(), name.c_str(), type, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
+                              "create dataset", where_));
+  }
+
+  void append(const void* data, hsize_t n) {
+    if (n == 0) return;
+    hsize_t new_size = size_ + n;
+    check(H5Dset_extent(set_.get(), &new_size), "H5Dset_extent", where_);
+    h5::Handle file_space(checked(H5Dget_space(set_.get()), "H5Dget_space", where_));
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &size_, nullptr, &n, nullptr), "H5Sselect_hyperslab", where_);
+    h5::Handle mem_space(checked(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", where_));
+    check(H5Dwrite(set_.get(), type_, mem_space.get(), file_space.get(), H5P_DEFAULT, data), "H5Dwrite", where_);
+    size_ = new_size;
+  }
+
+  void append_strings(const std::vector<std::string>& values) {
+    std::vector<const char*> ptrs;
+    for (const auto& v : values) ptrs.push_back(v.c_str());
+    append(ptrs.data(), ptrs.size());
+  }
+
+ private:
+  std::string where_;
+  hid_t type_;
+  h5::Handle set_;
+  hsize_t size_ = 0;
+};
+
+void link_external(const h5::Group& group, const std::string& name, const std::string& file) {
+  check(H5Lcreate_external(file.c_str(), "/", group.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        "H5Lcreate_external", group.file_name() + ":" + group.path() + "/" + name);
+}
+
+}  // namespace
+
+AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const InputSet& inputs,
+                                      const std::vector<Failure>& failures, const Provenance& provenance) {
+  ResultStore store(output_dir);
+  auto final_path = output_dir / "segmentation.h5";
+  auto tmp = fs::temporary_sibling(final_path);
+  AssemblySummary summary;
+  try {
+    h5::File out(tmp.string(), h5::File::Mode::create_truncate);
+    out.set_attr("format", std::string("nucseg-segmentation-1"));
+    out.set_attr("tool_version", provenance.tool_version);
+    out.set_attr("checkpoint", provenance.checkpoint);
+    out.set_attr("checkpoint_hash", provenance.checkpoint_hash);
+    out.set_attr("config", provenance.config_toml);
+    out.set_attr("input_root", provenance.input_root);
+    out.set_attr("input_kind", provenance.input_kind);
+    out.set_attr("date", utc_timestamp());
+
+    auto images = out.create_group("images");
+    auto objects = out.create_group("objects");
+    auto strings = vlen_string_type();
+    const ObjectTable schema;  // only its column names and types are used
+    Column object_ids(objects, "image_id", strings.get(), true);
+    std::vector<std::pair<std::string, Column>> columns;
+    for_each_object_column(schema, [&](const char* name, const auto& column) {
+      using T = typename std::decay_t<decltype(column)>::value_type;
+      columns.emplace_back(name, Column(objects, name, h5::native_type(h5::type_of<T>()), false));
+    });
+
+    std::vector<std::string> idx_id, idx_source, idx_relative, idx_file;
+    std::vector<int64_t> idx_height, idx_width, idx_objects;
+    for (const auto& item : inputs.items) {
+      auto path = store.result_path(item.id);
+      if (!store.has_result(item.id)) continue;
+      h5::File image(path.string(), h5::File::Mode::read);
+      auto rel = stdfs::path("images") / path.filename();
+      link_external(images, item.id, rel.generic_string());
+      idx_id.push_back(item.id);
+      idx_source.push_back(image.attr_string("source_path"));
+      idx_relative.push_back(item.relative);
+      idx_file.push_back(rel.generic_string());
+      idx_height.push_back(image.attr_int("height"));
+      idx_width.push_back(image.attr_int("width"));
+      idx_objects.push_back(image.attr_int("n_objects"));
+
+      auto group = image.open_group("objects");
+      size_t n = static_cast<size_t>(idx_objects.back());
+      if (n == 0) {
+        ++summary.images;
+        continue;
+      }
+      object_ids.append_strings(std::vector<std::string>(n, item.id));
+      size_t c = 0;
+      for_each_object_column(schema, [&](const char* name, const auto& column) {
+        using T = typename std::decay_t<decltype(column)>::value_type;
+        auto values = group.read<T>(name);
+        if (values.size() != n) throw_data(path.string(), std::string("object column ") + name + " has the wrong length");
+        columns[c++].second.append(values.data(), values.size());
+      });
+      ++summary.images;
+      summary.objects += static_cast<long>(n);
+    }
+
+    auto index = out.create_group("index");
+    index.write_strings("image_id", idx_id);
+    index.write_strings("source_path", idx_source);
+    index.write_strings("relative_path", idx_relative);
+    index.write_strings("file", idx_file);
+    index.write("height", idx_height, {idx_height.size()});
+    index.write("width", idx_width, {idx_width.size()});
+    index.write("n_objects", idx_objects, {idx_objects.size()});
+
+    auto fail = out.create_group("failures");
+    std::vector<std::string> f_id, f_path, f_reason;
+    for (const auto& f : failures) {
+      f_id.push_back(f.image_id);
+      f_path.push_back(f.path);
+      f_reason.push_back(f.reason);
+    }
+    fail.write_strings("image_id", f_id);
+    fail.write_strings("path", f_path);
+    fail.write_strings("reason", f_reason);
+
+    summary.failures = static_cast<long>(failures.size());
+    summary.missing = static_cast<long>(inputs.items.size()) - summary.images - summary.failures;
+    out.set_attr("n_images", static_cast<int64_t>(summary.images));
+    out.set_attr("n_objects", static_cast<int64_t>(summary.objects));
+    out.set_attr("n_failures", static_cast<int64_t>(summary.failures));
+    out.set_attr("n_inputs", static_cast<int64_t>(inputs.items.size()));
+    out.close();
+    fs::commit_rename(tmp, final_path);
+  } catch (...) {
+    std::error_code ec;
+    stdfs::remove(tmp, ec);
+    throw;
+  }
+  return summary;
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,176 @@
+#include "nucseg/infer/driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/core/signals.hpp"
+#include "nucseg/infer/work_queue.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+namespace stdfs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Largest files first (the longest jobs start early, so ranks finish together); ties in
+// input order. Every rank computes the same order.
+std::vector<size_t> dispatch_order(const InputSet& inputs) {
+  std::vector<size_t> order(inputs.items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return inputs.items[a].bytes > inputs.items[b].bytes; });
+  return order;
+}
+
+// Leftovers of a killed run (a result being written when SIGKILL came).
+void remove_stale_temporaries(const stdfs::path& images) {
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(images, ec)) {
+    if (fs::is_temporary_name(e.path())) stdfs::remove(e.path(), ec);
+  }
+}
+
+ImageResult process_one(const InferConfig& config, const InputItem& item, const Stages& stages) {
+  LoadedImage image = stages.read(item.path);
+  if (image.rgb.empty() || image.rgb.channels() != 3) throw_data(item.path, "image reader returned no RGB image");
+  TilerOptions tiling;
+  tiling.tile = config.tile;
+  tiling.overlap = config.overlap;
+  tiling.batch = config.batch;
+  tiling.classes = stages.classes;
+  tiling.scale = 1.0 / static_cast<double>((1L << image.bit_depth) - 1);
+  ImageResult r;
+  r.id = item.id;
+  r.source_path = item.path;
+  r.relative = item.relative;
+  r.bit_depth = image.bit_depth;
+  r.source_channels = image.source_channels;
+  r.probabilities = predict_tiled(image.rgb, tiling, stages.model);
+  r.labels = stages.segment(r.probabilities);
+  if (r.labels.type() != CV_32SC1 || r.labels.size() != image.rgb.size())
+    throw_runtime("segmentation returned labels of the wrong type or size", item.path);
+  r.class_map = argmax_class_map(r.probabilities);
+  if (!config.save_probabilities) r.probabilities.clear();  // free early: the largest buffers
+  r.objects = stages.measure(item.id, r.labels, image);
+  return r;
+}
+
+class ProgressLine final {
+ public:
+  ProgressLine(long total, double interval) : total_(total), interval_(interval), start_(Clock::now()), last_(start_) {}
+  void maybe_log(WorkQueue& queue, bool force) {
+    if (!force && seconds_since(last_) < interval_) return;
+    last_ = Clock::now();
+    auto c = queue.counts();
+    double elapsed = seconds_since(start_);
+    double rate = elapsed > 0 ? c.processed / elapsed : 0.0;
+    double mps = elapsed > 0 ? c.pixels / elapsed / 1e6 : 0.0;
+    double eta = rate > 0 ? (total_ - c.finished) / rate : -1.0;
+    log::job().info("infer: {}/{} images ({:.1f}%), {:.2f} images/s, {:.2f} megapixels/s, ETA {}", c.finished, total_,
+                    total_ > 0 ? 100.0 * c.finished / total_ : 100.0, rate, mps, log::format_duration(eta));
+  }
+
+ private:
+  long total_;
+  double interval_;
+  Clock::time_point start_, last_;
+};
+
+}  // namespace
+
+cv::Mat argmax_class_map(const std::vector<cv::Mat>& probabilities) {
+  if (probabilities.empty()) throw_runtime("no class probabilities");
+  cv::Mat out(probabilities[0].size(), CV_8UC1, cv::Scalar(0));
+  cv::Mat best = probabilities[0].clone();
+  for (size_t k = 1; k < probabilities.size(); ++k) {
+    cv::Mat better = probabilities[k] > best;
+    out.setTo(static_cast<int>(k), better);
+    probabilities[k].copyTo(best, better);
+  }
+  return out;
+}
+
+RunReport run_inference(const InferConfig& config, const dist::World& world, const InputSet& inputs,
+                        const Stages& stages, const Provenance& provenance, double progress_seconds) {
+  if (config.output.empty()) throw_config("infer.output", "no output folder given");
+  make_tile_grid(64, 64, config.tile, config.overlap);  // validates tile/overlap before any work
+  ResultStore store(config.output);
+  if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
+  const auto order = dispatch_order(inputs);
+  const long total = static_cast<long>(order.size());
+
+  RunReport report;
+  std::vector<Failure> failures;
+  double busy = 0.0;
+  auto start = Clock::now();
+  {
+    WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
+    ProgressLine progress(total, progress_seconds);
+    while (!StopSignal::requested()) {
+      auto next = queue.next();
+      if (!next) break;
+      const InputItem& item = inputs.items[order[static_cast<size_t>(*next)]];
+      if (!config.overwrite && store.has_result(item.id)) {
+        ++report.skipped;
+        queue.add_finished(false, 0);
+        continue;
+      }
+      auto t0 = Clock::now();
+      long pixels = 0;
+      try {
+        ImageResult result = process_one(config, item, stages);
+        pixels = static_cast<long>(result.labels.total());
+        store.write(result, config.save_probabilities);
+        if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+        ++report.processed;
+        log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
+      } catch (const std::exception& e) {
+        // One bad image must not end the run: record it and go on. A result left from an
+        // earlier run would now be stale (overwrite asked for a redo): remove it.
+        std::string reason = e.what();
+        log::rank().warn("{} failed: {}", item.path, reason);
+        failures.push_back({item.id, item.path, reason});
+        ++report.failed;
+        std::error_code ec;
+        stdfs::remove(store.result_path(item.id), ec);
+      }
+      busy += seconds_since(t0);
+      queue.add_finished(true, pixels);
+      if (world.is_root()) progress.maybe_log(queue, false);
+    }
+    world.barrier();  // every rank done: the counters are final
+    if (world.is_root()) progress.maybe_log(queue, true);
+  }
+
+  report.stopped = world.any(StopSignal::requested());
+  report.failed_total = world.sum(report.failed);
+  auto busy_lines = busy_time_report(world, busy, seconds_since(start), report.processed);
+  auto gathered = world.gather_strings(serialize_failures(failures));
+  if (world.is_root()) {
+    log::job().info("busy time per rank:\n{}", busy_lines);
+    if (report.stopped) {
+      log::job().warn("stopped by signal {}: segmentation.h5 not rebuilt; rerun to resume", StopSignal::signal_number());
+    } else {
+      std::vector<Failure> all;
+      for (const auto& part : gathered) {
+        auto f = deserialize_failures(part);
+        all.insert(all.end(), f.begin(), f.end());
+      }
+      report.assembly = assemble_segmentation(store.dir(), inputs, all, provenance);
+      report.assembled = true;
+      log::job().info("segmentation.h5: {} images, {} objects, {} failures", report.assembly.images,
+                      report.assembly.objects, report.assembly.failures);
+    }
+  }
+  world.barrier();  // nobody exits (and maybe reruns) before segmentation.h5 is in place
+  report.exit_code = report.stopped ? exit_codes::requeue : report.failed_total > 0 ? exit_codes::partial : exit_codes::ok;
+  return report;
+}
+
+}  // namespace nucseg::infer

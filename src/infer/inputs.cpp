@@ -1,0 +1,242 @@
+#include "nucseg/infer/inputs.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <sstream>
+#include <system_error>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+namespace stdfs = std::filesystem;
+constexpr const char* kKey = "infer.input";
+constexpr size_t kMaxIdLength = 160;  // well under NAME_MAX (255) once ".h5" or a suffix is added
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+uint64_t size_or_zero(const stdfs::path& p) {
+  std::error_code ec;
+  auto n = stdfs::file_size(p, ec);
+  return ec ? 0 : static_cast<uint64_t>(n);
+}
+
+// Hidden files and folders (".git", editor droppings) and our own temporaries are skipped.
+bool skipped_name(const stdfs::path& p) {
+  auto name = p.filename().string();
+  return name.empty() || name[0] == '.' || fs::is_temporary_name(p);
+}
+
+std::vector<InputItem> walk_folder(const stdfs::path& root) {
+  std::vector<InputItem> items;
+  std::error_code ec;
+  stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
+  if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
+    const auto& entry = *it;
+    if (skipped_name(entry.path())) {
+      if (entry.is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (!entry.is_regular_file(ec) || !is_image_file(entry.path().string())) continue;
+    InputItem item;
+    item.path = entry.path().string();
+    item.relative = entry.path().lexically_relative(root).generic_string();
+    item.bytes = size_or_zero(entry.path());
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+// A Kaggle-layout folder: some child <id> holds images/<id>.<image extension>.
+bool looks_kaggle(const stdfs::path& root) {
+  std::error_code ec;
+  for (const auto& child : stdfs::directory_iterator(root, ec)) {
+    if (!child.is_directory(ec)) continue;
+    auto id = child.path().filename().string();
+    for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg"}) {
+      if (stdfs::is_regular_file(child.path() / "images" / (id + ext), ec)) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<InputItem> walk_kaggle(const stdfs::path& root) {
+  std::vector<InputItem> items;
+  std::error_code ec;
+  for (const auto& child : stdfs::directory_iterator(root, ec)) {
+    auto images = child.path() / "images";
+    if (skipped_name(child.path()) || !stdfs::is_directory(images, ec)) continue;
+    for (const auto& file : stdfs::directory_iterator(images, ec)) {
+      if (skipped_name(file.path()) || !file.is_regular_file(ec) || !is_image_file(file.path().string())) continue;
+      InputItem item;
+      item.path = file.path().string();
+      item.relative = file.path().lexically_relative(root).generic_string();
+      item.bytes = size_or_zero(file.path());
+      items.push_back(std::move(item));
+    }
+  }
+  if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
+  return items;
+}
+
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return {};
+  size_t b = s.find_last_not_of(" \t\r\n");
+  return s.substr(a, b - a + 1);
+}
+
+std::vector<InputItem> read_list(const stdfs::path& list) {
+  std::istringstream in(fs::read_file(list));
+  auto base = list.parent_path();
+  std::vector<stdfs::path> paths;
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    stdfs::path p(line);
+    paths.push_back((p.is_relative() ? base / p : p).lexically_normal());
+  }
+  // Ids are relative to the deepest folder all listed files share.
+  stdfs::path common;
+  if (!paths.empty()) {
+    common = paths.front().parent_path();
+    for (const auto& p : paths) {
+      stdfs::path shared;
+      auto a = common.begin();
+      auto b = p.begin();
+      for (; a != common.end() && b != p.end() && *a == *b; ++a, ++b) shared /= *a;
+      common = shared;
+    }
+  }
+  std::vector<InputItem> items;
+  for (const auto& p : paths) {
+    InputItem item;
+    item.path = p.string();
+    item.relative = common.empty() ? p.generic_string() : p.lexically_relative(common).generic_string();
+    // A missing file stays in the list: reading it fails and it is reported as a failure.
+    item.bytes = size_or_zero(p);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+// "<id>/images/<id>.png" -> "<id>"; otherwise the relative path without its extension.
+std::string id_base(const std::string& relative) {
+  stdfs::path rel(relative);
+  std::vector<std::string> parts;
+  for (const auto& c : rel) parts.push_back(c.string());
+  auto stem = rel.stem().string();
+  if (parts.size() >= 3 && parts[parts.size() - 2] == "images" && parts[parts.size() - 3] == stem) {
+    parts.resize(parts.size() - 2);
+  } else if (!parts.empty()) {
+    parts.back() = stem;
+  }
+  std::string joined;
+  for (const auto& p : parts) joined += (joined.empty() ? "" : "/") + p;
+  return joined;
+}
+
+std::string hash8(const std::string& text) { return fs::fnv1a_hex(text.data(), text.size()).substr(0, 8); }
+
+void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
+
+std::string take(const std::string& in, size_t& pos) {
+  size_t colon = in.find(':', pos);
+  if (colon == std::string::npos) throw_runtime("corrupt serialised input list");
+  size_t n = std::stoull(in.substr(pos, colon - pos));
+  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised input list");
+  std::string s = in.substr(colon + 1, n);
+  pos = colon + 1 + n;
+  return s;
+}
+
+}  // namespace
+
+bool is_image_file(const std::string& path) {
+  auto ext = lower(stdfs::path(path).extension().string());
+  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
+}
+
+void assign_ids(std::vector<InputItem>& items) {
+  std::vector<std::string> base(items.size());
+  std::map<std::string, int> uses;  // lower-cased: case-insensitive file systems would collide too
+  for (size_t i = 0; i < items.size(); ++i) {
+    base[i] = fs::safe_component(id_base(items[i].relative));
+    if (base[i].size() > kMaxIdLength) base[i] = base[i].substr(0, kMaxIdLength) + "-" + hash8(items[i].relative);
+    ++uses[lower(base[i])];
+  }
+  std::map<std::string, int> taken;
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string id = base[i];
+    if (uses[lower(id)] > 1) id += "-" + hash8(items[i].relative);
+    // A hash collision on top of a name collision: number them in (sorted) listing order.
+    std::string unique = id;
+    for (int n = 2; taken.count(lower(unique)); ++n) unique = id + "-" + std::to_string(n);
+    taken[lower(unique)] = 1;
+    items[i].id = unique;
+  }
+}
+
+InputSet discover_inputs(const std::string& input) {
+  if (input.empty()) throw_config(kKey, "no input given (a folder, a Kaggle-layout folder or a list file)");
+  stdfs::path root(input);
+  std::error_code ec;
+  InputSet set;
+  set.root = stdfs::absolute(root, ec).lexically_normal().string();
+  if (stdfs::is_directory(root, ec)) {
+    set.kind = looks_kaggle(root) ? "kaggle" : "folder";
+    set.items = set.kind == "kaggle" ? walk_kaggle(root) : walk_folder(root);
+  } else if (stdfs::is_regular_file(root, ec)) {
+    set.kind = "list";
+    set.items = read_list(root);
+  } else {
+    throw_config(kKey, "input does not exist: " + input);
+  }
+  if (set.items.empty()) throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input);
+  std::sort(set.items.begin(), set.items.end(),
+            [](const InputItem& a, const InputItem& b) { return a.relative < b.relative; });
+  assign_ids(set.items);
+  return set;
+}
+
+std::string serialize(const InputSet& set) {
+  std::string out;
+  put(out, set.root);
+  put(out, set.kind);
+  put(out, std::to_string(set.items.size()));
+  for (const auto& item : set.items) {
+    put(out, item.id);
+    put(out, item.path);
+    put(out, item.relative);
+    put(out, std::to_string(item.bytes));
+  }
+  return out;
+}
+
+InputSet deserialize_inputs(const std::string& text) {
+  InputSet set;
+  size_t pos = 0;
+  set.root = take(text, pos);
+  set.kind = take(text, pos);
+  size_t n = std::stoull(take(text, pos));
+  for (size_t i = 0; i < n; ++i) {
+    InputItem item;
+    item.id = take(text, pos);
+    item.path = take(text, pos);
+    item.relative = take(text, pos);
+    item.bytes = std::stoull(take(text, pos));
+    set.items.push_back(std::move(item));
+  }
+  return set;
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,172 @@
+#include "nucseg/infer/tiler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+int round_up32(int v) { return (v + 31) / 32 * 32; }
+
+// Tile origins along one axis of length `length`; `t` is the tile side used on that axis.
+std::vector<int> axis_origins(int length, int t, int overlap) {
+  if (length <= t) return {0};
+  std::vector<int> origins;
+  int stride = t - overlap;
+  for (int p = 0; p + t < length; p += stride) origins.push_back(p);
+  origins.push_back(length - t);  // the last tile shifted inward, so no padding is needed
+  return origins;
+}
+
+// Copies one tile (reflect-padded where it passes the image edge) into `dst` as 3 planes in [0,1].
+void extract_tile(const cv::Mat& image, int y, int x, int th, int tw, double scale, float* dst) {
+  int h = std::min(th, image.rows - y), w = std::min(tw, image.cols - x);
+  cv::Mat region = image(cv::Rect(x, y, w, h));
+  cv::Mat padded;
+  if (h < th || w < tw) {
+    cv::copyMakeBorder(region, padded, 0, th - h, 0, tw - w, cv::BORDER_REFLECT_101);
+  } else {
+    padded = region;
+  }
+  cv::Mat unit;
+  padded.convertTo(unit, CV_32FC3, scale);
+  const size_t plane = static_cast<size_t>(th) * tw;
+  for (int r = 0; r < th; ++r) {
+    const auto* src = unit.ptr<cv::Vec3f>(r);
+    for (int c = 0; c < tw; ++c) {
+      size_t i = static_cast<size_t>(r) * tw + c;
+      dst[i] = src[c][0];
+      dst[plane + i] = src[c][1];
+      dst[2 * plane + i] = src[c][2];
+    }
+  }
+}
+
+// Weighted logits of the rows [y0, y0 + band) that tiles are still adding to.
+class Band final {
+ public:
+  Band(int classes, int rows, int width) : classes_(classes), rows_(rows), width_(width) {
+    acc_.assign(static_cast<size_t>(classes) * rows * width, 0.0f);
+    weight_.assign(static_cast<size_t>(rows) * width, 0.0f);
+  }
+
+  void add(const float* logits, int y, int x, int th, int tw, int height, const std::vector<float>& wy,
+           const std::vector<float>& wx) {
+    const size_t plane = static_cast<size_t>(th) * tw;
+    int rows = std::min(th, height - y), cols = std::min(tw, width_ - x);
+    for (int r = 0; r < rows; ++r) {
+      int br = y + r - y0_;
+      float* wrow = &weight_[static_cast<size_t>(br) * width_ + x];
+      for (int c = 0; c < cols; ++c) wrow[c] += wy[r] * wx[c];
+      for (int k = 0; k < classes_; ++k) {
+        float* arow = &acc_[(static_cast<size_t>(k) * rows_ + br) * width_ + x];
+        const float* lrow = logits + k * plane + static_cast<size_t>(r) * tw;
+        for (int c = 0; c < cols; ++c) arow[c] += wy[r] * wx[c] * lrow[c];
+      }
+    }
+  }
+
+  // Normalises rows [y0_, until), hands them to `sink`, and moves the band to start at `until`.
+  void flush(int until, const RowSink& sink) {
+    int n = until - y0_;
+    if (n <= 0) return;
+    std::vector<cv::Mat> out(static_cast<size_t>(classes_));
+    for (auto& m : out) m.create(n, width_, CV_32F);
+    std::vector<float> z(static_cast<size_t>(classes_));
+    for (int r = 0; r < n; ++r) {
+      for (int c = 0; c < width_; ++c) {
+        float w = weight_[static_cast<size_t>(r) * width_ + c];
+        float top = -INFINITY;
+        for (int k = 0; k < classes_; ++k) {
+          z[k] = acc_[(static_cast<size_t>(k) * rows_ + r) * width_ + c] / w;
+          top = std::max(top, z[k]);
+        }
+        float sum = 0.0f;
+        for (int k = 0; k < classes_; ++k) sum += (z[k] = std::exp(z[k] - top));
+        for (int k = 0; k < classes_; ++k) out[k].at<float>(r, c) = z[k] / sum;
+      }
+    }
+    sink(y0_, out);
+    // Shift the unfinished rows up and clear the rows that become free.
+    size_t keep = static_cast<size_t>(rows_ - n) * width_, moved = static_cast<size_t>(n) * width_;
+    for (int k = 0; k < classes_; ++k) {
+      float* base = &acc_[static_cast<size_t>(k) * rows_ * width_];
+      std::memmove(base, base + moved, keep * sizeof(float));
+      std::fill(base + keep, base + keep + moved, 0.0f);
+    }
+    std::memmove(weight_.data(), weight_.data() + moved, keep * sizeof(float));
+    std::fill(weight_.begin() + static_cast<long>(keep), weight_.end(), 0.0f);
+    y0_ = until;
+  }
+
+ private:
+  int classes_, rows_, width_;
+  int y0_ = 0;
+  std::vector<float> acc_, weight_;
+};
+
+}  // namespace
+
+TileGrid make_tile_grid(int height, int width, int tile, int overlap) {
+  if (tile < 32 || tile % 32 != 0) throw_config("infer.tile", "must be a positive multiple of 32, got " + std::to_string(tile));
+  if (overlap < 0 || overlap >= tile)
+    throw_config("infer.overlap", "must be in [0, infer.tile), got " + std::to_string(overlap));
+  if (height <= 0 || width <= 0) throw_runtime("empty image given to the tiler");
+  TileGrid g;
+  g.height = height;
+  g.width = width;
+  g.tile_height = std::min(tile, round_up32(height));
+  g.tile_width = std::min(tile, round_up32(width));
+  g.ys = axis_origins(height, g.tile_height, overlap);
+  g.xs = axis_origins(width, g.tile_width, overlap);
+  return g;
+}
+
+std::vector<float> blend_window(int n, int overlap) {
+  float ramp = static_cast<float>(std::max(1, overlap));
+  std::vector<float> w(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) w[i] = std::min({1.0f, (i + 0.5f) / ramp, (n - i - 0.5f) / ramp});
+  return w;
+}
+
+int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink) {
+  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
+  if (options.batch < 1) throw_config("infer.batch", "must be at least 1");
+  TileGrid g = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
+  const int th = g.tile_height, tw = g.tile_width, classes = options.classes;
+  const auto wy = blend_window(th, options.overlap), wx = blend_window(tw, options.overlap);
+  const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(classes) * th * tw;
+
+  Band band(classes, th, g.width);
+  std::vector<float> batch, logits;
+  int passes = 0;
+  for (int y : g.ys) {
+    band.flush(y, sink);  // no later tile touches rows above y
+    for (size_t first = 0; first < g.xs.size(); first += static_cast<size_t>(options.batch)) {
+      int n = static_cast<int>(std::min(g.xs.size() - first, static_cast<size_t>(options.batch)));
+      batch.resize(in_tile * n);
+      for (int i = 0; i < n; ++i) extract_tile(image, y, g.xs[first + i], th, tw, options.scale, &batch[in_tile * i]);
+      logits.assign(out_tile * n, 0.0f);
+      model(batch, n, th, tw, logits);
+      if (logits.size() != out_tile * n) throw_runtime("model returned the wrong number of logits for a tile batch");
+      ++passes;
+      for (int i = 0; i < n; ++i) band.add(&logits[out_tile * i], y, g.xs[first + i], th, tw, g.height, wy, wx);
+    }
+  }
+  band.flush(g.height, sink);
+  return passes;
+}
+
+std::vector<cv::Mat> predict_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model) {
+  std::vector<cv::Mat> probs(static_cast<size_t>(options.classes));
+  for (auto& m : probs) m.create(image.rows, image.cols, CV_32F);
+  run_tiled(image, options, model, [&](int y0, const std::vector<cv::Mat>& rows) {
+    for (size_t k = 0; k < probs.size(); ++k) rows[k].copyTo(probs[k].rowRange(y0, y0 + rows[k].rows));
+  });
+  return probs;
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,71 @@
+#include "nucseg/infer/work_queue.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+namespace nucseg::infer {
+namespace {
+constexpr int kSlots = 4;
+}  // namespace
+
+WorkQueue::WorkQueue(const dist::World& world, long total) : total_(total) {
+  MPI_Aint bytes = world.rank() == 0 ? static_cast<MPI_Aint>(kSlots * sizeof(long)) : 0;
+  NUCSEG_MPI_CHECK(MPI_Win_allocate(bytes, sizeof(long), MPI_INFO_NULL, world.comm(), &counter_, &win_));
+  if (world.rank() == 0) {
+    // Initialise under an exclusive lock so the value is visible to other ranks' atomics.
+    NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win_));
+    std::fill(counter_, counter_ + kSlots, 0L);
+    NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  }
+  world.barrier();  // nobody fetches before the counter is set
+}
+
+WorkQueue::~WorkQueue() {
+  if (win_ != MPI_WIN_NULL) MPI_Win_free(&win_);  // not checked: destructors must not throw
+}
+
+std::optional<long> WorkQueue::next() {
+  long one = 1, previous = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &previous, MPI_LONG, 0, 0, MPI_SUM, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  if (previous >= total_) return std::nullopt;
+  return previous;
+}
+
+void WorkQueue::add_finished(bool processed, long pixels) {
+  long add[3] = {1, processed ? 1 : 0, processed ? pixels : 0};
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Accumulate(add, 3, MPI_LONG, 0, 1, 3, MPI_LONG, MPI_SUM, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+}
+
+WorkQueue::Counts WorkQueue::counts() {
+  long values[kSlots] = {0, 0, 0, 0};
+  // An atomic read: accumulate-family calls with MPI_NO_OP see whole values.
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Get_accumulate(nullptr, 0, MPI_LONG, values, kSlots, MPI_LONG, 0, 0, kSlots, MPI_LONG,
+                                      MPI_NO_OP, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  Counts c;
+  c.handed_out = std::min(values[0], total_);
+  c.finished = values[1];
+  c.processed = values[2];
+  c.pixels = values[3];
+  return c;
+}
+
+std::string busy_time_report(const dist::World& world, double busy_seconds, double wall_seconds, long items) {
+  char line[160];
+  std::snprintf(line, sizeof line, "rank %d: %ld images, busy %.1f s of %.1f s (%.0f%%)", world.rank(), items,
+                busy_seconds, wall_seconds, wall_seconds > 0 ? 100.0 * busy_seconds / wall_seconds : 0.0);
+  auto lines = world.gather_strings(line);
+  if (world.rank() != 0) return {};
+  std::ostringstream out;
+  for (size_t i = 0; i < lines.size(); ++i) out << (i ? "\n" : "") << lines[i];
+  return out.str();
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,171 @@
+// The inference loop on 2 ranks with fake stages (an OpenCV reader, a pointwise "network", a
+// threshold + connected-components segmenter): failures, resume, overwrite, stop signals and
+// a nucleus straddling a tile seam.
+#include "nucseg/infer/driver.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/signals.hpp"
+#include "nucseg/io/hdf5.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using namespace nucseg::infer;
+
+int g_argc = 0;
+char** g_argv = nullptr;
+
+Stages fake_stages() {
+  Stages s;
+  s.read = [](const std::string& path) {
+    cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+    if (bgr.empty()) nucseg::throw_data(path, "cannot decode image");
+    LoadedImage img;
+    cv::cvtColor(bgr, img.rgb, cv::COLOR_BGR2RGB);
+    return img;
+  };
+  s.model = [](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    size_t plane = static_cast<size_t>(h) * w;
+    for (int i = 0; i < n; ++i)
+      for (size_t p = 0; p < plane; ++p) {
+        float red = batch[static_cast<size_t>(i) * 3 * plane + p];
+        logits[(i * 3 + 0) * plane + p] = 0.0f;
+        logits[(i * 3 + 1) * plane + p] = 20.0f * (red - 0.5f);
+        logits[(i * 3 + 2) * plane + p] = -10.0f;
+      }
+  };
+  s.segment = [](const std::vector<cv::Mat>& probs) {
+    cv::Mat labels;
+    cv::connectedComponents(probs[1] > 0.5f, labels, 8, CV_32S);
+    return labels;
+  };
+  s.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage&) {
+    double max_label = 0;
+    cv::minMaxLoc(labels, nullptr, &max_label);
+    nucseg::ObjectTable t;
+    for (int l = 1; l <= static_cast<int>(max_label); ++l) {
+      t.image_id.push_back(id);
+      t.label.push_back(l);
+      for_each_object_column(t, [&](const char* name, auto& column) {
+        if (std::string(name) != "label") column.push_back(0);
+      });
+      t.area.back() = cv::countNonZero(labels == l);
+    }
+    return t;
+  };
+  return s;
+}
+
+void write_disks(const stdfs::path& path, cv::Size size, const std::vector<cv::Point>& centres, int radius) {
+  cv::Mat img(size, CV_8UC3, cv::Scalar(20, 20, 20));
+  for (auto c : centres) cv::circle(img, c, radius, cv::Scalar(200, 200, 200), cv::FILLED);
+  stdfs::create_directories(path.parent_path());
+  ASSERT_TRUE(cv::imwrite(path.string(), img));
+}
+
+long sum(const nucseg::dist::World& world, long v) { return world.sum(v); }
+
+TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  ASSERT_EQ(world.size(), 2);
+  std::string root = world.is_root() ? (stdfs::temp_directory_path() / ("nucseg-driver-" + std::to_string(::getpid()))).string() : "";
+  world.broadcast(root);
+  stdfs::path in = stdfs::path(root) / "in", out = stdfs::path(root) / "out";
+  if (world.is_root()) {
+    stdfs::remove_all(root);
+    // Tiles of 64 with overlap 16 start at x = 0, 48, 86: the disk at x = 56 straddles a seam.
+    write_disks(in / "seam.png", {150, 150}, {{56, 75}, {120, 30}}, 10);
+    write_disks(in / "two" / "b.png", {80, 100}, {{15, 15}, {60, 20}, {40, 80}}, 6);
+    write_disks(in / "tiny.png", {20, 20}, {{10, 10}}, 5);
+    nucseg::testing::touch(in / "bad.png", "\x89PNG\r\n\x1a\n not really a png");
+  }
+  world.barrier();
+  auto inputs = discover_inputs(in.string());
+  ASSERT_EQ(inputs.items.size(), 4u);
+  nucseg::InferConfig config;
+  config.output = out.string();
+  config.tile = 64;
+  config.overlap = 16;
+  config.batch = 2;
+  config.save_probabilities = true;
+  Provenance prov;
+  prov.input_root = inputs.root;
+  auto stages = fake_stages();
+
+  auto first = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(first.exit_code, nucseg::exit_codes::partial);
+  EXPECT_EQ(first.failed_total, 1);
+  EXPECT_EQ(sum(world, first.processed), 3);
+  if (world.is_root()) {
+    ASSERT_TRUE(first.assembled);
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.read_strings("failures/path"), std::vector<std::string>{(in / "bad.png").string()});
+    EXPECT_EQ(seg.read_strings("index/image_id"), (std::vector<std::string>{"seam", "tiny", "two_b"}));
+    EXPECT_EQ(seg.read<int64_t>("index/n_objects"), (std::vector<int64_t>{2, 1, 3}));
+    // The straddling disk is one object holding every disk pixel.
+    auto labels = seg.read<uint16_t>("images/seam/labels");
+    cv::Mat lab(150, 150, CV_16U, labels.data());
+    cv::Mat disk(150, 150, CV_8U, cv::Scalar(0));
+    cv::circle(disk, {56, 75}, 10, cv::Scalar(255), cv::FILLED);
+    int id = lab.at<uint16_t>(75, 56);
+    EXPECT_GT(id, 0);
+    EXPECT_EQ(cv::countNonZero(lab == id), cv::countNonZero(disk));
+    EXPECT_EQ(cv::countNonZero((lab == id) != disk), 0);
+  }
+
+  auto resumed = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(sum(world, resumed.processed), 0);
+  EXPECT_EQ(sum(world, resumed.skipped), 3);
+  EXPECT_EQ(resumed.failed_total, 1);  // the bad image is retried, and fails again
+
+  if (world.is_root()) stdfs::remove(out / "images" / "seam.h5");
+  world.barrier();
+  auto partial = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(sum(world, partial.processed), 1);
+
+  config.overwrite = true;
+  auto redo = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(sum(world, redo.processed), 3);
+
+  // A stop signal on one rank: that rank takes nothing more, the job exits 75 without
+  // rebuilding segmentation.h5.
+  if (world.is_root()) stdfs::remove(out / "segmentation.h5");
+  nucseg::StopSignal::install();
+  if (world.rank() == 1) nucseg::StopSignal::raise_for_test(SIGUSR1);
+  world.barrier();
+  auto stopped = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(stopped.exit_code, nucseg::exit_codes::requeue);
+  EXPECT_TRUE(stopped.stopped);
+  if (world.rank() == 1) {
+    EXPECT_EQ(stopped.processed + stopped.failed, 0);
+  } else {
+    EXPECT_FALSE(stdfs::exists(out / "segmentation.h5"));
+  }
+  nucseg::StopSignal::reset();
+
+  world.barrier();
+  if (world.is_root()) stdfs::remove_all(root);
+}
+
+TEST(Driver, EmptyOutputIsAConfigError) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  InputSet inputs;
+  nucseg::InferConfig config;
+  try {
+    run_inference(config, world, inputs, fake_stages(), {}, 0.0);
+    ADD_FAILURE() << "no error";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().key, "infer.output");
+  }
+}
+
+}  // namespace

@@ -1,0 +1,161 @@
+#include "nucseg/infer/inputs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/infer/output.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using nucseg::infer::discover_inputs;
+using nucseg::testing::ScratchDir;
+using nucseg::testing::touch;
+
+// Every id is one safe component, unique (case-insensitively), and its result file stays
+// directly inside <output>/images.
+void expect_safe_ids(const nucseg::infer::InputSet& set, const stdfs::path& out) {
+  nucseg::infer::ResultStore store(out);
+  std::set<std::string> seen;
+  for (const auto& item : set.items) {
+    SCOPED_TRACE(item.relative);
+    EXPECT_EQ(item.id, nucseg::fs::safe_component(item.id));
+    EXPECT_NE(item.id, ".");
+    EXPECT_NE(item.id, "..");
+    EXPECT_EQ(item.id.find('/'), std::string::npos);
+    EXPECT_LE(item.id.size(), 200u);
+    std::string lower = item.id;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_TRUE(seen.insert(lower).second) << "duplicate id " << item.id;
+    auto p = store.result_path(item.id).lexically_normal();
+    EXPECT_EQ(p.parent_path(), (out / "images").lexically_normal());
+  }
+}
+
+TEST(Inputs, FolderTreeWithHostileNamesGivesSafeUniqueIds) {
+  ScratchDir dir("inputs-folder");
+  auto root = dir.path() / "in";
+  touch(root / "a.png");
+  touch(root / "sub" / "b.TIF");
+  touch(root / "sub" / "deeper" / "c.jpeg");
+  touch(root / "sub_b.png");           // sanitises to the same id as sub/b.TIF
+  touch(root / "A.png");               // collides with a.png on case-insensitive file systems
+  touch(root / "..png");               // a hidden file: skipped
+  touch(root / "we ird;$(rm -rf)\n.png");
+  touch(root / (std::string(230, 'x') + ".png"));
+  touch(root / "notes.txt");           // not an image
+  touch(root / ".hidden" / "h.png");   // hidden folder skipped
+  touch(root / "d.png.tmp-123");       // our temporaries skipped
+  auto set = discover_inputs(root.string());
+  EXPECT_EQ(set.kind, "folder");
+  std::set<std::string> rel;
+  for (const auto& i : set.items) rel.insert(i.relative);
+  EXPECT_EQ(rel, (std::set<std::string>{"a.png", "A.png", "sub/b.TIF", "sub/deeper/c.jpeg", "sub_b.png",
+                                        "we ird;$(rm -rf)\n.png", std::string(230, 'x') + ".png"}));
+  expect_safe_ids(set, dir.path() / "out");
+  for (const auto& i : set.items) {
+    if (i.relative == "sub/deeper/c.jpeg") {
+      EXPECT_EQ(i.id, "sub_deeper_c");
+    }
+    if (i.relative == "sub/b.TIF") {
+      EXPECT_NE(i.id, "sub_b");  // collision: both get a hash suffix
+    }
+  }
+}
+
+TEST(Inputs, DotNamesNeverBecomeDotIds) {
+  std::vector<nucseg::infer::InputItem> items(5);
+  items[0].relative = "..png";
+  items[1].relative = "...png";
+  items[2].relative = "../../etc/passwd.png";
+  items[3].relative = "./.png";
+  items[4].relative = "a/../../b.png";
+  nucseg::infer::assign_ids(items);
+  for (const auto& item : items) {
+    SCOPED_TRACE(item.relative);
+    EXPECT_EQ(item.id, nucseg::fs::safe_component(item.id));
+    EXPECT_NE(item.id[0], '.');
+    EXPECT_EQ(item.id.find('/'), std::string::npos);
+  }
+}
+
+TEST(Inputs, IdsDoNotDependOnListingOrder) {
+  std::vector<nucseg::infer::InputItem> a(3), b;
+  a[0].relative = "x/y.png";
+  a[1].relative = "x_y.png";
+  a[2].relative = "z.png";
+  b = {a[2], a[1], a[0]};
+  nucseg::infer::assign_ids(a);
+  nucseg::infer::assign_ids(b);
+  EXPECT_EQ(a[0].id, b[2].id);
+  EXPECT_EQ(a[1].id, b[1].id);
+  EXPECT_EQ(a[2].id, "z");
+}
+
+TEST(Inputs, KaggleLayoutUsesImagesAndIgnoresMasks) {
+  ScratchDir dir("inputs-kaggle");
+  for (std::string id : {"0a1b", "ff00"}) {
+    touch(dir.path() / id / "images" / (id + ".png"));
+    touch(dir.path() / id / "masks" / "m1.png");
+    touch(dir.path() / id / "masks" / "m2.png");
+  }
+  auto set = discover_inputs(dir.path().string());
+  EXPECT_EQ(set.kind, "kaggle");
+  ASSERT_EQ(set.items.size(), 2u);
+  EXPECT_EQ(set.items[0].id, "0a1b");
+  EXPECT_EQ(set.items[1].id, "ff00");
+  EXPECT_EQ(set.items[1].path, (dir.path() / "ff00" / "images" / "ff00.png").string());
+}
+
+TEST(Inputs, ListFileWithCommentsRelativeAndEscapingPaths) {
+  ScratchDir dir("inputs-list");
+  touch(dir.path() / "data" / "one.png");
+  touch(dir.path() / "other" / "two.tiff");
+  touch(dir.path() / "lists" / "list.txt",
+        "# images to segment\n\n../data/one.png\n  " + (dir.path() / "other" / "two.tiff").string() +
+            "  \n../data/missing.png\n");
+  auto set = discover_inputs((dir.path() / "lists" / "list.txt").string());
+  EXPECT_EQ(set.kind, "list");
+  ASSERT_EQ(set.items.size(), 3u);
+  // Relative to the common folder, so "../" from the list never reaches the id.
+  EXPECT_EQ(set.items[0].relative, "data/missing.png");
+  EXPECT_EQ(set.items[0].id, "data_missing");
+  EXPECT_EQ(set.items[1].id, "data_one");
+  EXPECT_EQ(set.items[2].id, "other_two");
+  expect_safe_ids(set, dir.path() / "out");
+}
+
+TEST(Inputs, EmptyOrMissingInputIsAConfigError) {
+  ScratchDir dir("inputs-empty");
+  touch(dir.path() / "readme.txt");
+  for (auto input : {dir.path().string(), (dir.path() / "nope").string(), std::string()}) {
+    try {
+      discover_inputs(input);
+      ADD_FAILURE() << "no error for " << input;
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.kind(), nucseg::ErrorKind::config);
+      EXPECT_EQ(e.exit_code(), 2);
+      EXPECT_EQ(e.context().key, "infer.input");
+    }
+  }
+}
+
+TEST(Inputs, SerialisationRoundTripsOddBytes) {
+  nucseg::infer::InputSet set;
+  set.root = "/r:oot";
+  set.kind = "folder";
+  set.items.push_back({"id1", "/p/a\n:b.png", "a\n:b.png", 12});
+  set.items.push_back({"id2", "", "12:3", 0});
+  auto back = nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set));
+  EXPECT_EQ(back.root, set.root);
+  ASSERT_EQ(back.items.size(), 2u);
+  EXPECT_EQ(back.items[0].path, set.items[0].path);
+  EXPECT_EQ(back.items[0].bytes, 12u);
+  EXPECT_EQ(back.items[1].relative, "12:3");
+}
+
+}  // namespace

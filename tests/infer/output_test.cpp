@@ -1,0 +1,138 @@
+#include "nucseg/infer/output.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "nucseg/core/fs.hpp"
+#include "nucseg/io/hdf5.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using namespace nucseg::infer;
+using nucseg::testing::ScratchDir;
+
+// A result with `n` square objects; labels start at `first_label`.
+ImageResult make_result(const std::string& id, int n, int first_label = 1) {
+  ImageResult r;
+  r.id = id;
+  r.source_path = "/nowhere/" + id + ".png";
+  r.relative = id + ".png";
+  r.labels = cv::Mat::zeros(64, 96, CV_32SC1);
+  r.class_map = cv::Mat::zeros(64, 96, CV_8UC1);
+  for (int i = 0; i < n; ++i) {
+    cv::Rect box(4 + 14 * i, 10, 10, 10);
+    r.labels(box).setTo(first_label + i);
+    r.class_map(box).setTo(1);
+    r.objects.image_id.push_back(id);
+    r.objects.label.push_back(first_label + i);
+    for_each_object_column(r.objects, [&](const char* name, auto& column) {
+      if (std::string(name) != "label") column.push_back(100.0 + i);
+    });
+  }
+  r.probabilities.assign(3, cv::Mat(64, 96, CV_32F, cv::Scalar(0.5)));
+  return r;
+}
+
+TEST(Output, PerImageResultIsAtomicAndTyped) {
+  ScratchDir dir("output-image");
+  ResultStore store(dir.path());
+  EXPECT_FALSE(store.has_result("a"));
+  store.write(make_result("a", 3), true);
+  store.write(make_result("big", 2, 70000), false);
+  EXPECT_TRUE(store.has_result("a"));
+  for (const auto& e : stdfs::directory_iterator(dir.path() / "images")) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
+
+  nucseg::h5::File a(store.result_path("a").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(a.stored_type("labels"), nucseg::h5::Type::u16);
+  EXPECT_EQ(a.attr_int("n_objects"), 3);
+  EXPECT_EQ(a.shape("probabilities"), (std::vector<hsize_t>{3, 64, 96}));
+  auto q = a.read<uint8_t>("probabilities");
+  EXPECT_EQ(q[0], 128);  // 0.5 * 255 rounded
+  auto labels = a.read<uint16_t>("labels");
+  EXPECT_EQ(labels[10 * 96 + 4], 1);
+  nucseg::h5::File big(store.result_path("big").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(big.stored_type("labels"), nucseg::h5::Type::u32);  // does not fit uint16
+  EXPECT_FALSE(big.exists("probabilities"));
+  EXPECT_EQ(big.read<uint32_t>("labels")[10 * 96 + 18], 70001u);
+}
+
+TEST(Output, LabelExportIs16BitPng) {
+  ScratchDir dir("output-export");
+  ResultStore store(dir.path());
+  auto path = store.export_labels(make_result("e", 2), "png");
+  EXPECT_EQ(path.extension(), ".png");
+  cv::Mat back = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(back.empty());
+  EXPECT_EQ(back.type(), CV_16UC1);
+  EXPECT_EQ(back.at<uint16_t>(10, 18), 2);
+}
+
+TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
+  ScratchDir dir("output-assemble");
+  auto out = dir.path() / "run";
+  ResultStore store(out);
+  InputSet inputs;
+  inputs.root = "/data";
+  inputs.kind = "folder";
+  for (std::string id : {"img1", "img2", "broken", "notyet"}) inputs.items.push_back({id, "/data/" + id + ".png", id + ".png", 1});
+  store.write(make_result("img1", 3), false);
+  store.write(make_result("img2", 2), true);
+  std::vector<Failure> failures = {{"broken", "/data/broken.png", "cannot decode: \"bad\"\nheader"}};
+  Provenance prov;
+  prov.checkpoint = "/m/model.pt";
+  prov.checkpoint_hash = "abc";
+  prov.config_toml = "[infer]\ntile = 512\n";
+  prov.input_root = "/data";
+  auto summary = assemble_segmentation(out, inputs, failures, prov);
+  EXPECT_EQ(summary.images, 2);
+  EXPECT_EQ(summary.objects, 5);
+  EXPECT_EQ(summary.failures, 1);
+  EXPECT_EQ(summary.missing, 1);
+
+  nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(seg.attr_string("checkpoint_hash"), "abc");
+  EXPECT_EQ(seg.read_strings("objects/image_id"),
+            (std::vector<std::string>{"img1", "img1", "img1", "img2", "img2"}));
+  EXPECT_EQ(seg.read<int32_t>("objects/label"), (std::vector<int32_t>{1, 2, 3, 1, 2}));
+  EXPECT_EQ(seg.read_strings("failures/reason")[0], failures[0].reason);
+
+  // h5py from another working directory: external links resolve next to segmentation.h5,
+  // the objects table loads in one line, and the summary script draws its PNGs.
+  auto source = std::getenv("NUCSEG_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  auto report = dir.path() / "report";
+  std::string check = "cd / && /usr/bin/python3 -c \"import h5py, pandas as pd; f = h5py.File('" +
+                      (out / "segmentation.h5").string() +
+                      "', 'r'); d = pd.DataFrame({k: f['objects'][k][:] for k in f['objects']}); "
+                      "assert len(d) == 5 and f['images/img2/labels'].shape == (64, 96), d; "
+                      "assert f['images/img2/probabilities'].shape == (3, 64, 96)\"";
+  EXPECT_EQ(std::system(check.c_str()), 0);
+  std::string cmd = "cd / && /usr/bin/python3 " + std::string(source) + "/tools/summarize_segmentation.py " +
+                    (out / "segmentation.h5").string() + " --out " + report.string() + " > " +
+                    (dir.path() / "summary.txt").string() + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::string printed = nucseg::fs::read_file(dir.path() / "summary.txt");
+  ASSERT_EQ(rc, 0) << printed;
+  EXPECT_NE(printed.find("\"images\": 2, \"objects\": 5, \"failures\": 1"), std::string::npos) << printed;
+  EXPECT_TRUE(stdfs::exists(report / "size_histogram.png"));
+  EXPECT_TRUE(stdfs::exists(report / "objects_per_image.csv"));
+  cv::Mat overlay = cv::imread((report / "overlay_img1.png").string());
+  EXPECT_FALSE(overlay.empty());
+}
+
+TEST(Output, FailuresSerialisationRoundTrips) {
+  std::vector<Failure> f = {{"a", "/x:y", "bad\n3:zz"}, {"", "", ""}};
+  auto back = deserialize_failures(serialize_failures(f));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].reason, "bad\n3:zz");
+  EXPECT_EQ(back[1].path, "");
+}
+
+}  // namespace

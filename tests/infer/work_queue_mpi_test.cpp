@@ -1,0 +1,65 @@
+#include "nucseg/infer/work_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+int g_argc = 0;
+char** g_argv = nullptr;
+
+TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
+  nucseg::dist::World world(&g_argc, &g_argv);  // MPI already up: adopts it
+  ASSERT_EQ(world.size(), 2);
+  const long total = 41;
+  std::string mine;
+  long count = 0;
+  {
+    nucseg::infer::WorkQueue queue(world, total);
+    while (auto item = queue.next()) {
+      mine += std::to_string(*item) + " ";
+      ++count;
+      queue.add_finished(*item % 2 == 0, 10);
+      // Rank 0 is slower: dynamic distribution must still hand out every item once.
+      if (world.rank() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+    EXPECT_FALSE(queue.next().has_value());  // stays exhausted
+    world.barrier();
+    auto counts = queue.counts();
+    EXPECT_EQ(counts.handed_out, total);
+    EXPECT_EQ(counts.finished, total);
+    EXPECT_EQ(counts.processed, 21);  // the even items
+    EXPECT_EQ(counts.pixels, 210);
+  }
+  auto all = world.gather_strings(mine);
+  auto report = nucseg::infer::busy_time_report(world, 0.5, 1.0, count);
+  if (world.rank() == 0) {
+    std::vector<int> seen(total, 0);
+    for (const auto& part : all) {
+      std::istringstream in(part);
+      long i;
+      while (in >> i) {
+        ASSERT_GE(i, 0);
+        ASSERT_LT(i, total);
+        ++seen[i];
+      }
+    }
+    for (long i = 0; i < total; ++i) EXPECT_EQ(seen[i], 1) << "item " << i;
+    // Both ranks took work, and the busy-time report lists both.
+    EXPECT_NE(all[0].size(), 0u);
+    EXPECT_NE(report.find("rank 1:"), std::string::npos);
+  } else {
+    EXPECT_TRUE(report.empty());
+  }
+}
+
+TEST(WorkQueue, EmptyQueueHandsOutNothing) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  nucseg::infer::WorkQueue queue(world, 0);
+  EXPECT_FALSE(queue.next().has_value());
+}
+
+}  // namespace
