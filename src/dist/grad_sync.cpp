@@ -1,0 +1,318 @@
+#include "nucseg/dist/grad_sync.hpp"
+
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <string>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/dist/collectives.hpp"
+#include "tensor_layout.hpp"
+
+namespace nucseg::dist {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// One fused buffer: the flattened gradients of its parameters, then one "had a gradient"
+// flag per parameter. The flags are summed with the gradients, so after the reduction they
+// count the ranks that contributed, at the cost of a few bytes.
+struct Bucket {
+  torch::Tensor flat;  // host, contiguous
+  int64_t grad_numel = 0;
+  std::vector<size_t> slots;
+  MPI_Datatype type = MPI_FLOAT;
+  int pending = 0;  // parameters of this step still without a gradient
+};
+
+struct Slot {
+  size_t bucket = 0;
+  int64_t offset = 0;  // into the bucket's flat buffer
+  int64_t numel = 0;
+  int64_t flag = 0;  // index of its flag in the flat buffer
+  bool ready = false;
+};
+
+void set_flag(Bucket& bucket, int64_t index, double value) {
+  if (bucket.flat.scalar_type() == torch::kFloat)
+    bucket.flat.data_ptr<float>()[index] = static_cast<float>(value);
+  else
+    bucket.flat.data_ptr<double>()[index] = value;
+}
+
+double get_flag(const Bucket& bucket, int64_t index) {
+  if (bucket.flat.scalar_type() == torch::kFloat) return bucket.flat.data_ptr<float>()[index];
+  return bucket.flat.data_ptr<double>()[index];
+}
+
+template <typename T>
+void divide(T* data, int64_t count, T ranks) {
+  for (int64_t i = 0; i < count; ++i) data[i] /= ranks;
+}
+
+}  // namespace
+
+struct GradientSync::State {
+  MPI_Comm comm = MPI_COMM_NULL;  // a duplicate: never interleaves with the trainer's collectives
+  int ranks = 1;
+  bool threaded = false;
+  std::vector<Bucket> buckets;
+  std::vector<Slot> slots;
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<size_t> queue;
+  size_t next_launch = 0;  // buckets launch strictly in index order
+  size_t done = 0;
+  bool stop = false;
+  double allreduce_seconds = 0;
+  std::exception_ptr error;
+
+  // Sums one bucket over ranks in place and averages its gradients; returns the seconds spent.
+  double reduce(Bucket& bucket) const {
+    const auto start = Clock::now();
+    const int64_t total = bucket.flat.numel();
+    const size_t element = bucket.flat.element_size();
+    char* base = static_cast<char*>(bucket.flat.data_ptr());
+    for (int64_t offset = 0; offset < total;) {
+      const int count = static_cast<int>(std::min<int64_t>(total - offset, INT_MAX / 2));
+      NUCSEG_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + offset * element, count, bucket.type, MPI_SUM, comm));
+      offset += count;
+    }
+    if (bucket.flat.scalar_type() == torch::kFloat)
+      divide(bucket.flat.data_ptr<float>(), bucket.grad_numel, static_cast<float>(ranks));
+    else
+      divide(bucket.flat.data_ptr<double>(), bucket.grad_numel, static_cast<double>(ranks));
+    return seconds_since(start);
+  }
+
+  static void communicate(std::shared_ptr<State> state) {
+    for (;;) {
+      size_t index = 0;
+      {
+        std::unique_lock<std::mutex> lock(state->mutex);
+        state->cv.wait(lock, [&] { return state->stop || !state->queue.empty(); });
+        if (state->queue.empty()) return;
+        index = state->queue.front();
+        state->queue.pop_front();
+      }
+      double spent = 0;
+      std::exception_ptr error;
+      try {
+        spent = state->reduce(state->buckets[index]);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        state->allreduce_seconds += spent;
+        if (error && !state->error) state->error = error;
+        ++state->done;
+      }
+      state->cv.notify_all();
+    }
+  }
+};
+
+GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap)
+    : world_(world) {
+  if (!(bucket_mb > 0)) throw_config("train.bucket_mb", "must be > 0 (MiB per fused gradient bucket)");
+  // Every rank must build the same buckets in the same order, or the reductions would pair
+  // different tensors (or hang): compare the layout first and fail on every rank together.
+  if (!all_equal(world, tensor_layout_fingerprint(params)))
+    throw_runtime("GradientSync: the parameter lists differ across ranks (count, order, shape, dtype or "
+                  "requires_grad); every rank must build the same model and freeze the same parameters");
+  for (auto& p : params)
+    if (p.requires_grad()) params_.push_back(p);
+  if (world.size() == 1) return;  // nothing to average: a no-op, no hooks
+
+  state_ = std::make_shared<State>();
+  State& s = *state_;
+  s.ranks = world.size();
+  s.slots.resize(params_.size());
+  const double capacity = bucket_mb * 1024.0 * 1024.0;
+  double filled = 0;
+  for (size_t k = params_.size(); k-- > 0;) {  // reverse registration order
+    const auto& p = params_[k];
+    if (p.scalar_type() != torch::kFloat && p.scalar_type() != torch::kDouble)
+      throw_runtime("GradientSync: parameter #" + std::to_string(k) + " has dtype " +
+                    std::string(c10::toString(p.scalar_type())) + "; only float and double gradients are reduced");
+    const double bytes = static_cast<double>(p.numel()) * static_cast<double>(p.element_size());
+    const bool new_bucket = s.buckets.empty() || s.buckets.back().flat.scalar_type() != p.scalar_type() ||
+                            (filled > 0 && filled + bytes > capacity);
+    if (new_bucket) {
+      Bucket b;
+      b.flat = torch::empty({0}, torch::TensorOptions().dtype(p.scalar_type()));  // dtype marker until sized
+      b.type = p.scalar_type() == torch::kFloat ? MPI_FLOAT : MPI_DOUBLE;
+      s.buckets.push_back(std::move(b));
+      filled = 0;
+    }
+    Bucket& b = s.buckets.back();
+    s.slots[k].bucket = s.buckets.size() - 1;
+    s.slots[k].offset = b.grad_numel;
+    s.slots[k].numel = p.numel();
+    b.grad_numel += p.numel();
+    b.slots.push_back(k);
+    filled += bytes;
+  }
+  for (auto& b : s.buckets) {
+    b.flat = torch::zeros({b.grad_numel + static_cast<int64_t>(b.slots.size())}, b.flat.options());
+    for (size_t j = 0; j < b.slots.size(); ++j) s.slots[b.slots[j]].flag = b.grad_numel + static_cast<int64_t>(j);
+  }
+  NUCSEG_MPI_CHECK(MPI_Comm_dup(world.comm(), &s.comm));
+  s.threaded = overlap && world.thread_multiple();
+  if (!s.threaded && overlap)
+    log::job().warn("MPI offers no MPI_THREAD_MULTIPLE: gradients are reduced after backward, without overlap");
+  if (s.threaded) thread_ = std::make_unique<std::thread>(State::communicate, state_);
+  for (size_t k = 0; k < params_.size(); ++k)
+    hook_ids_.push_back(params_[k].register_hook([this, k](const torch::Tensor& grad) { on_grad(k, grad); }));
+}
+
+GradientSync::~GradientSync() {
+  for (size_t k = 0; k < hook_ids_.size(); ++k) params_[k].remove_hook(hook_ids_[k]);
+  if (!state_) return;
+  bool in_flight = false;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stop = true;
+    in_flight = state_->threaded && state_->done < state_->next_launch;
+  }
+  state_->cv.notify_all();
+  if (thread_) {
+    // A step abandoned by an exception may leave the thread inside MPI_Allreduce waiting for
+    // peers that will never come; the job is about to be aborted, so do not wait for it (the
+    // thread owns a reference to the state it uses).
+    if (in_flight)
+      thread_->detach();
+    else
+      thread_->join();
+  }
+  int finalized = 1;
+  MPI_Finalized(&finalized);
+  if (!in_flight && !finalized) MPI_Comm_free(&state_->comm);
+}
+
+int GradientSync::bucket_count() const { return state_ ? static_cast<int>(state_->buckets.size()) : 0; }
+
+void GradientSync::begin_step() {
+  if (!state_) return;
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  if (state_->next_launch > 0 && state_->done < state_->buckets.size())
+    throw_runtime("GradientSync::begin_step: the previous step's reduction is still in flight (finish() was not "
+                  "called); the ranks are out of step");
+  for (auto& slot : state_->slots) slot.ready = false;
+  for (auto& b : state_->buckets) b.pending = static_cast<int>(b.slots.size());
+  state_->queue.clear();
+  state_->next_launch = 0;
+  state_->done = 0;
+  state_->allreduce_seconds = 0;
+  state_->error = nullptr;
+  armed_ = true;
+}
+
+void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
+  if (!armed_ || !grad.defined()) return;  // backward outside a step (e.g. a probe) is not ours
+  State& s = *state_;
+  Slot& slot = s.slots[k];
+  if (slot.ready)
+    throw_runtime("GradientSync: parameter #" + std::to_string(k) +
+                  " received a second gradient in one step (two backward passes between begin_step() and "
+                  "finish()); call begin_step()/finish() around each backward");
+  if (grad.is_sparse()) throw_runtime("GradientSync: sparse gradients are not supported");
+  Bucket& bucket = s.buckets[slot.bucket];
+  {
+    torch::NoGradGuard no_grad;
+    auto dst = bucket.flat.narrow(0, slot.offset, slot.numel);
+    dst.copy_(grad.reshape({-1}));
+    // The hook runs before autograd adds this gradient to param.grad: reduce what it will hold.
+    const auto& existing = params_[k].grad();
+    if (existing.defined()) dst.add_(existing.reshape({-1}).to(dst.device()));
+  }
+  set_flag(bucket, slot.flag, 1.0);
+  std::lock_guard<std::mutex> lock(s.mutex);
+  slot.ready = true;
+  if (--bucket.pending == 0) launch_ready_buckets();
+}
+
+void GradientSync::launch_ready_buckets() {
+  State& s = *state_;
+  bool queued = false;
+  while (s.next_launch < s.buckets.size() && s.buckets[s.next_launch].pending == 0) {
+    if (s.threaded) {
+      s.queue.push_back(s.next_launch);
+      queued = true;
+    }
+    ++s.next_launch;
+  }
+  if (queued) s.cv.notify_all();
+}
+
+void GradientSync::finish() {
+  stats_ = Stats{};
+  if (!state_) return;
+  if (!armed_) throw_runtime("GradientSync::finish() called without begin_step()");
+  armed_ = false;
+  State& s = *state_;
+  // Parameters without a gradient this step still take part in their bucket's reduction
+  // (zeros, flag 0) so every rank joins every collective in the same order.
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t k = 0; k < s.slots.size(); ++k) {
+      Slot& slot = s.slots[k];
+      if (slot.ready) continue;
+      Bucket& bucket = s.buckets[slot.bucket];
+      auto dst = bucket.flat.narrow(0, slot.offset, slot.numel);
+      const auto& existing = params_[k].grad();
+      if (existing.defined())
+        dst.copy_(existing.reshape({-1}));
+      else
+        dst.zero_();
+      set_flag(bucket, slot.flag, existing.defined() ? 1.0 : 0.0);
+    }
+  }
+  const auto wait_start = Clock::now();
+  {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    stats_.early_buckets = static_cast<int>(s.next_launch);
+    for (size_t k = 0; k < s.slots.size(); ++k) {
+      if (s.slots[k].ready) continue;
+      s.slots[k].ready = true;
+      --s.buckets[s.slots[k].bucket].pending;
+    }
+    launch_ready_buckets();
+    if (s.threaded) s.cv.wait(lock, [&] { return s.done == s.buckets.size(); });
+  }
+  if (!s.threaded) {
+    for (auto& bucket : s.buckets) s.allreduce_seconds += s.reduce(bucket);
+    s.done = s.buckets.size();
+  }
+  stats_.wait_seconds = seconds_since(wait_start);
+  if (s.error) std::rethrow_exception(s.error);
+
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < s.slots.size(); ++k) {
+    const Slot& slot = s.slots[k];
+    const Bucket& bucket = s.buckets[slot.bucket];
+    if (get_flag(bucket, slot.flag) == 0) continue;  // no rank had a gradient: stays undefined
+    auto& p = params_[k];
+    auto mean = bucket.flat.narrow(0, slot.offset, slot.numel).view(p.sizes());
+    auto& grad = p.mutable_grad();
+    if (grad.defined() && grad.sizes() == p.sizes())
+      grad.copy_(mean);
+    else
+      grad = mean.to(p.device(), /*non_blocking=*/false, /*copy=*/true);
+  }
+  stats_.allreduce_seconds = s.allreduce_seconds;
+  stats_.buckets = static_cast<int>(s.buckets.size());
+  for (const auto& b : s.buckets) stats_.bytes += static_cast<double>(b.flat.numel() * b.flat.element_size());
+}
+
+}  // namespace nucseg::dist
