@@ -77,7 +77,7 @@ TEST(KaggleReference, MatchesIndependentPythonImplementation) {
   p(cv::Rect(0, 2, 1, 1)).setTo(1);
   pairs.push_back({t, p});
   for (size_t i = 0; i < pairs.size(); ++i) {
-    char name[16];
+    char name[32];
     std::snprintf(name, sizeof name, "p%03zu", i);
     nucseg::test::write_npy((dir / (std::string(name) + ".truth.npy")).string(), pairs[i].first);
     nucseg::test::write_npy((dir / (std::string(name) + ".pred.npy")).string(), pairs[i].second);
