@@ -1,0 +1,34 @@
+// Building blocks shared by the instance pipelines (network output and classical baseline):
+// a marker-driven priority flood (watershed) and the clean-up steps on label images.
+// Labels are CV_32SC1, 0 = background. Every function is linear in the number of pixels.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+namespace nucseg::segment {
+
+// Grows the markers (CV_32SC1, >0 = seed label, 0 = unassigned) into the pixels where
+// mask (CV_8UC1) is non-zero, lowest elevation (CV_32FC1) first, 4-connected. Elevation is
+// quantised to `levels` buckets over its range inside the mask: a bucket queue with FIFO order
+// per level makes plateaus split halfway between seeds (geodesic distance), as a touching
+// pair separated by a uniform border band needs. Pixels unreachable from a seed stay 0.
+void flood_markers(const cv::Mat& elevation, const cv::Mat& mask, cv::Mat& markers, int levels = 256);
+
+// Connected components (8-connected) of the still-unassigned mask pixels become new labels
+// after the current maximum: foreground without a confident seed is kept, not dropped.
+void label_unassigned(const cv::Mat& mask, cv::Mat& labels);
+
+// Sets objects with fewer than min_area pixels to 0.
+void remove_small_objects(cv::Mat& labels, int min_area);
+
+// Fills background regions (4-connected) that do not touch the image edge and border exactly
+// one object with that object's label.
+void fill_holes(cv::Mat& labels);
+
+// Renumbers labels to 1..N in raster order of first appearance; returns N.
+int relabel_sequential(cv::Mat& labels);
+
+// Largest label value (0 for an all-background image).
+int max_label(const cv::Mat& labels);
+
+}  // namespace nucseg::segment
