@@ -243,8 +243,8 @@ int run_pack(const Config& config, const dist::World& world) {
   const long skipped = world.sum(r.skipped_shards);
   const double mb = world.sum(r.megabytes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log::job().info("pack: {} images packed, {} rejected, {} shard(s) resumed; {:.2f} s, {:.1f} images/s, {:.1f} MB/s decoded",
-                  accepted, rejected, skipped, seconds, accepted / std::max(seconds, 1e-9), mb / std::max(seconds, 1e-9));
+  log::job().info("pack: {} images {}, {} rejected, {} shard(s) resumed; {:.2f} s, {:.1f} images/s, {:.1f} MB/s decoded",
+                  accepted, pc.dry_run ? "decoded (dry run)" : "packed", rejected, skipped, seconds, accepted / std::max(seconds, 1e-9), mb / std::max(seconds, 1e-9));
   const double fraction = total > 0 ? static_cast<double>(rejected) / static_cast<double>(total) : 0.0;
   if (fraction > pc.max_rejected_fraction) {
     log::job().error("pack: {} of {} inputs rejected ({:.1f}%), more than pack.max_rejected_fraction = {}", rejected, total,

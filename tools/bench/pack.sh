@@ -26,7 +26,7 @@ run() {
   local ranks=$1; shift
   local cmd=("$pack" --set pack.input="$work/in" --set pack.output="$work/out" --set pack.overwrite=true --log-level info "$@")
   if [ "$ranks" -gt 1 ]; then cmd=(mpiexec -n "$ranks" --oversubscribe --bind-to none "${cmd[@]}"); fi
-  "${cmd[@]}" 2>&1 | sed -n 's/.*packed.*; \([0-9.]*\) s,.*/\1/p' | tail -1
+  "${cmd[@]}" 2>&1 | sed -n 's/.* rejected, .*; \([0-9.]*\) s,.*/\1/p' | tail -1
 }
 
 printf "%-6s %-7s %9s %10s %9s %12s\n" ranks stage seconds images/s MB/s pack/decode
