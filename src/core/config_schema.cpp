@@ -208,6 +208,8 @@ std::vector<Field> build() {
       float_key("pack.max_rejected_fraction", &C::pack, &PackConfig::max_rejected_fraction, 0.0, 1.0,
                 "Exit non-zero when more than this share of the images is rejected."),
       bool_key("pack.overwrite", &C::pack, &PackConfig::overwrite, "Rewrite shards that are already complete."),
+      bool_key("pack.dry_run", &C::pack, &PackConfig::dry_run,
+               "Decode and validate every input (images, masks, targets) and report; write no shards."),
 
       // [data]
       string_key("data.shards", &C::data, &DataConfig::shards, {}, "Shard folder written by nucseg_pack (holds index.h5)."),

@@ -45,6 +45,7 @@ struct PackConfig {
   int compression = 4;
   double max_rejected_fraction = 0.1;
   bool overwrite = false;
+  bool dry_run = false;  // decode and validate every input, write nothing
 };
 
 struct DataConfig {

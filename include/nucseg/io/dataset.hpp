@@ -1,0 +1,56 @@
+// Dataset layouts on disk and their reading into images plus instance labels.
+//   kaggle:      <root>/<id>/images/<id>.png and <root>/<id>/masks/*.png (one binary mask per
+//                nucleus, Kaggle DSB 2018 stage1)
+//   flat:        <root>/<images_dir>/<stem>.<ext> and <root>/<masks_dir>/<stem>.<ext> (one mask
+//                image per input; instances are its 8-connected components)
+//   images_only: every image below <root>, recursively (test sets, inference inputs)
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace nucseg::io {
+
+enum class DatasetLayout { kaggle, flat, images_only };
+
+const char* layout_name(DatasetLayout layout);
+DatasetLayout parse_layout(const std::string& name);  // kaggle, flat, images_only; Error(config) otherwise
+
+struct DatasetItem {
+  std::string id;
+  std::filesystem::path image;
+  std::vector<std::filesystem::path> masks;  // kaggle: one per nucleus (sorted); flat: the one mask
+  DatasetLayout layout = DatasetLayout::kaggle;
+  std::filesystem::path mask_folder;         // kaggle: <id>/masks (named when it is empty)
+};
+
+// An input that could not even be listed (unreadable folder, duplicate id, missing mask).
+struct ListingProblem {
+  std::filesystem::path path;
+  std::string reason;
+};
+
+// flat when <root>/<images_dir> and <root>/<masks_dir> are folders; kaggle when some
+// <root>/<id>/images folder exists; images_only otherwise. Error(data) when root is not a folder.
+DatasetLayout detect_layout(const std::filesystem::path& root, const std::string& images_dir = "images",
+                            const std::string& masks_dir = "masks");
+
+// Items sorted by id. Inputs that cannot be listed go to `problems` when given, otherwise the
+// first one raises Error(data) naming the path. Hidden files (".name") and temporary names are
+// ignored; in kaggle/flat folders every other file counts, so a stray non-image is reported
+// rather than silently dropped.
+std::vector<DatasetItem> list_dataset(const std::filesystem::path& root, DatasetLayout layout,
+                                      const std::string& images_dir = "images", const std::string& masks_dir = "masks",
+                                      std::vector<ListingProblem>* problems = nullptr);
+
+// Instance labels (CV_32SC1, 0 background, 1..N) of an item whose image has size `expected`.
+// kaggle: non-empty masks in file-name order become 1..N (on overlap the first mask keeps the
+// pixel); flat: 8-connected components of the mask's non-zero pixels, in raster order.
+// Error(data) naming the file for a mask of another size, an empty masks folder, an
+// unreadable mask, or an images_only item.
+cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected);
+
+}  // namespace nucseg::io

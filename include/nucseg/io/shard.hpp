@@ -1,0 +1,143 @@
+// HDF5 shards of packed training data (docs/formats.md has the schema).
+//   shard file: self-describing root attributes, one group /images/<slot> per image holding
+//               datasets image (H,W,3), labels (H,W), classes (H,W), plus per-image rows at
+//               the root (ids, sources, splits, heights, widths, bit_depths, nuclei) and the
+//               inputs this shard's range rejected (rejected_paths, rejected_reasons).
+//   index.h5:   the shard list with counts and checksums, every image's entry, the rejected table.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "nucseg/io/hdf5.hpp"
+
+namespace nucseg::io {
+
+inline constexpr const char* kShardFormat = "nucseg-shard";
+inline constexpr int64_t kShardFormatVersion = 1;
+inline constexpr const char* kIndexFileName = "index.h5";
+
+// One packed image as the trainer gets it.
+struct ShardRecord {
+  std::string id;
+  cv::Mat image;    // CV_8UC3 or CV_16UC3, RGB
+  cv::Mat labels;   // CV_32SC1 instance labels
+  cv::Mat classes;  // CV_8UC1: 0 background, 1 interior, 2 border
+  int bit_depth = 8;
+};
+
+struct ShardEntry {
+  std::string id;
+  std::string split;  // "train" or "val"
+  int height = 0;
+  int width = 0;
+  int bit_depth = 8;
+  int nuclei = 0;
+  std::filesystem::path shard;  // absolute path of the shard file
+  int slot = 0;                 // group /images/<slot> inside it
+  std::string source;           // path of the source image
+};
+
+struct RejectedInput {
+  std::string path;
+  std::string reason;
+};
+
+// Attributes every shard of one pack run shares.
+struct ShardHeader {
+  std::string source_root;
+  int border_width = 2;
+  int compression = 4;  // gzip level, 0: none
+  std::string plan;     // hash of the pack plan that produced the shard (resume check)
+  int64_t first_item = 0;  // the range of the producing rank's work list this shard covers
+  int64_t end_item = 0;
+};
+
+// Writes one shard under a temporary sibling name; commit() renames it into place, so a
+// shard file that exists is complete. Destroying an uncommitted writer removes the temp file.
+class ShardWriter final {
+ public:
+  ShardWriter(const std::filesystem::path& path, ShardHeader header);
+  ~ShardWriter();
+  ShardWriter(const ShardWriter&) = delete;
+  ShardWriter& operator=(const ShardWriter&) = delete;
+
+  void add(const ShardRecord& record, const std::string& split, const std::string& source);
+  void reject(const RejectedInput& rejected);
+  void set_end_item(int64_t end_item) { header_.end_item = end_item; }
+  size_t count() const { return ids_.size(); }
+  double raw_megabytes() const { return raw_bytes_ / 1e6; }  // uncompressed payload so far
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_;
+  ShardHeader header_;
+  std::unique_ptr<h5::File> file_;
+  h5::Group images_;
+  std::vector<std::string> ids_, sources_, splits_;
+  std::vector<int32_t> heights_, widths_, depths_, nuclei_;
+  std::vector<RejectedInput> rejected_;
+  double raw_bytes_ = 0;
+  bool committed_ = false;
+};
+
+// Error(data) unless `f` carries this format's name, version and role ("shard" or "index").
+void check_shard_format(const h5::File& f, const std::string& role);
+
+// What a complete shard file says about itself (without reading pixels).
+struct ShardSummary {
+  ShardHeader header;
+  std::vector<ShardEntry> entries;  // in slot order
+  std::vector<RejectedInput> rejected;
+};
+// Error(data) when the file is not a complete nucseg shard of this format version.
+ShardSummary read_shard_summary(const std::filesystem::path& path);
+
+// Writes <dir>/index.h5 atomically. `shards` are file names relative to dir.
+struct IndexContents {
+  std::string source_root;
+  std::string layout;
+  int border_width = 2;
+  int seed = 0;
+  double val_fraction = 0.2;
+  std::vector<std::string> shards;
+  std::vector<std::string> checksums;
+  std::vector<int64_t> counts;
+  std::vector<ShardEntry> entries;  // sorted by id
+  std::vector<RejectedInput> rejected;
+};
+void write_index(const std::filesystem::path& dir, const IndexContents& index);
+
+// Reader of a shard folder. read() may be called from several threads at once.
+class ShardDataset final {
+ public:
+  // Reads index.h5, validates format name and version, verifies each shard's checksum.
+  // Error(data) naming the path for a missing folder/index, another format version or a
+  // checksum mismatch.
+  static ShardDataset open(const std::filesystem::path& dir);
+
+  size_t size() const { return entries_.size(); }
+  const ShardEntry& entry(size_t i) const;
+  std::vector<size_t> indices(const std::string& split) const;
+  const std::vector<RejectedInput>& rejected() const { return rejected_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  int border_width() const { return border_width_; }
+  ShardRecord read(size_t i) const;
+
+ private:
+  struct OpenFiles;
+  std::filesystem::path dir_;
+  std::vector<ShardEntry> entries_;
+  std::vector<size_t> entry_shard_;
+  std::vector<RejectedInput> rejected_;
+  int border_width_ = 0;
+  std::shared_ptr<OpenFiles> files_;
+};
+
+}  // namespace nucseg::io

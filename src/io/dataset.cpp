@@ -1,0 +1,247 @@
+#include "nucseg/io/dataset.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <opencv2/imgproc.hpp>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/io/image.hpp"
+
+namespace nucseg::io {
+namespace stdfs = std::filesystem;
+namespace {
+
+bool is_hidden_or_temporary(const stdfs::path& p) {
+  auto name = p.filename().string();
+  return name.empty() || name[0] == '.' || fs::is_temporary_name(p);
+}
+
+// Regular, non-hidden files directly in `dir`, sorted by name. Failures are returned as text.
+std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure) {
+  std::vector<stdfs::path> out;
+  std::error_code ec;
+  if (!stdfs::is_directory(dir, ec)) {
+    *failure = stdfs::exists(dir, ec) ? "not a folder" : "folder does not exist";
+    return out;
+  }
+  stdfs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (is_hidden_or_temporary(it->path())) continue;
+    std::error_code fec;
+    if (it->is_regular_file(fec)) out.push_back(it->path());
+  }
+  if (ec) {
+    *failure = "cannot list folder: " + ec.message();
+    return {};
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void report(std::vector<ListingProblem>* problems, const stdfs::path& path, const std::string& reason) {
+  if (!problems) throw_data(path.string(), reason);
+  problems->push_back({path, reason});
+}
+
+std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<ListingProblem>* problems) {
+  std::vector<DatasetItem> items;
+  std::error_code ec;
+  std::vector<stdfs::path> dirs;
+  stdfs::directory_iterator it(root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code dec;
+    if (!is_hidden_or_temporary(it->path()) && it->is_directory(dec)) dirs.push_back(it->path());
+  }
+  if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& dir : dirs) {
+    DatasetItem item;
+    item.id = dir.filename().string();
+    item.layout = DatasetLayout::kaggle;
+    std::string failure;
+    auto images = files_in(dir / "images", &failure);
+    if (!failure.empty()) {
+      report(problems, dir / "images", failure);
+      continue;
+    }
+    // Kaggle names the image after its folder; otherwise accept the folder's only file.
+    auto named = std::find_if(images.begin(), images.end(), [&](const stdfs::path& p) { return p.stem() == item.id; });
+    if (named != images.end()) {
+      item.image = *named;
+    } else if (images.size() == 1) {
+      item.image = images.front();
+    } else {
+      report(problems, dir / "images",
+             images.empty() ? "images folder is empty" : "several images and none named after the folder");
+      continue;
+    }
+    item.mask_folder = dir / "masks";
+    item.masks = files_in(item.mask_folder, &failure);
+    if (!failure.empty()) {
+      report(problems, item.mask_folder, failure);
+      continue;
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir,
+                                   std::vector<ListingProblem>* problems) {
+  std::string failure;
+  auto images = files_in(root / images_dir, &failure);
+  if (!failure.empty()) throw_data((root / images_dir).string(), failure);
+  auto masks = files_in(root / masks_dir, &failure);
+  if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
+  std::map<std::string, std::vector<stdfs::path>> masks_by_stem;
+  for (const auto& m : masks) masks_by_stem[m.stem().string()].push_back(m);
+  std::vector<DatasetItem> items;
+  std::set<std::string> seen;
+  for (const auto& image : images) {
+    DatasetItem item;
+    item.id = image.stem().string();
+    item.image = image;
+    item.layout = DatasetLayout::flat;
+    if (!seen.insert(item.id).second) {
+      report(problems, image, "another image has the same stem '" + item.id + "'");
+      continue;
+    }
+    auto m = masks_by_stem.find(item.id);
+    if (m == masks_by_stem.end()) {
+      report(problems, image, "no mask with the same stem in " + (root / masks_dir).string());
+      continue;
+    }
+    if (m->second.size() > 1) {
+      report(problems, m->second[1], "several masks have the stem '" + item.id + "'");
+      continue;
+    }
+    item.masks = m->second;
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::vector<DatasetItem> list_images_only(const stdfs::path& root, std::vector<ListingProblem>* problems) {
+  std::vector<stdfs::path> rel;
+  std::error_code ec;
+  stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code fec;
+    if (is_hidden_or_temporary(it->path())) {
+      if (it->is_directory(fec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(fec) && has_image_extension(it->path())) rel.push_back(it->path().lexically_relative(root));
+  }
+  if (ec) report(problems, root, "cannot walk folder: " + ec.message());
+  std::sort(rel.begin(), rel.end());
+  // Ids come from the relative path without extension, made safe for file names; a clash
+  // (a/b.png vs a_b.png, x.png vs x.tif) falls back to the full name, then to a hash suffix.
+  std::vector<DatasetItem> items;
+  std::set<std::string> used;
+  for (const auto& r : rel) {
+    std::string base = r.parent_path().empty() ? r.stem().string() : (r.parent_path() / r.stem()).generic_string();
+    std::string id = fs::safe_component(base);
+    if (used.count(id)) id = fs::safe_component(r.generic_string());
+    if (used.count(id)) {
+      auto s = r.generic_string();
+      id += "-" + fs::fnv1a_hex(s.data(), s.size()).substr(0, 8);
+    }
+    used.insert(id);
+    DatasetItem item;
+    item.id = id;
+    item.image = root / r;
+    item.layout = DatasetLayout::images_only;
+    items.push_back(std::move(item));
+  }
+  std::sort(items.begin(), items.end(), [](const DatasetItem& a, const DatasetItem& b) { return a.id < b.id; });
+  return items;
+}
+
+}  // namespace
+
+const char* layout_name(DatasetLayout layout) {
+  switch (layout) {
+    case DatasetLayout::kaggle: return "kaggle";
+    case DatasetLayout::flat: return "flat";
+    case DatasetLayout::images_only: return "images_only";
+  }
+  return "?";
+}
+
+DatasetLayout parse_layout(const std::string& name) {
+  if (name == "kaggle") return DatasetLayout::kaggle;
+  if (name == "flat") return DatasetLayout::flat;
+  if (name == "images_only") return DatasetLayout::images_only;
+  throw_config("layout", "unknown dataset layout '" + name + "' (allowed: kaggle, flat, images_only)");
+}
+
+DatasetLayout detect_layout(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir) {
+  std::error_code ec;
+  if (!stdfs::is_directory(root, ec))
+    throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
+  if (stdfs::is_directory(root / images_dir, ec) && stdfs::is_directory(root / masks_dir, ec)) return DatasetLayout::flat;
+  stdfs::directory_iterator it(root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code dec;
+    if (it->is_directory(dec) && stdfs::is_directory(it->path() / "images", dec)) return DatasetLayout::kaggle;
+  }
+  if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
+  return DatasetLayout::images_only;
+}
+
+std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout layout, const std::string& images_dir,
+                                      const std::string& masks_dir, std::vector<ListingProblem>* problems) {
+  std::error_code ec;
+  if (!stdfs::is_directory(root, ec))
+    throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
+  switch (layout) {
+    case DatasetLayout::kaggle: return list_kaggle(root, problems);
+    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, problems);
+    case DatasetLayout::images_only: return list_images_only(root, problems);
+  }
+  return {};
+}
+
+namespace {
+
+cv::Mat read_mask(const stdfs::path& path, cv::Size expected) {
+  cv::Mat raw = read_raw_image(path);
+  if (raw.size() != expected)
+    throw_data(path.string(), "mask size " + std::to_string(raw.cols) + "x" + std::to_string(raw.rows) +
+                                  " differs from image size " + std::to_string(expected.width) + "x" +
+                                  std::to_string(expected.height));
+  // Any non-zero channel marks the object (masks come as gray, RGB or RGBA files).
+  cv::Mat fg = raw.reshape(1, raw.rows * raw.cols) != 0;
+  if (raw.channels() > 1) cv::reduce(fg, fg, 1, cv::REDUCE_MAX);
+  return fg.reshape(1, raw.rows);
+}
+
+}  // namespace
+
+cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected) {
+  if (item.layout == DatasetLayout::images_only) throw_data(item.image.string(), "item has no masks (images_only layout)");
+  if (item.masks.empty()) {
+    auto where = item.mask_folder.empty() ? item.image : item.mask_folder;
+    throw_data(where.string(), item.layout == DatasetLayout::kaggle ? "empty masks folder" : "no mask for this image");
+  }
+  cv::Mat labels(expected, CV_32SC1, cv::Scalar(0));
+  if (item.layout == DatasetLayout::flat) {
+    cv::Mat fg = read_mask(item.masks.front(), expected);
+    cv::connectedComponents(fg, labels, 8, CV_32S);
+    return labels;
+  }
+  int next = 1;
+  for (const auto& path : item.masks) {
+    cv::Mat fg = read_mask(path, expected);
+    cv::Mat free_pixels = (labels == 0) & fg;
+    if (cv::countNonZero(free_pixels) == 0) continue;  // empty mask or fully overlapped: no instance
+    labels.setTo(cv::Scalar(next++), free_pixels);
+  }
+  return labels;
+}
+
+}  // namespace nucseg::io

@@ -1,0 +1,111 @@
+#include "nucseg/io/image.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::io {
+namespace {
+
+enum class Format { png, jpeg, tiff };
+
+std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) throw_data(path.string(), "image file does not exist");
+  if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_data(path.string(), std::string("cannot open image: ") + std::strerror(errno));
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw_data(path.string(), "cannot read image");
+  if (bytes.empty()) throw_data(path.string(), "zero-byte image file");
+  return bytes;
+}
+
+bool starts_with(const std::vector<unsigned char>& b, const char* sig, size_t n) {
+  return b.size() >= n && std::memcmp(b.data(), sig, n) == 0;
+}
+
+Format sniff(const std::vector<unsigned char>& b, const std::filesystem::path& path) {
+  if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) return Format::png;
+  if (starts_with(b, "\xff\xd8\xff", 3)) return Format::jpeg;
+  if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4) || starts_with(b, "II+\0", 4) ||
+      starts_with(b, "MM\0+", 4))
+    return Format::tiff;
+  throw_data(path.string(), "not an image: no PNG, JPEG or TIFF signature");
+}
+
+// Decoders are lenient with truncation (libjpeg pads a cut file with gray and only warns),
+// so the end marker of each stream format is checked before decoding.
+void check_complete(const std::vector<unsigned char>& b, Format format, const std::filesystem::path& path) {
+  if (format == Format::png) {
+    static const unsigned char iend[] = {'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    auto it = std::search(b.begin() + 8, b.end(), std::begin(iend), std::end(iend));
+    if (it == b.end()) throw_data(path.string(), "truncated PNG: no IEND chunk");
+  } else if (format == Format::jpeg) {
+    size_t end = b.size();
+    while (end > 2 && b[end - 1] == 0) --end;  // some writers pad after the EOI marker
+    if (end < 4 || b[end - 2] != 0xff || b[end - 1] != 0xd9) throw_data(path.string(), "truncated JPEG: no end-of-image marker");
+  }
+}
+
+}  // namespace
+
+bool has_image_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
+}
+
+cv::Mat read_raw_image(const std::filesystem::path& path) {
+  auto bytes = read_bytes(path);
+  check_complete(bytes, sniff(bytes, path), path);
+  cv::Mat raw;
+  try {
+    raw = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw_data(path.string(), std::string("corrupt image: ") + e.what());
+  }
+  if (raw.empty()) throw_data(path.string(), "corrupt image: the decoder rejected it");
+  if (raw.depth() != CV_8U && raw.depth() != CV_16U)
+    throw_data(path.string(), "unsupported pixel type (only 8- and 16-bit unsigned images are read)");
+  int c = raw.channels();
+  if (c != 1 && c != 3 && c != 4) throw_data(path.string(), "unsupported channel count " + std::to_string(c));
+  return raw;
+}
+
+DecodedImage read_image(const std::filesystem::path& path) {
+  cv::Mat raw = read_raw_image(path);
+  DecodedImage out;
+  out.bit_depth = raw.depth() == CV_16U ? 16 : 8;
+  out.source_channels = raw.channels();
+  try {
+    switch (raw.channels()) {
+      case 1: cv::cvtColor(raw, out.rgb, cv::COLOR_GRAY2RGB); break;
+      case 3: cv::cvtColor(raw, out.rgb, cv::COLOR_BGR2RGB); break;
+      default: cv::cvtColor(raw, out.rgb, cv::COLOR_BGRA2RGB); break;
+    }
+  } catch (const cv::Exception& e) {
+    throw_data(path.string(), std::string("cannot convert image to RGB: ") + e.what());
+  }
+  return out;
+}
+
+cv::Mat to_unit_float(const cv::Mat& rgb, int bit_depth) {
+  if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
+    throw_runtime("to_unit_float: expected a CV_8UC3 or CV_16UC3 image");
+  if (bit_depth < 1 || bit_depth > 16 || (rgb.depth() == CV_8U && bit_depth > 8))
+    throw_runtime("to_unit_float: bit depth " + std::to_string(bit_depth) + " does not fit the image type");
+  cv::Mat out;
+  rgb.convertTo(out, CV_32FC3, 1.0 / static_cast<double>((1 << bit_depth) - 1));
+  return out;
+}
+
+}  // namespace nucseg::io

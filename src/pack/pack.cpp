@@ -1,0 +1,257 @@
+#include "nucseg/pack/pack.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <regex>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/data/targets.hpp"
+#include "nucseg/io/dataset.hpp"
+#include "nucseg/io/image.hpp"
+#include "nucseg/io/shard.hpp"
+
+namespace nucseg::pack {
+namespace stdfs = std::filesystem;
+namespace {
+
+struct Inputs {
+  stdfs::path root;
+  io::DatasetLayout layout;
+  std::vector<io::DatasetItem> items;
+  std::vector<io::ListingProblem> problems;
+};
+
+Inputs list_inputs(const PackConfig& pc) {
+  if (pc.input.empty()) throw_config("pack.input", "no input folder given (set pack.input)");
+  if (pc.output.empty() && !pc.dry_run) throw_config("pack.output", "no output folder given (set pack.output)");
+  std::error_code ec;
+  Inputs in;
+  in.root = stdfs::absolute(pc.input, ec).lexically_normal();
+  if (ec || !stdfs::is_directory(in.root, ec))
+    throw_config("pack.input", "input root '" + pc.input + "' does not exist or is not a folder");
+  in.layout = pc.layout == "auto" ? io::detect_layout(in.root, pc.images_dir, pc.masks_dir) : io::parse_layout(pc.layout);
+  if (in.layout == io::DatasetLayout::images_only)
+    throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle) or " +
+                                   pc.images_dir + "/ + " + pc.masks_dir + "/ (flat)");
+  in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems);
+  if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
+  return in;
+}
+
+// Everything that decides the content of this rank's shards; a shard from another plan is
+// rewritten instead of resumed.
+std::string plan_hash(const PackConfig& pc, const Inputs& in, const std::vector<size_t>& mine, int rank, int size) {
+  std::string text = in.root.string() + "|" + io::layout_name(in.layout) + "|" + std::to_string(rank) + "/" +
+                     std::to_string(size) + "|" + std::to_string(pc.seed) + "|" + std::to_string(pc.val_fraction) + "|" +
+                     std::to_string(pc.border_width) + "|" + std::to_string(pc.compression) + "|" +
+                     std::to_string(pc.shard_max_images) + "|" + std::to_string(pc.shard_max_mb) + "|" +
+                     std::to_string(io::kShardFormatVersion);
+  for (size_t i : mine) {
+    const auto& item = in.items[i];
+    text += "\n" + item.id + "\t" + item.image.string();
+    for (const auto& m : item.masks) text += "\t" + m.string();
+  }
+  return fs::fnv1a_hex(text.data(), text.size());
+}
+
+io::ShardRecord decode(const io::DatasetItem& item, int border_width) {
+  auto image = io::read_image(item.image);
+  io::ShardRecord r;
+  r.id = item.id;
+  r.bit_depth = image.bit_depth;
+  r.labels = io::read_instance_labels(item, image.rgb.size());
+  r.classes = data::class_targets(r.labels, border_width);
+  r.image = std::move(image.rgb);
+  return r;
+}
+
+io::RejectedInput rejection(const Error& e, const io::DatasetItem& item) {
+  return {e.context().file.empty() ? item.image.string() : e.context().file, e.message()};
+}
+
+struct RankResult {
+  std::vector<std::string> shards;  // file names, in order
+  long accepted = 0;
+  long rejected = 0;
+  long skipped_shards = 0;
+  double megabytes = 0;  // decoded image bytes
+};
+
+// Existing complete shard that continues this rank's work at `pos` under the same plan?
+bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io::ShardSummary* summary) {
+  std::error_code ec;
+  if (!stdfs::exists(path, ec)) return false;
+  try {
+    *summary = io::read_shard_summary(path);
+  } catch (const Error& e) {
+    log::rank().warn("rewriting {}: {}", path.string(), e.message());
+    return false;
+  }
+  return summary->header.plan == plan && summary->header.first_item == pos && summary->header.end_item > pos;
+}
+
+RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<size_t>& mine, const dist::World& world,
+                     double progress_seconds) {
+  RankResult result;
+  const stdfs::path out(pc.output);
+  const std::string plan = plan_hash(pc, in, mine, world.rank(), world.size());
+  log::Progress progress("pack (rank 0)", static_cast<long>(mine.size()), progress_seconds, "images");
+  size_t pos = 0;
+  for (int k = 0; pos < mine.size(); ++k) {
+    auto name = shard_file_name(world.rank(), k);
+    io::ShardSummary done;
+    if (!pc.dry_run && !pc.overwrite && resumable(out / name, plan, static_cast<int64_t>(pos), &done)) {
+      pos = static_cast<size_t>(done.header.end_item);
+      result.shards.push_back(name);
+      result.accepted += static_cast<long>(done.entries.size());
+      result.rejected += static_cast<long>(done.rejected.size());
+      ++result.skipped_shards;
+      progress.update(static_cast<long>(pos));
+      continue;
+    }
+    std::unique_ptr<io::ShardWriter> writer;
+    if (!pc.dry_run) {
+      io::ShardHeader header{in.root.string(), pc.border_width, pc.compression, plan, static_cast<int64_t>(pos), 0};
+      writer = std::make_unique<io::ShardWriter>(out / name, header);
+    }
+    long in_shard = 0;
+    double shard_mb = 0;
+    while (pos < mine.size() && in_shard < pc.shard_max_images && shard_mb < pc.shard_max_mb) {
+      const auto& item = in.items[mine[pos++]];
+      try {
+        auto record = decode(item, pc.border_width);
+        double mb = static_cast<double>(record.image.total() * record.image.elemSize()) / 1e6;
+        if (writer) {
+          writer->add(record, split_for(item.id, pc.seed, pc.val_fraction), item.image.string());
+          shard_mb = writer->raw_megabytes();
+        }
+        ++in_shard;
+        ++result.accepted;
+        result.megabytes += mb;
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::data) throw;  // a failing disk or library is not a bad input
+        auto r = rejection(e, item);
+        log::rank().warn("skipping '{}': {} [{}]", item.id, r.reason, r.path);
+        if (writer) writer->reject(r);
+        ++result.rejected;
+      }
+      progress.update(static_cast<long>(pos), result.megabytes);
+    }
+    if (writer) {
+      writer->set_end_item(static_cast<int64_t>(pos));
+      writer->commit();
+      result.shards.push_back(name);
+    }
+  }
+  progress.finish();
+  return result;
+}
+
+// Rank 0: the index from the shards every rank reports, then stale shards of older plans go.
+void write_index_and_clean(const PackConfig& pc, const Inputs& in, const std::vector<std::string>& reports) {
+  const stdfs::path out(pc.output);
+  io::IndexContents index;
+  index.source_root = in.root.string();
+  index.layout = io::layout_name(in.layout);
+  index.border_width = pc.border_width;
+  index.seed = pc.seed;
+  index.val_fraction = pc.val_fraction;
+  for (const auto& p : in.problems) index.rejected.push_back({p.path.string(), p.reason});
+  for (const auto& report : reports) {
+    size_t start = 0;
+    while (start < report.size()) {
+      size_t end = report.find('\n', start);
+      auto line = report.substr(start, end - start);
+      start = end == std::string::npos ? report.size() : end + 1;
+      if (line.empty()) continue;
+      auto tab = line.find('\t');
+      auto name = line.substr(0, tab);
+      auto summary = io::read_shard_summary(out / name);
+      index.shards.push_back(name);
+      index.checksums.push_back(line.substr(tab + 1));
+      index.counts.push_back(static_cast<int64_t>(summary.entries.size()));
+      for (auto& e : summary.entries) index.entries.push_back(std::move(e));
+      for (auto& r : summary.rejected) index.rejected.push_back(std::move(r));
+    }
+  }
+  std::sort(index.entries.begin(), index.entries.end(), [](const io::ShardEntry& a, const io::ShardEntry& b) { return a.id < b.id; });
+  std::sort(index.rejected.begin(), index.rejected.end(),
+            [](const io::RejectedInput& a, const io::RejectedInput& b) { return a.path < b.path; });
+  io::write_index(out, index);
+
+  static const std::regex ours(R"(shard-r\d+-\d+\.h5(\.tmp-\d+)?|index\.h5\.tmp-\d+)");
+  std::error_code ec;
+  for (stdfs::directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
+    auto file = it->path().filename().string();
+    if (!std::regex_match(file, ours) || std::find(index.shards.begin(), index.shards.end(), file) != index.shards.end()) continue;
+    std::error_code rec;
+    stdfs::remove(it->path(), rec);
+    if (rec) log::job().warn("cannot remove stale {}: {}", it->path().string(), rec.message());
+    else log::job().info("removed stale {}", file);
+  }
+}
+
+}  // namespace
+
+std::string split_for(const std::string& id, int seed, double val_fraction) {
+  uint64_t s = static_cast<uint64_t>(seed);
+  uint64_t h = fs::fnv1a(id.data(), id.size(), fs::fnv1a(&s, sizeof s));
+  // One more mixing round: FNV's low bits are weak for short, similar ids.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  double u = static_cast<double>(h >> 11) / 9007199254740992.0;  // [0,1) from the top 53 bits
+  return u < val_fraction ? "val" : "train";
+}
+
+std::string shard_file_name(int rank, int k) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "shard-r%03d-%05d.h5", rank, k);
+  return buf;
+}
+
+int run_pack(const Config& config, const dist::World& world) {
+  const auto& pc = config.pack;
+  Inputs in = list_inputs(pc);
+  const long total = static_cast<long>(in.items.size() + in.problems.size());
+  log::job().info("pack: {} images ({} layout) under {} -> {}{}", in.items.size(), io::layout_name(in.layout),
+                  in.root.string(), pc.dry_run ? "(dry run, nothing written)" : pc.output,
+                  in.problems.empty() ? "" : fmt::format(", {} unlisted inputs", in.problems.size()));
+  if (world.is_root())
+    for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
+  if (!pc.dry_run && world.is_root()) fs::create_directories(pc.output);
+  world.barrier();
+
+  // Round-robin by index: neighbouring images (often alike in size) spread over the ranks.
+  std::vector<size_t> mine;
+  for (size_t i = static_cast<size_t>(world.rank()); i < in.items.size(); i += static_cast<size_t>(world.size()))
+    mine.push_back(i);
+  const auto start = std::chrono::steady_clock::now();
+  RankResult r = pack_rank(pc, in, mine, world, config.log.progress_seconds);
+
+  std::string report;
+  for (const auto& name : r.shards) report += name + "\t" + fs::file_checksum(stdfs::path(pc.output) / name) + "\n";
+  auto reports = world.gather_strings(report);
+  if (world.is_root() && !pc.dry_run) write_index_and_clean(pc, in, reports);
+  world.barrier();
+
+  const long accepted = world.sum(r.accepted);
+  const long rejected = world.sum(r.rejected) + static_cast<long>(in.problems.size());
+  const long skipped = world.sum(r.skipped_shards);
+  const double mb = world.sum(r.megabytes);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::job().info("pack: {} images {}, {} rejected, {} shard(s) resumed; {:.2f} s, {:.1f} images/s, {:.1f} MB/s decoded",
+                  accepted, pc.dry_run ? "decoded (dry run)" : "packed", rejected, skipped, seconds, accepted / std::max(seconds, 1e-9), mb / std::max(seconds, 1e-9));
+  const double fraction = total > 0 ? static_cast<double>(rejected) / static_cast<double>(total) : 0.0;
+  if (fraction > pc.max_rejected_fraction) {
+    log::job().error("pack: {} of {} inputs rejected ({:.1f}%), more than pack.max_rejected_fraction = {}", rejected, total,
+                     100.0 * fraction, pc.max_rejected_fraction);
+    return exit_codes::partial;
+  }
+  return exit_codes::ok;
+}
+
+}  // namespace nucseg::pack

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+#include <functional>
+#include <set>
+
+#include "fixture.hpp"
+#include "nucseg/core/error.hpp"
+#include "nucseg/io/dataset.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/io/image.hpp"
+
+using namespace nucseg::io;
+namespace t = nucseg::testing;
+
+namespace {
+std::string data_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return {};
+}
+}  // namespace
+
+TEST(Dataset, KaggleLayoutGivesOneLabelPerMask) {
+  auto root = t::fresh_dir("kaggle");
+  auto ids = t::write_kaggle(root, 3);
+  EXPECT_EQ(detect_layout(root), DatasetLayout::kaggle);
+  auto items = list_dataset(root, DatasetLayout::kaggle);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[1].id, "img01");
+  EXPECT_EQ(items[1].image, root / "img01" / "images" / "img01.png");
+  ASSERT_GT(items[1].masks.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(items[1].masks.begin(), items[1].masks.end()));
+  auto image = read_image(items[1].image);
+  auto labels = read_instance_labels(items[1], image.rgb.size());
+  EXPECT_EQ(labels.type(), CV_32SC1);
+  double max_label = 0;
+  cv::minMaxLoc(labels, nullptr, &max_label);
+  EXPECT_EQ(static_cast<size_t>(max_label), items[1].masks.size());
+  // Label k covers exactly the pixels of the k-th mask file.
+  cv::Mat second = cv::imread(items[1].masks[1].string(), cv::IMREAD_GRAYSCALE);
+  EXPECT_EQ(cv::countNonZero(labels == 2), cv::countNonZero(second));
+  EXPECT_EQ(cv::countNonZero((labels == 2) != (second != 0)), 0);
+  std::filesystem::remove_all(root);
+}
+
+TEST(Dataset, FlatLayoutUsesConnectedComponents) {
+  auto root = t::fresh_dir("flat");
+  t::write_flat(root, 2);
+  cv::Mat two(10, 12, CV_8UC1, cv::Scalar(0));
+  two(cv::Rect(1, 1, 3, 3)).setTo(255);
+  two(cv::Rect(6, 5, 4, 4)).setTo(255);
+  t::write_png(root / "images" / "known.png", cv::Mat(10, 12, CV_8UC3, cv::Scalar(1, 2, 3)));
+  t::write_png(root / "masks" / "known.png", two);
+  EXPECT_EQ(detect_layout(root), DatasetLayout::flat);
+  auto items = list_dataset(root, DatasetLayout::flat);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[2].id, "known");
+  ASSERT_EQ(items[2].masks.size(), 1u);
+  auto labels = read_instance_labels(items[2], {12, 10});
+  EXPECT_EQ(labels.at<int32_t>(2, 2), 1);
+  EXPECT_EQ(labels.at<int32_t>(6, 7), 2);
+  EXPECT_EQ(cv::countNonZero(labels == 1), 9);
+  EXPECT_EQ(cv::countNonZero(labels == 2), 16);
+  EXPECT_EQ(cv::countNonZero(labels), 25);
+  std::filesystem::remove_all(root);
+}
+
+TEST(Dataset, ImagesOnlyWalksRecursivelyWithSafeUniqueIds) {
+  auto root = t::fresh_dir("images_only");
+  cv::Mat px(4, 4, CV_8UC3, cv::Scalar(9, 9, 9));
+  t::write_png(root / "a" / "b.png", px);
+  t::write_png(root / "a_b.png", px);
+  t::write_png(root / "c.tif", px);
+  t::write_png(root / "c.png", px);
+  t::write_bytes(root / "notes.txt", "x");
+  t::write_png(root / ".hidden" / "x.png", px);
+  EXPECT_EQ(detect_layout(root), DatasetLayout::images_only);
+  auto items = list_dataset(root, DatasetLayout::images_only);
+  ASSERT_EQ(items.size(), 4u);
+  std::set<std::string> ids;
+  for (const auto& item : items) {
+    ids.insert(item.id);
+    EXPECT_EQ(item.id, nucseg::fs::safe_component(item.id));
+    EXPECT_TRUE(item.masks.empty());
+  }
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_TRUE(ids.count("a_b"));
+  EXPECT_TRUE(std::is_sorted(items.begin(), items.end(), [](auto& x, auto& y) { return x.id < y.id; }));
+  EXPECT_THROW(read_instance_labels(items[0], {4, 4}), nucseg::Error);
+  std::filesystem::remove_all(root);
+}
+
+TEST(Dataset, BadMasksAndFoldersAreNamed) {
+  auto root = t::fresh_dir("kaggle_bad");
+  t::write_kaggle(root, 4);
+  // img00: a mask of another size; img01: an empty masks folder; img02: a corrupt mask;
+  // img03: "images" is a file, not a folder.
+  t::write_png(root / "img00" / "masks" / "zz.png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(255)));
+  std::filesystem::remove_all(root / "img01" / "masks");
+  std::filesystem::create_directories(root / "img01" / "masks");
+  t::write_bytes(root / "img02" / "masks" / "m100.png", "\x89PNG\r\n\x1a\nbroken");
+  std::filesystem::remove_all(root / "img03" / "images");
+  t::write_bytes(root / "img03" / "images", "not a folder");
+
+  std::vector<ListingProblem> problems;
+  auto items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems);
+  ASSERT_EQ(items.size(), 3u);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, root / "img03" / "images");
+  EXPECT_EQ(problems[0].reason, "not a folder");
+  EXPECT_THROW(list_dataset(root, DatasetLayout::kaggle), nucseg::Error);  // without a sink: throws
+
+  cv::Size size(48, 40);
+  auto msg = data_error([&] { read_instance_labels(items[0], size); });
+  EXPECT_NE(msg.find("zz.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("differs from image size 48x40"), std::string::npos) << msg;
+  msg = data_error([&] { read_instance_labels(items[1], size); });
+  EXPECT_NE(msg.find("empty masks folder"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("img01"), std::string::npos) << msg;
+  msg = data_error([&] { read_instance_labels(items[2], size); });
+  EXPECT_NE(msg.find("m100.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated PNG"), std::string::npos) << msg;
+  EXPECT_THROW(detect_layout(root / "nowhere"), nucseg::Error);
+  std::filesystem::remove_all(root);
+}

@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "fixture.hpp"
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/io/shard.hpp"
+
+using namespace nucseg::io;
+namespace t = nucseg::testing;
+
+namespace {
+
+bool same_bytes(const cv::Mat& a, const cv::Mat& b) {
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  cv::Mat diff;
+  cv::compare(a.reshape(1), b.reshape(1), diff, cv::CMP_NE);
+  return cv::countNonZero(diff) == 0;
+}
+
+ShardRecord random_record(const std::string& id, int rows, int cols, bool wide, int max_label, uint64_t seed) {
+  cv::RNG rng(seed);
+  ShardRecord r;
+  r.id = id;
+  r.bit_depth = wide ? 16 : 8;
+  r.image.create(rows, cols, wide ? CV_16UC3 : CV_8UC3);
+  rng.fill(r.image, cv::RNG::UNIFORM, 0, wide ? 65536 : 256);
+  r.labels.create(rows, cols, CV_32SC1);
+  rng.fill(r.labels, cv::RNG::UNIFORM, 0, max_label + 1);
+  r.labels.at<int32_t>(0, 0) = max_label;
+  r.classes.create(rows, cols, CV_8UC1);
+  rng.fill(r.classes, cv::RNG::UNIFORM, 0, 3);
+  return r;
+}
+
+// Writes one shard with `records` and an index listing it.
+void pack_by_hand(const std::filesystem::path& dir, const std::vector<ShardRecord>& records) {
+  ShardHeader header{"/src", 2, 4, "plan", 0, 0};
+  {
+    ShardWriter w(dir / "s.h5", header);
+    for (const auto& r : records) w.add(r, r.id == "b" ? "val" : "train", "/src/" + r.id + ".png");
+    w.reject({"/src/bad.png", "zero-byte image file"});
+    w.set_end_item(static_cast<int64_t>(records.size()) + 1);
+    w.commit();
+  }
+  auto summary = read_shard_summary(dir / "s.h5");
+  IndexContents index;
+  index.source_root = "/src";
+  index.layout = "kaggle";
+  index.shards = {"s.h5"};
+  index.checksums = {nucseg::fs::file_checksum(dir / "s.h5")};
+  index.counts = {static_cast<int64_t>(summary.entries.size())};
+  index.entries = summary.entries;
+  std::sort(index.entries.begin(), index.entries.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  index.rejected = summary.rejected;
+  write_index(dir, index);
+}
+
+}  // namespace
+
+TEST(Shard, RoundTripIsBitExact) {
+  auto dir = t::fresh_dir("shard");
+  std::vector<ShardRecord> records = {random_record("c", 33, 17, false, 40, 1), random_record("a", 20, 31, true, 7, 2),
+                                      random_record("b", 9, 5, false, 70000, 3)};  // labels beyond uint16
+  pack_by_hand(dir, records);
+  auto d = ShardDataset::open(dir);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d.entry(0).id, "a");
+  EXPECT_EQ(d.entry(0).bit_depth, 16);
+  EXPECT_EQ(d.entry(0).height, 20);
+  EXPECT_EQ(d.entry(0).width, 31);
+  EXPECT_EQ(d.entry(0).source, "/src/a.png");
+  EXPECT_EQ(d.entry(1).nuclei, 70000);
+  EXPECT_EQ(d.indices("val"), std::vector<size_t>{1});
+  EXPECT_EQ(d.indices("train"), (std::vector<size_t>{0, 2}));
+  ASSERT_EQ(d.rejected().size(), 1u);
+  EXPECT_EQ(d.rejected()[0].reason, "zero-byte image file");
+  EXPECT_EQ(d.border_width(), 2);
+  for (size_t i = 0; i < d.size(); ++i) {
+    auto r = d.read(i);
+    const auto& original = *std::find_if(records.begin(), records.end(), [&](auto& x) { return x.id == r.id; });
+    EXPECT_TRUE(same_bytes(r.image, original.image)) << r.id;
+    EXPECT_TRUE(same_bytes(r.labels, original.labels)) << r.id;
+    EXPECT_TRUE(same_bytes(r.classes, original.classes)) << r.id;
+    EXPECT_EQ(r.bit_depth, original.bit_depth);
+  }
+  // Concurrent reads (the trainer's loader threads) give the same bytes.
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int rep = 0; rep < 20; ++rep) {
+        size_t i = static_cast<size_t>(k + rep) % d.size();
+        auto r = d.read(i);
+        const auto& original = *std::find_if(records.begin(), records.end(), [&](auto& x) { return x.id == r.id; });
+        if (!same_bytes(r.image, original.image) || !same_bytes(r.labels, original.labels)) ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Shard, UncommittedWriterLeavesNoFile) {
+  auto dir = t::fresh_dir("shard_uncommitted");
+  {
+    ShardWriter w(dir / "s.h5", ShardHeader{});
+    w.add(random_record("x", 4, 4, false, 3, 4), "train", "x.png");
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Shard, OpenRejectsMissingFolderChecksumMismatchAndOtherVersion) {
+  auto dir = t::fresh_dir("shard_bad");
+  auto expect_data_error = [](const std::filesystem::path& d, const std::string& text) {
+    try {
+      ShardDataset::open(d);
+      ADD_FAILURE() << "no error, expected: " << text;
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  expect_data_error(dir / "nowhere", "shard folder does not exist");
+  expect_data_error(dir, "no index.h5");
+  pack_by_hand(dir, {random_record("a", 8, 8, false, 3, 5)});
+  ASSERT_NO_THROW(ShardDataset::open(dir));
+  {
+    // Flip one byte in the shard: the checksum must catch it.
+    std::fstream f(dir / "s.h5", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-10, std::ios::end);
+    char c = 0;
+    f.get(c);
+    f.seekp(-10, std::ios::end);
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  expect_data_error(dir, "checksum mismatch");
+  pack_by_hand(dir, {random_record("a", 8, 8, false, 3, 5)});
+  {
+    nucseg::h5::File f((dir / kIndexFileName).string(), nucseg::h5::File::Mode::read_write);
+    f.set_attr("format_version", int64_t{99});
+  }
+  expect_data_error(dir, "format version 99");
+  std::filesystem::remove_all(dir);
+}

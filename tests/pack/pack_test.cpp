@@ -1,0 +1,126 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "../io/fixture.hpp"
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/logging.hpp"
+#include "pack_check.hpp"
+
+namespace t = nucseg::testing;
+using nucseg::Config;
+
+namespace {
+
+const nucseg::dist::World& world() {
+  static int argc = 0;
+  static char** argv = nullptr;
+  static nucseg::dist::World w(&argc, &argv);
+  static bool logging = (nucseg::log::init(0, 1, "error"), true);
+  (void)logging;
+  return w;
+}
+
+Config pack_config(const std::filesystem::path& in, const std::filesystem::path& out) {
+  Config c;
+  c.pack.input = in.string();
+  c.pack.output = out.string();
+  c.pack.shard_max_images = 2;
+  c.pack.val_fraction = 0.5;
+  c.pack.seed = 3;
+  return c;
+}
+
+ino_t inode(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 0;
+  return st.st_ino;
+}
+
+}  // namespace
+
+TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
+  auto dir = t::fresh_dir("pack");
+  auto in = dir / "in", out = dir / "out";
+  t::write_kaggle(in, 7);
+  t::write_bytes(in / "img05" / "images" / "img05.png", "");                              // zero-byte
+  t::write_png(in / "img06" / "masks" / "zz.png", cv::Mat(3, 3, CV_8UC1, cv::Scalar(1)));  // wrong size
+  auto config = pack_config(in, out);
+  config.pack.max_rejected_fraction = 0.5;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+
+  auto d = nucseg::io::ShardDataset::open(out);
+  ASSERT_EQ(d.size(), 5u);
+  EXPECT_EQ(d.entry(0).id, "img00");
+  ASSERT_EQ(d.rejected().size(), 2u);
+  EXPECT_EQ(d.rejected()[0].path, (in / "img05" / "images" / "img05.png").string());
+  EXPECT_EQ(d.rejected()[0].reason, "zero-byte image file");
+  EXPECT_EQ(d.rejected()[1].path, (in / "img06" / "masks" / "zz.png").string());
+  EXPECT_FALSE(d.indices("val").empty());
+  EXPECT_FALSE(d.indices("train").empty());
+  t::expect_matches_sources(d, in, config.pack.border_width, config.pack.seed, config.pack.val_fraction);
+
+  // Rerun: complete shards are kept as they are (same inode); overwrite rewrites them.
+  auto first = out / nucseg::pack::shard_file_name(0, 0);
+  auto before = inode(first);
+  ASSERT_NE(before, 0u);
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  EXPECT_EQ(inode(first), before);
+  EXPECT_EQ(nucseg::io::ShardDataset::open(out).size(), 5u);
+  config.pack.overwrite = true;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  EXPECT_NE(inode(first), before);
+
+  // A changed plan (another shard size) rewrites, and stale shards of the old plan go away.
+  config.pack.overwrite = false;
+  config.pack.shard_max_images = 100;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  size_t shards = 0;
+  for (auto& e : std::filesystem::directory_iterator(out)) shards += e.path().filename().string().rfind("shard-", 0) == 0;
+  EXPECT_EQ(shards, 1u);
+  EXPECT_EQ(nucseg::io::ShardDataset::open(out).size(), 5u);
+
+  // Too many rejected: the job finishes (index written) but exits 3.
+  config.pack.max_rejected_fraction = 0.2;
+  EXPECT_EQ(nucseg::pack::run_pack(config, world()), nucseg::exit_codes::partial);
+  EXPECT_EQ(nucseg::io::ShardDataset::open(out).rejected().size(), 2u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Pack, FlatLayoutDryRunAndMissingRoot) {
+  auto dir = t::fresh_dir("pack_flat");
+  t::write_flat(dir / "in", 3);
+  auto config = pack_config(dir / "in", dir / "out");
+  config.pack.dry_run = true;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  config.pack.dry_run = false;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  auto d = nucseg::io::ShardDataset::open(dir / "out");
+  EXPECT_EQ(d.size(), 3u);
+  t::expect_matches_sources(d, dir / "in", config.pack.border_width, config.pack.seed, config.pack.val_fraction);
+
+  config.pack.input = (dir / "nowhere").string();
+  try {
+    nucseg::pack::run_pack(config, world());
+    FAIL() << "missing input root accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.exit_code(), nucseg::exit_codes::usage);
+    EXPECT_EQ(e.context().key, "pack.input");
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Pack, SplitIsStablePerIdAndNearTheFraction) {
+  int val = 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto id = "image-" + std::to_string(i);
+    auto split = nucseg::pack::split_for(id, 42, 0.2);
+    EXPECT_EQ(split, nucseg::pack::split_for(id, 42, 0.2));
+    val += split == "val";
+  }
+  EXPECT_GT(val, 330);
+  EXPECT_LT(val, 470);
+  EXPECT_EQ(nucseg::pack::split_for("x", 1, 0.0), "train");
+  EXPECT_EQ(nucseg::pack::split_for("x", 1, 1.0), "val");
+}
