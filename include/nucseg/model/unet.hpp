@@ -1,0 +1,132 @@
+// The seed's network: a Keras-exact MobileNetV2 encoder (ImageNet-importable) with the
+// TensorFlow tutorial's skip taps and a pix2pix decoder. The only public header that includes
+// torch; torch-free facts live in model_info.hpp.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "nucseg/core/config.hpp"
+
+namespace nucseg::model {
+
+// How the decoder computes ConvTranspose2d(k3, s2, p1, op1); the math is the same in all three.
+enum class Upsampling {
+  torch,     // torch::conv_transpose2d (Debian: im2col/col2im, slow backward)
+  subpixel,  // one 2x2 convolution to 4*Cout phase channels + pixel_shuffle (16/9 the FLOPs)
+  phases,    // four exact phase convolutions (1x1, 1x2, 2x1, 2x2) + interleave
+};
+
+struct UNetOptions {
+  int classes = 3;
+  Upsampling upsampling = Upsampling::phases;
+  // NHWC activations (oneDNN convolutions without layout reorders).
+  bool channels_last = false;
+};
+
+// One convolution followed by BatchNorm (Keras pair such as block_1_expand + block_1_expand_BN).
+struct ConvBn {
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};  // null for block_16_project (the tap precedes its BN)
+  int stride = 1;
+  int padding = 0;
+  int groups = 1;
+  bool relu6 = true;
+};
+
+// MobileNetV2 (alpha 1.0) up to block_16_project; submodules carry the Keras layer names.
+class MobileNetV2EncoderImpl : public torch::nn::Module {
+ public:
+  MobileNetV2EncoderImpl();
+  // The five taps of model_info.hpp, shallowest first. x: already scaled to [-1, 1].
+  std::vector<torch::Tensor> forward(torch::Tensor x);
+  // BatchNorm folded into the convolutions (eval only; see fold_batchnorm).
+  void fold_batchnorm();
+  bool folded() const { return folded_; }
+
+ private:
+  struct Block {
+    int id = 0;
+    ConvBn expand, depthwise, project;  // expand.conv null for block 0
+    bool residual = false;
+  };
+  ConvBn make_unit(const std::string& conv_name, const std::string& bn_name, int in, int out, int stride,
+                   bool depthwise, bool relu6);
+  torch::Tensor run(ConvBn& u, torch::Tensor x);
+
+  ConvBn stem_;
+  std::vector<Block> blocks_;
+  bool folded_ = false;
+};
+TORCH_MODULE(MobileNetV2Encoder);
+
+// pix2pix upsample: ConvTranspose2d(k3, s2, same) -> BatchNorm -> ReLU.
+class UpsampleImpl : public torch::nn::Module {
+ public:
+  UpsampleImpl(int in, int out, Upsampling mode);
+  torch::Tensor forward(torch::Tensor x);
+  void fold_batchnorm();
+
+  torch::nn::ConvTranspose2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+
+ private:
+  Upsampling mode_;
+  bool folded_ = false;
+  torch::Tensor folded_bias_;
+};
+TORCH_MODULE(Upsample);
+
+class UNetImpl : public torch::nn::Module {
+ public:
+  explicit UNetImpl(UNetOptions options = {});
+  // x: N x 3 x H x W float in [0,1], H and W multiples of 32 -> logits N x classes x H x W.
+  torch::Tensor forward(torch::Tensor x);
+  // The 5 encoder taps for x (same input convention as forward).
+  std::vector<torch::Tensor> encoder_taps(torch::Tensor x);
+
+  // Frozen: encoder parameters get requires_grad off and its BatchNorm stays in eval mode.
+  void set_encoder_frozen(bool frozen);
+  bool encoder_frozen() const { return frozen_; }
+  std::vector<torch::Tensor> trainable_parameters();
+  void train(bool on = true) override;
+
+  // Keras MobileNetV2 *_no_top.h5 weights (legacy HDF5 layout) into the encoder.
+  void load_keras_encoder(const std::string& h5_path);
+
+  // Inference form: eval mode, BatchNorm folded into the preceding convolutions. Irreversible;
+  // a folded model refuses train(true).
+  void fold_batchnorm();
+  bool folded() const { return folded_; }
+
+  const UNetOptions& options() const { return options_; }
+  MobileNetV2Encoder encoder{nullptr};
+  std::vector<Upsample> ups;
+  torch::nn::ConvTranspose2d last{nullptr};
+
+ private:
+  void check_input(const torch::Tensor& x) const;
+  UNetOptions options_;
+  bool frozen_ = false;
+  bool folded_ = false;
+};
+TORCH_MODULE(UNet);
+
+// The model of the [model] config section: classes, encoder_weights, freeze_encoder (automatic:
+// frozen exactly when weights are loaded; freezing a random encoder is a config error).
+UNet make_model(const ModelConfig& config);
+
+// Puts `model` in eval mode with BatchNorm folded into its convolutions (for nucseg_infer).
+void fold_batchnorm(UNet& model);
+
+// ConvTranspose2d(k3, s2, p1, op1) computed the `mode` way; w keeps the transposed layout
+// (Cin, Cout, 3, 3); bias may be undefined. Differentiable in x, w and bias.
+torch::Tensor conv_transpose_k3s2(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias,
+                                  Upsampling mode);
+
+// TF 'same' on stride 2 for even sizes: one zero row/column at the bottom/right.
+torch::Tensor pad_bottom_right(const torch::Tensor& x);
+
+}  // namespace nucseg::model

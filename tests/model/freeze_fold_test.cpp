@@ -1,0 +1,92 @@
+// Encoder freezing (transfer learning), make_model's config rules and the folded inference form.
+#include <gtest/gtest.h>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/model/unet.hpp"
+
+using namespace nucseg::model;
+
+namespace {
+
+void randomise_bn_statistics(UNet& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& b : net->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.3, 0.3);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  }
+  for (auto& p : net->named_parameters())
+    if (p.key().find("bn") != std::string::npos || p.key().find("_BN") != std::string::npos) p.value().uniform_(0.5, 1.5);
+}
+
+}  // namespace
+
+TEST(Freeze, FrozenEncoderHasNoGradientsAndKeepsItsStatistics) {
+  torch::manual_seed(2);
+  UNet net;
+  net->set_encoder_frozen(true);
+  net->train();
+  EXPECT_TRUE(net->encoder_frozen());
+  EXPECT_TRUE(net->is_training());
+  for (auto& m : net->encoder->modules()) EXPECT_FALSE(m->is_training());
+  EXPECT_TRUE(net->ups[0]->bn->is_training());
+
+  int64_t decoder = 0;
+  for (auto& p : net->named_parameters())
+    if (p.key().rfind("encoder.", 0) != 0) decoder += p.value().numel();
+  int64_t trainable = 0;
+  for (auto& p : net->trainable_parameters()) trainable += p.numel();
+  EXPECT_EQ(trainable, decoder);
+
+  auto mean_before = net->encoder->named_buffers()["bn_Conv1.running_mean"].clone();
+  auto logits = net->forward(torch::rand({2, 3, 64, 64}));
+  logits.mean().backward();
+  EXPECT_TRUE(torch::equal(mean_before, net->encoder->named_buffers()["bn_Conv1.running_mean"]));
+  for (auto& p : net->encoder->parameters()) EXPECT_FALSE(p.grad().defined());
+  EXPECT_TRUE(net->last->weight.grad().defined());
+  EXPECT_TRUE(net->ups[0]->conv->weight.grad().defined());
+
+  net->set_encoder_frozen(false);
+  EXPECT_TRUE(net->encoder->named_children()["bn_Conv1"]->is_training());
+  int64_t all = 0;
+  for (auto& p : net->trainable_parameters()) all += p.numel();
+  EXPECT_EQ(all, 6471395);
+}
+
+TEST(MakeModel, FreezingARandomEncoderIsAConfigError) {
+  nucseg::ModelConfig cfg;
+  cfg.freeze_encoder = nucseg::TriState::yes;
+  try {
+    make_model(cfg);
+    FAIL() << "expected an error";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::config);
+    EXPECT_EQ(e.context().key, "model.freeze_encoder");
+  }
+}
+
+TEST(MakeModel, RandomEncoderTrainsByDefault) {
+  nucseg::ModelConfig cfg;
+  cfg.classes = 4;
+  auto net = make_model(cfg);
+  EXPECT_FALSE(net->encoder_frozen());
+  EXPECT_EQ(net->options().classes, 4);
+  cfg.encoder_weights = "/nonexistent/mobilenet_v2.h5";
+  EXPECT_THROW(make_model(cfg), nucseg::Error);
+}
+
+TEST(Fold, FoldedModelEqualsEvalModel) {
+  torch::manual_seed(9);
+  UNet net;
+  randomise_bn_statistics(net);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({2, 3, 64, 96});
+  auto ref = net->forward(x);
+  fold_batchnorm(net);
+  EXPECT_TRUE(net->folded());
+  EXPECT_FALSE(net->is_training());
+  auto folded = net->forward(x);
+  const double rel = ((folded - ref).abs().max() / ref.abs().max()).item<double>();
+  EXPECT_LT(rel, 1e-4);
+  EXPECT_THROW(net->train(true), nucseg::Error);
+}

@@ -1,0 +1,144 @@
+// The building blocks: sub-pixel transposed convolution == torch's ConvTranspose2d (values and
+// gradients), and TF 'same' padding on the stride-2 layers.
+#include <gtest/gtest.h>
+
+#include "nucseg/model/unet.hpp"
+
+using namespace nucseg::model;
+
+namespace {
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol, const std::string& what) {
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  const double scale = std::max(1.0, b.abs().max().item<double>());
+  EXPECT_LT((a - b).abs().max().item<double>(), tol * scale) << what;
+}
+
+}  // namespace
+
+TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
+  torch::manual_seed(7);
+  struct Case {
+    int64_t n, cin, cout, h, w;
+    bool bias;
+  };
+  for (const Case& c : {Case{2, 5, 4, 6, 7, true}, Case{1, 8, 3, 4, 4, false}, Case{3, 16, 12, 5, 3, true}}) {
+    auto x = torch::randn({c.n, c.cin, c.h, c.w}, torch::requires_grad());
+    auto w = torch::randn({c.cin, c.cout, 3, 3}, torch::requires_grad());
+    auto b = c.bias ? torch::randn({c.cout}, torch::requires_grad()) : torch::Tensor();
+    auto up = torch::randn({c.n, c.cout, 2 * c.h, 2 * c.w});  // a non-uniform upstream gradient
+
+    auto ref = torch::conv_transpose2d(x, w, b, 2, 1, 1);
+    std::vector<torch::Tensor> inputs{x, w};
+    if (c.bias) inputs.push_back(b);
+    auto g_ref = torch::autograd::grad({ref}, inputs, {up});
+    for (auto mode : {Upsampling::subpixel, Upsampling::phases}) {
+      for (bool nhwc : {false, true}) {
+        const std::string what = std::string(mode == Upsampling::phases ? "phases" : "subpixel") + (nhwc ? " NHWC " : " ");
+        auto xin = nhwc ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+        auto ours = conv_transpose_k3s2(xin, w, b, mode);
+        expect_close(ours, ref, 1e-5, what + "forward");
+        auto g_ours = torch::autograd::grad({ours}, inputs, {up});
+        expect_close(g_ours[0], g_ref[0], 1e-5, what + "grad x");
+        expect_close(g_ours[1], g_ref[1], 1e-5, what + "grad w");
+        if (c.bias) expect_close(g_ours[2], g_ref[2], 1e-5, what + "grad b");
+      }
+    }
+  }
+}
+
+TEST(SubpixelTransposedConv, ModelMatchesTorchTransposedConvolutions) {
+  torch::manual_seed(11);
+  UNet ref(UNetOptions{3, Upsampling::torch, false});
+  ref->eval();
+  auto x = torch::rand({1, 3, 64, 96});
+  torch::NoGradGuard no_grad;
+  auto expected = ref->forward(x);
+  for (auto opt : {UNetOptions{3, Upsampling::subpixel, false}, UNetOptions{3, Upsampling::phases, true}}) {
+    UNet a(opt);
+    auto pr = ref->named_parameters();
+    for (auto& p : a->named_parameters()) p.value().copy_(pr[p.key()]);
+    a->eval();
+    expect_close(a->forward(x), expected, 1e-4, "whole model");
+  }
+}
+
+TEST(TfPadding, StrideTwoDepthwiseIsPadBottomRightThenValid) {
+  torch::manual_seed(5);
+  UNet net;
+  net->eval();
+  torch::NoGradGuard no_grad;
+  auto children = net->encoder->named_children();
+  auto conv = children["block_1_depthwise"]->as<torch::nn::Conv2d>();
+  ASSERT_NE(conv, nullptr);
+  ASSERT_EQ(conv->options.stride()->at(0), 2);
+  auto x = torch::randn({2, 96, 8, 10});
+  // Reference: Keras ZeroPadding2D(((0, 1), (0, 1))) then a 'valid' depthwise convolution.
+  auto padded = torch::zeros({2, 96, 9, 11});
+  padded.slice(2, 0, 8).slice(3, 0, 10).copy_(x);
+  auto ref = torch::conv2d(padded, conv->weight, torch::Tensor(), std::vector<int64_t>{2, 2}, std::vector<int64_t>{0, 0},
+                           std::vector<int64_t>{1, 1}, 96);
+  auto ours = conv->forward(pad_bottom_right(x));
+  ASSERT_EQ(ours.sizes(), (std::vector<int64_t>{2, 96, 4, 5}));
+  EXPECT_TRUE(torch::allclose(ours, ref, 1e-5, 1e-6));
+  // The output pixel (0,0) sees input rows/cols 0..2 (TF), not -1..1 (symmetric padding).
+  auto one = (x.index({0, 0}).slice(0, 0, 3).slice(1, 0, 3) * conv->weight.index({0, 0})).sum();
+  EXPECT_NEAR(ours.index({0, 0, 0, 0}).item<double>(), one.item<double>(), 1e-4);
+}
+
+// An independent eval-mode reference of Keras's MobileNetV2 written with explicit ZeroPadding,
+// reading the model's parameters by their Keras names: every tap must agree.
+TEST(TfPadding, EncoderEqualsExplicitKerasReference) {
+  torch::manual_seed(6);
+  UNet net;
+  net->eval();
+  torch::NoGradGuard no_grad;
+  // Non-trivial BatchNorm statistics so that a mis-assigned BN would show.
+  for (auto& b : net->encoder->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  }
+  auto P = net->encoder->named_parameters();
+  auto B = net->encoder->named_buffers();
+  auto bn = [&](const torch::Tensor& x, const std::string& n) {
+    return torch::batch_norm(x, P[n + ".weight"], P[n + ".bias"], B[n + ".running_mean"], B[n + ".running_var"],
+                             false, 0.0, 1e-3, false);
+  };
+  auto zero_pad = [](const torch::Tensor& x) {
+    auto p = torch::zeros({x.size(0), x.size(1), x.size(2) + 1, x.size(3) + 1});
+    p.slice(2, 0, x.size(2)).slice(3, 0, x.size(3)).copy_(x);
+    return p;
+  };
+  auto relu6 = [](const torch::Tensor& x) { return torch::clamp(x, 0, 6); };
+  auto input = torch::rand({2, 3, 64, 96});
+  auto x = input * 2 - 1;
+  x = relu6(bn(torch::conv2d(zero_pad(x), P["Conv1.weight"], torch::Tensor(), {2, 2}), "bn_Conv1"));
+  const int c[] = {16, 24, 24, 32, 32, 32, 64, 64, 64, 64, 96, 96, 96, 160, 160, 160, 320};
+  const int s[] = {1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1};
+  std::vector<torch::Tensor> taps;
+  int in = 32;
+  for (int id = 0; id <= 16; ++id) {
+    const std::string pre = id == 0 ? "expanded_conv_" : "block_" + std::to_string(id) + "_";
+    auto h = x;
+    if (id > 0) {
+      h = relu6(bn(torch::conv2d(h, P[pre + "expand.weight"]), pre + "expand_BN"));
+      if (id == 1 || id == 3 || id == 6 || id == 13) taps.push_back(h);
+    }
+    const int64_t groups = h.size(1);
+    const std::vector<int64_t> one{1, 1}, two{2, 2}, zero{0, 0};
+    h = s[id] == 2 ? torch::conv2d(zero_pad(h), P[pre + "depthwise.weight"], torch::Tensor(), two, zero, one, groups)
+                   : torch::conv2d(h, P[pre + "depthwise.weight"], torch::Tensor(), one, one, one, groups);
+    h = relu6(bn(h, pre + "depthwise_BN"));
+    h = torch::conv2d(h, P[pre + "project.weight"]);
+    if (id == 16) {
+      taps.push_back(h);  // block_16_project: before its BatchNorm
+      break;
+    }
+    h = bn(h, pre + "project_BN");
+    x = (s[id] == 1 && in == c[id]) ? x + h : h;
+    in = c[id];
+  }
+  ASSERT_EQ(taps.size(), 5u);
+  auto ours = net->encoder_taps(input);
+  for (size_t i = 0; i < 5; ++i) expect_close(ours[i], taps[i], 1e-4, "tap " + std::to_string(i));
+}
