@@ -276,6 +276,9 @@ std::vector<Field> build() {
                 "Size of the fused gradient buckets all-reduced during backward."),
       bool_key("train.sync_batchnorm", &C::train, &TrainConfig::sync_batchnorm,
                "Average BatchNorm statistics over ranks (default: per rank)."),
+      float_key("train.bn_momentum", &C::train, &TrainConfig::bn_momentum, 0.0, 1.0,
+                "BatchNorm running-statistics momentum (PyTorch convention); 0 keeps Keras's 0.001/0.01, which "
+                "need thousands of steps to settle (raise it for short runs)."),
 
       // [infer]
       string_key("infer.model", &C::infer, &InferConfig::model, {}, "Checkpoint file or training run directory (uses its best checkpoint)."),

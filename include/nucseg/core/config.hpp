@@ -91,6 +91,7 @@ struct TrainConfig {
   int preview_count = 4;
   double bucket_mb = 4.0;
   bool sync_batchnorm = false;
+  double bn_momentum = 0.0;           // 0: the model's Keras momenta
 };
 
 struct InferConfig {

@@ -1,0 +1,44 @@
+#include "nucseg/train/setup.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <torch/cuda.h>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/model/model_info.hpp"
+
+namespace nucseg::train {
+
+TrainData open_train_data(const Config& config) {
+  const auto& dir = config.data.shards;
+  if (dir.empty()) throw_config("data.shards", "is empty: set it to the folder written by nucseg_pack");
+  if (!std::filesystem::is_directory(dir))
+    throw_config("data.shards", "folder \"" + dir + "\" does not exist (run nucseg_pack first)");
+  TrainData d{io::ShardDataset::open(dir), {}, {}};
+  d.train = d.dataset.indices("train");
+  d.val = d.dataset.indices("val");
+  if (d.train.empty()) throw_data(dir, "the shards hold no image of the train split");
+  if (d.val.empty()) throw_data(dir, "the shards hold no image of the val split (pack with pack.val_fraction > 0)");
+  // Images smaller than the crop are reflect-padded; a crop beyond the largest image (to the
+  // network's multiple) would train mostly on mirrored copies, so it is refused.
+  int largest = 0;
+  for (size_t i : d.train) largest = std::max({largest, d.dataset.entry(i).height, d.dataset.entry(i).width});
+  const int m = model::input_multiple;
+  const int allowed = (largest + m - 1) / m * m;
+  if (config.data.crop > allowed)
+    throw_config("data.crop", std::to_string(config.data.crop) + " is larger than the largest training image (" +
+                                  std::to_string(largest) + " px; at most " + std::to_string(allowed) + " allowed)");
+  return d;
+}
+
+torch::Device select_device(const std::string& device, int local_rank) {
+  const bool cuda = torch::cuda::is_available();
+  if (device == "cuda" && !cuda)
+    throw_config("train.device", "\"cuda\" requested but this LibTorch build sees no CUDA device");
+  if (device == "cpu" || !cuda) return torch::kCPU;
+  const int count = static_cast<int>(torch::cuda::device_count());
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % std::max(1, count)));
+}
+
+}  // namespace nucseg::train

@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/train/losses.hpp"
+
+using namespace nucseg::train;
+
+TEST(Losses, CrossEntropyMatchesTheDefinition) {
+  torch::manual_seed(0);
+  auto logits = torch::randn({2, 3, 4, 5});
+  auto targets = torch::randint(0, 3, {2, 4, 5}, torch::kInt64);
+  LossOptions o;
+  auto loss = segmentation_loss(logits, targets, o);
+  auto logp = torch::log_softmax(logits, 1);
+  auto manual = -logp.gather(1, targets.unsqueeze(1)).mean();
+  EXPECT_NEAR(loss.item<float>(), manual.item<float>(), 1e-5);
+}
+
+TEST(Losses, ClassWeightsFollowPytorchsWeightedMean) {
+  torch::manual_seed(1);
+  auto logits = torch::randn({1, 3, 6, 6});
+  auto targets = torch::randint(0, 3, {1, 6, 6}, torch::kInt64);
+  LossOptions o;
+  o.class_weights = {1.0, 2.0, 5.0};
+  auto loss = segmentation_loss(logits, targets, o);
+  auto w = torch::tensor({1.0f, 2.0f, 5.0f}).index({targets});
+  auto nll = -torch::log_softmax(logits, 1).gather(1, targets.unsqueeze(1)).squeeze(1);
+  EXPECT_NEAR(loss.item<float>(), ((w * nll).sum() / w.sum()).item<float>(), 1e-5);
+  nucseg::TrainConfig t;
+  t.class_weights = {1.0, 2.0};
+  EXPECT_THROW(LossOptions::from(t, 3), nucseg::Error);
+}
+
+TEST(Losses, DiceIsZeroForPerfectPredictionsAndAddsWithItsWeight) {
+  auto targets = torch::randint(0, 3, {2, 8, 8}, torch::kInt64);
+  auto perfect = torch::one_hot(targets, 3).permute({0, 3, 1, 2}).to(torch::kFloat32) * 50.0f;
+  EXPECT_NEAR(soft_dice_loss(perfect, targets).item<float>(), 0.0f, 1e-4);
+  auto wrong = torch::one_hot((targets + 1) % 3, 3).permute({0, 3, 1, 2}).to(torch::kFloat32) * 50.0f;
+  EXPECT_GT(soft_dice_loss(wrong, targets).item<float>(), 0.9f);
+  auto logits = torch::randn({2, 3, 8, 8}, torch::requires_grad());
+  LossOptions ce, both;
+  both.dice_weight = 0.5;
+  auto expected = segmentation_loss(logits, targets, ce) + 0.5 * soft_dice_loss(logits, targets);
+  auto got = segmentation_loss(logits, targets, both);
+  EXPECT_NEAR(got.item<float>(), expected.item<float>(), 1e-5);
+  got.backward();
+  EXPECT_GT(logits.grad().abs().sum().item<float>(), 0.0f);
+}

@@ -1,0 +1,216 @@
+// End-to-end training on generated data: the loss falls and the val object score beats the
+// untrained model; an interrupted-then-resumed run ends with the weights of an uninterrupted
+// one; bad inputs fail before training. Runs under mpiexec -n 1 (MPI main).
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <sstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <torch/torch.h>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/signals.hpp"
+#include "nucseg/dist/world.hpp"
+#include "nucseg/model/unet.hpp"
+#include "nucseg/pack/pack.hpp"
+#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/train/setup.hpp"
+#include "nucseg/train/trainer.hpp"
+#include "nucseg/train/validation.hpp"
+
+namespace stdfs = std::filesystem;
+using namespace nucseg;
+
+namespace {
+
+const dist::World& world() {
+  static dist::World w(nullptr, nullptr);  // MPI is already up (MPI test main): no re-init
+  return w;
+}
+
+// Kaggle-layout images of well separated bright disks on a dark noisy background.
+void write_dataset(const stdfs::path& root, int count) {
+  cv::RNG rng(11);
+  for (int i = 0; i < count; ++i) {
+    std::string id = "img" + std::to_string(100 + i);
+    cv::Size size(64 + 16 * (i % 3), 64);
+    cv::Mat image(size, CV_8UC3);
+    rng.fill(image, cv::RNG::UNIFORM, 0, 50);
+    int k = 0;
+    for (int y = 12; y < size.height - 8; y += 20)
+      for (int x = 12; x < size.width - 8; x += 20) {
+        if (rng.uniform(0, 4) == 0) continue;
+        cv::Point c(x + rng.uniform(-3, 4), y + rng.uniform(-3, 4));
+        int r = rng.uniform(4, 8);
+        cv::Mat mask = cv::Mat::zeros(size, CV_8UC1);
+        cv::circle(mask, c, r, cv::Scalar(255), cv::FILLED);
+        image.setTo(cv::Scalar(200, 180, 220), mask);
+        auto path = root / id / "masks" / ("m" + std::to_string(k++) + ".png");
+        stdfs::create_directories(path.parent_path());
+        ASSERT_TRUE(cv::imwrite(path.string(), mask));
+      }
+    auto path = root / id / "images" / (id + ".png");
+    stdfs::create_directories(path.parent_path());
+    ASSERT_TRUE(cv::imwrite(path.string(), image));
+  }
+}
+
+stdfs::path make_shards(const std::string& name, double val_fraction) {
+  auto base = stdfs::temp_directory_path() / ("nucseg_trainer_" + name);
+  if (stdfs::exists(base / "shards" / "index.h5")) return base / "shards";
+  stdfs::remove_all(base);
+  write_dataset(base / "raw", 20);
+  Config c;
+  c.pack.input = (base / "raw").string();
+  c.pack.output = (base / "shards").string();
+  c.pack.layout = "kaggle";
+  c.pack.val_fraction = val_fraction;
+  c.pack.seed = 3;
+  EXPECT_EQ(pack::run_pack(c, world()), 0);
+  return base / "shards";
+}
+
+Config tiny_config(const stdfs::path& shards, const std::string& run) {
+  Config c;
+  c.data.shards = shards.string();
+  c.data.crop = 64;
+  c.data.workers = 2;
+  c.data.prefetch = 2;
+  c.data.scale_jitter = 0.1;
+  c.train.output = (stdfs::temp_directory_path() / ("nucseg_trainer_run_" + run)).string();
+  c.train.batch_size = 4;
+  c.train.epochs = 6;
+  c.train.threads = 1;
+  c.train.seed = 5;
+  c.train.deterministic = true;
+  c.train.bn_momentum = 0.1;
+  c.train.preview_count = 2;
+  c.train.keep_checkpoints = 2;
+  c.log.progress_seconds = 1e9;
+  stdfs::remove_all(c.train.output);
+  return c;
+}
+
+double untrained_score(const Config& c) {
+  torch::manual_seed(static_cast<uint64_t>(c.train.seed));
+  auto model = model::make_model(c.model);
+  auto data = train::open_train_data(c);
+  train::ValidationOptions o;
+  o.segment.seed_threshold = c.infer.seed_threshold;
+  o.segment.min_area = c.infer.min_area;
+  return train::validate(model, data.dataset, data.val, o, world()).object_score;
+}
+
+std::vector<std::vector<double>> csv_rows(const stdfs::path& file) {
+  std::istringstream in(fs::read_file(file));
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+model::UNet load_weights(const Config& c, const stdfs::path& file) {
+  auto model = model::make_model(c.model);
+  train::load_checkpoint(file, *model, nullptr);
+  return model;
+}
+
+}  // namespace
+
+TEST(Trainer, TinyRunLearnsAndWritesTheRunDirectory) {
+  auto c = tiny_config(make_shards("ok", 0.25), "learn");
+  const double before = untrained_score(c);
+  ASSERT_EQ(train::run_train(c, world(), "[train]\nseed = 5\n"), exit_codes::ok);
+  stdfs::path out = c.train.output;
+  auto rows = csv_rows(out / "metrics.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  // columns: epoch, step, images_per_s, train_loss, val_loss, pixel_accuracy, 3 IoUs, object_score, lr, wall
+  EXPECT_LT(rows.back()[3], 0.7 * rows.front()[3]) << "train loss did not fall";
+  const double after = rows.back()[9];
+  std::printf("val object score: untrained %.4f, trained %.4f; pixel accuracy %.4f\n", before, after, rows.back()[5]);
+  EXPECT_GT(after, before + 0.05);
+  EXPECT_TRUE(stdfs::exists(out / "config.toml"));
+  EXPECT_TRUE(stdfs::exists(out / "previews" / "epoch-001.png"));
+  EXPECT_TRUE(stdfs::exists(out / "previews" / "epoch-006.png"));
+  EXPECT_TRUE(stdfs::exists(out / "checkpoints" / "best.pt"));
+  train::CheckpointDir ckpts(out / "checkpoints", 2);
+  EXPECT_EQ(ckpts.list().size(), 2u);
+  int event_files = 0;
+  for (auto& e : stdfs::directory_iterator(out))
+    event_files += e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  EXPECT_EQ(event_files, 1);
+}
+
+TEST(Trainer, InterruptedThenResumedRunEndsWithTheSameWeights) {
+  auto shards = make_shards("ok", 0.25);
+  auto full = tiny_config(shards, "full");
+  full.train.max_steps = 7;  // crosses epoch boundaries (3 or 4 steps per epoch)
+  ASSERT_EQ(train::run_train(full, world()), exit_codes::ok);
+
+  auto cut = tiny_config(shards, "cut");
+  cut.train.max_steps = 2;  // stop mid-epoch, checkpoint there
+  ASSERT_EQ(train::run_train(cut, world()), exit_codes::ok);
+  StopSignal::install();
+  StopSignal::raise_for_test(SIGUSR1);  // preempted: one more step, checkpoint, exit 75
+  cut.train.max_steps = 7;
+  ASSERT_EQ(train::run_train(cut, world()), exit_codes::requeue);
+  StopSignal::reset();
+  EXPECT_TRUE(stdfs::exists(stdfs::path(cut.train.output) / "checkpoints" / train::CheckpointDir::file_name(3)));
+  ASSERT_EQ(train::run_train(cut, world()), exit_codes::ok);
+
+  auto name = train::CheckpointDir::file_name(7);
+  auto a = load_weights(full, stdfs::path(full.train.output) / "checkpoints" / name);
+  auto b = load_weights(cut, stdfs::path(cut.train.output) / "checkpoints" / name);
+  auto pb = b->named_parameters();
+  for (auto& p : a->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  auto bb = b->named_buffers();
+  for (auto& p : a->named_buffers()) EXPECT_TRUE(torch::equal(p.value(), bb[p.key()])) << p.key();
+  // metrics.csv of the resumed run lists each epoch once, like the uninterrupted run's.
+  auto rows = csv_rows(stdfs::path(cut.train.output) / "metrics.csv");
+  auto full_rows = csv_rows(stdfs::path(full.train.output) / "metrics.csv");
+  ASSERT_EQ(rows.size(), full_rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i][0], static_cast<double>(i + 1));
+    EXPECT_EQ(rows[i][1], full_rows[i][1]);  // same step
+    EXPECT_DOUBLE_EQ(rows[i][9], full_rows[i][9]);  // same object score
+  }
+  EXPECT_EQ(rows.back()[1], 7);
+}
+
+TEST(Trainer, BadInputsFailBeforeTraining) {
+  auto ok = make_shards("ok", 0.25);
+  auto expect_error = [](const Config& c, ErrorKind kind, const std::string& needle) {
+    try {
+      train::run_train(c, world());
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), kind) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(stdfs::exists(stdfs::path(c.train.output) / "checkpoints")) << needle;
+  };
+  auto c = tiny_config(ok, "bad");
+  c.data.shards = "/nonexistent/shards";
+  expect_error(c, ErrorKind::config, "data.shards");
+  c = tiny_config(ok, "bad");
+  c.data.crop = 256;
+  expect_error(c, ErrorKind::config, "data.crop");
+  c = tiny_config(ok, "bad");
+  c.train.batch_size = 64;
+  expect_error(c, ErrorKind::config, "train.batch_size");
+  c = tiny_config(ok, "bad");
+  c.train.class_weights = {1.0, 2.0};
+  expect_error(c, ErrorKind::config, "train.class_weights");
+  c = tiny_config(make_shards("noval", 0.0), "bad");
+  expect_error(c, ErrorKind::data, "val split");
+}
