@@ -1,0 +1,40 @@
+// nucseg_eval's library entry: scores a nucseg_infer result (segmentation.h5) against the
+// instance masks of a dataset folder (Kaggle layout <id>/images/<id>.png + <id>/masks/*.png, or
+// the flat layout) and writes the report.
+//
+// Images are matched by id: the truth id is the dataset item's id (the Kaggle folder name),
+// the prediction id is the entry of /index/image_id in segmentation.h5, which nucseg_infer sets
+// to the plain Kaggle id for a Kaggle-layout input (see docs/inference.md, "Image ids").
+// A truth image without a prediction scores 0 (warning); predictions without truth are ignored
+// (warning).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "nucseg/core/config.hpp"
+#include "nucseg/dist/world.hpp"
+#include "nucseg/eval/evaluate.hpp"
+
+namespace nucseg::eval {
+
+struct EvalRun {
+  EvalResult result;
+  std::vector<std::string> missing;  // truth ids without a prediction (scored 0)
+  std::vector<std::string> ignored;  // prediction ids without truth
+};
+
+// Reads and scores; throws Error(config) for a missing truth folder / prediction file and
+// Error(data) for unreadable content (naming the file).
+EvalRun evaluate_prediction_file(const std::filesystem::path& truth, const std::filesystem::path& pred, int threads);
+
+// The JSON report: top-level "score" (Kaggle DSB 2018, mean over images), "images" (count),
+// "truth", "pred", "missing", "ignored", and "report" (to_json's full per-image report).
+std::string report_json(const EvalRun& run, const std::string& truth, const std::string& pred);
+
+// Rank 0 evaluates, prints the table and writes the JSON atomically to eval.output (default
+// <folder of eval.pred>/eval.json); other ranks only wait. Returns the exit code (0).
+int run_eval(const Config& config, const dist::World& world);
+
+}  // namespace nucseg::eval

@@ -1,0 +1,117 @@
+// run_eval: dataset masks + segmentation.h5 -> Kaggle DSB 2018 report.
+#include "nucseg/eval/run.hpp"
+
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/io/dataset.hpp"
+#include "nucseg/io/hdf5.hpp"
+#include "nucseg/io/image.hpp"
+
+namespace nucseg::eval {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+cv::Mat read_predicted_labels(const h5::File& file, const std::string& id) {
+  auto group = file.open_group("images").open_group(id);  // an external link to images/<id>.h5
+  auto dims = group.shape("labels");
+  if (dims.size() != 2) throw_data(file.file_name(), "images/" + id + "/labels is not a 2-D dataset");
+  cv::Mat labels(static_cast<int>(dims[0]), static_cast<int>(dims[1]), CV_32SC1);
+  group.read("labels", h5::Type::i32, labels.ptr());
+  return labels;
+}
+
+std::string json_list(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + json_string(values[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pred, int threads) {
+  std::error_code ec;
+  if (!stdfs::is_directory(truth, ec)) throw_config("eval.truth", "truth folder does not exist: " + truth.string());
+  if (!stdfs::is_regular_file(pred, ec)) throw_config("eval.pred", "prediction file does not exist: " + pred.string());
+  auto layout = io::detect_layout(truth);
+  if (layout == io::DatasetLayout::images_only)
+    throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks or images/ + masks/)");
+  auto items = io::list_dataset(truth, layout);
+  if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
+
+  h5::silence_library_errors();
+  h5::File file(pred.string(), h5::File::Mode::read);
+  if (!file.exists("index")) throw_data(pred.string(), "no /index group: not a nucseg_infer segmentation.h5");
+  auto pred_ids = file.open_group("index").read_strings("image_id");
+  std::set<std::string> available(pred_ids.begin(), pred_ids.end());
+
+  EvalRun run;
+  std::set<std::string> truth_ids;
+  std::vector<LabelPair> pairs;
+  pairs.reserve(items.size());
+  for (const auto& item : items) {
+    truth_ids.insert(item.id);
+    auto size = io::read_image(item.image).rgb.size();
+    cv::Mat truth_labels = io::read_instance_labels(item, size);
+    cv::Mat pred_labels;
+    if (available.count(item.id)) {
+      pred_labels = read_predicted_labels(file, item.id);
+    } else {
+      run.missing.push_back(item.id);
+      pred_labels = cv::Mat::zeros(size, CV_32SC1);
+    }
+    pairs.push_back({item.id, {std::move(truth_labels), std::move(pred_labels)}});
+  }
+  for (const auto& id : pred_ids)
+    if (!truth_ids.count(id)) run.ignored.push_back(id);
+
+  run.result = evaluate_pairs(pairs, threads);
+  if (!run.missing.empty()) {
+    // An image the network never segmented scores 0, even one whose truth is empty (which an
+    // empty prediction would otherwise match perfectly).
+    std::set<std::string> missing(run.missing.begin(), run.missing.end());
+    std::vector<ImageScore> scores;
+    for (auto& [id, score] : run.result.images) {
+      if (missing.count(id)) score.score = 0.0;
+      scores.push_back(score);
+    }
+    run.result.dataset = aggregate(scores);
+  }
+  return run;
+}
+
+std::string report_json(const EvalRun& run, const std::string& truth, const std::string& pred) {
+  std::ostringstream o;
+  o.precision(17);
+  o << "{\n\"score\": " << run.result.dataset.score << ",\n\"images\": " << run.result.images.size()
+    << ",\n\"truth\": " << json_string(truth) << ",\n\"pred\": " << json_string(pred)
+    << ",\n\"missing\": " << json_list(run.missing) << ",\n\"ignored\": " << json_list(run.ignored)
+    << ",\n\"report\": " << to_json(run.result.dataset, run.result.images) << "}\n";
+  return o.str();
+}
+
+int run_eval(const Config& config, const dist::World& world) {
+  const auto& ec = config.eval;
+  if (ec.truth.empty()) throw_config("eval.truth", "no truth folder given (--truth)");
+  if (ec.pred.empty()) throw_config("eval.pred", "no prediction file given (--pred, a segmentation.h5)");
+  if (!world.is_root()) return exit_codes::ok;  // scoring is cheap; one rank does it
+  stdfs::path output = ec.output.empty() ? stdfs::path(ec.pred).parent_path() / "eval.json" : stdfs::path(ec.output);
+
+  auto run = evaluate_prediction_file(ec.truth, ec.pred, world.default_threads(0));
+  for (const auto& id : run.missing) log::job().warn("eval: no prediction for {}: scored 0", id);
+  for (const auto& id : run.ignored) log::job().warn("eval: prediction {} has no truth: ignored", id);
+  std::cout << format_table(run.result) << std::flush;
+  if (!output.parent_path().empty()) fs::create_directories(output.parent_path());
+  fs::write_file_atomic(output, report_json(run, ec.truth, ec.pred));
+  log::job().info("eval: Kaggle DSB 2018 score {:.4f} over {} images ({} without prediction); report {}",
+                  run.result.dataset.score, run.result.images.size(), run.missing.size(), output.string());
+  return exit_codes::ok;
+}
+
+}  // namespace nucseg::eval

@@ -1,0 +1,151 @@
+// run_infer: the real stages of nucseg_infer around the driver.
+#include "nucseg/infer/run.hpp"
+
+#include <torch/torch.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/infer/driver.hpp"
+#include "nucseg/io/image.hpp"
+#include "nucseg/model/unet.hpp"
+#include "nucseg/segment/instances.hpp"
+#include "nucseg/segment/measure.hpp"
+#include "nucseg/train/checkpoint.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+namespace stdfs = std::filesystem;
+constexpr const char* kModelKey = "infer.model";
+
+// The newest step checkpoint whose run state reads back (a half-copied file is skipped).
+// CheckpointDir::latest() is not used: it deletes temporaries, and a trainer may be writing one.
+std::optional<stdfs::path> newest_readable(const stdfs::path& dir) {
+  std::error_code ec;
+  if (!stdfs::is_directory(dir, ec)) return std::nullopt;
+  auto files = train::CheckpointDir(dir, 1).list();
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    try {
+      train::read_checkpoint_state(*it);
+      return *it;
+    } catch (const Error& e) {
+      log::job().warn("infer: skipping unreadable checkpoint {}: {}", it->string(), e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+// Inputs are discovered once (rank 0) and broadcast, so every rank sees the same ids; a
+// discovery error is re-raised on every rank so the job exits 2 rather than aborting.
+InputSet shared_inputs(const std::string& input, const dist::World& world) {
+  std::string text, error;
+  if (world.is_root()) {
+    try {
+      text = "ok" + serialize(discover_inputs(input));
+    } catch (const Error& e) {
+      text = "er" + std::string(e.what());
+    }
+  }
+  world.broadcast(text);
+  if (text.compare(0, 2, "ok") != 0) throw_config("infer.input", text.substr(2));
+  return deserialize_inputs(text.substr(2));
+}
+
+struct LoadedModel {
+  model::UNet net{nullptr};
+  int classes = 3;
+  std::string config_toml;  // of the training run
+};
+
+LoadedModel load_model(const stdfs::path& file, const Config& config) {
+  auto state = train::read_checkpoint_state(file);
+  LoadedModel m;
+  ModelConfig mc = config.model;
+  mc.encoder_weights.clear();  // the checkpoint holds every weight; no ImageNet file is needed
+  mc.freeze_encoder = TriState::automatic;
+  if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
+  m.classes = mc.classes;
+  m.config_toml = state.config;
+  m.net = model::make_model(mc);
+  train::load_checkpoint(file, *m.net, nullptr, torch::kCPU);
+  m.net->eval();
+  if (config.infer.fold_batchnorm) model::fold_batchnorm(m.net);
+  return m;
+}
+
+}  // namespace
+
+stdfs::path resolve_model_file(const std::string& model) {
+  if (model.empty()) throw_config(kModelKey, "no model given (a checkpoint file or a training run directory)");
+  stdfs::path p(model);
+  std::error_code ec;
+  if (stdfs::is_regular_file(p, ec)) return p;
+  if (!stdfs::is_directory(p, ec)) throw_config(kModelKey, "model does not exist: " + model);
+  for (const auto& dir : {p, p / "checkpoints"}) {
+    if (stdfs::is_regular_file(dir / "best.pt", ec)) return dir / "best.pt";
+  }
+  for (const auto& dir : {p, p / "checkpoints"}) {
+    if (auto f = newest_readable(dir)) return *f;
+  }
+  throw_config(kModelKey, "no best.pt or readable ckpt-step-*.pt in " + model + " (or its checkpoints/ folder)");
+}
+
+int run_infer(const Config& config, const dist::World& world) {
+  const auto& ic = config.infer;
+  if (ic.output.empty()) throw_config("infer.output", "no output folder given");
+  const auto model_file = resolve_model_file(ic.model);  // every rank: a bad path is exit 2 everywhere
+  InputSet inputs = shared_inputs(ic.input, world);
+
+  const int threads = world.default_threads(ic.threads);
+  at::set_num_threads(threads);
+  LoadedModel model = load_model(model_file, config);
+  log::job().info("infer: model {} ({} classes, BatchNorm {}), {} images ({} input), {} threads per rank on {} ranks",
+                  model_file.string(), model.classes, model.net->folded() ? "folded" : "kept", inputs.items.size(),
+                  inputs.kind, threads, world.size());
+
+  Stages stages;
+  stages.classes = model.classes;
+  stages.read = [](const std::string& path) {
+    auto d = io::read_image(path);
+    return LoadedImage{std::move(d.rgb), d.bit_depth, d.source_channels};
+  };
+  auto net = model.net.ptr();  // shared_ptr<UNetImpl>: forward() is non-const
+  const int classes = model.classes;
+  stages.model = [net, classes](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    torch::NoGradGuard no_grad;
+    // from_blob does not copy; the driver keeps `batch` alive for the call.
+    auto x = torch::from_blob(const_cast<float*>(batch.data()), {n, 3, h, w}, torch::kFloat32);
+    auto y = net->forward(x).contiguous();
+    if (y.size(0) != n || y.size(1) != classes || y.size(2) != h || y.size(3) != w)
+      throw_runtime("the network returned logits of an unexpected shape");
+    logits.resize(static_cast<size_t>(y.numel()));
+    std::memcpy(logits.data(), y.data_ptr<float>(), logits.size() * sizeof(float));
+  };
+  const segment::SegmentParams params{ic.seed_threshold, ic.min_area};
+  stages.segment = [params](const std::vector<cv::Mat>& probabilities) {
+    return segment::instances_from_probabilities(probabilities, params);
+  };
+  stages.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage& image) {
+    return segment::measure_objects(id, labels, image.rgb);
+  };
+
+  Provenance provenance;
+  provenance.checkpoint = stdfs::absolute(model_file).lexically_normal().string();
+  if (world.is_root()) provenance.checkpoint_hash = fs::file_checksum(model_file);
+  provenance.config_toml = config_to_toml(config, {"log", "model", "infer"});
+  provenance.input_root = inputs.root;
+  provenance.input_kind = inputs.kind;
+
+  auto report = run_inference(ic, world, inputs, stages, provenance);
+  if (report.failed_total > 0)
+    log::job().warn("infer: {} image(s) failed; see the /failures table of {}/segmentation.h5 (exit code 3)",
+                    report.failed_total, ic.output);
+  return report.exit_code;
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# nucseg_infer throughput next to the PyTorch peer's inference, measured in the same run:
+# images/s and megapixels/s at 256x256 and 520x696 (N images each) and one 4096x4096 image,
+# on 1 and 2 ranks (THREADS intra-op threads in total), plus the peak RSS of the large image.
+# The model is an untrained checkpoint (speed does not depend on the weights).
+# Usage: tools/bench/infer.sh [build-dir]   (env: N=16 THREADS=2 BIG=4096)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-${NUCSEG_BUILD_DIR:-$root/build}}
+peer_dir=${PEER_DIR:-$root/../shared/peers}
+[[ -f $peer_dir/peer_unet.py ]] || peer_dir=/work/shared/peers
+n=${N:-16}; threads=${THREADS:-2}; big=${BIG:-4096}
+py=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+ninja -C "$build" -j2 nucseg_infer make_checkpoint >/dev/null
+t=$(mktemp -d "${TMPDIR:-/tmp}/nucseg-bench-infer.XXXXXX")
+trap 'rm -rf "$t"' EXIT
+"$build/tests/infer/make_checkpoint" "$t/model.pt"
+
+# Random-texture RGB images of one size in a folder.
+make_images() {  # dir h w count
+  "$py" - "$@" <<'PY'
+import sys, os, numpy as np, cv2
+d, h, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+os.makedirs(d, exist_ok=True)
+rng = np.random.default_rng(0)
+for i in range(n):
+    cv2.imwrite(f"{d}/img{i:03d}.png", cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), np.uint8), (9, 9), 3))
+PY
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+printf '%-10s %5s %10s %10s %12s %10s %7s\n' size ranks images/s MP/s peer_img/s peer_MP/s ratio
+for spec in "256 256 $n" "520 696 $n" "$big $big 1"; do
+  read -r h w count <<<"$spec"
+  make_images "$t/in-$h" "$h" "$w" "$count"
+  # The peer at the same size and threads: whole images of a side rounded up to 32, batch 1.
+  ph=$(( (h + 31) / 32 * 32 )); pw=$(( (w + 31) / 32 * 32 )); side=$(( ph > pw ? ph : pw ))
+  peer=$("$py" "$peer_dir/peer_unet.py" --size $((side > 1024 ? 512 : side)) --batch 1 --threads "$threads" --steps 2 |
+         sed -n 's/.*infer_img_per_s \([0-9.]*\).*/\1/p')
+  # A 4096 image is 64 tiles of 512: scale the peer's 512x512 rate to whole images.
+  if ((side > 1024)); then peer=$(awk -v p="$peer" -v s="$side" 'BEGIN { printf "%.4f", p * 512 * 512 / (s * s) }'); fi
+  peer_mp=$(awk -v p="$peer" -v h="$h" -v w="$w" 'BEGIN { printf "%.2f", p * h * w / 1e6 }')
+  for ranks in 1 2; do
+    per=$((threads / ranks)); ((per > 0)) || per=1
+    start=$(date +%s.%N)
+    /usr/bin/time -v -o "$t/time.txt" mpiexec -n "$ranks" "$build/src/apps/nucseg_infer" --log-level warn \
+      --set infer.model="$t/model.pt" --set infer.input="$t/in-$h" --set infer.output="$t/out-$h-$ranks" \
+      --set infer.threads="$per" --set infer.overwrite=true >/dev/null
+    secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
+    ips=$(awk -v c="$count" -v s="$secs" 'BEGIN { printf "%.3f", c / s }')
+    mps=$(awk -v c="$count" -v s="$secs" -v h="$h" -v w="$w" 'BEGIN { printf "%.2f", c * h * w / 1e6 / s }')
+    printf '%-10s %5s %10s %10s %12s %10s %7s\n' "${h}x${w}" "$ranks" "$ips" "$mps" "$peer" "$peer_mp" "$(ratio "$ips" "$peer")"
+    if ((count == 1 && ranks == 1)); then
+      # mpiexec's own RSS is small; /usr/bin/time -v reports the largest child (the rank).
+      echo "  peak RSS ${h}x${w}, 1 rank: $(awk '/Maximum resident/ { printf "%.0f MiB", $6 / 1024 }' "$t/time.txt")"
+    fi
+  done
+done
