@@ -80,6 +80,10 @@ void UNetImpl::fold_batchnorm() {
   train(false);
   encoder->fold_batchnorm();
   for (auto& up : ups) up->fold_batchnorm();
+  // Inference only: the layout and upsampling measured fastest without a backward pass.
+  options_.upsampling = Upsampling::subpixel;
+  options_.channels_last = true;
+  for (auto& up : ups) up->set_mode(options_.upsampling);
   folded_ = true;
 }
 

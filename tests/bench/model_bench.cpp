@@ -30,7 +30,7 @@ double gemm_gflops() {
 struct Args {
   int size = 128, batch = 16, threads = 2, steps = 5, warmup = 2;
   bool frozen = false, train = true, infer = true, channels_last = false;
-  std::string upsampling = "phases";
+  std::string upsampling = "torch";
 };
 
 Args parse(int argc, char** argv) {
