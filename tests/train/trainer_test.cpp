@@ -129,19 +129,25 @@ model::UNet load_weights(const Config& c, const stdfs::path& file) {
 
 TEST(Trainer, TinyRunLearnsAndWritesTheRunDirectory) {
   auto c = tiny_config(make_shards("ok", 0.25), "learn");
+  // 24 steps of 4 crops left the untrained-looking all-background prediction on val; four
+  // crops of each image per epoch give 60 steps, enough to find the disks.
+  c.data.samples_per_image = 4;
+  c.train.epochs = 4;
+  c.train.threads = 2;
   const double before = untrained_score(c);
   ASSERT_EQ(train::run_train(c, world(), "[train]\nseed = 5\n"), exit_codes::ok);
   stdfs::path out = c.train.output;
   auto rows = csv_rows(out / "metrics.csv");
-  ASSERT_EQ(rows.size(), 6u);
+  ASSERT_EQ(rows.size(), 4u);
   // columns: epoch, step, images_per_s, train_loss, val_loss, pixel_accuracy, 3 IoUs, object_score, lr, wall
   EXPECT_LT(rows.back()[3], 0.7 * rows.front()[3]) << "train loss did not fall";
   const double after = rows.back()[9];
   std::printf("val object score: untrained %.4f, trained %.4f; pixel accuracy %.4f\n", before, after, rows.back()[5]);
-  EXPECT_GT(after, before + 0.05);
+  // Measured: untrained 0.00, trained 0.87 (0.65 one epoch earlier); 0.3 leaves a wide margin.
+  EXPECT_GT(after, before + 0.3);
   EXPECT_TRUE(stdfs::exists(out / "config.toml"));
   EXPECT_TRUE(stdfs::exists(out / "previews" / "epoch-001.png"));
-  EXPECT_TRUE(stdfs::exists(out / "previews" / "epoch-006.png"));
+  EXPECT_TRUE(stdfs::exists(out / "previews" / "epoch-004.png"));
   EXPECT_TRUE(stdfs::exists(out / "checkpoints" / "best.pt"));
   train::CheckpointDir ckpts(out / "checkpoints", 2);
   EXPECT_EQ(ckpts.list().size(), 2u);
@@ -213,4 +219,27 @@ TEST(Trainer, BadInputsFailBeforeTraining) {
   expect_error(c, ErrorKind::config, "train.class_weights");
   c = tiny_config(make_shards("noval", 0.0), "bad");
   expect_error(c, ErrorKind::data, "val split");
+}
+
+TEST(Trainer, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  auto c = tiny_config(make_shards("ok", 0.25), "nan");
+  c.train.lr = 1e30;  // the first update throws the weights far enough for inf/NaN logits
+  c.train.max_steps = 6;
+  c.train.checkpoint_every = 1;
+  c.train.keep_checkpoints = 10;
+  try {
+    train::run_train(c, world());
+    ADD_FAILURE() << "a run with lr 1e30 finished without a non-finite loss";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::runtime) << e.what();
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the training loss became"), std::string::npos) << what;
+    EXPECT_NE(what.find("train.lr"), std::string::npos) << what;
+    // Every step before the bad one was checkpointed (the bad one is not applied) and the
+    // message names the last of those checkpoints.
+    train::CheckpointDir ckpts(stdfs::path(c.train.output) / "checkpoints", 10);
+    auto list = ckpts.list();
+    if (!list.empty()) EXPECT_NE(what.find(list.back().filename().string()), std::string::npos) << what;
+    else EXPECT_NE(what.find("none written yet"), std::string::npos) << what;
+  }
 }
