@@ -6,9 +6,10 @@ scored against the masks of a Kaggle stage1 layout folder (<root>/<id>/images/<i
 <root>/<id>/masks/*.png). Used to calibrate nucseg_synth: a realistic, hard dataset scores
 about 0.35-0.42 with this baseline.
 
-Usage: /usr/bin/python3 tools/classical_baseline.py ROOT [--min-distance 5] [--csv out.csv]
+Usage: /usr/bin/python3 tools/classical_baseline.py ROOT [--min-distance 5] [--csv out.csv] [--json out.json]
 """
 import argparse
+import json
 import os
 import sys
 
@@ -83,6 +84,7 @@ def main():
     ap.add_argument("root")
     ap.add_argument("--min-distance", type=int, default=5)
     ap.add_argument("--csv")
+    ap.add_argument("--json", help="write {\"score\": mean, \"images\": count} here")
     args = ap.parse_args()
     ids = sorted(d for d in os.listdir(args.root) if ".tmp-" not in d and os.path.isdir(os.path.join(args.root, d)))
     if not ids:
@@ -97,6 +99,9 @@ def main():
             f.write("id,score,true_objects,pred_objects\n")
             for r in rows:
                 f.write("%s,%.4f,%d,%d\n" % r)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"score": float(np.mean([r[1] for r in rows])), "images": len(rows)}, f)
     for r in rows:
         print("%-24s score %.3f  true %4d  pred %4d" % r)
     print("images %d  mean Kaggle score %.4f" % (len(rows), np.mean([r[1] for r in rows])))
