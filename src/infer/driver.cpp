@@ -9,6 +9,7 @@
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/infer/work_queue.hpp"
+#include "nucseg/io/image.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -44,7 +45,7 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
   tiling.overlap = config.overlap;
   tiling.batch = config.batch;
   tiling.classes = stages.classes;
-  tiling.scale = 1.0 / static_cast<double>((1L << image.bit_depth) - 1);
+  tiling.scale = 1.0 / io::max_pixel_value(image.bit_depth);
   ImageResult r;
   r.id = item.id;
   r.source_path = item.path;

@@ -98,13 +98,18 @@ DecodedImage read_image(const std::filesystem::path& path) {
   return out;
 }
 
+double max_pixel_value(int bit_depth) {
+  if (bit_depth < 1 || bit_depth > 16) throw_data("", "bit depth " + std::to_string(bit_depth) + " is not in 1..16");
+  return static_cast<double>((1u << bit_depth) - 1u);
+}
+
 cv::Mat to_unit_float(const cv::Mat& rgb, int bit_depth) {
   if (rgb.type() != CV_8UC3 && rgb.type() != CV_16UC3)
     throw_runtime("to_unit_float: expected a CV_8UC3 or CV_16UC3 image");
   if (bit_depth < 1 || bit_depth > 16 || (rgb.depth() == CV_8U && bit_depth > 8))
     throw_runtime("to_unit_float: bit depth " + std::to_string(bit_depth) + " does not fit the image type");
   cv::Mat out;
-  rgb.convertTo(out, CV_32FC3, 1.0 / static_cast<double>((1 << bit_depth) - 1));
+  rgb.convertTo(out, CV_32FC3, 1.0 / max_pixel_value(bit_depth));
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/io/image.hpp"
 
 namespace nucseg::data {
 namespace {
@@ -59,11 +60,6 @@ uint64_t sample_seed(uint64_t seed, long epoch, long position) {
   return mix(mix(mix(seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(position));
 }
 
-double max_value(int bit_depth) {
-  if (bit_depth < 1 || bit_depth > 16) throw_data("", "bit depth " + std::to_string(bit_depth) + " is not in 1..16");
-  return static_cast<double>((1u << bit_depth) - 1u);
-}
-
 Sample pad_reflect_to(const Sample& s, int height, int width) {
   int dy = std::max(0, height - s.image.rows), dx = std::max(0, width - s.image.cols);
   if (dy == 0 && dx == 0) return s;
@@ -110,7 +106,7 @@ Sample augment(const Sample& in, const AugmentParams& p, std::mt19937_64& rng) {
       s = map_planes(s, [&](const cv::Mat& a, cv::Mat& b, bool) { cv::rotate(a, b, codes[quarter]); });
   }
   if (p.intensity_jitter > 0 || p.contrast_jitter > 0) {
-    double range = max_value(s.bit_depth);
+    double range = io::max_pixel_value(s.bit_depth);
     double gain = 1.0 + p.contrast_jitter * (2.0 * unit(rng) - 1.0);
     double shift = p.intensity_jitter * (2.0 * unit(rng) - 1.0) * range;
     double mean = 0;

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/io/image.hpp"
 
 namespace nucseg::data {
 namespace {
@@ -29,7 +30,7 @@ void fill_planar(const cv::Mat& image, float scale, float* out) {
 }
 
 void image_into(const cv::Mat& image, int bit_depth, float* out) {
-  float scale = static_cast<float>(1.0 / max_value(bit_depth));
+  float scale = static_cast<float>(1.0 / io::max_pixel_value(bit_depth));
   if (image.type() == CV_8UC3) {
     fill_planar<uint8_t>(image, scale, out);
   } else if (image.type() == CV_16UC3) {

@@ -45,7 +45,5 @@ Sample augment(const Sample& in, const AugmentParams& params, std::mt19937_64& r
 // it is at least `height` x `width`; the padding is split evenly between the two sides.
 Sample pad_reflect_to(const Sample& s, int height, int width);
 
-// The largest sample value of an image of `bit_depth` bits (255 for 8).
-double max_value(int bit_depth);
 
 }  // namespace nucseg::data

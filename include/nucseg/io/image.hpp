@@ -25,6 +25,10 @@ cv::Mat read_raw_image(const std::filesystem::path& path);
 // CV_8UC3/CV_16UC3 -> CV_32FC3 with values in [0,1] (divided by 2^bit_depth - 1).
 cv::Mat to_unit_float(const cv::Mat& rgb, int bit_depth);
 
+// The largest sample value of an image of `bit_depth` bits (255 for 8): the one rule that maps
+// pixels to the network's [0,1] input, shared by training, inference and to_unit_float.
+double max_pixel_value(int bit_depth);
+
 // True for the file name extensions read_image understands (.png .tif .tiff .jpg .jpeg,
 // any case).
 bool has_image_extension(const std::filesystem::path& path);
