@@ -291,7 +291,15 @@ std::vector<Field> build() {
       int_key("infer.min_area", &C::infer, &InferConfig::min_area, 0, 1000000,
               "Objects smaller than this many pixels are removed (also used by validation)."),
       float_key("infer.seed_threshold", &C::infer, &InferConfig::seed_threshold, 0.0, 1.0,
-                "Interior probability above which a pixel seeds an object (also used by validation)."),
+                "Interior probability above which a pixel counts as confident interior; its distance map "
+                "helps place the seeds (also used by validation)."),
+      string_key("infer.seeds", &C::infer, &InferConfig::seeds, {"distance", "interior"},
+                 "How nuclei are seeded: distance = peaks of the foreground + confident-interior distance "
+                 "maps (robust to gaps in the predicted border); interior = one seed per confident-interior "
+                 "component, split along the predicted border (also used by validation)."),
+      int_key("infer.seed_distance", &C::infer, &InferConfig::seed_distance, 1, 1024,
+              "seeds = distance: distance-map peaks closer than this many pixels merge into one seed; about the radius "
+              "of the smallest nuclei (also used by validation)."),
       bool_key("infer.overwrite", &C::infer, &InferConfig::overwrite, "Redo images that already have results."),
       bool_key("infer.save_probabilities", &C::infer, &InferConfig::save_probabilities,
                "Also store class probabilities (uint8, x255) per image."),

@@ -10,6 +10,7 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
+#include "nucseg/core/signals.hpp"
 #include "nucseg/infer/driver.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/model/unet.hpp"
@@ -96,6 +97,8 @@ stdfs::path resolve_model_file(const std::string& model) {
 }
 
 int run_infer(const Config& config, const dist::World& world) {
+  // SIGTERM/SIGUSR1 finish the images in flight and exit with the requeue code (driver.cpp).
+  StopSignal::install();
   const auto& ic = config.infer;
   if (ic.output.empty()) throw_config("infer.output", "no output folder given");
   const auto model_file = resolve_model_file(ic.model);  // every rank: a bad path is exit 2 everywhere
@@ -126,7 +129,7 @@ int run_infer(const Config& config, const dist::World& world) {
     logits.resize(static_cast<size_t>(y.numel()));
     std::memcpy(logits.data(), y.data_ptr<float>(), logits.size() * sizeof(float));
   };
-  const segment::SegmentParams params{ic.seed_threshold, ic.min_area};
+  const segment::SegmentParams params = segment::params_from_config(ic);
   stages.segment = [params](const std::vector<cv::Mat>& probabilities) {
     return segment::instances_from_probabilities(probabilities, params);
   };

@@ -14,23 +14,88 @@ void check_params(const SegmentParams& params) {
   if (!(params.seed_threshold >= 0.0 && params.seed_threshold < 1.0))
     throw_runtime("segment: seed_threshold must lie in [0, 1), got " + std::to_string(params.seed_threshold));
   if (params.min_area < 0) throw_runtime("segment: min_area must be >= 0, got " + std::to_string(params.min_area));
+  if (params.seed_distance < 1 || params.seed_distance > 1024)
+    throw_runtime("segment: seed_distance must lie in [1, 1024], got " + std::to_string(params.seed_distance));
 }
 
-// seeds: CV_8UC1 confident interior; fg: CV_8UC1 foreground; elevation: CV_32FC1.
-cv::Mat grow_instances(const cv::Mat& seeds, const cv::Mat& fg, const cv::Mat& elevation, const SegmentParams& params) {
-  cv::Mat markers;
-  // 4-connected seeds: interiors that touch only diagonally stay apart.
-  cv::connectedComponents(seeds, markers, 4, CV_32S);
-  remove_small_objects(markers, seed_min_area(params));
-  flood_markers(elevation, fg, markers);
+// A predicted hole inside a nucleus would otherwise turn it into a ring of distance peaks.
+cv::Mat fill_mask_holes(const cv::Mat& mask) {
+  cv::Mat labels;
+  cv::Mat(mask != 0).convertTo(labels, CV_32S, 1.0 / 255.0);
+  fill_holes(labels);
+  return labels != 0;
+}
+
+cv::Mat distance_to_outside(const cv::Mat& mask) {
+  cv::Mat d;
+  cv::distanceTransform(mask, d, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
+  return d;
+}
+
+void finish(const cv::Mat& fg, const SegmentParams& params, cv::Mat& markers) {
   label_unassigned(fg, markers);
   remove_small_objects(markers, params.min_area);
   fill_holes(markers);
   relabel_sequential(markers);
+}
+
+// elevation: CV_32FC1, the border probability (0..1).
+cv::Mat interior_seeds(const cv::Mat& fg, const cv::Mat& core, const cv::Mat& elevation, const SegmentParams& params) {
+  cv::Mat markers;
+  // 4-connected seeds: interiors that touch only diagonally stay apart.
+  cv::connectedComponents(core, markers, 4, CV_32S);
+  remove_small_objects(markers, seed_min_area(params));
+  flood_markers(elevation, fg, markers);
+  finish(fg, params, markers);
   return markers;
 }
 
+cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentParams& params) {
+  cv::Mat core_dist = distance_to_outside(core);
+  cv::Mat dist = distance_to_outside(fg) + core_dist;
+  // Light smoothing: single-pixel ripples of the distance map would otherwise each be a peak.
+  cv::GaussianBlur(dist, dist, cv::Size(), 1.0);
+  cv::GaussianBlur(core_dist, core_dist, cv::Size(), 1.0);
+  const int k = 2 * params.seed_distance + 1;
+  cv::Mat local_max;
+  cv::dilate(dist, local_max, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
+  // Pixels equal to their neighbourhood's maximum; a plateau of them is one 8-connected seed.
+  const cv::Mat peaks = (dist >= local_max - 1e-4f) & (dist > 0.0f) & fg;
+  cv::Mat markers;
+  cv::connectedComponents(peaks, markers, 8, CV_32S);
+  // Growth follows the interior's distance map, so fronts meet in the predicted border band
+  // (where it is 0); the full map's small share orders the pixels outside the interior.
+  const cv::Mat elevation = -core_dist - 0.1f * dist;
+  flood_markers(elevation, fg, markers, 1024);
+  finish(fg, params, markers);
+  return markers;
+}
+
+// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability.
+cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv::Mat& border, const SegmentParams& params) {
+  const cv::Mat fg = fill_mask_holes(fg_raw);
+  const cv::Mat core = core_raw & fg;
+  if (params.seeds == SeedMode::interior)
+    return interior_seeds(fg, core, border.isContinuous() ? border : border.clone(), params);
+  return distance_seeds(fg, core, params);
+}
+
 }  // namespace
+
+SeedMode seed_mode_from_string(const std::string& name) {
+  if (name == "interior") return SeedMode::interior;
+  if (name == "distance") return SeedMode::distance;
+  throw_runtime("segment: unknown seed mode '" + name + "' (expected interior or distance)");
+}
+
+SegmentParams params_from_config(const InferConfig& infer) {
+  SegmentParams p;
+  p.seed_threshold = infer.seed_threshold;
+  p.min_area = infer.min_area;
+  p.seeds = seed_mode_from_string(infer.seeds);
+  p.seed_distance = infer.seed_distance;
+  return p;
+}
 
 int seed_min_area(const SegmentParams& params) { return params.min_area >= 8 ? params.min_area / 4 : 1; }
 
@@ -43,10 +108,7 @@ cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, co
     if (p.type() != CV_32FC1 || p.size() != class_probs[0].size())
       throw_runtime("instances_from_probabilities: class maps must be CV_32FC1 of one size");
   if (class_probs[0].empty()) return cv::Mat(class_probs[0].size(), CV_32SC1);
-  const cv::Mat fg = class_probs[0] < 0.5;
-  const cv::Mat seeds = (class_probs[1] > params.seed_threshold) & fg;
-  cv::Mat elevation = class_probs[2].isContinuous() ? class_probs[2] : class_probs[2].clone();
-  return grow_instances(seeds, fg, elevation, params);
+  return grow_instances(class_probs[0] < 0.5, class_probs[1] > params.seed_threshold, class_probs[2], params);
 }
 
 cv::Mat instances_from_classes(const cv::Mat& class_map, const SegmentParams& params) {
@@ -56,11 +118,9 @@ cv::Mat instances_from_classes(const cv::Mat& class_map, const SegmentParams& pa
   double hi = 0;
   cv::minMaxLoc(class_map, nullptr, &hi);
   if (hi > 2) throw_runtime("instances_from_classes: class values must be 0, 1 or 2, found " + std::to_string(static_cast<int>(hi)));
-  const cv::Mat fg = class_map != 0;
-  const cv::Mat seeds = class_map == 1;
-  cv::Mat elevation;
-  cv::Mat(class_map == 2).convertTo(elevation, CV_32F, 1.0 / 255.0);
-  return grow_instances(seeds, fg, elevation, params);
+  cv::Mat border;
+  cv::Mat(class_map == 2).convertTo(border, CV_32F, 1.0 / 255.0);
+  return grow_instances(class_map != 0, class_map == 1, border, params);
 }
 
 }  // namespace nucseg::segment

@@ -72,6 +72,9 @@ struct Reporter {
 }  // namespace
 
 int run_train(const Config& config, const dist::World& world, const std::string& resolved_config) {
+  // First thing: a Slurm signal that arrives while the data loads must not kill the ranks; the
+  // loop checkpoints at its first step boundary instead.
+  StopSignal::install();
   const TrainConfig& tc = config.train;
   const int classes = config.model.classes;
   // Inputs first: every problem is reported before training time is spent.
@@ -148,12 +151,10 @@ int run_train(const Config& config, const dist::World& world, const std::string&
 
   ValidationOptions val_options;
   val_options.loss = loss_options;
-  val_options.segment.seed_threshold = config.infer.seed_threshold;
-  val_options.segment.min_area = config.infer.min_area;
+  val_options.segment = segment::params_from_config(config.infer);
   val_options.preview_count = tc.preview_count;
   val_options.device = device;
 
-  StopSignal::install();
   log::job().info("training: {} train / {} val images, {} rank(s) x {} thread(s) on {}, batch {} per rank, {} steps "
                   "per epoch, {} steps in all",
                   n_train, data.val.size(), world.size(), threads, device.str(), tc.batch_size, steps_per_epoch,

@@ -42,6 +42,7 @@ for i in ids:
     present = [v for v in np.unique(lab) if v != 0]
     rows = [x.decode() if isinstance(x, bytes) else x for x in f["objects/image_id"][:]].count(i)
     assert rows == len(present) == int(g.attrs["n_objects"]), (i, rows, len(present))
+    assert present == list(range(1, rows + 1)), (i, "labels are not 1..N", present[:10])
     n += rows
 assert len(f["objects/label"]) == n
 assert len(f["failures/path"]) == 0

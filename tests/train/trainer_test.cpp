@@ -100,8 +100,7 @@ double untrained_score(const Config& c) {
   auto model = model::make_model(c.model);
   auto data = train::open_train_data(c);
   train::ValidationOptions o;
-  o.segment.seed_threshold = c.infer.seed_threshold;
-  o.segment.min_area = c.infer.min_area;
+  o.segment = nucseg::segment::params_from_config(c.infer);
   return train::validate(model, data.dataset, data.val, o, world()).object_score;
 }
 

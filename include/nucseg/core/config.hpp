@@ -103,6 +103,8 @@ struct InferConfig {
   int batch = 4;
   int min_area = 12;
   double seed_threshold = 0.5;
+  std::string seeds = "distance";  // distance, interior
+  int seed_distance = 4;
   bool overwrite = false;
   bool save_probabilities = false;
   std::string export_labels;  // "", png, tiff
