@@ -5,7 +5,8 @@
         segmentation.h5 covers exactly the images of HELDOUT_DIR (a Kaggle-layout folder),
         with no failures; every image has labels and a class map of the source's size;
         the objects table has every column at one length and agrees with the label images
-        (labels 1..N per image, areas, bounding boxes, centroids) and with the index.
+        (labels 1..N per image, areas, bounding boxes, centroids) and with the index. The
+        object count itself is not checked: a 16-step model may find none.
     check_pipeline.py training RUN_DIR PLANNED STOP_STEP
         a run stopped at STOP_STEP and resumed ended at exactly PLANNED steps: its newest
         checkpoint is ckpt-step-PLANNED, the stop's checkpoint exists, and metrics.csv has one
@@ -97,7 +98,6 @@ def check_segmentation(path, heldout):
         n_objects = int(attr(f, "n_objects"))
         expect(set(lengths.values()) == {n_objects}, f"/objects column lengths {lengths}, n_objects {n_objects}")
         expect(int(np.sum(index["n_objects"])) == n_objects, "index n_objects do not add up to n_objects")
-        expect(n_objects > 0, "no object found in any held-out image")
         object_ids = np.array(text(objects["image_id"]))
 
         for row, image_id in enumerate(ids):

@@ -15,7 +15,7 @@ bin=$(realpath -- "${1:?usage: slurm_pipeline_test.sh BIN_DIR}")
 for tool in nucseg_synth nucseg_pack nucseg_train nucseg_infer; do
   [[ -x "$bin/$tool" ]] || fail "no $tool in $bin"
 done
-readonly planned=24  # train.max_steps in tiny_pipeline.toml
+readonly planned=16  # train.max_steps in tiny_pipeline.toml
 
 slurm_setup
 cp "$here/tiny_pipeline.toml" tiny.toml
@@ -43,11 +43,11 @@ expect_grep "nucseg_pack exited with 0" "nucseg-pack-$pack.out" "pack job"
 say "train job $train: signal its batch shell with USR1 once both ranks are stepping"
 train_log="nucseg-train-$train.out"
 wait_running "$train" 60
-# A progress line per step (log.progress_seconds = 0). Step 3 of 24 is mid-run: well past the
+# A progress line per step (log.progress_seconds = 0). Step 3 of 16 is mid-run: well past the
 # start-up (the ranks have installed their signal handlers) and far from the end.
 deadline=$((SECONDS + 180))
-until grep -qE "step ([3-9]|1[0-9])/$planned:" "$train_log" 2>/dev/null; do
-  ((SECONDS < deadline)) || fail "train job $train logged no step 3..19 of $planned within 180 s"
+until grep -qE "step ([3-9]|1[01])/$planned:" "$train_log" 2>/dev/null; do
+  ((SECONDS < deadline)) || fail "train job $train logged no step 3..11 of $planned within 180 s"
   [[ "$(job_field "$train" JobState)" == RUNNING ]] || fail "train job $train left RUNNING before step 3"
   sleep 0.2
 done
