@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Submits the whole nucseg pipeline as three chained Slurm jobs: pack -> train -> infer.
 # Each job starts only when the one before it succeeded (--dependency=afterok); a failure
-# leaves the later jobs pending with reason DependencyNeverSatisfied (scancel them).
+# leaves the later jobs pending with reason DependencyNeverSatisfied (scancel them). A requeued
+# train job (preemption) holds infer back until it has really completed. When sbatch refuses
+# a submission, the jobs already submitted are cancelled and the script exits 1.
 #
 # Usage:
 #   jobs/pipeline.sh CONFIG.toml [tool options...]
