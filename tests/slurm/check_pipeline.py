@@ -7,6 +7,10 @@
         the objects table has every column at one length and agrees with the label images
         (labels 1..N per image, areas, bounding boxes, centroids) and with the index. The
         object count itself is not checked: a 16-step model may find none.
+    check_pipeline.py shares OUT HELDOUT_DIR N
+        an infer job array of N tasks split HELDOUT_DIR into disjoint shares that cover it:
+        OUT/share-<i>/inputs.txt lists share i, OUT/share-<i>/segmentation.h5 holds exactly
+        those images (checked as above), and nothing else was written in OUT.
     check_pipeline.py training RUN_DIR PLANNED STOP_STEP
         a run stopped at STOP_STEP and resumed ended at exactly PLANNED steps: its newest
         checkpoint is ckpt-step-PLANNED, the stop's checkpoint exists, and metrics.csv has one
@@ -75,9 +79,14 @@ def check_image(group, image_id, height, width, rows):
         expect(group["objects"]["label"].shape[0] == n, f"{image_id}: its own objects table has another length")
 
 
-def check_segmentation(path, heldout):
-    expected = sorted(d for d in os.listdir(heldout) if os.path.isdir(os.path.join(heldout, d, "images")))
-    expect(expected, f"no Kaggle-layout images under {heldout}")
+def kaggle_ids(folder):
+    ids = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d, "images")))
+    expect(ids, f"no Kaggle-layout images under {folder}")
+    return ids
+
+
+def check_segmentation(path, heldout, expected=None):
+    expected = sorted(expected) if expected is not None else kaggle_ids(heldout)
     with h5py.File(path, "r") as f:
         expect(attr(f, "format") == "nucseg-segmentation-1", f"format attribute {attr(f, 'format')!r}")
         for group in ("images", "index", "objects", "failures"):
@@ -112,6 +121,24 @@ def check_segmentation(path, heldout):
     print(f"segmentation ok: {len(expected)} images, {n_objects} objects, columns consistent with the label images")
 
 
+def check_shares(out, heldout, shares):
+    expected = kaggle_ids(heldout)
+    names = sorted(os.listdir(out))
+    expect(names == [f"share-{i}" for i in range(shares)], f"{out} holds {names}, not share-0..{shares - 1}")
+    seen = []
+    for i in range(shares):
+        share = os.path.join(out, f"share-{i}")
+        with open(os.path.join(share, "inputs.txt")) as handle:
+            paths = [line.strip() for line in handle if line.strip()]
+        ids = [os.path.basename(os.path.dirname(os.path.dirname(p))) for p in paths]
+        expect(ids, f"share {i} is empty")
+        check_segmentation(os.path.join(share, "segmentation.h5"), heldout, ids)
+        seen += ids
+    expect(sorted(seen) == expected and len(set(seen)) == len(seen),
+           f"the shares {seen} do not split the held-out images {expected} disjointly")
+    print(f"shares ok: {shares} array tasks, disjoint, covering {len(expected)} images")
+
+
 def check_training(run, planned, stop_step):
     expect(0 < stop_step < planned, f"the stop step {stop_step} is not inside the run (1..{planned - 1})")
     names = os.listdir(os.path.join(run, "checkpoints"))
@@ -135,6 +162,8 @@ def check_training(run, planned, stop_step):
 def main(argv):
     if len(argv) == 4 and argv[1] == "segmentation":
         check_segmentation(argv[2], argv[3])
+    elif len(argv) == 5 and argv[1] == "shares":
+        check_shares(argv[2], argv[3], int(argv[4]))
     elif len(argv) == 5 and argv[1] == "training":
         check_training(argv[2], int(argv[3]), int(argv[4]))
     else:

@@ -5,8 +5,9 @@
 # While training runs, the batch shell gets `scancel --signal=USR1 --batch` (what
 # --signal=B:USR1@300 sends before the time limit): nucseg_train checkpoints and exits 75,
 # train.sbatch requeues the job, the second attempt resumes from the checkpoint and ends at
-# exactly the planned number of steps, and only then does the infer job start. The result,
-# segmentation.h5 and the run's checkpoints/metrics.csv, is checked by check_pipeline.py.
+# exactly the planned number of steps, and only then does the infer job start. The same
+# inference also runs as a 2-task job array (infer.sbatch's disjoint shares). The results,
+# segmentation.h5 files and the run's checkpoints/metrics.csv, are checked by check_pipeline.py.
 # Usage: slurm_pipeline_test.sh BIN_DIR   (the folder holding nucseg_synth, _pack, _train, _infer)
 # shellcheck source=tests/slurm/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,6 +37,10 @@ for id in "$pack" "$train" "$infer"; do
 done
 [[ "$(job_field "$train" Dependency)" == "afterok:$pack"* ]] || fail "train job does not depend on pack"
 [[ "$(job_field "$infer" Dependency)" == "afterok:$train"* ]] || fail "infer job does not depend on train"
+# The same inference as a 2-task job array (one rank each), in disjoint shares, beside it.
+array=$(NUCSEG_BIN="$bin" sbatch --parsable --dependency="afterok:$train" --array=0-1 --ntasks=1 \
+  --ntasks-per-node=1 -o "infer-array-%A_%a.out" "$NUCSEG_SOURCE_DIR/jobs/infer.sbatch" tiny.toml \
+  --set infer.output=infer-array) || fail "cannot submit the infer array"
 
 [[ "$(wait_job "$pack" 120)" == COMPLETED ]] || fail "pack job $pack ended $(job_field "$pack" JobState)"
 expect_grep "nucseg_pack exited with 0" "nucseg-pack-$pack.out" "pack job"
@@ -78,5 +83,12 @@ train_end=$(job_field "$train" EndTime)
 expect_grep "on 2 ranks" "nucseg-infer-$infer.out" "inference on the 2 tasks of the job"
 expect_grep "nucseg_infer exited with 0" "nucseg-infer-$infer.out" "infer job"
 /usr/bin/python3 "$here/check_pipeline.py" segmentation infer/segmentation.h5 data/heldout || fail "segmentation.h5"
+
+say "infer array $array: 2 shares"
+for task in 0 1; do
+  [[ "$(wait_job "${array}_$task" 120)" == COMPLETED ]] || fail "array task ${array}_$task ended $(job_field "${array}_$task" JobState)"
+  expect_grep "array task $task of 2" "infer-array-${array}_$task.out" "array task $task"
+done
+/usr/bin/python3 "$here/check_pipeline.py" shares infer-array data/heldout 2 || fail "infer array shares"
 
 say "all checks passed"
