@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Submits the whole nucseg pipeline as three chained Slurm jobs: pack -> train -> infer.
 # Each job starts only when the one before it succeeded (--dependency=afterok); a failure
-# leaves the later jobs pending with reason DependencyNeverSatisfied (scancel them).
+# leaves the later jobs pending with reason DependencyNeverSatisfied (scancel them). A requeued
+# train job (preemption) holds infer back until it has really completed. When sbatch refuses
+# a submission, the jobs already submitted are cancelled and the script exits 1.
 #
 # Usage:
 #   jobs/pipeline.sh CONFIG.toml [tool options...]
@@ -33,34 +35,40 @@ if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   exit 0
 fi
 [[ $# -ge 1 && "$1" != -* ]] || { echo "$me: usage: pipeline.sh CONFIG.toml [tool options...]" >&2; exit 2; }
+[[ -r "$1" ]] || { echo "$me: cannot read configuration '$1'" >&2; exit 2; }
 config=$(realpath -- "$1")  # the jobs may start in another folder than this shell
 shift
-[[ -r "$config" ]] || { echo "$me: cannot read configuration '$config'" >&2; exit 2; }
 jobs_dir=${NUCSEG_JOBS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 read -r -a pack_opts <<<"${NUCSEG_PACK_SBATCH:-}"
 read -r -a train_opts <<<"${NUCSEG_TRAIN_SBATCH:-}"
 read -r -a infer_opts <<<"${NUCSEG_INFER_SBATCH:-}"
 
-# sbatch --parsable prints "id" or "id;cluster".
+ids=()
+# sbatch --parsable prints "id" or "id;cluster". A refused submission cancels the jobs already
+# submitted, so no half pipeline is left waiting in the queue.
 submit() {
   local out
-  out=$(sbatch --parsable "$@") || { echo "$me: sbatch $* failed" >&2; return 1; }
-  echo "${out%%;*}"
+  if ! out=$(sbatch --parsable "$@"); then
+    echo "$me: sbatch $* failed" >&2
+    if ((${#ids[@]} > 0)); then
+      scancel "${ids[@]}" || true
+      echo "$me: cancelled the jobs already submitted: ${ids[*]}" >&2
+    fi
+    exit 1
+  fi
+  out=${out%%;*}
+  ids+=("$out")
 }
 
-ids=()
 after=()
 if [[ "${NUCSEG_SKIP_PACK:-0}" != 1 ]]; then
-  pack_id=$(submit "${pack_opts[@]}" "$jobs_dir/pack.sbatch" "$config" "$@")
-  echo "pack $pack_id"
-  ids+=("$pack_id")
-  after=(--dependency="afterok:$pack_id")
+  submit "${pack_opts[@]}" "$jobs_dir/pack.sbatch" "$config" "$@"
+  echo "pack ${ids[-1]}"
+  after=(--dependency="afterok:${ids[-1]}")
 fi
-train_id=$(submit "${after[@]}" "${train_opts[@]}" "$jobs_dir/train.sbatch" "$config" "$@")
-echo "train $train_id"
-ids+=("$train_id")
-infer_id=$(submit --dependency="afterok:$train_id" "${infer_opts[@]}" "$jobs_dir/infer.sbatch" "$config" "$@")
-echo "infer $infer_id"
-ids+=("$infer_id")
+submit "${after[@]}" "${train_opts[@]}" "$jobs_dir/train.sbatch" "$config" "$@"
+echo "train ${ids[-1]}"
+submit --dependency="afterok:${ids[-1]}" "${infer_opts[@]}" "$jobs_dir/infer.sbatch" "$config" "$@"
+echo "infer ${ids[-1]}"
 echo "jobs: ${ids[*]}"

@@ -83,8 +83,9 @@ wait_running() {
 }
 
 # Slurm holds a requeued job for about two minutes (BeginTime); the test releases it as soon
-# as every process of the previous attempt has ended (a new attempt started while the old
-# step is still being torn down fails to launch its step).
+# as every process of the previous attempt has ended. (train.sbatch itself waits for its step
+# daemons before requeueing: a requeue that killed one left a stale PMIx socket behind, and
+# the next attempt's step then failed to launch.)
 release_requeued() {
   local id=$1 deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Slurm test 1: a private cluster runs batch jobs and MPI launches (srun --mpi=pmix, mpirun
 # inside a job), a plain srun of MPI fails fast, a launch whose tasks each become "rank 0 of 1"
-# is stopped by World::check_slurm_launch with exit code 2, and jobs/train.sbatch forwards the early
-# SIGUSR1 to its ranks with either launcher, requeues on exit 75 and resumes, but does not
-# requeue a cancelled job. Uses tests/slurm/fake_trainer.sh so the script is tested on its
-# own; slurm_pipeline_test.sh runs the real tools.
+# is stopped by World::check_slurm_launch with exit code 2, and the job scripts' own logic:
+# train.sbatch forwards the early SIGUSR1 through mpirun too (slurm_pipeline_test.sh covers
+# srun with the real trainer), requeues on exit 75 and resumes, but does not requeue a
+# cancelled job; a step that srun cannot launch fails the job although srun exits 0; a
+# pipeline.sh whose last submission is refused cancels the jobs it already submitted. Uses
+# tests/slurm/fake_trainer.sh (seconds instead of a real training) for these.
 # Usage: slurm_cluster_test.sh PROBE   (tests/slurm/slurm_probe.cpp: a tool printing "rank R of N")
 # shellcheck source=tests/slurm/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -72,9 +74,7 @@ preempt_and_resume() {
   expect_grep "checkpointed at step [0-9]+" "train-$launcher-$id.out" "$launcher: signal did not reach the ranks"
   expect_grep "starting at step [1-9][0-9]* of 40" "train-$launcher-$id.out" "$launcher: the requeued job did not resume"
 }
-say "train.sbatch: early USR1 -> checkpoint -> requeue -> resume (srun)"
-preempt_and_resume srun
-say "train.sbatch: the same with NUCSEG_LAUNCHER=mpirun"
+say "train.sbatch: early USR1 -> checkpoint -> requeue -> resume with NUCSEG_LAUNCHER=mpirun"
 preempt_and_resume mpirun
 
 say "train.sbatch: a cancelled job checkpoints but is not requeued"
@@ -87,5 +87,30 @@ scancel "$id"
 [[ "$(wait_job "$id" 60)" == CANCELLED ]] || fail "cancelled job $id ended $(job_field "$id" JobState)"
 [[ "$(job_field "$id" Restarts)" == 0 ]] || fail "a cancelled job was requeued"
 [[ -s "$out/checkpoint" ]] || fail "the cancelled job's ranks wrote no checkpoint"
+
+# srun (Slurm 22.05) exits 0 when its step cannot start, e.g. when a stale PMIx socket of the
+# same job and step id is left in slurmd's spool (what a requeue used to leave behind).
+say "train.sbatch: a step srun cannot launch fails the job (srun itself exits 0)"
+out="$work/run-nolaunch"
+id=$(NUCSEG_BIN="$work/bin" sbatch --parsable --hold -o "train-nolaunch-%j.out" \
+  "$train_sbatch" fake.toml --set "train.output=$out" --set train.max_steps=5)
+/usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+  "$state/spool/stepd.slurm.pmix.$id.0" || fail "cannot plant the stale PMIx socket"
+scontrol release "$id"
+[[ "$(wait_job "$id" 60)" == FAILED ]] || fail "job $id with a failed launch ended $(job_field "$id" JobState)"
+expect_grep "srun could not launch the tasks" "train-nolaunch-$id.out" "failed launch"
+[[ ! -e "$out/started-0" ]] || fail "the fake trainer ran although the launch was to fail"
+
+say "pipeline.sh: a refused submission cancels the jobs already submitted"
+rc=0
+NUCSEG_BIN="$work/bin" NUCSEG_PACK_SBATCH="--hold" NUCSEG_INFER_SBATCH="--partition=no-such-partition" \
+  "$NUCSEG_SOURCE_DIR/jobs/pipeline.sh" fake.toml >pipeline-refused.out 2>&1 || rc=$?
+((rc == 1)) || fail "pipeline.sh with a refused infer submission: rc $rc: $(cat pipeline-refused.out)"
+expect_grep "cancelled the jobs already submitted" pipeline-refused.out "pipeline.sh clean-up"
+for what in pack train; do
+  id=$(awk -v w="$what" '$1 == w { print $2 }' pipeline-refused.out)
+  [[ -n "$id" ]] || fail "pipeline.sh printed no $what job: $(cat pipeline-refused.out)"
+  [[ "$(wait_job "$id" 30)" == CANCELLED ]] || fail "$what job $id was left $(job_field "$id" JobState)"
+done
 
 say "all checks passed"
