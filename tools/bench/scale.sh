@@ -52,11 +52,13 @@ if [[ ${TRAIN:-1} != 0 ]]; then
       "$t/$name.log" | tail -n1
   }
   echo "== training: nucseg_train, ${crop}x${crop} crops, global batch $batch, $epochs epochs of ~$steps steps ($train_images train images x $spi)"
-  read -r ips1 step1 _ _ <<<"$(run single 1 2)"
-  read -r ips2 step2 ar2 wait2 <<<"$(run multi 2 1)"
+  # (assignments first: a failed run then stops the script under set -e)
+  out=$(run single 1 2); read -r ips1 step1 _ _ <<<"$out"
+  out=$(run multi 2 1); read -r ips2 step2 ar2 wait2 <<<"$out"
   # OpenMPI busy-polls inside MPI_Allreduce; with one core per rank the communication thread's
   # polling competes with backward. Yielding when idle is the usual remedy on CPU nodes.
-  read -r ips3 step3 ar3 wait3 <<<"$(run yield 2 1 OMPI_MCA_mpi_yield_when_idle=1)"
+  out=$(run yield 2 1 OMPI_MCA_mpi_yield_when_idle=1); read -r ips3 step3 ar3 wait3 <<<"$out"
+  [[ -n $ips1 && -n $ips2 && -n $ips3 ]] || { echo "scale.sh: no 'epoch $epochs timing' line in a trainer log" >&2; exit 1; }
   row() { printf '%-36s %9s %8s %15s %13s %11s\n' "$@"; }
   row layout images/s s/step "all-reduce/step" "waited/step" efficiency
   row "1 rank x 2 threads" "$ips1" "$step1" - - 1.00
