@@ -56,7 +56,7 @@ if [[ ${TRAIN:-1} != 0 ]]; then
   out=$(run single 1 2); read -r ips1 step1 _ _ <<<"$out"
   out=$(run multi 2 1); read -r ips2 step2 ar2 wait2 <<<"$out"
   # OpenMPI busy-polls inside MPI_Allreduce; with one core per rank the communication thread's
-  # polling competes with backward. Yielding when idle is the usual remedy on CPU nodes.
+  # polling competes with backward. Yielding when idle is the usual remedy; measured beside it.
   out=$(run yield 2 1 OMPI_MCA_mpi_yield_when_idle=1); read -r ips3 step3 ar3 wait3 <<<"$out"
   [[ -n $ips1 && -n $ips2 && -n $ips3 ]] || { echo "scale.sh: no 'epoch $epochs timing' line in a trainer log" >&2; exit 1; }
   row() { printf '%-36s %9s %8s %15s %13s %11s\n' "$@"; }
