@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -68,6 +69,21 @@ struct Reporter {
     }
   }
 };
+
+// One line per epoch on where a step's time goes, averaged over ranks (collective): the
+// compute+communication step, the all-reduce time (in flight, mostly hidden behind backward),
+// the part the optimizer step waited for it, and the wait for the loader.
+void log_epoch_timing(const dist::World& world, long epoch, long steps, std::vector<double> seconds,
+                      double images_per_s) {
+  seconds = dist::sum(world, std::move(seconds));
+  if (!world.is_root() || steps == 0) return;
+  const double per = 1.0 / (static_cast<double>(steps) * world.size());
+  const double step = seconds[0] * per, allreduce = seconds[1] * per, wait = seconds[2] * per, loader = seconds[3] * per;
+  log::job().info("epoch {} timing: {} steps, {:.4f} s/step, {:.2f} train images/s; all-reduce {:.4f} s/step "
+                  "({:.1f}% of the step), waited for it {:.4f} s/step ({:.1f}%); loader wait {:.4f} s/step",
+                  epoch, steps, step, images_per_s, allreduce, 100.0 * allreduce / std::max(1e-12, step), wait,
+                  100.0 * wait / std::max(1e-12, step), loader);
+}
 
 }  // namespace
 
@@ -178,8 +194,12 @@ int run_train(const Config& config, const dist::World& world, const std::string&
     double loss_sum = 0;
     long loss_count = 0, epoch_images = 0;
     auto last_log = Clock::now();
+    // Per epoch, summed over its steps: the step without the loader wait, the all-reduce in
+    // flight (overlapped with backward or not) and what finish() waited for it.
+    double step_seconds = 0, allreduce_seconds = 0, comm_wait_seconds = 0;
 
     while (auto batch = loader.next()) {
+      const auto step_start = Clock::now();
       const double lr = learning_rate(schedule, state.step);
       set_lr(optimizer, lr);
       auto images = batch->images.to(device), targets = batch->classes.to(device);
@@ -195,6 +215,11 @@ int run_train(const Config& config, const dist::World& world, const std::string&
                       "checkpoint is kept: " + (last_checkpoint.empty() ? std::string("none written yet") : last_checkpoint) +
                       ". Lower train.lr or check the data.");
       optimizer.step();
+      step_seconds += since(step_start);
+      if (sync) {
+        allreduce_seconds += sync->last_stats().allreduce_seconds;
+        comm_wait_seconds += sync->last_stats().wait_seconds;
+      }
       ++state.step;
       ++state.batch_in_epoch;
       loss_sum += value;
@@ -214,14 +239,21 @@ int run_train(const Config& config, const dist::World& world, const std::string&
       if (stop || (tc.checkpoint_every > 0 && state.step % tc.checkpoint_every == 0 && !done)) checkpoint();
       if (stop) {
         world.barrier();  // nobody exits (non-zero) before rank 0 has renamed its checkpoint
-        log::job().warn("stop signal {}: checkpoint written at step {}; exiting with {} (requeue)",
-                        StopSignal::signal_number(), state.step, exit_codes::requeue);
+        // Rank 0 speaks for the job but may not be the rank that was signalled.
+        const int signal = StopSignal::signal_number();
+        log::job().warn("stop signal ({}): checkpoint written at step {}; exiting with {} (requeue)",
+                        signal ? "signal " + std::to_string(signal) : std::string("on another rank"), state.step,
+                        exit_codes::requeue);
         return exit_codes::requeue;
       }
       if (done) break;
     }
 
     // End of the epoch (or of the run, when max_steps ends it early).
+    const double train_seconds = since(epoch_start);  // before validation
+    log_epoch_timing(world, state.epoch + 1, loss_count, {step_seconds, allreduce_seconds, comm_wait_seconds,
+                                                          loader.stats().wait_seconds - loader_before.wait_seconds},
+                     epoch_images * world.size() / std::max(1e-9, train_seconds));
     const bool epoch_complete = !done || state.batch_in_epoch >= loader.batches_in_epoch();
     const long epoch_number = state.epoch + 1;
     if (epoch_complete) {
@@ -244,7 +276,7 @@ int run_train(const Config& config, const dist::World& world, const std::string&
         EpochMetrics m;
         m.epoch = epoch_number;
         m.step = state.step;
-        m.images_per_s = epoch_images * world.size() / std::max(1e-9, since(epoch_start));
+        m.images_per_s = epoch_images * world.size() / std::max(1e-9, train_seconds);
         m.train_loss = train_loss;
         m.val_loss = v.loss;
         m.pixel_accuracy = v.confusion.pixel_accuracy();
