@@ -90,6 +90,7 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
     out.set_attr("checkpoint", provenance.checkpoint);
     out.set_attr("checkpoint_hash", provenance.checkpoint_hash);
     out.set_attr("config", provenance.config_toml);
+    out.set_attr("training_config", provenance.training_config);
     out.set_attr("input_root", provenance.input_root);
     out.set_attr("input_kind", provenance.input_kind);
     out.set_attr("date", utc_timestamp());

@@ -141,6 +141,7 @@ int run_infer(const Config& config, const dist::World& world) {
   provenance.checkpoint = stdfs::absolute(model_file).lexically_normal().string();
   if (world.is_root()) provenance.checkpoint_hash = fs::file_checksum(model_file);
   provenance.config_toml = config_to_toml(config, {"log", "model", "infer"});
+  provenance.training_config = model.config_toml;
   provenance.input_root = inputs.root;
   provenance.input_kind = inputs.kind;
 

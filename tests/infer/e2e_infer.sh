@@ -34,6 +34,7 @@ assert got == ids, (got, ids)  # Kaggle inputs keep the plain Kaggle id
 for a in ("tool_version", "checkpoint", "checkpoint_hash", "config", "input_root", "date"):
     assert a in f.attrs and len(str(f.attrs[a])) > 0, a
 assert "fold_batchnorm" in str(f.attrs["config"])
+assert "[model]" in str(f.attrs["training_config"]), "the checkpoint's training config is missing"
 n = 0
 for i in ids:
     g = f["images"][i]

@@ -89,6 +89,7 @@ TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
   prov.checkpoint = "/m/model.pt";
   prov.checkpoint_hash = "abc";
   prov.config_toml = "[infer]\ntile = 512\n";
+  prov.training_config = "[train]\nepochs = 3\n";
   prov.input_root = "/data";
   auto summary = assemble_segmentation(out, inputs, failures, prov);
   EXPECT_EQ(summary.images, 2);
@@ -98,6 +99,7 @@ TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
 
   nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
   EXPECT_EQ(seg.attr_string("checkpoint_hash"), "abc");
+  EXPECT_EQ(seg.attr_string("training_config"), "[train]\nepochs = 3\n");
   EXPECT_EQ(seg.read_strings("objects/image_id"),
             (std::vector<std::string>{"img1", "img1", "img1", "img2", "img2"}));
   EXPECT_EQ(seg.read<int32_t>("objects/label"), (std::vector<int32_t>{1, 2, 3, 1, 2}));

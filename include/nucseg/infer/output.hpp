@@ -86,6 +86,7 @@ struct Provenance {
   std::string checkpoint;       // path of the model file
   std::string checkpoint_hash;  // fs::file_checksum of it
   std::string config_toml;      // the resolved configuration
+  std::string training_config;  // the resolved configuration of the run that wrote the checkpoint
   std::string input_root;
   std::string input_kind;
 };
