@@ -1,5 +1,5 @@
-// The building blocks: sub-pixel transposed convolution == torch's ConvTranspose2d (values and
-// gradients), and TF 'same' padding on the stride-2 layers.
+// The building blocks: sub-pixel, phase and adjoint (custom autograd) transposed convolutions ==
+// torch's ConvTranspose2d (values and gradients), and TF 'same' padding on the stride-2 layers.
 #include <gtest/gtest.h>
 
 #include "nucseg/model/unet.hpp"
@@ -22,7 +22,9 @@ TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
     int64_t n, cin, cout, h, w;
     bool bias;
   };
-  for (const Case& c : {Case{2, 5, 4, 6, 7, true}, Case{1, 8, 3, 4, 4, false}, Case{3, 16, 12, 5, 3, true}}) {
+  // Output channels on both sides of the adjoint mode's GEMM/oneDNN switch (16).
+  for (const Case& c : {Case{2, 5, 4, 6, 7, true}, Case{1, 8, 3, 4, 4, false}, Case{3, 16, 12, 5, 3, true},
+                        Case{2, 24, 20, 5, 6, false}, Case{2, 7, 33, 4, 8, true}}) {
     auto x = torch::randn({c.n, c.cin, c.h, c.w}, torch::requires_grad());
     auto w = torch::randn({c.cin, c.cout, 3, 3}, torch::requires_grad());
     auto b = c.bias ? torch::randn({c.cout}, torch::requires_grad()) : torch::Tensor();
@@ -32,9 +34,12 @@ TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
     std::vector<torch::Tensor> inputs{x, w};
     if (c.bias) inputs.push_back(b);
     auto g_ref = torch::autograd::grad({ref}, inputs, {up});
-    for (auto mode : {Upsampling::subpixel, Upsampling::phases}) {
+    for (auto mode : {Upsampling::subpixel, Upsampling::phases, Upsampling::adjoint}) {
       for (bool nhwc : {false, true}) {
-        const std::string what = std::string(mode == Upsampling::phases ? "phases" : "subpixel") + (nhwc ? " NHWC " : " ");
+        const std::string what = std::string(mode == Upsampling::phases    ? "phases"
+                                             : mode == Upsampling::adjoint ? "adjoint"
+                                                                           : "subpixel") +
+                                 (nhwc ? " NHWC " : " ") + std::to_string(c.cout) + " ";
         auto xin = nhwc ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
         auto ours = conv_transpose_k3s2(xin, w, b, mode);
         expect_close(ours, ref, 1e-5, what + "forward");
@@ -54,7 +59,8 @@ TEST(SubpixelTransposedConv, ModelMatchesTorchTransposedConvolutions) {
   auto x = torch::rand({1, 3, 64, 96});
   torch::NoGradGuard no_grad;
   auto expected = ref->forward(x);
-  for (auto opt : {UNetOptions{3, Upsampling::subpixel, false}, UNetOptions{3, Upsampling::phases, true}}) {
+  for (auto opt : {UNetOptions{3, Upsampling::subpixel, false}, UNetOptions{3, Upsampling::phases, true},
+                   UNetOptions{3, Upsampling::adjoint, false}}) {
     UNet a(opt);
     auto pr = ref->named_parameters();
     for (auto& p : a->named_parameters()) p.value().copy_(pr[p.key()]);
