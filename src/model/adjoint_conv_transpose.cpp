@@ -18,8 +18,12 @@ using torch::autograd::variable_list;
 
 const std::vector<int64_t> kStride{2, 2}, kPad{1, 1}, kDilation{1, 1}, kNoOutputPadding{0, 0};
 const std::vector<int64_t> kKernel{3, 3};
-// Up to this many output channels the GEMM backward wins (measured at 3; oneDNN wins at 64).
+// Up to this many output channels the GEMM backward wins (measured at 3: ~7x the native one).
 constexpr int64_t kGemmMaxOutChannels = 16;
+// From this many output channels the oneDNN passes win (2 threads, batch 16: 1088->256 and
+// 448->128 at 128 and 256 px, 1.2-2x). At 272->64 the native operator was faster (the oneDNN
+// backward 1.3-3x slower at 32x32 and 64x64 inputs), so between the two bounds it stays native.
+constexpr int64_t kOneDnnMinOutChannels = 128;
 
 bool gemm_path(const torch::Tensor& w) { return w.size(1) <= kGemmMaxOutChannels; }
 
@@ -82,6 +86,8 @@ struct ConvTransposeK3S2 : public torch::autograd::Function<ConvTransposeK3S2> {
 }  // namespace
 
 torch::Tensor conv_transpose_k3s2_adjoint(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {
+  const int64_t cout = w.size(1);
+  if (cout > kGemmMaxOutChannels && cout < kOneDnnMinOutChannels) return at::conv_transpose2d(x, w, bias, 2, 1, 1);
   auto y = ConvTransposeK3S2::apply(x, w);
   if (bias.defined()) y = y + bias.view({1, -1, 1, 1});
   return y;
