@@ -57,6 +57,7 @@ torch::Tensor conv_transpose_k3s2(const torch::Tensor& x, const torch::Tensor& w
   switch (mode) {
     case Upsampling::torch: return torch::conv_transpose2d(x, w, bias, 2, 1, 1);
     case Upsampling::subpixel: return subpixel(x, w, bias);
+    case Upsampling::adjoint: return conv_transpose_k3s2_adjoint(x, w, bias);
     case Upsampling::phases: break;
   }
   return phases(x, w, bias);

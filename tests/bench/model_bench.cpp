@@ -30,7 +30,7 @@ double gemm_gflops() {
 struct Args {
   int size = 128, batch = 16, threads = 2, steps = 5, warmup = 2;
   bool frozen = false, train = true, infer = true, channels_last = false;
-  std::string upsampling = "torch";
+  std::string upsampling = "adjoint";
 };
 
 Args parse(int argc, char** argv) {
@@ -57,7 +57,7 @@ Args parse(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: nucseg_model_bench [--size N] [--batch N] [--threads N] [--steps N] [--warmup N]\n"
                    "                          [--frozen] [--train-only|--infer-only] [--channels-last]\n"
-                   "                          [--upsampling torch|subpixel|phases]\n");
+                   "                          [--upsampling adjoint|torch|subpixel|phases]\n");
       std::exit(2);
     }
   }
@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   if (a.upsampling == "torch") opt.upsampling = nucseg::model::Upsampling::torch;
   else if (a.upsampling == "subpixel") opt.upsampling = nucseg::model::Upsampling::subpixel;
   else if (a.upsampling == "phases") opt.upsampling = nucseg::model::Upsampling::phases;
+  else if (a.upsampling == "adjoint") opt.upsampling = nucseg::model::Upsampling::adjoint;
   else {
     std::fprintf(stderr, "unknown --upsampling %s\n", a.upsampling.c_str());
     return 2;

@@ -1,5 +1,5 @@
-// The building blocks: sub-pixel transposed convolution == torch's ConvTranspose2d (values and
-// gradients), and TF 'same' padding on the stride-2 layers.
+// The building blocks: sub-pixel, phase and adjoint (custom autograd) transposed convolutions ==
+// torch's ConvTranspose2d (values and gradients), and TF 'same' padding on the stride-2 layers.
 #include <gtest/gtest.h>
 
 #include "nucseg/model/unet.hpp"
@@ -22,7 +22,9 @@ TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
     int64_t n, cin, cout, h, w;
     bool bias;
   };
-  for (const Case& c : {Case{2, 5, 4, 6, 7, true}, Case{1, 8, 3, 4, 4, false}, Case{3, 16, 12, 5, 3, true}}) {
+  // Output channels in each of the adjoint mode's ranges: GEMM (<= 16), native, oneDNN (>= 128).
+  for (const Case& c : {Case{2, 5, 4, 6, 7, true}, Case{1, 8, 3, 4, 4, false}, Case{3, 16, 12, 5, 3, true},
+                        Case{2, 24, 20, 5, 6, false}, Case{2, 7, 130, 4, 8, true}, Case{1, 9, 128, 3, 5, false}}) {
     auto x = torch::randn({c.n, c.cin, c.h, c.w}, torch::requires_grad());
     auto w = torch::randn({c.cin, c.cout, 3, 3}, torch::requires_grad());
     auto b = c.bias ? torch::randn({c.cout}, torch::requires_grad()) : torch::Tensor();
@@ -32,9 +34,12 @@ TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
     std::vector<torch::Tensor> inputs{x, w};
     if (c.bias) inputs.push_back(b);
     auto g_ref = torch::autograd::grad({ref}, inputs, {up});
-    for (auto mode : {Upsampling::subpixel, Upsampling::phases}) {
+    for (auto mode : {Upsampling::subpixel, Upsampling::phases, Upsampling::adjoint}) {
       for (bool nhwc : {false, true}) {
-        const std::string what = std::string(mode == Upsampling::phases ? "phases" : "subpixel") + (nhwc ? " NHWC " : " ");
+        const std::string what = std::string(mode == Upsampling::phases    ? "phases"
+                                             : mode == Upsampling::adjoint ? "adjoint"
+                                                                           : "subpixel") +
+                                 (nhwc ? " NHWC " : " ") + std::to_string(c.cout) + " ";
         auto xin = nhwc ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
         auto ours = conv_transpose_k3s2(xin, w, b, mode);
         expect_close(ours, ref, 1e-5, what + "forward");
@@ -54,13 +59,51 @@ TEST(SubpixelTransposedConv, ModelMatchesTorchTransposedConvolutions) {
   auto x = torch::rand({1, 3, 64, 96});
   torch::NoGradGuard no_grad;
   auto expected = ref->forward(x);
-  for (auto opt : {UNetOptions{3, Upsampling::subpixel, false}, UNetOptions{3, Upsampling::phases, true}}) {
+  for (auto opt : {UNetOptions{3, Upsampling::subpixel, false}, UNetOptions{3, Upsampling::phases, true},
+                   UNetOptions{3, Upsampling::adjoint, false}}) {
     UNet a(opt);
     auto pr = ref->named_parameters();
     for (auto& p : a->named_parameters()) p.value().copy_(pr[p.key()]);
     a->eval();
     expect_close(a->forward(x), expected, 1e-4, "whole model");
   }
+}
+
+// A training step's loss and every parameter gradient: the adjoint decoder (the training
+// default) against torch's ConvTranspose2d, same parameters, BatchNorm in training mode.
+TEST(AdjointTransposedConv, TrainingGradientsMatchTorch) {
+  torch::manual_seed(13);
+  UNet ref(UNetOptions{3, Upsampling::torch, false});
+  UNet ours(UNetOptions{3, Upsampling::adjoint, false});
+  {
+    torch::NoGradGuard no_grad;
+    auto pr = ref->named_parameters();
+    for (auto& p : ours->named_parameters()) p.value().copy_(pr[p.key()]);
+  }
+  ref->train();
+  ours->train();
+  auto x = torch::rand({2, 3, 64, 64});
+  auto y = torch::randint(0, 3, {2, 64, 64}, torch::kLong);
+  auto loss_ref = torch::nn::functional::cross_entropy(ref->forward(x), y);
+  auto loss_ours = torch::nn::functional::cross_entropy(ours->forward(x), y);
+  loss_ref.backward();
+  loss_ours.backward();
+  EXPECT_NEAR(loss_ours.item<double>(), loss_ref.item<double>(), 1e-4 * loss_ref.item<double>());
+  auto gr = ref->named_parameters();
+  // Some gradients are zero in exact arithmetic (a BatchNorm bias followed by a training-mode
+  // BatchNorm): their float noise is judged against the model's largest gradient / 1000.
+  double largest = 0;
+  for (auto& p : ref->parameters()) largest = std::max(largest, p.grad().abs().max().item<double>());
+  ASSERT_GT(largest, 0.0);
+  int compared = 0;
+  for (auto& p : ours->named_parameters()) {
+    const auto& g_ref = gr[p.key()].grad();
+    ASSERT_TRUE(g_ref.defined() && p.value().grad().defined()) << p.key();
+    const double scale = std::max(g_ref.abs().max().item<double>(), 1e-3 * largest);
+    EXPECT_LT((p.value().grad() - g_ref).abs().max().item<double>(), 1e-4 * scale) << p.key();
+    ++compared;
+  }
+  EXPECT_EQ(compared, static_cast<int>(ref->parameters().size()));
 }
 
 TEST(TfPadding, StrideTwoDepthwiseIsPadBottomRightThenValid) {

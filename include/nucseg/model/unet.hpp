@@ -17,13 +17,14 @@ enum class Upsampling {
   torch,     // torch::conv_transpose2d (Debian: im2col/col2im, slow backward)
   subpixel,  // one 2x2 convolution to 4*Cout phase channels + pixel_shuffle (16/9 the FLOPs)
   phases,    // four exact phase convolutions (1x1, 1x2, 2x1, 2x2) + interleave
+  adjoint,   // the adjoint of a stride-2 oneDNN convolution (custom autograd; fastest to train)
 };
 
 struct UNetOptions {
   int classes = 3;
-  // Training default: torch (measured fastest for training steps here; see docs/model.md).
+  // Training default: adjoint (measured fastest for training steps here; see docs/model.md).
   // fold_batchnorm() switches to subpixel + channels_last, measured ~2x faster for inference.
-  Upsampling upsampling = Upsampling::torch;
+  Upsampling upsampling = Upsampling::adjoint;
   // NHWC activations (oneDNN convolutions without layout reorders).
   bool channels_last = false;
 };
@@ -128,6 +129,10 @@ void fold_batchnorm(UNet& model);
 // (Cin, Cout, 3, 3); bias may be undefined. Differentiable in x, w and bias.
 torch::Tensor conv_transpose_k3s2(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias,
                                   Upsampling mode);
+
+// The `adjoint` way: forward and both gradients as oneDNN convolutions (GEMMs at <= 16 output
+// channels), registered as one autograd node.
+torch::Tensor conv_transpose_k3s2_adjoint(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias);
 
 // TF 'same' on stride 2 for even sizes: one zero row/column at the bottom/right.
 torch::Tensor pad_bottom_right(const torch::Tensor& x);

@@ -1,0 +1,96 @@
+// ConvTranspose2d(k3, s2, p1, op1) for training on Debian's CPU LibTorch. Its native backward
+// runs through im2col/col2im with per-sample GEMMs and a slow fill (measured ~10x slower than
+// the forward, ~2.5x at the big decoder shapes). A transposed convolution is the adjoint of the
+// regular stride-2 convolution with the same weight, so every pass is a oneDNN primitive:
+//   y  = conv_transpose(x, w)  = backward-data of conv2d(., w, s2, p1) applied to x
+//   gx = conv2d(gy, w, s2, p1)                (a regular forward convolution)
+//   gw = backward-weight of conv2d(gy, w, s2, p1) with grad_output x
+// At a few output channels (the logits layer) oneDNN's stride-2 convolution over 3 input
+// channels is itself slow; there the backward is im2col of gy (cheap at 3 channels) and two
+// GEMMs per sample.
+#include "nucseg/model/unet.hpp"
+
+namespace nucseg::model {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+const std::vector<int64_t> kStride{2, 2}, kPad{1, 1}, kDilation{1, 1}, kNoOutputPadding{0, 0};
+const std::vector<int64_t> kKernel{3, 3};
+// Up to this many output channels the GEMM backward wins (measured at 3: ~7x the native one).
+constexpr int64_t kGemmMaxOutChannels = 16;
+// From this many output channels the oneDNN passes win (2 threads, batch 16: 1088->256 and
+// 448->128 at 128 and 256 px, 1.2-2x). At 272->64 the native operator was faster (the oneDNN
+// backward 1.3-3x slower at 32x32 and 64x64 inputs), so between the two bounds it stays native.
+constexpr int64_t kOneDnnMinOutChannels = 128;
+
+bool gemm_path(const torch::Tensor& w) { return w.size(1) <= kGemmMaxOutChannels; }
+
+torch::Tensor forward_onednn(const torch::Tensor& x, const torch::Tensor& w) {
+  // The regular convolution's input shape; only its sizes and layout are read.
+  auto like = at::empty({x.size(0), w.size(1), 2 * x.size(2), 2 * x.size(3)},
+                        x.options().memory_format(x.suggest_memory_format()));
+  return std::get<0>(at::convolution_backward(x, like, w, c10::nullopt, kStride, kPad, kDilation, false,
+                                              kNoOutputPadding, 1, {true, false, false}));
+}
+
+// gx[n] = W (Cin x Cout*9) . cols[n];  gw = sum_n x[n] (Cin x HW) . cols[n]^T, cols = im2col(gy).
+void gemm_backward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& gy, bool want_x, bool want_w,
+                   torch::Tensor& gx, torch::Tensor& gw) {
+  const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), wd = x.size(3), k = w.size(1) * 9;
+  auto cols = torch::im2col(gy.contiguous(), kKernel, kDilation, kPad, kStride);  // (n, Cout*9, h*wd)
+  auto wm = w.reshape({cin, k});
+  if (want_x) {
+    gx = at::empty({n, cin, h * wd}, x.options());
+    for (int64_t i = 0; i < n; ++i) {
+      auto out = gx[i];
+      at::mm_out(out, wm, cols[i]);
+    }
+    gx = gx.view({n, cin, h, wd});
+  }
+  if (want_w) {
+    auto xf = x.contiguous().view({n, cin, h * wd});
+    auto acc = at::zeros({cin, k}, w.options());
+    for (int64_t i = 0; i < n; ++i) acc.addmm_(xf[i], cols[i].t());
+    gw = acc.view_as(w);
+  }
+}
+
+struct ConvTransposeK3S2 : public torch::autograd::Function<ConvTransposeK3S2> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w) {
+    ctx->save_for_backward({x, w});
+    // At few output channels the native col2im forward is cheap; the oneDNN one is not.
+    if (gemm_path(w)) return at::conv_transpose2d(x, w, {}, 2, 1, 1);
+    return forward_onednn(x, w);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &x = saved[0], &w = saved[1];
+    const torch::Tensor& gy = grads[0];
+    const bool want_x = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1);
+    torch::Tensor gx, gw;
+    if (gemm_path(w)) {
+      gemm_backward(x, w, gy, want_x, want_w, gx, gw);
+    } else {
+      if (want_x) gx = at::conv2d(gy, w, {}, kStride, kPad);
+      if (want_w)
+        gw = std::get<1>(at::convolution_backward(x, gy, w, c10::nullopt, kStride, kPad, kDilation, false,
+                                                  kNoOutputPadding, 1, {false, true, false}));
+    }
+    return {gx, gw};
+  }
+};
+
+}  // namespace
+
+torch::Tensor conv_transpose_k3s2_adjoint(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {
+  const int64_t cout = w.size(1);
+  if (cout > kGemmMaxOutChannels && cout < kOneDnnMinOutChannels) return at::conv_transpose2d(x, w, bias, 2, 1, 1);
+  auto y = ConvTransposeK3S2::apply(x, w);
+  if (bias.defined()) y = y + bias.view({1, -1, 1, 1});
+  return y;
+}
+
+}  // namespace nucseg::model
