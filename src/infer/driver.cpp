@@ -37,8 +37,19 @@ void remove_stale_temporaries(const stdfs::path& images) {
   }
 }
 
-ImageResult process_one(const InferConfig& config, const InputItem& item, const Stages& stages) {
+// Seconds per stage on this rank: where a slow run spends its time.
+struct StageSeconds {
+  double read = 0, network = 0, instances = 0, measure = 0, write = 0;
+};
+
+ImageResult process_one(const InferConfig& config, const InputItem& item, const Stages& stages, StageSeconds& spent) {
+  auto t = Clock::now();
+  auto lap = [&t](double& into) {
+    into += seconds_since(t);
+    t = Clock::now();
+  };
   LoadedImage image = stages.read(item.path);
+  lap(spent.read);
   if (image.rgb.empty() || image.rgb.channels() != 3) throw_data(item.path, "image reader returned no RGB image");
   TilerOptions tiling;
   tiling.tile = config.tile;
@@ -53,12 +64,15 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
   r.bit_depth = image.bit_depth;
   r.source_channels = image.source_channels;
   r.probabilities = predict_tiled(image.rgb, tiling, stages.model);
+  lap(spent.network);
   r.labels = stages.segment(r.probabilities);
   if (r.labels.type() != CV_32SC1 || r.labels.size() != image.rgb.size())
     throw_runtime("segmentation returned labels of the wrong type or size", item.path);
   r.class_map = argmax_class_map(r.probabilities);
   if (!config.save_probabilities) r.probabilities.clear();  // free early: the largest buffers
+  lap(spent.instances);
   r.objects = stages.measure(item.id, r.labels, image);
+  lap(spent.measure);
   return r;
 }
 
@@ -109,6 +123,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   RunReport report;
   std::vector<Failure> failures;
   double busy = 0.0;
+  StageSeconds spent;
   auto start = Clock::now();
   {
     WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
@@ -125,10 +140,12 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
       auto t0 = Clock::now();
       long pixels = 0;
       try {
-        ImageResult result = process_one(config, item, stages);
+        ImageResult result = process_one(config, item, stages, spent);
         pixels = static_cast<long>(result.labels.total());
+        auto tw = Clock::now();
         store.write(result, config.save_probabilities);
         if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+        spent.write += seconds_since(tw);
         ++report.processed;
         log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
       } catch (const std::exception& e) {
@@ -153,6 +170,9 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   report.failed_total = world.sum(report.failed);
   auto busy_lines = busy_time_report(world, busy, seconds_since(start), report.processed);
   auto gathered = world.gather_strings(serialize_failures(failures));
+  if (report.processed > 0)
+    log::rank().info("stage seconds: read {:.1f}, network {:.1f}, instances {:.1f}, measure {:.1f}, write {:.1f}",
+                     spent.read, spent.network, spent.instances, spent.measure, spent.write);
   if (world.is_root()) {
     log::job().info("busy time per rank:\n{}", busy_lines);
     if (report.stopped) {

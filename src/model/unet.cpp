@@ -80,9 +80,11 @@ void UNetImpl::fold_batchnorm() {
   train(false);
   encoder->fold_batchnorm();
   for (auto& up : ups) up->fold_batchnorm();
-  // Inference only: the layout and upsampling measured fastest without a backward pass.
-  options_.upsampling = Upsampling::subpixel;
-  options_.channels_last = true;
+  // Inference only: torch's transposed convolution, NCHW. Measured after training steps, 256x256,
+  // batch 4, 2 threads: 15.2 images/s vs 12.2 for sub-pixel + channels-last (that choice had
+  // been measured on an untrained network, whose degenerate activations time differently).
+  options_.upsampling = Upsampling::torch;
+  options_.channels_last = false;
   for (auto& up : ups) up->set_mode(options_.upsampling);
   folded_ = true;
 }

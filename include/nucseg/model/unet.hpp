@@ -23,7 +23,7 @@ enum class Upsampling {
 struct UNetOptions {
   int classes = 3;
   // Training default: adjoint (measured fastest for training steps here; see docs/model.md).
-  // fold_batchnorm() switches to subpixel + channels_last, measured ~2x faster for inference.
+  // fold_batchnorm() switches to torch + NCHW, measured fastest for inference (unet.cpp).
   Upsampling upsampling = Upsampling::adjoint;
   // NHWC activations (oneDNN convolutions without layout reorders).
   bool channels_last = false;
