@@ -3,6 +3,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "nucseg/core/allocator.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/logging.hpp"
 
@@ -73,6 +74,7 @@ std::string help_text(const ToolSpec& spec) {
 }
 
 int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<int(ToolContext&)>& body) {
+  keep_freed_memory_for_reuse();  // large tensors: see core/allocator.hpp
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "nucseg/core/allocator.hpp"
 #include "nucseg/model/unet.hpp"
 
 namespace {
@@ -69,6 +71,7 @@ Args parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   at::set_num_threads(a.threads);
+  if (!std::getenv("NUCSEG_DEFAULT_MALLOC")) nucseg::keep_freed_memory_for_reuse();
   torch::manual_seed(0);
   const double gf = gemm_gflops();
   std::printf("gemm_gflops %.1f\n", gf);
