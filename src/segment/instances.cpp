@@ -118,8 +118,8 @@ cv::Mat instances_from_classes(const cv::Mat& class_map, const SegmentParams& pa
   double hi = 0;
   cv::minMaxLoc(class_map, nullptr, &hi);
   if (hi > 2) throw_runtime("instances_from_classes: class values must be 0, 1 or 2, found " + std::to_string(static_cast<int>(hi)));
-  cv::Mat border;
-  cv::Mat(class_map == 2).convertTo(border, CV_32F, 1.0 / 255.0);
+  cv::Mat border;  // only interior mode grows along the border
+  if (params.seeds == SeedMode::interior) cv::Mat(class_map == 2).convertTo(border, CV_32F, 1.0 / 255.0);
   return grow_instances(class_map != 0, class_map == 1, border, params);
 }
 
