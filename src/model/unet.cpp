@@ -80,13 +80,16 @@ void UNetImpl::fold_batchnorm() {
   train(false);
   encoder->fold_batchnorm();
   for (auto& up : ups) up->fold_batchnorm();
-  // Inference only: torch's transposed convolution, NCHW. Measured after training steps, 256x256,
-  // batch 4, 2 threads: 15.2 images/s vs 12.2 for sub-pixel + channels-last (that choice had
-  // been measured on an untrained network, whose degenerate activations time differently).
-  options_.upsampling = Upsampling::torch;
+  // Inference form: the adjoint (oneDNN backward-data) transposed convolution at every decoder
+  // layer, NCHW. Without autograd it has no native fallback; see docs/model.md for the timings.
+  set_upsampling(Upsampling::adjoint);
   options_.channels_last = false;
-  for (auto& up : ups) up->set_mode(options_.upsampling);
   folded_ = true;
+}
+
+void UNetImpl::set_upsampling(Upsampling mode) {
+  options_.upsampling = mode;
+  for (auto& up : ups) up->set_mode(mode);
 }
 
 void fold_batchnorm(UNet& model) { model->fold_batchnorm(); }

@@ -33,6 +33,7 @@ struct Args {
   int size = 128, batch = 16, threads = 2, steps = 5, warmup = 2;
   bool frozen = false, train = true, infer = true, channels_last = false;
   std::string upsampling = "adjoint";
+  std::string infer_upsampling;  // empty: what fold_batchnorm chooses
 };
 
 Args parse(int argc, char** argv) {
@@ -55,15 +56,27 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--infer-only")) a.train = false;
     else if (!std::strcmp(argv[i], "--channels-last")) a.channels_last = true;
     else if (!std::strcmp(argv[i], "--upsampling") && i + 1 < argc) a.upsampling = argv[++i];
+    else if (!std::strcmp(argv[i], "--infer-upsampling") && i + 1 < argc) a.infer_upsampling = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: nucseg_model_bench [--size N] [--batch N] [--threads N] [--steps N] [--warmup N]\n"
                    "                          [--frozen] [--train-only|--infer-only] [--channels-last]\n"
-                   "                          [--upsampling adjoint|torch|subpixel|phases]\n");
+                   "                          [--upsampling adjoint|torch|subpixel|phases]\n"
+                   "                          [--infer-upsampling adjoint|torch|subpixel|phases]\n");
       std::exit(2);
     }
   }
   return a;
+}
+
+nucseg::model::Upsampling upsampling_named(const std::string& name) {
+  using nucseg::model::Upsampling;
+  if (name == "torch") return Upsampling::torch;
+  if (name == "subpixel") return Upsampling::subpixel;
+  if (name == "phases") return Upsampling::phases;
+  if (name == "adjoint") return Upsampling::adjoint;
+  std::fprintf(stderr, "unknown upsampling mode %s\n", name.c_str());
+  std::exit(2);
 }
 
 }  // namespace
@@ -80,14 +93,7 @@ int main(int argc, char** argv) {
 
   nucseg::model::UNetOptions opt;
   opt.channels_last = a.channels_last;
-  if (a.upsampling == "torch") opt.upsampling = nucseg::model::Upsampling::torch;
-  else if (a.upsampling == "subpixel") opt.upsampling = nucseg::model::Upsampling::subpixel;
-  else if (a.upsampling == "phases") opt.upsampling = nucseg::model::Upsampling::phases;
-  else if (a.upsampling == "adjoint") opt.upsampling = nucseg::model::Upsampling::adjoint;
-  else {
-    std::fprintf(stderr, "unknown --upsampling %s\n", a.upsampling.c_str());
-    return 2;
-  }
+  opt.upsampling = upsampling_named(a.upsampling);
   nucseg::model::UNet net(opt);
   // A frozen encoder normally holds ImageNet weights; random ones time the same.
   if (a.frozen) net->set_encoder_frozen(true);
@@ -111,6 +117,7 @@ int main(int argc, char** argv) {
   }
   if (a.infer) {
     nucseg::model::fold_batchnorm(net);
+    if (!a.infer_upsampling.empty()) net->set_upsampling(upsampling_named(a.infer_upsampling));
     torch::NoGradGuard no_grad;
     for (int i = 0; i < a.warmup; ++i) net->forward(x);
     auto t0 = Clock::now();
@@ -118,7 +125,8 @@ int main(int argc, char** argv) {
     const double s = seconds_since(t0);
     std::printf("infer_img_per_s %.2f\n", a.batch * a.steps / s);
   }
-  std::printf("size %d batch %d threads %d frozen %d upsampling %s channels_last %d\n", a.size, a.batch, a.threads,
-              a.frozen ? 1 : 0, a.upsampling.c_str(), a.channels_last ? 1 : 0);
+  std::printf("size %d batch %d threads %d frozen %d upsampling %s infer_upsampling %s channels_last %d\n", a.size,
+              a.batch, a.threads, a.frozen ? 1 : 0, a.upsampling.c_str(),
+              a.infer_upsampling.empty() ? "default" : a.infer_upsampling.c_str(), a.channels_last ? 1 : 0);
   return 0;
 }

@@ -52,6 +52,22 @@ TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
   }
 }
 
+// Without autograd (inference) the adjoint mode runs oneDNN's forward at every channel count.
+TEST(SubpixelTransposedConv, AdjointForwardWithoutGradientsEqualsConvTranspose2d) {
+  torch::manual_seed(8);
+  torch::NoGradGuard no_grad;
+  for (int64_t cout : {3, 20, 64, 130}) {
+    for (bool bias : {false, true}) {
+      auto x = torch::randn({2, 9, 5, 7});
+      auto w = torch::randn({9, cout, 3, 3});
+      auto b = bias ? torch::randn({cout}) : torch::Tensor();
+      const std::string what = "cout " + std::to_string(cout) + (bias ? " bias" : "");
+      expect_close(conv_transpose_k3s2(x, w, b, Upsampling::adjoint), torch::conv_transpose2d(x, w, b, 2, 1, 1), 1e-5,
+                   what);
+    }
+  }
+}
+
 TEST(SubpixelTransposedConv, ModelMatchesTorchTransposedConvolutions) {
   torch::manual_seed(11);
   UNet ref(UNetOptions{3, Upsampling::torch, false});

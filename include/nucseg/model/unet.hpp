@@ -104,6 +104,8 @@ class UNetImpl : public torch::nn::Module {
   // a folded model refuses train(true).
   void fold_batchnorm();
   bool folded() const { return folded_; }
+  // How the decoder computes its transposed convolutions from now on (benchmarks compare modes).
+  void set_upsampling(Upsampling mode);
 
   const UNetOptions& options() const { return options_; }
   MobileNetV2Encoder encoder{nullptr};
