@@ -63,13 +63,26 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
   r.relative = item.relative;
   r.bit_depth = image.bit_depth;
   r.source_channels = image.source_channels;
-  r.probabilities = predict_tiled(image.rgb, tiling, stages.model);
+  // Finished rows of probabilities become the class map, the segment step's evidence and, when
+  // asked for, quantised probabilities; full-image float maps never exist.
+  const cv::Size size = image.rgb.size();
+  segment::ClassEvidence evidence(size, stages.segment_params);
+  r.class_map.create(size, CV_8UC1);
+  if (config.save_probabilities) r.probabilities.assign(static_cast<size_t>(stages.classes), cv::Mat());
+  for (auto& p : r.probabilities) p.create(size, CV_8UC1);
+  run_tiled(image.rgb, tiling, stages.model, [&](int y0, const std::vector<cv::Mat>& rows) {
+    const cv::Range band(y0, y0 + rows[0].rows);
+    evidence.add_rows(y0, rows);
+    argmax_class_map(rows).copyTo(r.class_map.rowRange(band));
+    for (size_t k = 0; k < r.probabilities.size(); ++k) {
+      cv::Mat dst = r.probabilities[k].rowRange(band);
+      rows[k].convertTo(dst, CV_8U, 255.0);
+    }
+  });
   lap(spent.network);
-  r.labels = stages.segment(r.probabilities);
-  if (r.labels.type() != CV_32SC1 || r.labels.size() != image.rgb.size())
+  r.labels = stages.segment(evidence);
+  if (r.labels.type() != CV_32SC1 || r.labels.size() != size)
     throw_runtime("segmentation returned labels of the wrong type or size", item.path);
-  r.class_map = argmax_class_map(r.probabilities);
-  if (!config.save_probabilities) r.probabilities.clear();  // free early: the largest buffers
   lap(spent.instances);
   r.objects = stages.measure(item.id, r.labels, image);
   lap(spent.measure);

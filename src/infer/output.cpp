@@ -105,7 +105,10 @@ void ResultStore::write(const ImageResult& r, bool save_probabilities) const {
       std::vector<uint8_t> q(plane * r.probabilities.size());
       for (size_t k = 0; k < r.probabilities.size(); ++k) {
         cv::Mat dst(r.labels.rows, r.labels.cols, CV_8U, &q[k * plane]);
-        r.probabilities[k].convertTo(dst, CV_8U, 255.0);
+        if (r.probabilities[k].size() != r.labels.size())
+          throw_runtime("result of " + r.id + " has probabilities of the wrong size");
+        if (r.probabilities[k].type() == CV_8U) r.probabilities[k].copyTo(dst);  // already quantised
+        else r.probabilities[k].convertTo(dst, CV_8U, 255.0);
       }
       file.write("probabilities", h5::Type::u8, q.data(),
                  {r.probabilities.size(), static_cast<hsize_t>(r.labels.rows), static_cast<hsize_t>(r.labels.cols)});

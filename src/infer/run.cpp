@@ -129,10 +129,8 @@ int run_infer(const Config& config, const dist::World& world) {
     logits.resize(static_cast<size_t>(y.numel()));
     std::memcpy(logits.data(), y.data_ptr<float>(), logits.size() * sizeof(float));
   };
-  const segment::SegmentParams params = segment::params_from_config(ic);
-  stages.segment = [params](const std::vector<cv::Mat>& probabilities) {
-    return segment::instances_from_probabilities(probabilities, params);
-  };
+  stages.segment_params = segment::params_from_config(ic);
+  stages.segment = [](const segment::ClassEvidence& evidence) { return segment::instances_from_evidence(evidence); };
   stages.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage& image) {
     return segment::measure_objects(id, labels, image.rgb);
   };

@@ -51,22 +51,34 @@ cv::Mat interior_seeds(const cv::Mat& fg, const cv::Mat& core, const cv::Mat& el
 }
 
 cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentParams& params) {
+  // Full-image float maps are the memory peak of a huge image: each is released (or reused in
+  // place) as soon as it is no longer read.
   cv::Mat core_dist = distance_to_outside(core);
-  cv::Mat dist = distance_to_outside(fg) + core_dist;
+  cv::Mat dist = distance_to_outside(fg);
+  dist += core_dist;
   // Light smoothing: single-pixel ripples of the distance map would otherwise each be a peak.
   cv::GaussianBlur(dist, dist, cv::Size(), 1.0);
   cv::GaussianBlur(core_dist, core_dist, cv::Size(), 1.0);
   const int k = 2 * params.seed_distance + 1;
-  cv::Mat local_max;
-  cv::dilate(dist, local_max, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
-  // Pixels equal to their neighbourhood's maximum; a plateau of them is one 8-connected seed.
-  const cv::Mat peaks = (dist >= local_max - 1e-4f) & (dist > 0.0f) & fg;
   cv::Mat markers;
-  cv::connectedComponents(peaks, markers, 8, CV_32S);
+  {
+    cv::Mat local_max;
+    cv::dilate(dist, local_max, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
+    local_max -= 1e-4f;
+    // Pixels equal to their neighbourhood's maximum; a plateau of them is one 8-connected seed.
+    cv::Mat peaks = dist >= local_max;
+    local_max.release();
+    peaks &= fg;
+    peaks.setTo(0, dist <= 0.0f);
+    cv::connectedComponents(peaks, markers, 8, CV_32S);
+  }
   // Growth follows the interior's distance map, so fronts meet in the predicted border band
   // (where it is 0); the full map's small share orders the pixels outside the interior.
-  const cv::Mat elevation = -core_dist - 0.1f * dist;
+  cv::Mat& elevation = dist;
+  cv::addWeighted(core_dist, -1.0, dist, -0.1, 0.0, elevation);
+  core_dist.release();
   flood_markers(elevation, fg, markers, 1024);
+  elevation.release();
   finish(fg, params, markers);
   return markers;
 }
@@ -99,16 +111,45 @@ SegmentParams params_from_config(const InferConfig& infer) {
 
 int seed_min_area(const SegmentParams& params) { return params.min_area >= 8 ? params.min_area / 4 : 1; }
 
-cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params) {
+ClassEvidence::ClassEvidence(cv::Size size, const SegmentParams& p)
+    : params(p), foreground(size, CV_8UC1, cv::Scalar(0)), interior(size, CV_8UC1, cv::Scalar(0)) {
   check_params(params);
+  if (params.seeds == SeedMode::interior) border.create(size, CV_32FC1);
+}
+
+void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
+  if (rows.size() != 3)
+    throw_runtime("segment: expected 3 class probability maps (background, interior, border), got " +
+                  std::to_string(rows.size()));
+  const int n = rows[0].rows;
+  for (const auto& r : rows)
+    if (r.type() != CV_32FC1 || r.size() != rows[0].size())
+      throw_runtime("segment: class probability maps must be CV_32FC1 of one size");
+  if (rows[0].cols != foreground.cols || y0 < 0 || y0 + n > foreground.rows)
+    throw_runtime("segment: probability rows [" + std::to_string(y0) + ", " + std::to_string(y0 + n) +
+                  ") do not fit an image of " + std::to_string(foreground.rows) + " x " +
+                  std::to_string(foreground.cols));
+  if (n == 0) return;
+  const cv::Range band(y0, y0 + n);
+  cv::Mat fg = foreground.rowRange(band), core = interior.rowRange(band);
+  cv::compare(rows[0], 0.5, fg, cv::CMP_LT);
+  cv::compare(rows[1], params.seed_threshold, core, cv::CMP_GT);
+  if (!border.empty()) rows[2].copyTo(border.rowRange(band));
+}
+
+cv::Mat instances_from_evidence(const ClassEvidence& evidence) {
+  check_params(evidence.params);
+  if (evidence.foreground.empty()) return cv::Mat(evidence.foreground.size(), CV_32SC1);
+  return grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.params);
+}
+
+cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params) {
   if (class_probs.size() != 3)
     throw_runtime("instances_from_probabilities: expected 3 class probability maps, got " +
                   std::to_string(class_probs.size()));
-  for (const auto& p : class_probs)
-    if (p.type() != CV_32FC1 || p.size() != class_probs[0].size())
-      throw_runtime("instances_from_probabilities: class maps must be CV_32FC1 of one size");
-  if (class_probs[0].empty()) return cv::Mat(class_probs[0].size(), CV_32SC1);
-  return grow_instances(class_probs[0] < 0.5, class_probs[1] > params.seed_threshold, class_probs[2], params);
+  ClassEvidence evidence(class_probs[0].size(), params);
+  evidence.add_rows(0, class_probs);
+  return instances_from_evidence(evidence);
 }
 
 cv::Mat instances_from_classes(const cv::Mat& class_map, const SegmentParams& params) {

@@ -43,9 +43,9 @@ Stages fake_stages() {
         logits[(i * 3 + 2) * plane + p] = -10.0f;
       }
   };
-  s.segment = [](const std::vector<cv::Mat>& probs) {
+  s.segment = [](const nucseg::segment::ClassEvidence& evidence) {
     cv::Mat labels;
-    cv::connectedComponents(probs[1] > 0.5f, labels, 8, CV_32S);
+    cv::connectedComponents(evidence.interior, labels, 8, CV_32S);  // P(interior) > 0.5
     return labels;
   };
   s.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage&) {

@@ -251,3 +251,28 @@ TEST(LabelOps, FloodSplitsPlateauHalfway) {
   EXPECT_EQ(relabel_sequential(lab), 2);
   EXPECT_EQ(lab.at<int32_t>(0, 4), 2);
 }
+
+// The driver streams probabilities band by band into ClassEvidence: any banding gives the
+// labels of the whole-image call, in both seed modes; rows that do not fit are refused.
+TEST(ClassEvidence, BandsGiveTheWholeImageResult) {
+  const cv::Mat truth = nucseg::test::touching_discs(120, 150, 20, 6.0, 12.0, 5);
+  const auto probs = soft_probs(class_map_from_labels(truth, 2), 0.7f);
+  for (const SegmentParams& params : {interior_mode(), distance_mode()}) {
+    const cv::Mat whole = instances_from_probabilities(probs, params);
+    ASSERT_GT(count_labels(whole), 5);
+    ClassEvidence evidence(truth.size(), params);
+    EXPECT_EQ(evidence.border.empty(), params.seeds == SeedMode::distance);  // only interior mode reads it
+    for (int y0 : {0, 37, 38, 90}) {
+      const int y1 = y0 == 0 ? 37 : y0 == 37 ? 38 : y0 == 38 ? 90 : truth.rows;  // bands of 37, 1, 52, 30 rows
+      std::vector<cv::Mat> rows;
+      for (const auto& p : probs) rows.push_back(p.rowRange(y0, y1));
+      evidence.add_rows(y0, rows);
+    }
+    const cv::Mat banded = instances_from_evidence(evidence);
+    EXPECT_EQ(cv::countNonZero(banded != whole), 0) << (params.seeds == SeedMode::interior ? "interior" : "distance");
+    std::vector<cv::Mat> past_end;
+    for (const auto& p : probs) past_end.push_back(p.rowRange(100, 120));
+    EXPECT_THROW(evidence.add_rows(101, past_end), nucseg::Error);
+    EXPECT_THROW(evidence.add_rows(0, {probs[0], probs[1]}), nucseg::Error);
+  }
+}

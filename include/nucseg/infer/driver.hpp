@@ -18,6 +18,7 @@
 #include "nucseg/infer/inputs.hpp"
 #include "nucseg/infer/output.hpp"
 #include "nucseg/infer/tiler.hpp"
+#include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/objects.hpp"
 
 namespace nucseg::infer {
@@ -32,8 +33,10 @@ struct Stages {
   std::function<LoadedImage(const std::string& path)> read;  // throws for unreadable input
   TileModel model;
   int classes = 3;
-  // Class probabilities (CV_32F each) -> instance labels CV_32SC1.
-  std::function<cv::Mat(const std::vector<cv::Mat>& probabilities)> segment;
+  // The driver streams the tiler's probabilities into a ClassEvidence built with these
+  // parameters (no full-image float maps), then calls segment for instance labels CV_32SC1.
+  segment::SegmentParams segment_params;
+  std::function<cv::Mat(const segment::ClassEvidence& evidence)> segment;
   // Labels + the image -> one row per object.
   std::function<ObjectTable(const std::string& id, const cv::Mat& labels, const LoadedImage& image)> measure;
 };
@@ -53,7 +56,8 @@ struct RunReport {
 RunReport run_inference(const InferConfig& config, const dist::World& world, const InputSet& inputs,
                         const Stages& stages, const Provenance& provenance, double progress_seconds = 10.0);
 
-// Class map (CV_8UC1) of per-class probabilities: the argmax.
+// Class map (CV_8UC1) of per-class probabilities (CV_32F, one size): the argmax, ties to the
+// lower class.
 cv::Mat argmax_class_map(const std::vector<cv::Mat>& probabilities);
 
 }  // namespace nucseg::infer

@@ -24,7 +24,7 @@ struct ImageResult {
   std::string relative;
   cv::Mat labels;     // CV_32SC1, 0 background, 1..N
   cv::Mat class_map;  // CV_8UC1, 0 background, 1 interior, 2 border
-  std::vector<cv::Mat> probabilities;  // CV_32F per class; stored only when asked
+  std::vector<cv::Mat> probabilities;  // per class, CV_8U (p x 255, rounded) or CV_32F; stored only when asked
   ObjectTable objects;
   int bit_depth = 8;
   int source_channels = 3;

@@ -40,6 +40,24 @@ struct SegmentParams {
 // The infer.* keys (seed_threshold, min_area, seeds, seed_distance); validation uses them too.
 SegmentParams params_from_config(const InferConfig& infer);
 
+// What the instance step reads of the class probabilities: its two masks, thresholded at full
+// precision, and the border probability where interior seeding needs it. Built band by band
+// (add_rows), so a caller that streams probabilities never holds full-image float maps
+// (an 8192 x 8192 image: 805 MB for three).
+struct ClassEvidence {
+  ClassEvidence(cv::Size size, const SegmentParams& params);
+  // rows[0..2]: CV_32FC1 background / interior / border probabilities of image rows [y0, y0 + n).
+  void add_rows(int y0, const std::vector<cv::Mat>& rows);
+
+  SegmentParams params;
+  cv::Mat foreground;  // CV_8UC1, 255 where P(background) < 0.5
+  cv::Mat interior;    // CV_8UC1, 255 where P(interior) > params.seed_threshold
+  cv::Mat border;      // CV_32FC1 P(border); interior seeding only, else empty
+};
+
+// Labels (CV_32SC1, 0 background, 1..N objects) from evidence built with add_rows over every row.
+cv::Mat instances_from_evidence(const ClassEvidence& evidence);
+
 // class_probs[0..2]: CV_32FC1 background / interior / border probabilities (summing to 1).
 // Returns CV_32SC1 labels, 0 background, 1..N objects.
 cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params);
