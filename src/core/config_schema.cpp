@@ -285,7 +285,10 @@ std::vector<Field> build() {
       string_key("infer.input", &C::infer, &InferConfig::input, {},
                  "Folder tree of images, a Kaggle-layout folder, or a text file listing image paths."),
       string_key("infer.output", &C::infer, &InferConfig::output, {}, "Output folder (segmentation.h5 and part files)."),
-      int_key("infer.tile", &C::infer, &InferConfig::tile, 64, 4096, "Side of the square inference tiles.", 32),
+      int_key("infer.tile", &C::infer, &InferConfig::tile, 64, 4096,
+              "Largest tile area, as the side of a square: tiles hold at most tile x tile pixels; per image the "
+              "tiler picks the sides (multiples of 32) that cover it with the least total area.",
+              32),
       int_key("infer.overlap", &C::infer, &InferConfig::overlap, 0, 1024, "Overlap between neighbouring tiles in pixels."),
       int_key("infer.batch", &C::infer, &InferConfig::batch, 1, 256, "Tiles per forward pass."),
       int_key("infer.min_area", &C::infer, &InferConfig::min_area, 0, 1000000,

@@ -92,15 +92,18 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
 class ProgressLine final {
  public:
   ProgressLine(long total, double interval) : total_(total), interval_(interval), start_(Clock::now()), last_(start_) {}
+  // force: log now unless the last line already showed these counts (the end of a run).
   void maybe_log(WorkQueue& queue, bool force) {
     if (!force && seconds_since(last_) < interval_) return;
-    last_ = Clock::now();
     auto c = queue.counts();
+    if (force && c.finished == last_finished_) return;
+    last_ = Clock::now();
+    last_finished_ = c.finished;
     double elapsed = seconds_since(start_);
     double rate = elapsed > 0 ? c.processed / elapsed : 0.0;
     double mps = elapsed > 0 ? c.pixels / elapsed / 1e6 : 0.0;
     double eta = rate > 0 ? (total_ - c.finished) / rate : -1.0;
-    log::job().info("infer: {}/{} images ({:.1f}%), {:.2f} images/s, {:.2f} megapixels/s, ETA {}", c.finished, total_,
+    log::job().info("infer: {}/{} images ({:.1f}%), {:.3g} images/s, {:.3g} megapixels/s, ETA {}", c.finished, total_,
                     total_ > 0 ? 100.0 * c.finished / total_ : 100.0, rate, mps, log::format_duration(eta));
   }
 
@@ -108,6 +111,7 @@ class ProgressLine final {
   long total_;
   double interval_;
   Clock::time_point start_, last_;
+  long last_finished_ = -1;
 };
 
 }  // namespace

@@ -21,6 +21,12 @@ std::vector<int> axis_origins(int length, int t, int overlap) {
   return origins;
 }
 
+// Tiles axis_origins() places along `length` at side `side`.
+long origins_count(int length, int side, int overlap) {
+  if (length <= side) return 1;
+  return (length - side + (side - overlap) - 1) / (side - overlap) + 1;
+}
+
 // Copies one tile (reflect-padded where it passes the image edge) into `dst` as 3 planes in [0,1].
 void extract_tile(const cv::Mat& image, int y, int x, int th, int tw, double scale, float* dst) {
   int h = std::min(th, image.rows - y), w = std::min(tw, image.cols - x);
@@ -115,11 +121,32 @@ TileGrid make_tile_grid(int height, int width, int tile, int overlap) {
   if (overlap < 0 || overlap >= tile)
     throw_config("infer.overlap", "must be in [0, infer.tile), got " + std::to_string(overlap));
   if (height <= 0 || width <= 0) throw_runtime("empty image given to the tiler");
+  const long budget = static_cast<long>(tile) * tile;
+  // Every pair of sides (multiples of 32) whose tiles fit the budget and can advance (side >
+  // overlap unless one tile covers the axis); least total area wins, fewer tiles on a tie. The
+  // square tiles of `tile` are one of the pairs, so no grid computes more than they would.
+  int best_h = 0, best_w = 0;
+  long best_cost = -1, best_tiles = 0;
+  for (int sy = 32; sy <= round_up32(height); sy += 32) {
+    if (sy <= overlap && sy < round_up32(height)) continue;
+    const long cy = origins_count(height, sy, overlap);
+    for (int sx = 32; sx <= round_up32(width) && static_cast<long>(sy) * sx <= budget; sx += 32) {
+      if (sx <= overlap && sx < round_up32(width)) continue;
+      const long tiles = cy * origins_count(width, sx, overlap), cost = tiles * sy * sx;
+      if (best_cost < 0 || cost < best_cost || (cost == best_cost && tiles < best_tiles)) {
+        best_cost = cost;
+        best_tiles = tiles;
+        best_h = sy;
+        best_w = sx;
+      }
+    }
+  }
+  if (best_cost < 0) throw_runtime("no tile grid fits the image");  // unreachable: square tiles of `tile` do
   TileGrid g;
   g.height = height;
   g.width = width;
-  g.tile_height = std::min(tile, round_up32(height));
-  g.tile_width = std::min(tile, round_up32(width));
+  g.tile_height = best_h;
+  g.tile_width = best_w;
   g.ys = axis_origins(height, g.tile_height, overlap);
   g.xs = axis_origins(width, g.tile_width, overlap);
   return g;

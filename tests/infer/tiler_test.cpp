@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "nucseg/core/error.hpp"
 
@@ -72,6 +73,57 @@ TEST(Tiler, GridCoversImageWithInwardEdgeTiles) {
 
   EXPECT_THROW(make_tile_grid(100, 100, 100, 0), nucseg::Error);  // not a multiple of 32
   EXPECT_THROW(make_tile_grid(100, 100, 128, 128), nucseg::Error);
+}
+
+// The grid of least area: a Kaggle-sized 520 x 696 image is two 544 x 384 tiles, not four
+// 512 x 512 ones; a 4096 x 4096 image stays 81 tiles of 512.
+TEST(Tiler, GridOfLeastAreaWithinTheTileBudget) {
+  auto g = make_tile_grid(520, 696, 512, 64);
+  EXPECT_EQ(g.tile_height, 544);
+  EXPECT_EQ(g.tile_width, 384);
+  EXPECT_EQ(g.count(), 2u);
+  EXPECT_EQ(g.xs, (std::vector<int>{0, 696 - 384}));
+  auto big = make_tile_grid(4096, 4096, 512, 64);
+  EXPECT_EQ(big.tile_height, 512);
+  EXPECT_EQ(big.tile_width, 512);
+  EXPECT_EQ(big.count(), 81u);
+}
+
+// Square tiles of `tile`, origins every tile - overlap, the last shifted inward: the grid the
+// tiler used before it searched shapes (no chosen grid may cost more).
+long square_grid_area(int h, int w, int tile, int overlap) {
+  auto count = [&](int length, int side) {
+    if (length <= side) return 1;
+    int n = 1;
+    for (int p = 0; p + side < length; p += side - overlap) ++n;
+    return n - 1 + 1;
+  };
+  const int th = std::min(tile, (h + 31) / 32 * 32), tw = std::min(tile, (w + 31) / 32 * 32);
+  return static_cast<long>(count(h, th)) * count(w, tw) * th * tw;
+}
+
+TEST(Tiler, GridPropertiesOnManyShapes) {
+  cv::RNG rng(3);
+  for (int trial = 0; trial < 400; ++trial) {
+    const int tile = 32 * rng.uniform(1, 17), overlap = rng.uniform(0, tile);
+    const int h = rng.uniform(1, 3000), w = rng.uniform(1, 3000);
+    const auto g = make_tile_grid(h, w, tile, overlap);
+    const std::string what = std::to_string(h) + "x" + std::to_string(w) + " tile " + std::to_string(tile) +
+                             " overlap " + std::to_string(overlap);
+    ASSERT_EQ(g.tile_height % 32, 0) << what;
+    ASSERT_EQ(g.tile_width % 32, 0) << what;
+    ASSERT_LE(static_cast<long>(g.tile_height) * g.tile_width, static_cast<long>(tile) * tile) << what;
+    ASSERT_LE(static_cast<long>(g.count()) * g.tile_height * g.tile_width, square_grid_area(h, w, tile, overlap)) << what;
+    for (const auto& [origins, side, length] : {std::tuple{g.ys, g.tile_height, h}, std::tuple{g.xs, g.tile_width, w}}) {
+      ASSERT_EQ(origins.front(), 0) << what;
+      ASSERT_GE(origins.back() + side, length) << what;  // covered
+      if (origins.size() > 1) ASSERT_EQ(origins.back() + side, length) << what;  // inside the image
+      for (size_t i = 1; i < origins.size(); ++i) {
+        ASSERT_GT(origins[i], origins[i - 1]) << what;
+        ASSERT_LE(origins[i] - origins[i - 1], side - overlap) << what;  // overlap kept
+      }
+    }
+  }
 }
 
 TEST(Tiler, BlendWindowIsPositiveAndSymmetric) {

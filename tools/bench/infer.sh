@@ -2,6 +2,10 @@
 # nucseg_infer throughput next to the PyTorch peer's inference, measured in the same run:
 # images/s and megapixels/s at 256x256 and 520x696 (N images each) and one 4096x4096 image,
 # on 1 and 2 ranks (THREADS intra-op threads in total), plus the peak RSS of the large image.
+# images/s is end to end (mpiexec, library loading, model load, assembly); "steady" is the
+# run's own final progress line (images since the first one started), which is what a long
+# archive run sees. Ranks are not bound to cores (mpirun binds to one core by default at <= 2
+# ranks, where 2 threads would share it).
 # The model is an untrained checkpoint with calibrated BatchNorm statistics (speed depends on
 # the activations' scale, not on what the weights learned).
 # Usage: tools/bench/infer.sh [build-dir]   (env: N=16 THREADS=2 BIG=4096)
@@ -33,7 +37,7 @@ PY
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-printf '%-10s %5s %10s %10s %12s %10s %7s\n' size ranks images/s MP/s peer_img/s peer_MP/s ratio
+printf '%-10s %5s %10s %10s %10s %12s %10s %7s %7s\n' size ranks images/s MP/s steady peer_img/s peer_MP/s ratio steady
 for spec in "256 256 $n" "520 696 $n" "$big $big 1"; do
   read -r h w count <<<"$spec"
   make_images "$t/in-$h" "$h" "$w" "$count"
@@ -47,13 +51,15 @@ for spec in "256 256 $n" "520 696 $n" "$big $big 1"; do
   for ranks in 1 2; do
     per=$((threads / ranks)); ((per > 0)) || per=1
     start=$(date +%s.%N)
-    /usr/bin/time -v -o "$t/time.txt" mpiexec -n "$ranks" "$build/src/apps/nucseg_infer" --log-level warn \
-      --set infer.model="$t/model.pt" --set infer.input="$t/in-$h" --set infer.output="$t/out-$h-$ranks" \
-      --set infer.threads="$per" --set infer.overwrite=true >/dev/null
+    /usr/bin/time -v -o "$t/time.txt" mpiexec -n "$ranks" --bind-to none "$build/src/apps/nucseg_infer" \
+      --log-level info --set infer.model="$t/model.pt" --set infer.input="$t/in-$h" \
+      --set infer.output="$t/out-$h-$ranks" --set infer.threads="$per" --set infer.overwrite=true >"$t/log.txt" 2>&1
     secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
     ips=$(awk -v c="$count" -v s="$secs" 'BEGIN { printf "%.3f", c / s }')
     mps=$(awk -v c="$count" -v s="$secs" -v h="$h" -v w="$w" 'BEGIN { printf "%.2f", c * h * w / 1e6 / s }')
-    printf '%-10s %5s %10s %10s %12s %10s %7s\n' "${h}x${w}" "$ranks" "$ips" "$mps" "$peer" "$peer_mp" "$(ratio "$ips" "$peer")"
+    steady=$(sed -n 's/.*images (100.0%), \([0-9.]*\) images\/s.*/\1/p' "$t/log.txt" | tail -1)
+    printf '%-10s %5s %10s %10s %10s %12s %10s %7s %7s\n' "${h}x${w}" "$ranks" "$ips" "$mps" "$steady" "$peer" "$peer_mp" \
+      "$(ratio "$ips" "$peer")" "$(ratio "$steady" "$peer")"
     if ((count == 1 && ranks == 1)); then
       # mpiexec's own RSS is small; /usr/bin/time -v reports the largest child (the rank).
       echo "  peak RSS ${h}x${w}, 1 rank: $(awk '/Maximum resident/ { printf "%.0f MiB", $6 / 1024 }' "$t/time.txt")"

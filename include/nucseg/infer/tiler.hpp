@@ -1,10 +1,12 @@
 // Sliding-window inference over images of any size with a network that takes tiles whose sides
 // are multiples of 32.
 //
-// Grid: tiles of tile x tile pixels (clamped to the image rounded up to a multiple of 32), a
-// stride of tile - overlap, and the last tile of each row/column shifted inward so that every
-// tile lies inside the image; an image side smaller than a tile is padded by reflection up to a
-// multiple of 32. All tiles of one image have the same size, so they are batched.
+// Grid: same-size tiles (sides multiples of 32) of at most tile x tile pixels in area, chosen
+// as the grid of least total area that covers the image with neighbours overlapping by at least
+// `overlap`: a 520 x 696 image at tile 512 is two 544 x 384 tiles (0.42 megapixels) rather than
+// four 512 x 512 ones (1.05). Along each axis the last tile is shifted inward so that every
+// tile lies inside the image; an image side smaller than its tile is padded by reflection up
+// to a multiple of 32. All tiles of one image have the same size, so they are batched.
 //
 // Blending: each tile's logits are weighted by a separable window that ramps up over `overlap`
 // pixels from each edge and is > 0 everywhere (so normalising by the summed weights is always
@@ -31,7 +33,8 @@ struct TileGrid {
   size_t count() const { return ys.size() * xs.size(); }
 };
 
-// Throws Error(config) naming infer.tile / infer.overlap for unusable values.
+// The grid described above. Throws Error(config) naming infer.tile / infer.overlap for
+// unusable values.
 TileGrid make_tile_grid(int height, int width, int tile, int overlap);
 
 // Per-axis blending window of length n: min(1, (i + 0.5) / ramp, (n - i - 0.5) / ramp), ramp =
