@@ -8,13 +8,13 @@
 # ranks, where 2 threads would share it).
 # The model is an untrained checkpoint with calibrated BatchNorm statistics (speed depends on
 # the activations' scale, not on what the weights learned).
-# Usage: tools/bench/infer.sh [build-dir]   (env: N=16 THREADS=2 BIG=4096)
+# Usage: tools/bench/infer.sh [build-dir]   (env: N=48 THREADS=2 BIG=4096)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-${NUCSEG_BUILD_DIR:-$root/build}}
 peer_dir=${PEER_DIR:-$root/../shared/peers}
 [[ -f $peer_dir/peer_unet.py ]] || peer_dir=/work/shared/peers
-n=${N:-16}; threads=${THREADS:-2}; big=${BIG:-4096}
+n=${N:-48}; threads=${THREADS:-2}; big=${BIG:-4096}
 py=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 ninja -C "$build" -j2 nucseg_infer make_checkpoint >/dev/null
@@ -41,12 +41,19 @@ printf '%-10s %5s %10s %10s %10s %12s %10s %7s %7s\n' size ranks images/s MP/s s
 for spec in "256 256 $n" "520 696 $n" "$big $big 1"; do
   read -r h w count <<<"$spec"
   make_images "$t/in-$h" "$h" "$w" "$count"
-  # The peer at the same size and threads: whole images of a side rounded up to 32, batch 1.
+  # The peer at the same size and threads, batch 1, best of two runs (its rate varies by up to
+  # 2x between runs here). peer_unet.py takes square sizes: it runs the longer side rounded up to
+  # 32, and its rate is scaled to the image's own padded area (520x696: 704x704 -> 544x704).
+  # A 4096 image is 64 tiles of 512 for the peer: its 512x512 rate scaled to whole images.
   ph=$(( (h + 31) / 32 * 32 )); pw=$(( (w + 31) / 32 * 32 )); side=$(( ph > pw ? ph : pw ))
-  peer=$("$py" "$peer_dir/peer_unet.py" --size $((side > 1024 ? 512 : side)) --batch 1 --threads "$threads" --steps 2 |
-         sed -n 's/.*infer_img_per_s \([0-9.]*\).*/\1/p')
-  # A 4096 image is 64 tiles of 512: scale the peer's 512x512 rate to whole images.
-  if ((side > 1024)); then peer=$(awk -v p="$peer" -v s="$side" 'BEGIN { printf "%.4f", p * 512 * 512 / (s * s) }'); fi
+  psize=$((side > 1024 ? 512 : side))
+  peer=0
+  for attempt in 1 2; do
+    p=$("$py" "$peer_dir/peer_unet.py" --size "$psize" --batch 1 --threads "$threads" --steps 6 |
+        sed -n 's/.*infer_img_per_s \([0-9.]*\).*/\1/p')
+    peer=$(awk -v a="$peer" -v b="$p" 'BEGIN { print (b > a ? b : a) }')
+  done
+  peer=$(awk -v p="$peer" -v s="$psize" -v h="$ph" -v w="$pw" 'BEGIN { printf "%.4f", p * s * s / (h * w) }')
   peer_mp=$(awk -v p="$peer" -v h="$h" -v w="$w" 'BEGIN { printf "%.2f", p * h * w / 1e6 }')
   for ranks in 1 2; do
     per=$((threads / ranks)); ((per > 0)) || per=1
