@@ -8,6 +8,7 @@
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
+#include "nucseg/infer/tile_sharing.hpp"
 #include "nucseg/infer/work_queue.hpp"
 #include "nucseg/io/image.hpp"
 
@@ -42,21 +43,33 @@ struct StageSeconds {
   double read = 0, network = 0, instances = 0, measure = 0, write = 0;
 };
 
-ImageResult process_one(const InferConfig& config, const InputItem& item, const Stages& stages, StageSeconds& spent) {
-  auto t = Clock::now();
-  auto lap = [&t](double& into) {
-    into += seconds_since(t);
-    t = Clock::now();
-  };
-  LoadedImage image = stages.read(item.path);
-  lap(spent.read);
-  if (image.rgb.empty() || image.rgb.channels() != 3) throw_data(item.path, "image reader returned no RGB image");
+LoadedImage read_rgb(const Stages& stages, const std::string& path) {
+  LoadedImage image = stages.read(path);
+  if (image.rgb.empty() || image.rgb.channels() != 3) throw_data(path, "image reader returned no RGB image");
+  return image;
+}
+
+TilerOptions tiler_options(const InferConfig& config, const Stages& stages, const LoadedImage& image) {
   TilerOptions tiling;
   tiling.tile = config.tile;
   tiling.overlap = config.overlap;
   tiling.batch = config.batch;
   tiling.classes = stages.classes;
   tiling.scale = 1.0 / io::max_pixel_value(image.bit_depth);
+  return tiling;
+}
+
+// `index`: the item's index in the input set (what other ranks resolve when they help).
+ImageResult process_one(const InferConfig& config, long index, const InputItem& item, const Stages& stages,
+                        TileSharing& sharing, StageSeconds& spent) {
+  auto t = Clock::now();
+  auto lap = [&t](double& into) {
+    into += seconds_since(t);
+    t = Clock::now();
+  };
+  LoadedImage image = read_rgb(stages, item.path);
+  lap(spent.read);
+  const TilerOptions tiling = tiler_options(config, stages, image);
   ImageResult r;
   r.id = item.id;
   r.source_path = item.path;
@@ -70,7 +83,7 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
   r.class_map.create(size, CV_8UC1);
   if (config.save_probabilities) r.probabilities.assign(static_cast<size_t>(stages.classes), cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
-  run_tiled(image.rgb, tiling, stages.model, [&](int y0, const std::vector<cv::Mat>& rows) {
+  auto sink = [&](int y0, const std::vector<cv::Mat>& rows) {
     const cv::Range band(y0, y0 + rows[0].rows);
     evidence.add_rows(y0, rows);
     argmax_class_map(rows).copyTo(r.class_map.rowRange(band));
@@ -78,7 +91,26 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);
     }
-  });
+  };
+  const TileGrid grid = make_tile_grid(size.height, size.width, tiling.tile, tiling.overlap);
+  const auto batches = tile_batches(grid, tiling.batch);
+  auto compute = [&](size_t i, std::vector<float>& logits) {
+    compute_tile_batch(image.rgb, grid, batches[i], tiling, stages.model, logits);
+  };
+  if (sharing.worth_sharing(batches.size())) {
+    // Ranks without images of their own may take some of this image's batches.
+    sharing.open(index, batches.size());
+    try {
+      run_tiled_batches(image.rgb, tiling, [&](size_t i, std::vector<float>& logits) { sharing.logits(i, compute, logits); },
+                        sink);
+    } catch (...) {
+      sharing.close();
+      throw;
+    }
+    sharing.close();
+  } else {
+    run_tiled_batches(image.rgb, tiling, compute, sink);
+  }
   lap(spent.network);
   r.labels = stages.segment(evidence);
   if (r.labels.type() != CV_32SC1 || r.labels.size() != size)
@@ -87,6 +119,33 @@ ImageResult process_one(const InferConfig& config, const InputItem& item, const 
   r.objects = stages.measure(item.id, r.labels, image);
   lap(spent.measure);
   return r;
+}
+
+// This rank's part as a helper (TileSharing): the image it helps with is read here once.
+long help_others(const InferConfig& config, const InputSet& inputs, const Stages& stages, TileSharing& sharing) {
+  LoadedImage image;
+  TilerOptions tiling;
+  TileGrid grid;
+  std::vector<TileBatch> batches;
+  auto prepare = [&](long index) -> size_t {
+    image = {};
+    batches.clear();
+    const auto& path = inputs.items.at(static_cast<size_t>(index)).path;
+    try {
+      image = read_rgb(stages, path);
+      tiling = tiler_options(config, stages, image);
+      grid = make_tile_grid(image.rgb.rows, image.rgb.cols, tiling.tile, tiling.overlap);
+      batches = tile_batches(grid, tiling.batch);
+    } catch (const std::exception& e) {
+      log::rank().warn("cannot help with {}: {}", path, e.what());
+      batches.clear();
+    }
+    return batches.size();
+  };
+  auto compute = [&](size_t i, std::vector<float>& logits) {
+    compute_tile_batch(image.rgb, grid, batches.at(i), tiling, stages.model, logits);
+  };
+  return sharing.help_until_all_done(prepare, compute, [] { return StopSignal::requested(); });
 }
 
 class ProgressLine final {
@@ -144,11 +203,13 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   auto start = Clock::now();
   {
     WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
+    TileSharing sharing(world);     // collective
     ProgressLine progress(total, progress_seconds);
     while (!StopSignal::requested()) {
       auto next = queue.next();
       if (!next) break;
-      const InputItem& item = inputs.items[order[static_cast<size_t>(*next)]];
+      const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
+      const InputItem& item = inputs.items[static_cast<size_t>(index)];
       if (!config.overwrite && store.has_result(item.id)) {
         ++report.skipped;
         queue.add_finished(false, 0);
@@ -157,7 +218,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
       auto t0 = Clock::now();
       long pixels = 0;
       try {
-        ImageResult result = process_one(config, item, stages, spent);
+        ImageResult result = process_one(config, index, item, stages, sharing, spent);
         pixels = static_cast<long>(result.labels.total());
         auto tw = Clock::now();
         store.write(result, config.save_probabilities);
@@ -179,6 +240,14 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
       queue.add_finished(true, pixels);
       if (world.is_root()) progress.maybe_log(queue, false);
     }
+    // No images left to take: help the ranks still working on theirs with tile batches.
+    sharing.finish_own_work();
+    if (!StopSignal::requested()) {
+      auto t0 = Clock::now();
+      report.batches_helped = help_others(config, inputs, stages, sharing);
+      if (report.batches_helped > 0) busy += seconds_since(t0);
+    }
+    report.batches_received = sharing.batches_from_helpers();
     world.barrier();  // every rank done: the counters are final
     if (world.is_root()) progress.maybe_log(queue, true);
   }
@@ -187,6 +256,9 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   report.failed_total = world.sum(report.failed);
   auto busy_lines = busy_time_report(world, busy, seconds_since(start), report.processed);
   auto gathered = world.gather_strings(serialize_failures(failures));
+  if (report.batches_helped > 0 || report.batches_received > 0)
+    log::rank().info("tile batches: {} computed for other ranks' images, {} of this rank's computed by others",
+                     report.batches_helped, report.batches_received);
   if (report.processed > 0)
     log::rank().info("stage seconds: read {:.1f}, network {:.1f}, instances {:.1f}, measure {:.1f}, write {:.1f}",
                      spent.read, spent.network, spent.instances, spent.measure, spent.write);

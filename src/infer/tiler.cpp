@@ -159,32 +159,59 @@ std::vector<float> blend_window(int n, int overlap) {
   return w;
 }
 
-int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink) {
-  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
-  if (options.batch < 1) throw_config("infer.batch", "must be at least 1");
-  TileGrid g = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
-  const int th = g.tile_height, tw = g.tile_width, classes = options.classes;
-  const auto wy = blend_window(th, options.overlap), wx = blend_window(tw, options.overlap);
-  const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(classes) * th * tw;
-
-  Band band(classes, th, g.width);
-  std::vector<float> batch, logits;
-  int passes = 0;
-  for (int y : g.ys) {
-    band.flush(y, sink);  // no later tile touches rows above y
-    for (size_t first = 0; first < g.xs.size(); first += static_cast<size_t>(options.batch)) {
-      int n = static_cast<int>(std::min(g.xs.size() - first, static_cast<size_t>(options.batch)));
-      batch.resize(in_tile * n);
-      for (int i = 0; i < n; ++i) extract_tile(image, y, g.xs[first + i], th, tw, options.scale, &batch[in_tile * i]);
-      logits.assign(out_tile * n, 0.0f);
-      model(batch, n, th, tw, logits);
-      if (logits.size() != out_tile * n) throw_runtime("model returned the wrong number of logits for a tile batch");
-      ++passes;
-      for (int i = 0; i < n; ++i) band.add(&logits[out_tile * i], y, g.xs[first + i], th, tw, g.height, wy, wx);
+std::vector<TileBatch> tile_batches(const TileGrid& grid, int batch) {
+  if (batch < 1) throw_config("infer.batch", "must be at least 1");
+  std::vector<TileBatch> out;
+  for (int y : grid.ys) {
+    for (size_t first = 0; first < grid.xs.size(); first += static_cast<size_t>(batch)) {
+      const size_t last = std::min(grid.xs.size(), first + static_cast<size_t>(batch));
+      out.push_back({y, std::vector<int>(grid.xs.begin() + static_cast<long>(first), grid.xs.begin() + static_cast<long>(last))});
     }
   }
+  return out;
+}
+
+void compute_tile_batch(const cv::Mat& image, const TileGrid& grid, const TileBatch& batch, const TilerOptions& options,
+                        const TileModel& model, std::vector<float>& logits) {
+  const int th = grid.tile_height, tw = grid.tile_width, n = static_cast<int>(batch.xs.size());
+  const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(options.classes) * th * tw;
+  std::vector<float> input(in_tile * n);
+  for (int i = 0; i < n; ++i) extract_tile(image, batch.y, batch.xs[i], th, tw, options.scale, &input[in_tile * i]);
+  logits.assign(out_tile * n, 0.0f);
+  model(input, n, th, tw, logits);
+  if (logits.size() != out_tile * n) throw_runtime("model returned the wrong number of logits for a tile batch");
+}
+
+int run_tiled_batches(const cv::Mat& image, const TilerOptions& options, const BatchLogits& logits_of,
+                      const RowSink& sink) {
+  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
+  const TileGrid g = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
+  const auto batches = tile_batches(g, options.batch);
+  const int th = g.tile_height, tw = g.tile_width, classes = options.classes;
+  const auto wy = blend_window(th, options.overlap), wx = blend_window(tw, options.overlap);
+  const size_t out_tile = static_cast<size_t>(classes) * th * tw;
+
+  Band band(classes, th, g.width);
+  std::vector<float> logits;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const TileBatch& b = batches[i];
+    band.flush(b.y, sink);  // no later tile touches rows above y
+    logits_of(i, logits);
+    if (logits.size() != out_tile * b.xs.size()) throw_runtime("wrong number of logits for tile batch " + std::to_string(i));
+    for (size_t k = 0; k < b.xs.size(); ++k) band.add(&logits[out_tile * k], b.y, b.xs[k], th, tw, g.height, wy, wx);
+  }
   band.flush(g.height, sink);
-  return passes;
+  return static_cast<int>(batches.size());
+}
+
+int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink) {
+  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
+  const TileGrid g = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
+  const auto batches = tile_batches(g, options.batch);
+  return run_tiled_batches(
+      image, options,
+      [&](size_t i, std::vector<float>& logits) { compute_tile_batch(image, g, batches[i], options, model, logits); },
+      sink);
 }
 
 std::vector<cv::Mat> predict_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model) {

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -152,6 +154,79 @@ TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   }
   nucseg::StopSignal::reset();
 
+  world.barrier();
+  if (world.is_root()) stdfs::remove_all(root);
+}
+
+// One image of many tile batches on 2 ranks: the rank without an image computes some of its
+// batches, and the result is exactly the single-rank one. A helper that fails fails the image
+// (recorded, no hang); so does an owner whose own batch fails while a helper holds another.
+TEST(Driver, OneHugeImageIsSharedByTheRanks) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  ASSERT_EQ(world.size(), 2);
+  std::string root = world.is_root() ? (stdfs::temp_directory_path() / ("nucseg-share-" + std::to_string(::getpid()))).string() : "";
+  world.broadcast(root);
+  const stdfs::path in = stdfs::path(root) / "in", out = stdfs::path(root) / "out";
+  if (world.is_root()) {
+    stdfs::remove_all(root);
+    write_disks(in / "huge.png", {300, 260}, {{40, 40}, {150, 100}, {220, 200}, {60, 230}}, 18);
+  }
+  world.barrier();
+  const auto inputs = discover_inputs(in.string());
+  nucseg::InferConfig config;
+  config.output = out.string();
+  config.tile = 64;
+  config.overlap = 16;
+  config.batch = 2;
+  config.save_probabilities = true;
+  Stages stages = fake_stages();
+  const auto fast_model = stages.model;
+  stages.model = [fast_model](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));  // time for the other rank to join
+    fast_model(batch, n, h, w, logits);
+  };
+
+  auto report = run_inference(config, world, inputs, stages, {}, 0.0);
+  EXPECT_EQ(report.exit_code, nucseg::exit_codes::ok);
+  EXPECT_EQ(sum(world, report.processed), 1);
+  const long helped = sum(world, report.batches_helped);
+  EXPECT_GT(helped, 0) << "the idle rank computed no batch";
+  EXPECT_EQ(sum(world, report.batches_received), helped);
+  if (world.is_root()) {
+    // The single-rank result of the same tiler and model.
+    cv::Mat bgr = cv::imread((in / "huge.png").string(), cv::IMREAD_COLOR), rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    TilerOptions options;
+    options.tile = config.tile;
+    options.overlap = config.overlap;
+    options.batch = config.batch;
+    const auto probs = predict_tiled(rgb, options, fast_model);
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    auto q = seg.read<uint8_t>("images/huge/probabilities");
+    ASSERT_EQ(q.size(), 3u * 260 * 300);  // rows x cols
+    for (int k = 0; k < 3; ++k) {
+      cv::Mat expected;
+      probs[static_cast<size_t>(k)].convertTo(expected, CV_8U, 255.0);
+      cv::Mat got(260, 300, CV_8U, &q[static_cast<size_t>(k) * 260 * 300]);
+      EXPECT_EQ(cv::countNonZero(got != expected), 0) << "class " << k;
+    }
+  }
+
+  // Failures while batches are shared end as a failed image on its owner, not a hang.
+  config.overwrite = true;
+  const int failing_rank = world.rank();
+  for (int bad : {0, 1}) {
+    Stages flaky = stages;
+    const auto slow_model = stages.model;
+    flaky.model = [slow_model, bad, failing_rank](const std::vector<float>& batch, int n, int h, int w,
+                                                   std::vector<float>& logits) {
+      slow_model(batch, n, h, w, logits);
+      if (failing_rank == bad) throw std::runtime_error("injected model failure");
+    };
+    auto failed = run_inference(config, world, inputs, flaky, {}, 0.0);
+    EXPECT_EQ(failed.exit_code, nucseg::exit_codes::partial) << "failing rank " << bad;
+    EXPECT_EQ(failed.failed_total, 1) << "failing rank " << bad;
+  }
   world.barrier();
   if (world.is_root()) stdfs::remove_all(root);
 }

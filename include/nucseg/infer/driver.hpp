@@ -4,7 +4,9 @@
 // Every rank takes the next image from a shared WorkQueue (largest files first), skips images
 // that already have a result (unless infer.overwrite), runs read -> tiled model -> segment ->
 // measure -> ResultStore::write, and records any exception of one image as a failure so the run
-// goes on. A StopSignal makes each rank finish its current image and stop taking new ones.
+// goes on. Once no image is left to take, a rank computes tile batches of images other ranks are
+// still working on (TileSharing), so a few huge images still use every rank. A StopSignal makes
+// each rank finish its current image and stop taking new ones (or helping).
 // At the end rank 0 logs every rank's busy time and assembles segmentation.h5.
 #pragma once
 
@@ -45,6 +47,8 @@ struct RunReport {
   long processed = 0;  // on this rank
   long skipped = 0;    // on this rank: results already there
   long failed = 0;     // on this rank
+  long batches_helped = 0;    // on this rank: tile batches computed for other ranks' images
+  long batches_received = 0;  // on this rank: tile batches of its images computed by others
   bool stopped = false;          // some rank saw a stop signal (same on every rank)
   long failed_total = 0;         // all ranks
   AssemblySummary assembly;      // rank 0, when assembled

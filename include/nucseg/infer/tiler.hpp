@@ -56,9 +56,29 @@ struct TilerOptions {
   double scale = 1.0 / 255.0;  // image value -> [0,1]
 };
 
+// One forward pass: the tiles at (y, x) for every x of xs (at most options.batch of them, all in
+// one tile row).
+struct TileBatch {
+  int y = 0;
+  std::vector<int> xs;
+};
+
+// The forward passes over `grid`, tile row by tile row, in the order run_tiled uses them.
+std::vector<TileBatch> tile_batches(const TileGrid& grid, int batch);
+
+// Runs `model` on one batch's tiles of `image`; logits: xs.size() x classes x h x w floats.
+void compute_tile_batch(const cv::Mat& image, const TileGrid& grid, const TileBatch& batch, const TilerOptions& options,
+                        const TileModel& model, std::vector<float>& logits);
+
 // Runs `model` over `image` (CV_8UC3 / CV_16UC3 / CV_32FC3, RGB) and streams class
 // probabilities to `sink`, top to bottom. Returns the number of forward passes.
 int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink);
+
+// The same with batch i's logits supplied by `logits_of(i, logits)`, called for i = 0, 1, ...
+// in order (computed here, or by another rank: TileSharing).
+using BatchLogits = std::function<void(size_t index, std::vector<float>& logits)>;
+int run_tiled_batches(const cv::Mat& image, const TilerOptions& options, const BatchLogits& logits_of,
+                      const RowSink& sink);
 
 // Convenience: the full-image probabilities, one CV_32F H x W matrix per class.
 std::vector<cv::Mat> predict_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model);

@@ -1,0 +1,213 @@
+#include "nucseg/infer/tile_sharing.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/logging.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+// Slot layout: item + 1 (bits 40..63, 0: closed) | batches (bits 20..39) | handed out (0..19).
+// One word, so one fetch-and-add both takes a batch and says of which image and how many it has.
+// (Only fetch-and-op: Open MPI 4.1's emulated compare-and-swap on shared memory crashed here.)
+constexpr int kCountBits = 20;
+constexpr long kCountMask = (1L << kCountBits) - 1;
+constexpr int kItemShift = 2 * kCountBits;
+constexpr long kMaxItem = (1L << 23) - 2;
+// Handed-out counts may pass the batch count by up to one per rank (takes that find nothing).
+constexpr size_t kMaxBatches = static_cast<size_t>(kCountMask) - 65536;
+
+long item_of(long slot) { return (slot >> kItemShift) - 1; }  // -1: closed
+size_t batches_of(long slot) { return static_cast<size_t>((slot >> kCountBits) & kCountMask); }
+size_t handed_of(long slot) { return static_cast<size_t>(slot & kCountMask); }
+
+}  // namespace
+
+TileSharing::TileSharing(const dist::World& world) : world_(world) {
+  NUCSEG_MPI_CHECK(MPI_Comm_dup(world.comm(), &comm_));
+  const int slots = world.size() + 1;
+  MPI_Aint bytes = world.rank() == 0 ? static_cast<MPI_Aint>(slots * sizeof(long)) : 0;
+  NUCSEG_MPI_CHECK(MPI_Win_allocate(bytes, sizeof(long), MPI_INFO_NULL, comm_, &board_, &win_));
+  if (world.rank() == 0) {
+    NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win_));
+    std::fill(board_, board_ + slots, 0L);
+    NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  }
+  int* tag_ub = nullptr;
+  int found = 0;
+  NUCSEG_MPI_CHECK(MPI_Comm_get_attr(comm_, MPI_TAG_UB, &tag_ub, &found));
+  max_batches_ = found && tag_ub ? static_cast<size_t>(*tag_ub) + 1 : 32768;  // batch indices are message tags
+  world.barrier();
+}
+
+bool TileSharing::worth_sharing(size_t batches) const {
+  return world_.size() > 1 && world_.size() < 65536 && batches > 1 && batches <= std::min(max_batches_, kMaxBatches);
+}
+
+TileSharing::~TileSharing() {
+  // Not checked: destructors must not throw.
+  if (win_ != MPI_WIN_NULL) MPI_Win_free(&win_);
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void TileSharing::open(long item, size_t batches) {
+  if (open_) throw_runtime("tile sharing: an image is already open on this rank");
+  if (!worth_sharing(batches) || item < 0 || item > kMaxItem)
+    throw_runtime("tile sharing: item " + std::to_string(item) + " of " + std::to_string(batches) + " batches is not shared");
+  long value = ((item + 1) << kItemShift) | (static_cast<long>(batches) << kCountBits), old = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&value, &old, MPI_LONG, 0, world_.rank(), MPI_REPLACE, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  open_ = true;
+  batches_ = batches;
+  claimed_ = taken_here_ = received_ = 0;
+  ready_.clear();
+  failed_.clear();
+}
+
+long TileSharing::claim_own() {
+  long one = 1, previous = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &previous, MPI_LONG, 0, world_.rank(), MPI_SUM, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  return static_cast<long>(handed_of(previous));
+}
+
+void TileSharing::receive_one() {
+  MPI_Status status;
+  NUCSEG_MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &status));
+  int count = 0;
+  NUCSEG_MPI_CHECK(MPI_Get_count(&status, MPI_FLOAT, &count));
+  std::vector<float> data(static_cast<size_t>(count));
+  NUCSEG_MPI_CHECK(MPI_Recv(data.data(), count, MPI_FLOAT, status.MPI_SOURCE, status.MPI_TAG, comm_, MPI_STATUS_IGNORE));
+  const auto index = static_cast<size_t>(status.MPI_TAG);
+  ++received_;
+  ++received_total_;
+  if (count == 0) failed_[index] = true;
+  else ready_[index] = std::move(data);
+}
+
+void TileSharing::logits(size_t index, const std::function<void(size_t, std::vector<float>&)>& compute,
+                         std::vector<float>& out) {
+  if (!open_ || index >= batches_) throw_runtime("tile sharing: batch " + std::to_string(index) + " of no open image");
+  for (;;) {
+    if (auto it = ready_.find(index); it != ready_.end()) {
+      out = std::move(it->second);
+      ready_.erase(it);
+      return;
+    }
+    if (failed_.count(index))
+      throw_runtime("the rank that took tile batch " + std::to_string(index) + " could not compute it");
+    if (index < claimed_) {  // a helper took it: wait for its result
+      receive_one();
+      continue;
+    }
+    const long b = claim_own();
+    if (b >= static_cast<long>(batches_)) {
+      claimed_ = batches_;
+      continue;
+    }
+    claimed_ = static_cast<size_t>(b) + 1;
+    ++taken_here_;
+    std::vector<float> mine;
+    compute(static_cast<size_t>(b), mine);
+    if (static_cast<size_t>(b) == index) {
+      out = std::move(mine);
+      return;
+    }
+    ready_[static_cast<size_t>(b)] = std::move(mine);
+  }
+}
+
+void TileSharing::close() {
+  if (!open_) return;
+  long zero = 0, old = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&zero, &old, MPI_LONG, 0, world_.rank(), MPI_REPLACE, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  open_ = false;
+  // Every batch handed out was taken here or owes a message: receive the rest (a helper
+  // blocks in its send until then).
+  const size_t handed = std::min(handed_of(old), batches_);  // takes past the end took nothing
+  while (taken_here_ + received_ < handed) receive_one();
+  ready_.clear();
+  failed_.clear();
+}
+
+void TileSharing::finish_own_work() {
+  long one = 1, previous = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &previous, MPI_LONG, 0, world_.size(), MPI_SUM, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+}
+
+long TileSharing::read_slot(int rank) {
+  long value = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(nullptr, &value, MPI_LONG, 0, rank, MPI_NO_OP, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  return value;
+}
+
+std::vector<long> TileSharing::read_board() {
+  std::vector<long> values(static_cast<size_t>(world_.size()) + 1, 0);
+  const int n = static_cast<int>(values.size());
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Get_accumulate(nullptr, 0, MPI_LONG, values.data(), n, MPI_LONG, 0, 0, n, MPI_LONG, MPI_NO_OP,
+                                      win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  return values;
+}
+
+long TileSharing::help_until_all_done(const std::function<size_t(long item)>& prepare,
+                                      const std::function<void(size_t, std::vector<float>&)>& compute,
+                                      const std::function<bool()>& stop) {
+  long helped = 0, prepared = -1;
+  size_t prepared_batches = 0;
+  std::vector<float> logits;
+  while (!stop()) {
+    const auto board = read_board();
+    if (board.back() >= world_.size()) break;  // every rank's own work is done
+    bool worked = false;
+    for (int r = 0; r < world_.size() && !stop(); ++r) {
+      long slot = board[static_cast<size_t>(r)];
+      while (r != world_.rank() && item_of(slot) >= 0 && handed_of(slot) < batches_of(slot) && !stop()) {
+        long one = 1;
+        NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+        NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &slot, MPI_LONG, 0, r, MPI_SUM, win_));
+        NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+        // `slot` is now the value this take saw: closed (the owner's next open overwrites the
+        // increment), all handed out (nothing taken), or batch `index` of `item`, which may be
+        // a newer image than the board showed: it is ours to compute either way.
+        const long item = item_of(slot);
+        const size_t index = handed_of(slot);
+        if (item < 0 || index >= batches_of(slot)) break;
+        if (item != prepared) {
+          prepared_batches = prepare(item);
+          prepared = item;
+        }
+        logits.clear();
+        try {
+          if (prepared_batches != batches_of(slot)) throw_runtime("image not readable here, or tiled differently");
+          compute(index, logits);
+        } catch (const std::exception& e) {
+          log::rank().warn("tile batch {} of an image of rank {} failed here: {}", index, r, e.what());
+          logits.clear();  // an empty result fails the image on its owner
+        }
+        NUCSEG_MPI_CHECK(MPI_Send(logits.data(), static_cast<int>(logits.size()), MPI_FLOAT, r, static_cast<int>(index),
+                                  comm_));
+        ++helped;
+        worked = true;
+        slot = read_slot(r);
+      }
+    }
+    if (!worked) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return helped;
+}
+
+}  // namespace nucseg::infer
