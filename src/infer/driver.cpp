@@ -97,7 +97,7 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
   auto compute = [&](size_t i, std::vector<float>& logits) {
     compute_tile_batch(image.rgb, grid, batches[i], tiling, stages.model, logits);
   };
-  if (sharing.worth_sharing(batches.size())) {
+  if (sharing.worth_sharing(index, batches.size())) {
     // Ranks without images of their own may take some of this image's batches.
     sharing.open(index, batches.size());
     try {

@@ -44,8 +44,9 @@ TileSharing::TileSharing(const dist::World& world) : world_(world) {
   world.barrier();
 }
 
-bool TileSharing::worth_sharing(size_t batches) const {
-  return world_.size() > 1 && world_.size() < 65536 && batches > 1 && batches <= std::min(max_batches_, kMaxBatches);
+bool TileSharing::worth_sharing(long item, size_t batches) const {
+  return world_.size() > 1 && world_.size() < 65536 && item >= 0 && item <= kMaxItem && batches > 1 &&
+         batches <= std::min(max_batches_, kMaxBatches);
 }
 
 TileSharing::~TileSharing() {
@@ -56,7 +57,7 @@ TileSharing::~TileSharing() {
 
 void TileSharing::open(long item, size_t batches) {
   if (open_) throw_runtime("tile sharing: an image is already open on this rank");
-  if (!worth_sharing(batches) || item < 0 || item > kMaxItem)
+  if (!worth_sharing(item, batches))
     throw_runtime("tile sharing: item " + std::to_string(item) + " of " + std::to_string(batches) + " batches is not shared");
   long value = ((item + 1) << kItemShift) | (static_cast<long>(batches) << kCountBits), old = 0;
   NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));

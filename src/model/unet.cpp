@@ -50,9 +50,22 @@ std::vector<torch::Tensor> UNetImpl::encoder_taps(torch::Tensor x) {
 
 torch::Tensor UNetImpl::forward(torch::Tensor x) {
   auto taps = encoder_taps(x);
-  torch::Tensor y = taps[4];
-  for (size_t i = 0; i < ups.size(); ++i) y = torch::cat({ups[i]->forward(y), taps[3 - i]}, 1);
-  return conv_transpose_k3s2(y, last->weight, last->bias, options_.upsampling);
+  auto decoder_input = [this](const torch::Tensor& t) { return decoder_bf16_ ? t.to(torch::kBFloat16) : t; };
+  torch::Tensor y = decoder_input(taps[4]);
+  for (size_t i = 0; i < ups.size(); ++i) y = torch::cat({ups[i]->forward(y), decoder_input(taps[3 - i])}, 1);
+  auto logits = conv_transpose_k3s2(y, last->weight, last->bias, options_.upsampling);
+  return decoder_bf16_ ? logits.to(torch::kFloat32) : logits;
+}
+
+void UNetImpl::set_decoder_bfloat16(bool on) {
+  if (on == decoder_bf16_) return;
+  if (!folded_) throw_runtime("a bfloat16 decoder is for the folded inference form only (fold BatchNorm first)");
+  const auto dtype = on ? torch::kBFloat16 : torch::kFloat32;
+  for (auto& up : ups) up->set_dtype(dtype);
+  torch::NoGradGuard no_grad;
+  last->weight.set_data(last->weight.to(dtype));
+  last->bias.set_data(last->bias.to(dtype));
+  decoder_bf16_ = on;
 }
 
 void UNetImpl::set_encoder_frozen(bool frozen) {

@@ -3,6 +3,7 @@
 // a 2x2 convolution producing the four output phases, which runs on oneDNN.
 #include <cmath>
 
+#include "nucseg/core/error.hpp"
 #include "nucseg/model/unet.hpp"
 
 namespace nucseg::model {
@@ -78,6 +79,13 @@ torch::Tensor UpsampleImpl::forward(torch::Tensor x) {
   if (folded_) return conv_transpose_k3s2(x, conv->weight, folded_bias_, mode_).relu_();
   x = conv_transpose_k3s2(x, conv->weight, {}, mode_);
   return bn->forward(x).relu_();
+}
+
+void UpsampleImpl::set_dtype(torch::Dtype dtype) {
+  if (!folded_) throw_runtime("Upsample::set_dtype: fold BatchNorm first");
+  torch::NoGradGuard no_grad;
+  conv->weight.set_data(conv->weight.to(dtype));
+  folded_bias_ = folded_bias_.to(dtype);
 }
 
 void UpsampleImpl::fold_batchnorm() {

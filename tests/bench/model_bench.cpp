@@ -34,6 +34,7 @@ struct Args {
   bool frozen = false, train = true, infer = true, channels_last = false;
   std::string upsampling = "adjoint";
   std::string infer_upsampling;  // empty: what fold_batchnorm chooses
+  bool bf16_decoder = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -55,6 +56,7 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--train-only")) a.infer = false;
     else if (!std::strcmp(argv[i], "--infer-only")) a.train = false;
     else if (!std::strcmp(argv[i], "--channels-last")) a.channels_last = true;
+    else if (!std::strcmp(argv[i], "--bf16-decoder")) a.bf16_decoder = true;
     else if (!std::strcmp(argv[i], "--upsampling") && i + 1 < argc) a.upsampling = argv[++i];
     else if (!std::strcmp(argv[i], "--infer-upsampling") && i + 1 < argc) a.infer_upsampling = argv[++i];
     else {
@@ -62,7 +64,7 @@ Args parse(int argc, char** argv) {
                    "usage: nucseg_model_bench [--size N] [--batch N] [--threads N] [--steps N] [--warmup N]\n"
                    "                          [--frozen] [--train-only|--infer-only] [--channels-last]\n"
                    "                          [--upsampling adjoint|torch|subpixel|phases]\n"
-                   "                          [--infer-upsampling adjoint|torch|subpixel|phases]\n");
+                   "                          [--infer-upsampling adjoint|torch|subpixel|phases] [--bf16-decoder]\n");
       std::exit(2);
     }
   }
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
   if (a.infer) {
     nucseg::model::fold_batchnorm(net);
     if (!a.infer_upsampling.empty()) net->set_upsampling(upsampling_named(a.infer_upsampling));
+    net->set_decoder_bfloat16(a.bf16_decoder);
     torch::NoGradGuard no_grad;
     for (int i = 0; i < a.warmup; ++i) net->forward(x);
     auto t0 = Clock::now();
@@ -125,8 +128,9 @@ int main(int argc, char** argv) {
     const double s = seconds_since(t0);
     std::printf("infer_img_per_s %.2f\n", a.batch * a.steps / s);
   }
-  std::printf("size %d batch %d threads %d frozen %d upsampling %s infer_upsampling %s channels_last %d\n", a.size,
-              a.batch, a.threads, a.frozen ? 1 : 0, a.upsampling.c_str(),
-              a.infer_upsampling.empty() ? "default" : a.infer_upsampling.c_str(), a.channels_last ? 1 : 0);
+  std::printf("size %d batch %d threads %d frozen %d upsampling %s infer_upsampling %s channels_last %d bf16_decoder %d\n",
+              a.size, a.batch, a.threads, a.frozen ? 1 : 0, a.upsampling.c_str(),
+              a.infer_upsampling.empty() ? "default" : a.infer_upsampling.c_str(), a.channels_last ? 1 : 0,
+              a.bf16_decoder ? 1 : 0);
   return 0;
 }

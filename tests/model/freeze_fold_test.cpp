@@ -93,3 +93,28 @@ TEST(Fold, FoldedModelEqualsEvalModel) {
   EXPECT_LT(rel, 1e-4);
   EXPECT_THROW(net->train(true), nucseg::Error);
 }
+
+// The bfloat16 decoder (infer.precision): logits within bfloat16 rounding of the float32 ones,
+// the same class almost everywhere; refused before folding.
+TEST(Fold, BFloat16DecoderStaysCloseToFloat32) {
+  torch::manual_seed(10);
+  UNet net;
+  randomise_bn_statistics(net);
+  EXPECT_THROW(net->set_decoder_bfloat16(true), nucseg::Error);
+  fold_batchnorm(net);
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({2, 3, 64, 96});
+  auto ref = net->forward(x);
+  net->set_decoder_bfloat16(true);
+  EXPECT_TRUE(net->decoder_bfloat16());
+  auto low = net->forward(x);
+  ASSERT_EQ(low.scalar_type(), torch::kFloat32);
+  ASSERT_EQ(low.sizes(), ref.sizes());
+  const double rel = ((low - ref).abs().max() / ref.abs().max()).item<double>();
+  EXPECT_LT(rel, 0.05);
+  EXPECT_GT(rel, 0.0);  // it did compute in bfloat16
+  const double agree = (low.argmax(1) == ref.argmax(1)).to(torch::kFloat32).mean().item<double>();
+  EXPECT_GT(agree, 0.97);
+  net->set_decoder_bfloat16(false);
+  EXPECT_LT(((net->forward(x) - ref).abs().max() / ref.abs().max()).item<double>(), 1e-2);  // weights were rounded once
+}

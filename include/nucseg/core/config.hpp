@@ -110,6 +110,7 @@ struct InferConfig {
   std::string export_labels;  // "", png, tiff
   int threads = 0;
   bool fold_batchnorm = true;
+  std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
 };
 
 struct EvalConfig {

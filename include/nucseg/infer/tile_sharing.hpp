@@ -36,9 +36,9 @@ class TileSharing final {
   TileSharing& operator=(const TileSharing&) = delete;
 
   // --- owner side ---
-  // Whether an image of `batches` tile batches is shared: more than one rank, more than one
-  // batch, and batch indices that fit MPI message tags.
-  bool worth_sharing(size_t batches) const;
+  // Whether image `item` of `batches` tile batches is shared: more than one rank, more than one
+  // batch, and an item and batch indices that fit the board word and MPI message tags.
+  bool worth_sharing(long item, size_t batches) const;
   // Publishes image `item` (an index every rank can resolve) with `batches` tile batches.
   void open(long item, size_t batches);
   // Batch `index`'s logits, for index = 0, 1, ... in order: computed here with `compute`

@@ -72,6 +72,8 @@ class UpsampleImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   void fold_batchnorm();
   void set_mode(Upsampling mode) { mode_ = mode; }
+  // Folded only: weights and bias in `dtype` (the input must then be `dtype` too).
+  void set_dtype(torch::Dtype dtype);
 
   torch::nn::ConvTranspose2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
@@ -106,6 +108,11 @@ class UNetImpl : public torch::nn::Module {
   bool folded() const { return folded_; }
   // How the decoder computes its transposed convolutions from now on (benchmarks compare modes).
   void set_upsampling(Upsampling mode);
+  // Folded only: the decoder computes in bfloat16 (the encoder stays float32; taps are cast
+  // where the decoder reads them, logits return as float32). oneDNN runs bfloat16 natively on
+  // CPUs with AVX512-BF16 or AMX; elsewhere it emulates it (slower than float32).
+  void set_decoder_bfloat16(bool on);
+  bool decoder_bfloat16() const { return decoder_bf16_; }
 
   const UNetOptions& options() const { return options_; }
   MobileNetV2Encoder encoder{nullptr};
@@ -117,6 +124,7 @@ class UNetImpl : public torch::nn::Module {
   UNetOptions options_;
   bool frozen_ = false;
   bool folded_ = false;
+  bool decoder_bf16_ = false;
 };
 TORCH_MODULE(UNet);
 
