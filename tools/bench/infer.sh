@@ -8,13 +8,13 @@
 # ranks, where 2 threads would share it).
 # The model is an untrained checkpoint with calibrated BatchNorm statistics (speed depends on
 # the activations' scale, not on what the weights learned).
-# Usage: tools/bench/infer.sh [build-dir]   (env: N=48 THREADS=2 BIG=4096)
+# Usage: tools/bench/infer.sh [build-dir]   (env: N=48 THREADS=2 BIG=4096 PRECISION=auto)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-${NUCSEG_BUILD_DIR:-$root/build}}
 peer_dir=${PEER_DIR:-$root/../shared/peers}
 [[ -f $peer_dir/peer_unet.py ]] || peer_dir=/work/shared/peers
-n=${N:-48}; threads=${THREADS:-2}; big=${BIG:-4096}
+n=${N:-48}; threads=${THREADS:-2}; big=${BIG:-4096}; precision=${PRECISION:-auto}
 py=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 ninja -C "$build" -j2 nucseg_infer make_checkpoint >/dev/null
@@ -60,7 +60,8 @@ for spec in "256 256 $n" "520 696 $n" "$big $big 1"; do
     start=$(date +%s.%N)
     /usr/bin/time -v -o "$t/time.txt" mpiexec -n "$ranks" --bind-to none "$build/src/apps/nucseg_infer" \
       --log-level info --set infer.model="$t/model.pt" --set infer.input="$t/in-$h" \
-      --set infer.output="$t/out-$h-$ranks" --set infer.threads="$per" --set infer.overwrite=true >"$t/log.txt" 2>&1
+      --set infer.output="$t/out-$h-$ranks" --set infer.threads="$per" --set infer.precision="$precision" \
+      --set infer.overwrite=true >"$t/log.txt" 2>&1
     secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
     ips=$(awk -v c="$count" -v s="$secs" 'BEGIN { printf "%.3f", c / s }')
     mps=$(awk -v c="$count" -v s="$secs" -v h="$h" -v w="$w" 'BEGIN { printf "%.2f", c * h * w / 1e6 / s }')
