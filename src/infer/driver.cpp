@@ -97,7 +97,9 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
   auto compute = [&](size_t i, std::vector<float>& logits) {
     compute_tile_batch(image.rgb, grid, batches[i], tiling, stages.model, logits);
   };
-  if (sharing.worth_sharing(index, batches.size())) {
+  const size_t floats_per_batch =
+      static_cast<size_t>(tiling.batch) * tiling.classes * grid.tile_height * grid.tile_width;
+  if (sharing.worth_sharing(index, batches.size(), floats_per_batch)) {
     // Ranks without images of their own may take some of this image's batches.
     sharing.open(index, batches.size());
     try {
@@ -205,40 +207,45 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
     WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
     TileSharing sharing(world);     // collective
     ProgressLine progress(total, progress_seconds);
-    while (!StopSignal::requested()) {
-      auto next = queue.next();
-      if (!next) break;
-      const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
-      const InputItem& item = inputs.items[static_cast<size_t>(index)];
-      if (!config.overwrite && store.has_result(item.id)) {
-        ++report.skipped;
-        queue.add_finished(false, 0);
-        continue;
+    try {
+      while (!StopSignal::requested()) {
+        auto next = queue.next();
+        if (!next) break;
+        const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
+        const InputItem& item = inputs.items[static_cast<size_t>(index)];
+        if (!config.overwrite && store.has_result(item.id)) {
+          ++report.skipped;
+          queue.add_finished(false, 0);
+          continue;
+        }
+        auto t0 = Clock::now();
+        long pixels = 0;
+        try {
+          ImageResult result = process_one(config, index, item, stages, sharing, spent);
+          pixels = static_cast<long>(result.labels.total());
+          auto tw = Clock::now();
+          store.write(result, config.save_probabilities);
+          if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+          spent.write += seconds_since(tw);
+          ++report.processed;
+          log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
+        } catch (const std::exception& e) {
+          // One bad image must not end the run: record it and go on. A result left from an
+          // earlier run would now be stale (overwrite asked for a redo): remove it.
+          std::string reason = e.what();
+          log::rank().warn("{} failed: {}", item.path, reason);
+          failures.push_back({item.id, item.path, reason});
+          ++report.failed;
+          std::error_code ec;
+          stdfs::remove(store.result_path(item.id), ec);
+        }
+        busy += seconds_since(t0);
+        queue.add_finished(true, pixels);
+        if (world.is_root()) progress.maybe_log(queue, false);
       }
-      auto t0 = Clock::now();
-      long pixels = 0;
-      try {
-        ImageResult result = process_one(config, index, item, stages, sharing, spent);
-        pixels = static_cast<long>(result.labels.total());
-        auto tw = Clock::now();
-        store.write(result, config.save_probabilities);
-        if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
-        spent.write += seconds_since(tw);
-        ++report.processed;
-        log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
-      } catch (const std::exception& e) {
-        // One bad image must not end the run: record it and go on. A result left from an
-        // earlier run would now be stale (overwrite asked for a redo): remove it.
-        std::string reason = e.what();
-        log::rank().warn("{} failed: {}", item.path, reason);
-        failures.push_back({item.id, item.path, reason});
-        ++report.failed;
-        std::error_code ec;
-        stdfs::remove(store.result_path(item.id), ec);
-      }
-      busy += seconds_since(t0);
-      queue.add_finished(true, pixels);
-      if (world.is_root()) progress.maybe_log(queue, false);
+    } catch (...) {
+      sharing.finish_own_work();  // helpers must not wait for this rank's images forever
+      throw;
     }
     // No images left to take: help the ranks still working on theirs with tile batches.
     sharing.finish_own_work();

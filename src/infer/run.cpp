@@ -80,7 +80,7 @@ struct LoadedModel {
   std::string config_toml;  // of the training run
 };
 
-LoadedModel load_model(const stdfs::path& file, const Config& config) {
+LoadedModel load_model(const stdfs::path& file, const Config& config, const dist::World& world) {
   auto state = train::read_checkpoint_state(file);
   LoadedModel m;
   ModelConfig mc = config.model;
@@ -102,9 +102,13 @@ LoadedModel load_model(const stdfs::path& file, const Config& config) {
                        "which is slower than float32");
   }
   // Measured on the demo checkpoint: held-out score 0.638 (float32) vs 0.637 (bfloat16).
-  const bool bf16 = precision == "bfloat16" ||
-                    (precision == "auto" && config.infer.fold_batchnorm && cpu_has_native_bfloat16());
-  m.net->set_decoder_bfloat16(bf16);
+  // Rank 0 decides "auto" for every rank: helpers compute tiles of other ranks' images, and one
+  // image must not mix arithmetic (nor a job differ from what segmentation.h5 records).
+  std::string decided = precision;
+  if (precision == "auto")
+    decided = config.infer.fold_batchnorm && cpu_has_native_bfloat16() ? "bfloat16" : "float32";
+  world.broadcast(decided);
+  m.net->set_decoder_bfloat16(decided == "bfloat16");
   return m;
 }
 
@@ -135,7 +139,7 @@ int run_infer(const Config& config, const dist::World& world) {
 
   const int threads = world.default_threads(ic.threads);
   at::set_num_threads(threads);
-  LoadedModel model = load_model(model_file, config);
+  LoadedModel model = load_model(model_file, config, world);
   log::job().info("infer: model {} ({} classes, BatchNorm {}, {} decoder), {} images ({} input), {} threads per rank "
                   "on {} ranks",
                   model_file.string(), model.classes, model.net->folded() ? "folded" : "kept",

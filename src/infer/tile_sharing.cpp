@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -44,9 +46,18 @@ TileSharing::TileSharing(const dist::World& world) : world_(world) {
   world.barrier();
 }
 
-bool TileSharing::worth_sharing(long item, size_t batches) const {
+bool TileSharing::worth_sharing(long item, size_t batches, size_t floats_per_batch) const {
   return world_.size() > 1 && world_.size() < 65536 && item >= 0 && item <= kMaxItem && batches > 1 &&
-         batches <= std::min(max_batches_, kMaxBatches);
+         batches <= std::min(max_batches_, kMaxBatches) &&
+         floats_per_batch <= static_cast<size_t>(std::numeric_limits<int>::max());  // one MPI_Send count
+}
+
+long TileSharing::board_op(int slot, long operand, MPI_Op op) {
+  long previous = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(op == MPI_NO_OP ? nullptr : &operand, &previous, MPI_LONG, 0, slot, op, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  return previous;
 }
 
 TileSharing::~TileSharing() {
@@ -57,12 +68,9 @@ TileSharing::~TileSharing() {
 
 void TileSharing::open(long item, size_t batches) {
   if (open_) throw_runtime("tile sharing: an image is already open on this rank");
-  if (!worth_sharing(item, batches))
+  if (!worth_sharing(item, batches, 0))
     throw_runtime("tile sharing: item " + std::to_string(item) + " of " + std::to_string(batches) + " batches is not shared");
-  long value = ((item + 1) << kItemShift) | (static_cast<long>(batches) << kCountBits), old = 0;
-  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
-  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&value, &old, MPI_LONG, 0, world_.rank(), MPI_REPLACE, win_));
-  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  board_op(world_.rank(), ((item + 1) << kItemShift) | (static_cast<long>(batches) << kCountBits), MPI_REPLACE);
   open_ = true;
   batches_ = batches;
   claimed_ = taken_here_ = received_ = 0;
@@ -70,13 +78,7 @@ void TileSharing::open(long item, size_t batches) {
   failed_.clear();
 }
 
-long TileSharing::claim_own() {
-  long one = 1, previous = 0;
-  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
-  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &previous, MPI_LONG, 0, world_.rank(), MPI_SUM, win_));
-  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
-  return static_cast<long>(handed_of(previous));
-}
+long TileSharing::claim_own() { return static_cast<long>(handed_of(board_op(world_.rank(), 1, MPI_SUM))); }
 
 void TileSharing::receive_one() {
   MPI_Status status;
@@ -101,8 +103,13 @@ void TileSharing::logits(size_t index, const std::function<void(size_t, std::vec
       ready_.erase(it);
       return;
     }
-    if (failed_.count(index))
-      throw_runtime("the rank that took tile batch " + std::to_string(index) + " could not compute it");
+    if (auto it = failed_.find(index); it != failed_.end()) {
+      // The helper that took it could not compute it (could not read the image, ran out of
+      // memory): compute it here.
+      failed_.erase(it);
+      compute(index, out);
+      return;
+    }
     if (index < claimed_) {  // a helper took it: wait for its result
       receive_one();
       continue;
@@ -126,10 +133,7 @@ void TileSharing::logits(size_t index, const std::function<void(size_t, std::vec
 
 void TileSharing::close() {
   if (!open_) return;
-  long zero = 0, old = 0;
-  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
-  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&zero, &old, MPI_LONG, 0, world_.rank(), MPI_REPLACE, win_));
-  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  const long old = board_op(world_.rank(), 0, MPI_REPLACE);
   open_ = false;
   // Every batch handed out was taken here or owes a message: receive the rest (a helper
   // blocks in its send until then).
@@ -140,18 +144,9 @@ void TileSharing::close() {
 }
 
 void TileSharing::finish_own_work() {
-  long one = 1, previous = 0;
-  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
-  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &previous, MPI_LONG, 0, world_.size(), MPI_SUM, win_));
-  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
-}
-
-long TileSharing::read_slot(int rank) {
-  long value = 0;
-  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
-  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(nullptr, &value, MPI_LONG, 0, rank, MPI_NO_OP, win_));
-  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
-  return value;
+  if (finished_) return;
+  finished_ = true;
+  board_op(world_.size(), 1, MPI_SUM);
 }
 
 std::vector<long> TileSharing::read_board() {
@@ -169,41 +164,47 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
                                       const std::function<bool()>& stop) {
   long helped = 0, prepared = -1;
   size_t prepared_batches = 0;
+  std::set<long> unreadable;  // items this rank failed to prepare: never taken again
   std::vector<float> logits;
+  // Reads `item` before taking any of its batches, so its owner never waits on this read.
+  auto ready_for = [&](long item, size_t batches) {
+    if (unreadable.count(item)) return false;
+    if (item != prepared) {
+      prepared_batches = prepare(item);
+      prepared = item;
+      if (prepared_batches == 0) unreadable.insert(item);
+    }
+    return prepared_batches == batches;
+  };
   while (!stop()) {
     const auto board = read_board();
     if (board.back() >= world_.size()) break;  // every rank's own work is done
     bool worked = false;
     for (int r = 0; r < world_.size() && !stop(); ++r) {
       long slot = board[static_cast<size_t>(r)];
-      while (r != world_.rank() && item_of(slot) >= 0 && handed_of(slot) < batches_of(slot) && !stop()) {
-        long one = 1;
-        NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
-        NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &slot, MPI_LONG, 0, r, MPI_SUM, win_));
-        NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+      while (r != world_.rank() && item_of(slot) >= 0 && handed_of(slot) < batches_of(slot) &&
+             ready_for(item_of(slot), batches_of(slot)) && !stop()) {
+        slot = board_op(r, 1, MPI_SUM);
         // `slot` is now the value this take saw: closed (the owner's next open overwrites the
         // increment), all handed out (nothing taken), or batch `index` of `item`, which may be
         // a newer image than the board showed: it is ours to compute either way.
         const long item = item_of(slot);
         const size_t index = handed_of(slot);
         if (item < 0 || index >= batches_of(slot)) break;
-        if (item != prepared) {
-          prepared_batches = prepare(item);
-          prepared = item;
-        }
         logits.clear();
         try {
-          if (prepared_batches != batches_of(slot)) throw_runtime("image not readable here, or tiled differently");
+          if (!ready_for(item, batches_of(slot))) throw_runtime("image not readable here, or tiled differently");
           compute(index, logits);
         } catch (const std::exception& e) {
-          log::rank().warn("tile batch {} of an image of rank {} failed here: {}", index, r, e.what());
-          logits.clear();  // an empty result fails the image on its owner
+          log::rank().warn("tile batch {} of an image of rank {} failed here (its owner computes it): {}", index, r,
+                           e.what());
+          logits.clear();  // an empty result: the owner computes the batch itself
         }
         NUCSEG_MPI_CHECK(MPI_Send(logits.data(), static_cast<int>(logits.size()), MPI_FLOAT, r, static_cast<int>(index),
                                   comm_));
         ++helped;
         worked = true;
-        slot = read_slot(r);
+        slot = board_op(r, 0, MPI_NO_OP);
       }
     }
     if (!worked) std::this_thread::sleep_for(std::chrono::milliseconds(2));

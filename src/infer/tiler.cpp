@@ -122,15 +122,19 @@ TileGrid make_tile_grid(int height, int width, int tile, int overlap) {
     throw_config("infer.overlap", "must be in [0, infer.tile), got " + std::to_string(overlap));
   if (height <= 0 || width <= 0) throw_runtime("empty image given to the tiler");
   const long budget = static_cast<long>(tile) * tile;
-  // Every pair of sides (multiples of 32) whose tiles fit the budget and can advance (side >
-  // overlap unless one tile covers the axis); least total area wins, fewer tiles on a tie. The
-  // square tiles of `tile` are one of the pairs, so no grid computes more than they would.
+  // Every pair of sides (multiples of 32) whose tiles fit the budget, can advance (side >
+  // overlap unless one tile covers the axis) and keep the network's context (at least half of
+  // `tile`, or the whole axis); least total area wins, fewer tiles on a tie. The square tiles
+  // of `tile` are one of the pairs, so no grid computes more than they would. (Without the
+  // floor, overlap 0 made every tiling cost the same and thin strips won.)
+  const int floor_side = std::max(32, tile / 2 / 32 * 32);
+  const int min_h = std::min(round_up32(height), floor_side), min_w = std::min(round_up32(width), floor_side);
   int best_h = 0, best_w = 0;
   long best_cost = -1, best_tiles = 0;
-  for (int sy = 32; sy <= round_up32(height); sy += 32) {
+  for (int sy = min_h; sy <= round_up32(height); sy += 32) {
     if (sy <= overlap && sy < round_up32(height)) continue;
     const long cy = origins_count(height, sy, overlap);
-    for (int sx = 32; sx <= round_up32(width) && static_cast<long>(sy) * sx <= budget; sx += 32) {
+    for (int sx = min_w; sx <= round_up32(width) && static_cast<long>(sy) * sx <= budget; sx += 32) {
       if (sx <= overlap && sx < round_up32(width)) continue;
       const long tiles = cy * origins_count(width, sx, overlap), cost = tiles * sy * sx;
       if (best_cost < 0 || cost < best_cost || (cost == best_cost && tiles < best_tiles)) {

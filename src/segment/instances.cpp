@@ -75,7 +75,7 @@ cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentPara
   // Growth follows the interior's distance map, so fronts meet in the predicted border band
   // (where it is 0); the full map's small share orders the pixels outside the interior.
   cv::Mat& elevation = dist;
-  cv::addWeighted(core_dist, -1.0, dist, -0.1, 0.0, elevation);
+  cv::addWeighted(core_dist, -1.0, dist, -static_cast<double>(0.1f), 0.0, elevation);  // = -core_dist - 0.1f * dist
   core_dist.release();
   flood_markers(elevation, fg, markers, 1024);
   elevation.release();

@@ -87,6 +87,10 @@ TEST(Tiler, GridOfLeastAreaWithinTheTileBudget) {
   EXPECT_EQ(big.tile_height, 512);
   EXPECT_EQ(big.tile_width, 512);
   EXPECT_EQ(big.count(), 81u);
+  // Without overlap every tiling costs the same: tiles keep at least half the tile side.
+  auto strips = make_tile_grid(2048, 2048, 512, 0);
+  EXPECT_GE(strips.tile_height, 256);
+  EXPECT_GE(strips.tile_width, 256);
 }
 
 // Square tiles of `tile`, origins every tile - overlap, the last shifted inward: the grid the
@@ -113,11 +117,16 @@ TEST(Tiler, GridPropertiesOnManyShapes) {
     ASSERT_EQ(g.tile_height % 32, 0) << what;
     ASSERT_EQ(g.tile_width % 32, 0) << what;
     ASSERT_LE(static_cast<long>(g.tile_height) * g.tile_width, static_cast<long>(tile) * tile) << what;
+    const int floor_side = std::max(32, tile / 2 / 32 * 32);
+    ASSERT_GE(g.tile_height, std::min((h + 31) / 32 * 32, floor_side)) << what;
+    ASSERT_GE(g.tile_width, std::min((w + 31) / 32 * 32, floor_side)) << what;
     ASSERT_LE(static_cast<long>(g.count()) * g.tile_height * g.tile_width, square_grid_area(h, w, tile, overlap)) << what;
     for (const auto& [origins, side, length] : {std::tuple{g.ys, g.tile_height, h}, std::tuple{g.xs, g.tile_width, w}}) {
       ASSERT_EQ(origins.front(), 0) << what;
       ASSERT_GE(origins.back() + side, length) << what;  // covered
-      if (origins.size() > 1) ASSERT_EQ(origins.back() + side, length) << what;  // inside the image
+      if (origins.size() > 1) {
+        ASSERT_EQ(origins.back() + side, length) << what;  // inside the image
+      }
       for (size_t i = 1; i < origins.size(); ++i) {
         ASSERT_GT(origins[i], origins[i - 1]) << what;
         ASSERT_LE(origins[i] - origins[i - 1], side - overlap) << what;  // overlap kept

@@ -12,9 +12,9 @@
 //
 // Termination: the board's last slot counts ranks whose own work is done; helpers stop when it
 // reaches the world size (an owner counts itself only after its last image is finished, and
-// waits for every batch a helper took). A helper that cannot read an image skips it; one whose
-// computation fails sends an empty result, which fails that image on its owner (a failures-
-// table entry, as for any image error).
+// waits for every batch a helper took). A helper reads an image before taking any of its
+// batches and skips images it cannot read; one whose computation fails sends an empty result
+// and the owner computes that batch itself.
 #pragma once
 
 #include <functional>
@@ -37,8 +37,9 @@ class TileSharing final {
 
   // --- owner side ---
   // Whether image `item` of `batches` tile batches is shared: more than one rank, more than one
-  // batch, and an item and batch indices that fit the board word and MPI message tags.
-  bool worth_sharing(long item, size_t batches) const;
+  // batch, an item and batch indices that fit the board word and MPI message tags, and a
+  // batch's logits (`floats_per_batch`) that fit one message.
+  bool worth_sharing(long item, size_t batches, size_t floats_per_batch) const;
   // Publishes image `item` (an index every rank can resolve) with `batches` tile batches.
   void open(long item, size_t batches);
   // Batch `index`'s logits, for index = 0, 1, ... in order: computed here with `compute`
@@ -50,7 +51,8 @@ class TileSharing final {
   void close();
 
   // --- helper side ---
-  // This rank takes no more images of its own (exactly once per run, before helping or leaving).
+  // This rank takes no more images of its own: once per run, before helping or leaving (later
+  // calls do nothing), also when the rank leaves by an exception.
   void finish_own_work();
   // Helps owners until every rank has finished its own work or `stop()` turns true.
   // prepare(item): the image's batch count (0: cannot help with it; it stays loaded until the
@@ -63,9 +65,9 @@ class TileSharing final {
   long batches_from_helpers() const { return received_total_; }  // owner side, this run
 
  private:
+  long board_op(int slot, long operand, MPI_Op op);  // one atomic op on a board word; its old value
   long claim_own();  // owner: fetch-and-add on its slot; the batch index taken
   void receive_one();
-  long read_slot(int rank);
   std::vector<long> read_board();
 
   const dist::World& world_;
@@ -75,6 +77,7 @@ class TileSharing final {
   size_t max_batches_ = 0;
 
   bool open_ = false;
+  bool finished_ = false;
   size_t batches_ = 0;
   size_t claimed_ = 0;   // batch indices known to be handed out (by this rank or helpers)
   size_t taken_here_ = 0;  // batch indices this rank took (it computes them or fails the image)
