@@ -1,9 +1,9 @@
 // Sliding-window inference over images of any size with a network that takes tiles whose sides
 // are multiples of 32.
 //
-// Grid: same-size tiles (sides multiples of 32) of at most tile x tile pixels in area, chosen
-// as the grid of least total area that covers the image with neighbours overlapping by at least
-// `overlap`: a 520 x 696 image at tile 512 is two 544 x 384 tiles (0.42 megapixels) rather than
+// Grid: same-size tiles (sides multiples of 32, at least tile / 2 unless the image side is
+// shorter) of at most tile x tile pixels in area, chosen as the grid of least total area that
+// covers the image with neighbours overlapping by at least `overlap`: a 520 x 696 image at tile 512 is two 544 x 384 tiles (0.42 megapixels) rather than
 // four 512 x 512 ones (1.05). Along each axis the last tile is shifted inward so that every
 // tile lies inside the image; an image side smaller than its tile is padded by reflection up
 // to a multiple of 32. All tiles of one image have the same size, so they are batched.
