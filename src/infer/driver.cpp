@@ -43,20 +43,27 @@ struct StageSeconds {
   double read = 0, network = 0, instances = 0, measure = 0, write = 0;
 };
 
-LoadedImage read_rgb(const Stages& stages, const std::string& path) {
-  LoadedImage image = stages.read(path);
-  if (image.rgb.empty() || image.rgb.channels() != 3) throw_data(path, "image reader returned no RGB image");
-  return image;
-}
-
-TilerOptions tiler_options(const InferConfig& config, const Stages& stages, const LoadedImage& image) {
+// An image read and planned into tile batches: what the owner and its helpers share alike.
+struct TiledImage {
+  LoadedImage image;
   TilerOptions tiling;
-  tiling.tile = config.tile;
-  tiling.overlap = config.overlap;
-  tiling.batch = config.batch;
-  tiling.classes = stages.classes;
-  tiling.scale = 1.0 / io::max_pixel_value(image.bit_depth);
-  return tiling;
+  TilePlan plan;
+  void compute(const Stages& stages, size_t index, std::vector<float>& logits) const {
+    compute_tile_batch(image.rgb, plan, index, tiling, stages.model, logits);
+  }
+};
+
+TiledImage read_tiled(const InferConfig& config, const Stages& stages, const std::string& path) {
+  TiledImage t;
+  t.image = stages.read(path);
+  if (t.image.rgb.empty() || t.image.rgb.channels() != 3) throw_data(path, "image reader returned no RGB image");
+  t.tiling.tile = config.tile;
+  t.tiling.overlap = config.overlap;
+  t.tiling.batch = config.batch;
+  t.tiling.classes = stages.classes;
+  t.tiling.scale = 1.0 / io::max_pixel_value(t.image.bit_depth);
+  t.plan = plan_tiles(t.image.rgb, t.tiling);
+  return t;
 }
 
 // `index`: the item's index in the input set (what other ranks resolve when they help).
@@ -67,9 +74,9 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
     into += seconds_since(t);
     t = Clock::now();
   };
-  LoadedImage image = read_rgb(stages, item.path);
+  const TiledImage tiled = read_tiled(config, stages, item.path);
+  const LoadedImage& image = tiled.image;
   lap(spent.read);
-  const TilerOptions tiling = tiler_options(config, stages, image);
   ImageResult r;
   r.id = item.id;
   r.source_path = item.path;
@@ -92,18 +99,15 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
       rows[k].convertTo(dst, CV_8U, 255.0);
     }
   };
-  const TileGrid grid = make_tile_grid(size.height, size.width, tiling.tile, tiling.overlap);
-  const auto batches = tile_batches(grid, tiling.batch);
-  auto compute = [&](size_t i, std::vector<float>& logits) {
-    compute_tile_batch(image.rgb, grid, batches[i], tiling, stages.model, logits);
-  };
-  const size_t floats_per_batch =
-      static_cast<size_t>(tiling.batch) * tiling.classes * grid.tile_height * grid.tile_width;
-  if (sharing.worth_sharing(index, batches.size(), floats_per_batch)) {
+  const TilePlan& plan = tiled.plan;
+  auto compute = [&](size_t i, std::vector<float>& logits) { tiled.compute(stages, i, logits); };
+  const size_t floats_per_batch = static_cast<size_t>(tiled.tiling.batch) * tiled.tiling.classes *
+                                  plan.grid.tile_height * plan.grid.tile_width;
+  if (sharing.worth_sharing(index, plan.batches.size(), floats_per_batch)) {
     // Ranks without images of their own may take some of this image's batches.
-    sharing.open(index, batches.size());
+    sharing.open(index, plan.batches.size());
     try {
-      run_tiled_batches(image.rgb, tiling, [&](size_t i, std::vector<float>& logits) { sharing.logits(i, compute, logits); },
+      run_tiled_batches(plan, tiled.tiling, [&](size_t i, std::vector<float>& logits) { sharing.logits(i, compute, logits); },
                         sink);
     } catch (...) {
       sharing.close();
@@ -111,7 +115,7 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
     }
     sharing.close();
   } else {
-    run_tiled_batches(image.rgb, tiling, compute, sink);
+    run_tiled_batches(plan, tiled.tiling, compute, sink);
   }
   lap(spent.network);
   r.labels = stages.segment(evidence);
@@ -125,28 +129,19 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
 
 // This rank's part as a helper (TileSharing): the image it helps with is read here once.
 long help_others(const InferConfig& config, const InputSet& inputs, const Stages& stages, TileSharing& sharing) {
-  LoadedImage image;
-  TilerOptions tiling;
-  TileGrid grid;
-  std::vector<TileBatch> batches;
+  TiledImage tiled;
   auto prepare = [&](long index) -> size_t {
-    image = {};
-    batches.clear();
+    tiled = {};  // free the previous image first
     const auto& path = inputs.items.at(static_cast<size_t>(index)).path;
     try {
-      image = read_rgb(stages, path);
-      tiling = tiler_options(config, stages, image);
-      grid = make_tile_grid(image.rgb.rows, image.rgb.cols, tiling.tile, tiling.overlap);
-      batches = tile_batches(grid, tiling.batch);
+      tiled = read_tiled(config, stages, path);
     } catch (const std::exception& e) {
       log::rank().warn("cannot help with {}: {}", path, e.what());
-      batches.clear();
+      tiled = {};
     }
-    return batches.size();
+    return tiled.plan.batches.size();
   };
-  auto compute = [&](size_t i, std::vector<float>& logits) {
-    compute_tile_batch(image.rgb, grid, batches.at(i), tiling, stages.model, logits);
-  };
+  auto compute = [&](size_t i, std::vector<float>& logits) { tiled.compute(stages, i, logits); };
   return sharing.help_until_all_done(prepare, compute, [] { return StopSignal::requested(); });
 }
 

@@ -175,8 +175,18 @@ std::vector<TileBatch> tile_batches(const TileGrid& grid, int batch) {
   return out;
 }
 
-void compute_tile_batch(const cv::Mat& image, const TileGrid& grid, const TileBatch& batch, const TilerOptions& options,
+TilePlan plan_tiles(const cv::Mat& image, const TilerOptions& options) {
+  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
+  TilePlan plan;
+  plan.grid = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
+  plan.batches = tile_batches(plan.grid, options.batch);
+  return plan;
+}
+
+void compute_tile_batch(const cv::Mat& image, const TilePlan& plan, size_t index, const TilerOptions& options,
                         const TileModel& model, std::vector<float>& logits) {
+  const TileGrid& grid = plan.grid;
+  const TileBatch& batch = plan.batches.at(index);
   const int th = grid.tile_height, tw = grid.tile_width, n = static_cast<int>(batch.xs.size());
   const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(options.classes) * th * tw;
   std::vector<float> input(in_tile * n);
@@ -186,11 +196,10 @@ void compute_tile_batch(const cv::Mat& image, const TileGrid& grid, const TileBa
   if (logits.size() != out_tile * n) throw_runtime("model returned the wrong number of logits for a tile batch");
 }
 
-int run_tiled_batches(const cv::Mat& image, const TilerOptions& options, const BatchLogits& logits_of,
+int run_tiled_batches(const TilePlan& plan, const TilerOptions& options, const BatchLogits& logits_of,
                       const RowSink& sink) {
-  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
-  const TileGrid g = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
-  const auto batches = tile_batches(g, options.batch);
+  const TileGrid& g = plan.grid;
+  const auto& batches = plan.batches;
   const int th = g.tile_height, tw = g.tile_width, classes = options.classes;
   const auto wy = blend_window(th, options.overlap), wx = blend_window(tw, options.overlap);
   const size_t out_tile = static_cast<size_t>(classes) * th * tw;
@@ -209,12 +218,10 @@ int run_tiled_batches(const cv::Mat& image, const TilerOptions& options, const B
 }
 
 int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink) {
-  if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
-  const TileGrid g = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
-  const auto batches = tile_batches(g, options.batch);
+  const TilePlan plan = plan_tiles(image, options);
   return run_tiled_batches(
-      image, options,
-      [&](size_t i, std::vector<float>& logits) { compute_tile_batch(image, g, batches[i], options, model, logits); },
+      plan, options,
+      [&](size_t i, std::vector<float>& logits) { compute_tile_batch(image, plan, i, options, model, logits); },
       sink);
 }
 

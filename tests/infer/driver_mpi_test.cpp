@@ -76,6 +76,17 @@ void write_disks(const stdfs::path& path, cv::Size size, const std::vector<cv::P
 
 long sum(const nucseg::dist::World& world, long v) { return world.sum(v); }
 
+// Tiles of 64 (overlap 16, batches of 2): the small test images span several tiles and batches.
+nucseg::InferConfig small_tiles_config(const stdfs::path& out) {
+  nucseg::InferConfig config;
+  config.output = out.string();
+  config.tile = 64;
+  config.overlap = 16;
+  config.batch = 2;
+  config.save_probabilities = true;
+  return config;
+}
+
 TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   nucseg::dist::World world(&g_argc, &g_argv);
   ASSERT_EQ(world.size(), 2);
@@ -93,12 +104,7 @@ TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   world.barrier();
   auto inputs = discover_inputs(in.string());
   ASSERT_EQ(inputs.items.size(), 4u);
-  nucseg::InferConfig config;
-  config.output = out.string();
-  config.tile = 64;
-  config.overlap = 16;
-  config.batch = 2;
-  config.save_probabilities = true;
+  nucseg::InferConfig config = small_tiles_config(out);
   Provenance prov;
   prov.input_root = inputs.root;
   auto stages = fake_stages();
@@ -173,12 +179,7 @@ TEST(Driver, OneHugeImageIsSharedByTheRanks) {
   }
   world.barrier();
   const auto inputs = discover_inputs(in.string());
-  nucseg::InferConfig config;
-  config.output = out.string();
-  config.tile = 64;
-  config.overlap = 16;
-  config.batch = 2;
-  config.save_probabilities = true;
+  nucseg::InferConfig config = small_tiles_config(out);
   Stages stages = fake_stages();
   const auto fast_model = stages.model;
   stages.model = [fast_model](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {

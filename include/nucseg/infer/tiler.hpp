@@ -66,8 +66,15 @@ struct TileBatch {
 // The forward passes over `grid`, tile row by tile row, in the order run_tiled uses them.
 std::vector<TileBatch> tile_batches(const TileGrid& grid, int batch);
 
-// Runs `model` on one batch's tiles of `image`; logits: xs.size() x classes x h x w floats.
-void compute_tile_batch(const cv::Mat& image, const TileGrid& grid, const TileBatch& batch, const TilerOptions& options,
+// An image's grid and its forward passes (what every rank working on the image derives alike).
+struct TilePlan {
+  TileGrid grid;
+  std::vector<TileBatch> batches;
+};
+TilePlan plan_tiles(const cv::Mat& image, const TilerOptions& options);  // image: 3 channels
+
+// Runs `model` on batch `index`'s tiles of `image`; logits: xs.size() x classes x h x w floats.
+void compute_tile_batch(const cv::Mat& image, const TilePlan& plan, size_t index, const TilerOptions& options,
                         const TileModel& model, std::vector<float>& logits);
 
 // Runs `model` over `image` (CV_8UC3 / CV_16UC3 / CV_32FC3, RGB) and streams class
@@ -77,7 +84,7 @@ int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel
 // The same with batch i's logits supplied by `logits_of(i, logits)`, called for i = 0, 1, ...
 // in order (computed here, or by another rank: TileSharing).
 using BatchLogits = std::function<void(size_t index, std::vector<float>& logits)>;
-int run_tiled_batches(const cv::Mat& image, const TilerOptions& options, const BatchLogits& logits_of,
+int run_tiled_batches(const TilePlan& plan, const TilerOptions& options, const BatchLogits& logits_of,
                       const RowSink& sink);
 
 // Convenience: the full-image probabilities, one CV_32F H x W matrix per class.
