@@ -91,7 +91,7 @@ def layout_params(rng, style, shape):
     else:  # tissue: dense epithelial nests in sparse stroma with elongated nuclei
         field = genc_layout.smooth_noise(rng, shape, 4 * d1)
         flow = genc_layout.smooth_noise(rng, shape, 6 * d1) * 1.2
-        p.update(cover=u(rng, 0.2, 0.45), sep=u(rng, 0.7, 0.95), flow=flow,
+        p.update(cover=u(rng, 0.2, 0.5), sep=u(rng, 0.65, 0.92), flow=flow,
                  density=np.clip(0.12 + 0.88 / (1 + np.exp(-2.5 * (field + u(rng, -0.3, 0.5)))), 0, 1),
                  elong_max=u(rng, 0.2, 0.5))
     return kind, p
@@ -148,7 +148,7 @@ def render_params(rng, style, d_mean, nuclear_dab):
                  h_vec=genc_render.jitter_vector(rng, genc_render.HEMATOXYLIN, 0.06), defocus=u(rng, 0, 1.5),
                  texture=u(rng, 0.15, 0.5), spots=u(rng, 0.3, 2.0))
         if style == "he":
-            r.update(hema=u(rng, 0.5, 1.3), eosin=u(rng, 0.15, 0.7),
+            r.update(hema=u(rng, 0.4, 1.3), eosin=u(rng, 0.15, 0.7),
                      e_vec=genc_render.jitter_vector(rng, genc_render.EOSIN, 0.06))
         else:
             r.update(hema=u(rng, 0.25, 0.8), dab=u(rng, 0.5, 1.4), hema_stroma=u(rng, 0.05, 0.25),
