@@ -26,9 +26,13 @@ from skimage.segmentation import find_boundaries
 
 
 def read_any(path):
+    """8/16/32-bit image as (Y, X) or (Y, X, C) in R, G, B(, A) order; TIFF pages C, Y, X too."""
     if path.lower().endswith((".tif", ".tiff")):
         import tifffile
-        return tifffile.imread(path)
+        img = tifffile.imread(path)
+        if img.ndim == 3 and img.shape[0] <= 4 < img.shape[2]:
+            img = np.moveaxis(img, 0, -1)  # pages (C, Y, X) -> (Y, X, C)
+        return img
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None:
         sys.exit("overlay: cannot read image " + path)
@@ -38,8 +42,6 @@ def read_any(path):
 
 
 def display_rgb(img):
-    if img.ndim == 3 and img.shape[0] in (2, 3, 4) and img.shape[2] > 4:  # planar (C, H, W) stack
-        img = np.moveaxis(img, 0, -1)
     if img.ndim == 3 and img.shape[2] == 2:
         img = np.dstack([img, img[..., :1] * 0])
     if img.ndim == 2:

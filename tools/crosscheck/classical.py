@@ -15,26 +15,11 @@ import json
 import os
 import sys
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import classical_baseline  # noqa: E402  (tools/classical_baseline.py)
-
-
-def read_any(path):
-    if path.lower().endswith((".tif", ".tiff")):
-        import tifffile
-        img = tifffile.imread(path)
-        if img.ndim == 3 and img.shape[0] <= 4 < img.shape[2]:
-            img = np.moveaxis(img, 0, -1)  # pages (C, Y, X) -> (Y, X, C)
-        return img
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        sys.exit("classical: cannot read " + path)
-    if img.ndim == 3:
-        img = img[..., [2, 1, 0] + ([3] if img.shape[2] == 4 else [])]
-    return img
+from overlay import read_any, read_labels  # noqa: E402  (tools/overlay.py)
 
 
 def first_with_stem(folder, stem):
@@ -59,17 +44,7 @@ def samples(root):
         if ".tmp-" in sid or not os.path.isdir(os.path.join(folder, "images")):
             continue
         image = first_with_stem(os.path.join(folder, "images"), sid)
-        yield sid, image, (lambda f=folder: kaggle_labels(f))
-
-
-def kaggle_labels(folder):
-    labels = None
-    for k, name in enumerate(sorted(os.listdir(os.path.join(folder, "masks"))), start=1):
-        m = read_any(os.path.join(folder, "masks", name))
-        m = m.max(axis=2) if m.ndim == 3 else m
-        labels = np.zeros(m.shape, np.int64) if labels is None else labels
-        labels[m > 0] = k
-    return labels
+        yield sid, image, (lambda f=folder: read_labels(os.path.join(f, "masks"), None))
 
 
 def main():
