@@ -14,7 +14,7 @@ packages=(
   libopencv-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
   python3 python3-h5py python3-numpy python3-scipy python3-skimage
-  python3-pandas python3-matplotlib python3-opencv
+  python3-pandas python3-matplotlib python3-opencv python3-tifffile
 )
 for arg in "$@"; do
   case "$arg" in
