@@ -15,11 +15,11 @@
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/data/batch.hpp"
+#include "nucseg/data/sampler.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/grad_sync.hpp"
-#include "nucseg/dist/sampler.hpp"
 #include "nucseg/model/unet.hpp"
-#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/train/checkpoint_dir.hpp"
 #include "nucseg/train/lr_schedule.hpp"
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/tensorboard.hpp"
@@ -99,7 +99,7 @@ int run_train(const Config& config, const dist::World& world, const std::string&
   TrainData data = open_train_data(config);
   // The epoch order: every train image samples_per_image times, shuffled per epoch, split over ranks.
   const size_t n_train = data.train.size();
-  dist::DistributedSampler sampler(n_train * config.data.samples_per_image, world.rank(), world.size(),
+  data::DistributedSampler sampler(n_train * config.data.samples_per_image, world.rank(), world.size(),
                                    static_cast<uint64_t>(tc.seed), false);
   const long steps_per_epoch = static_cast<long>(sampler.per_rank()) / tc.batch_size;
   if (steps_per_epoch == 0)
@@ -133,10 +133,10 @@ int run_train(const Config& config, const dist::World& world, const std::string&
   state.classes = classes;
   state.best_score = -std::numeric_limits<double>::infinity();
   if (auto path = resume_path(world, ckpts); !path.empty()) {
-    if (auto saved = read_checkpoint_state(path); saved.classes != classes)
+    if (auto saved = model::read_checkpoint_state(path); saved.classes != classes)
       throw_config("model.classes", "is " + std::to_string(classes) + " but the checkpoint to resume (" + path +
                                         ") has " + std::to_string(saved.classes));
-    state = load_checkpoint(path, *model, &optimizer, device);
+    state = model::load_checkpoint(path, *model, &optimizer, device);
     log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
                     state.batch_in_epoch);
   }
@@ -167,7 +167,7 @@ int run_train(const Config& config, const dist::World& world, const std::string&
 
   ValidationOptions val_options;
   val_options.loss = loss_options;
-  val_options.segment = segment::params_from_config(config.infer);
+  val_options.segment = segment::params_from_config(config.segment);
   val_options.preview_count = tc.preview_count;
   val_options.device = device;
 

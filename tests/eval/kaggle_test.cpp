@@ -3,9 +3,9 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/eval/evaluate.hpp"
-#include "nucseg/eval/kaggle.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 
-using nucseg::eval::score_image;
+using nucseg::segment::score_image;
 
 namespace {
 
@@ -151,7 +151,7 @@ TEST(KaggleAggregate, MeansAndPooledCounts) {
   box(p, 2, 2, 5, 5, 1);
   const auto a = score_image(t, t);  // 1.0, tp 2
   const auto b = score_image(t, p);  // 0.5, tp 1 fn 1
-  const auto d = nucseg::eval::aggregate({a, b});
+  const auto d = nucseg::segment::aggregate({a, b});
   EXPECT_EQ(d.n_images, 2);
   EXPECT_DOUBLE_EQ(d.score, 0.75);
   EXPECT_EQ(d.tp50, 3);
@@ -161,7 +161,7 @@ TEST(KaggleAggregate, MeansAndPooledCounts) {
   EXPECT_DOUBLE_EQ(d.recall50, 0.75);
   EXPECT_DOUBLE_EQ(d.ap50, 0.75);
   EXPECT_DOUBLE_EQ(d.score_at[9], 0.75);
-  const auto empty = nucseg::eval::aggregate({});
+  const auto empty = nucseg::segment::aggregate({});
   EXPECT_EQ(empty.n_images, 0);
   EXPECT_DOUBLE_EQ(empty.score, 0.0);
 }
@@ -170,7 +170,7 @@ TEST(KaggleReport, JsonEscapesIdsAndHoldsEveryImage) {
   cv::Mat t = blank();
   box(t, 2, 2, 5, 5, 1);
   const auto s = score_image(t, t);
-  const std::string json = nucseg::eval::to_json(nucseg::eval::aggregate({s, s}), {{"a\"b\\c\nd", s}, {"plain", s}});
+  const std::string json = nucseg::eval::to_json(nucseg::segment::aggregate({s, s}), {{"a\"b\\c\nd", s}, {"plain", s}});
   EXPECT_NE(json.find(R"("id": "a\"b\\c\nd")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("id": "plain")"), std::string::npos);
   EXPECT_NE(json.find(R"("score": 1,)"), std::string::npos);

@@ -9,9 +9,10 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
-#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/train/checkpoint_dir.hpp"
 
 namespace stdfs = std::filesystem;
+using namespace nucseg::model;
 using namespace nucseg::train;
 
 namespace {
@@ -125,9 +126,9 @@ TEST(Checkpoint, LatestIgnoresAndRemovesTemporariesAndSkipsTornFiles) {
   ckpts.save(*m, &opt, st);
   // A writer killed mid-save leaves a temporary of a later step; a torn final file (written
   // without the rename protocol, e.g. by hand) must be skipped too.
-  auto tmp = nucseg::fs::temporary_sibling(dir / CheckpointDir::file_name(9));
+  auto tmp = nucseg::fs::temporary_sibling(dir / step_checkpoint_name(9));
   { std::ofstream(tmp) << "partial"; }
-  { std::ofstream(dir / CheckpointDir::file_name(8)) << "torn"; }
+  { std::ofstream(dir / step_checkpoint_name(8)) << "torn"; }
   auto latest = ckpts.latest();
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->filename(), "ckpt-step-00000007.pt");
