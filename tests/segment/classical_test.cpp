@@ -6,7 +6,7 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/classical.hpp"
-#include "test_support.hpp"
+#include "test_util.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/label_ops.hpp"
-#include "test_support.hpp"
+#include "test_util.hpp"
 
 using namespace nucseg::segment;
 using nucseg::test::class_map_from_labels;

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <functional>
 
-#include "../segment/test_support.hpp"
+#include "../segment/test_util.hpp"
 #include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/classical.hpp"
 #include "nucseg/segment/instances.hpp"
