@@ -4,12 +4,15 @@ function(nucseg_set_warnings target)
     $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wno-unused-parameter>)
 endfunction()
 
-# nucseg_add_test(NAME <name> SOURCES <files...> LABELS <labels...> [MPI <ranks>] [TIMEOUT <s>])
-# A GoogleTest program registered with CTest; MPI tests run through mpiexec.
+# nucseg_add_test(NAME <name> SOURCES <files...> LIBS <nucseg modules...> LABELS <labels...>
+#                 [MPI <ranks>] [TIMEOUT <s>])
+# A GoogleTest program registered with CTest, linked with the modules it tests (LIBS); MPI
+# tests run through mpiexec.
 function(nucseg_add_test)
   cmake_parse_arguments(T "" "NAME;MPI;TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE nucseg::core GTest::gtest ${T_LIBS})
+  # OpenCV: fixtures draw and write images.
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} ${OpenCV_LIBS} GTest::gtest)
   if(T_MPI)
     target_link_libraries(${T_NAME} PRIVATE nucseg_mpi_test_main)
     add_test(NAME ${T_NAME}

@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   spec.name = "nucseg_infer";
   spec.summary = "Segment nuclei in a whole image archive with a trained checkpoint, over MPI ranks, into HDF5.";
   spec.usage_example = "mpirun -np 4 nucseg_infer --config configs/infer.toml --set infer.model=runs/train";
-  spec.sections = {"log", "model", "infer"};
+  spec.sections = {"log", "model", "infer", "segment"};
   spec.aliases = {{"--model", "infer.model", "checkpoint file or training run directory"},
                   {"--input", "infer.input", "image folder, Kaggle-layout folder or list file"},
                   {"--output", "infer.output", "output folder"}};

@@ -28,6 +28,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 const detail::Field* find_field(const std::string& key) {
   for (const auto& f : detail::fields())
     if (f.info.key == key) return &f;
+  for (const auto& a : detail::aliases())
+    if (a.alias == key) return find_field(a.key);
   return nullptr;
 }
 
@@ -98,6 +100,8 @@ const std::vector<KeyInfo>& config_keys() {
   }();
   return keys;
 }
+
+const std::vector<KeyAlias>& config_key_aliases() { return detail::aliases(); }
 
 std::string closest_key(const std::string& key) {
   std::string best;

@@ -291,18 +291,6 @@ std::vector<Field> build() {
               32),
       int_key("infer.overlap", &C::infer, &InferConfig::overlap, 0, 1024, "Overlap between neighbouring tiles in pixels."),
       int_key("infer.batch", &C::infer, &InferConfig::batch, 1, 256, "Tiles per forward pass."),
-      int_key("infer.min_area", &C::infer, &InferConfig::min_area, 0, 1000000,
-              "Objects smaller than this many pixels are removed (also used by validation)."),
-      float_key("infer.seed_threshold", &C::infer, &InferConfig::seed_threshold, 0.0, 1.0,
-                "Interior probability above which a pixel counts as confident interior; its distance map "
-                "helps place the seeds (also used by validation)."),
-      string_key("infer.seeds", &C::infer, &InferConfig::seeds, {"distance", "interior"},
-                 "How nuclei are seeded: distance = peaks of the foreground + confident-interior distance "
-                 "maps (robust to gaps in the predicted border); interior = one seed per confident-interior "
-                 "component, split along the predicted border (also used by validation)."),
-      int_key("infer.seed_distance", &C::infer, &InferConfig::seed_distance, 1, 1024,
-              "seeds = distance: distance-map peaks closer than this many pixels merge into one seed; about the radius "
-              "of the smallest nuclei (also used by validation)."),
       bool_key("infer.overwrite", &C::infer, &InferConfig::overwrite, "Redo images that already have results."),
       bool_key("infer.save_probabilities", &C::infer, &InferConfig::save_probabilities,
                "Also store class probabilities (uint8, x255) per image."),
@@ -317,6 +305,20 @@ std::vector<Field> build() {
                  "with AVX512-BF16 or AMX (emulated, and slower, elsewhere) and needs fold_batchnorm; auto: "
                  "bfloat16 where the CPU has it and BatchNorm is folded, else float32."),
 
+      // [segment]: read by nucseg_infer and by nucseg_train's validation
+      int_key("segment.min_area", &C::segment, &SegmentConfig::min_area, 0, 1000000,
+              "Objects smaller than this many pixels are removed."),
+      float_key("segment.seed_threshold", &C::segment, &SegmentConfig::seed_threshold, 0.0, 1.0,
+                "Interior probability above which a pixel counts as confident interior; its distance map "
+                "helps place the seeds."),
+      string_key("segment.seeds", &C::segment, &SegmentConfig::seeds, {"distance", "interior"},
+                 "How nuclei are seeded: distance = peaks of the foreground + confident-interior distance "
+                 "maps (robust to gaps in the predicted border); interior = one seed per confident-interior "
+                 "component, split along the predicted border."),
+      int_key("segment.seed_distance", &C::segment, &SegmentConfig::seed_distance, 1, 1024,
+              "seeds = distance: distance-map peaks closer than this many pixels merge into one seed; about the radius "
+              "of the smallest nuclei."),
+
       // [eval]
       string_key("eval.truth", &C::eval, &EvalConfig::truth, {}, "Ground truth: a Kaggle-layout folder."),
       string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
@@ -328,6 +330,17 @@ std::vector<Field> build() {
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> table = build();
+  return table;
+}
+
+const std::vector<KeyAlias>& aliases() {
+  // Until 0.2 the instance keys lived in [infer] (training read them from there too).
+  static const std::vector<KeyAlias> table = {
+      {"infer.min_area", "segment.min_area"},
+      {"infer.seed_threshold", "segment.seed_threshold"},
+      {"infer.seeds", "segment.seeds"},
+      {"infer.seed_distance", "segment.seed_distance"},
+  };
   return table;
 }
 

@@ -20,5 +20,7 @@ struct Field {
 };
 
 const std::vector<Field>& fields();
+// Older spellings that find_field() maps onto a declared key (never written back).
+const std::vector<KeyAlias>& aliases();
 
 }  // namespace nucseg::detail

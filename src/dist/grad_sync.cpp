@@ -124,7 +124,7 @@ struct GradientSync::State {
 
 GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap)
     : world_(world) {
-  if (!(bucket_mb > 0)) throw_config("train.bucket_mb", "must be > 0 (MiB per fused gradient bucket)");
+  if (!(bucket_mb > 0)) throw_runtime("GradientSync: bucket_mb must be > 0 (MiB per fused gradient bucket)");
   // Every rank must build the same buckets in the same order, or the reductions would pair
   // different tensors (or hang): compare the layout first and fail on every rank together.
   if (!all_equal(world, tensor_layout_fingerprint(params)))

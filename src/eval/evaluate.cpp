@@ -28,7 +28,7 @@ EvalResult evaluate_pairs(const std::vector<LabelPair>& pairs, int threads) {
           throw_data(id, "truth is " + std::to_string(labels.first.cols) + "x" + std::to_string(labels.first.rows) +
                              " but the prediction is " + std::to_string(labels.second.cols) + "x" +
                              std::to_string(labels.second.rows));
-        result.images[i] = {id, score_image(labels.first, labels.second)};
+        result.images[i] = {id, segment::score_image(labels.first, labels.second)};
       } catch (const Error& e) {
         std::lock_guard<std::mutex> lock(failure_mutex);
         if (!failure)
@@ -50,7 +50,7 @@ EvalResult evaluate_pairs(const std::vector<LabelPair>& pairs, int threads) {
   std::vector<ImageScore> scores;
   scores.reserve(result.images.size());
   for (const auto& im : result.images) scores.push_back(im.second);
-  result.dataset = aggregate(scores);
+  result.dataset = segment::aggregate(scores);
   return result;
 }
 

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "nucseg/eval/evaluate.hpp"
-#include "nucseg/eval/kaggle.hpp"
 
 namespace nucseg::eval {
 namespace {
@@ -18,7 +17,7 @@ std::string num(double v) {
 }
 
 template <typename T>
-std::string array(const std::array<T, kThresholds>& a) {
+std::string array(const std::array<T, segment::kThresholds>& a) {
   std::string out = "[";
   for (size_t k = 0; k < a.size(); ++k) out += (k ? ", " : "") + num(static_cast<double>(a[k]));
   return out + "]";
@@ -64,8 +63,8 @@ std::string json_string(const std::string& text) {
 
 std::string to_json(const DatasetScore& d, const std::vector<std::pair<std::string, ImageScore>>& per_image) {
   std::ostringstream o;
-  std::array<double, kThresholds> thr{};
-  for (int k = 0; k < kThresholds; ++k) thr[static_cast<size_t>(k)] = threshold(k);
+  std::array<double, segment::kThresholds> thr{};
+  for (int k = 0; k < segment::kThresholds; ++k) thr[static_cast<size_t>(k)] = segment::threshold(k);
   o << "{\n  \"metric\": \"kaggle-dsb2018\",\n  \"thresholds\": " << array(thr) << ",\n  \"dataset\": {"
     << "\"n_images\": " << d.n_images << ", \"score\": " << num(d.score) << ", \"score_at\": " << array(d.score_at)
     << ", \"ap50\": " << num(d.ap50) << ", \"precision50\": " << num(d.precision50) << ", \"recall50\": " << num(d.recall50)

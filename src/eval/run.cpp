@@ -81,7 +81,7 @@ EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pr
       if (missing.count(id)) score.score = 0.0;
       scores.push_back(score);
     }
-    run.result.dataset = aggregate(scores);
+    run.result.dataset = segment::aggregate(scores);
   }
   return run;
 }

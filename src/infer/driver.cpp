@@ -8,8 +8,8 @@
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
+#include "nucseg/dist/work_queue.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
-#include "nucseg/infer/work_queue.hpp"
 #include "nucseg/io/image.hpp"
 
 namespace nucseg::infer {
@@ -149,7 +149,7 @@ class ProgressLine final {
  public:
   ProgressLine(long total, double interval) : total_(total), interval_(interval), start_(Clock::now()), last_(start_) {}
   // force: log now unless the last line already showed these counts (the end of a run).
-  void maybe_log(WorkQueue& queue, bool force) {
+  void maybe_log(dist::WorkQueue& queue, bool force) {
     if (!force && seconds_since(last_) < interval_) return;
     auto c = queue.counts();
     if (force && c.finished == last_finished_) return;
@@ -199,7 +199,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   StageSeconds spent;
   auto start = Clock::now();
   {
-    WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
+    dist::WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
     TileSharing sharing(world);     // collective
     ProgressLine progress(total, progress_seconds);
     try {
@@ -256,7 +256,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
 
   report.stopped = world.any(StopSignal::requested());
   report.failed_total = world.sum(report.failed);
-  auto busy_lines = busy_time_report(world, busy, seconds_since(start), report.processed);
+  auto busy_lines = dist::busy_time_report(world, busy, seconds_since(start), report.processed);
   auto gathered = world.gather_strings(serialize_failures(failures));
   if (report.batches_helped > 0 || report.batches_received > 0)
     log::rank().info("tile batches: {} computed for other ranks' images, {} of this rank's computed by others",

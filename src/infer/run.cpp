@@ -15,10 +15,10 @@
 #include "nucseg/core/signals.hpp"
 #include "nucseg/infer/driver.hpp"
 #include "nucseg/io/image.hpp"
+#include "nucseg/model/checkpoint.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/measure.hpp"
-#include "nucseg/train/checkpoint.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -27,14 +27,14 @@ namespace stdfs = std::filesystem;
 constexpr const char* kModelKey = "infer.model";
 
 // The newest step checkpoint whose run state reads back (a half-copied file is skipped).
-// CheckpointDir::latest() is not used: it deletes temporaries, and a trainer may be writing one.
+// Temporaries are left alone: a trainer may be writing one.
 std::optional<stdfs::path> newest_readable(const stdfs::path& dir) {
   std::error_code ec;
   if (!stdfs::is_directory(dir, ec)) return std::nullopt;
-  auto files = train::CheckpointDir(dir, 1).list();
+  auto files = model::list_step_checkpoints(dir);
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     try {
-      train::read_checkpoint_state(*it);
+      model::read_checkpoint_state(*it);
       return *it;
     } catch (const Error& e) {
       log::job().warn("infer: skipping unreadable checkpoint {}: {}", it->string(), e.what());
@@ -81,7 +81,7 @@ struct LoadedModel {
 };
 
 LoadedModel load_model(const stdfs::path& file, const Config& config, const dist::World& world) {
-  auto state = train::read_checkpoint_state(file);
+  auto state = model::read_checkpoint_state(file);
   LoadedModel m;
   ModelConfig mc = config.model;
   mc.encoder_weights.clear();  // the checkpoint holds every weight; no ImageNet file is needed
@@ -90,7 +90,7 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const dist
   m.classes = mc.classes;
   m.config_toml = state.config;
   m.net = model::make_model(mc);
-  train::load_checkpoint(file, *m.net, nullptr, torch::kCPU);
+  model::load_checkpoint(file, *m.net, nullptr, torch::kCPU);
   m.net->eval();
   if (config.infer.fold_batchnorm) model::fold_batchnorm(m.net);
   const auto& precision = config.infer.precision;
@@ -164,7 +164,7 @@ int run_infer(const Config& config, const dist::World& world) {
     logits.resize(static_cast<size_t>(y.numel()));
     std::memcpy(logits.data(), y.data_ptr<float>(), logits.size() * sizeof(float));
   };
-  stages.segment_params = segment::params_from_config(ic);
+  stages.segment_params = segment::params_from_config(config.segment);
   stages.segment = [](const segment::ClassEvidence& evidence) { return segment::instances_from_evidence(evidence); };
   stages.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage& image) {
     return segment::measure_objects(id, labels, image.rgb);
@@ -175,7 +175,7 @@ int run_infer(const Config& config, const dist::World& world) {
   if (world.is_root()) provenance.checkpoint_hash = fs::file_checksum(model_file);
   Config resolved = config;  // what ran: "auto" precision resolved
   resolved.infer.precision = model.net->decoder_bfloat16() ? "bfloat16" : "float32";
-  provenance.config_toml = config_to_toml(resolved, {"log", "model", "infer"});
+  provenance.config_toml = config_to_toml(resolved, {"log", "model", "infer", "segment"});
   provenance.training_config = model.config_toml;
   provenance.input_root = inputs.root;
   provenance.input_kind = inputs.kind;

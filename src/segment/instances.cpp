@@ -100,12 +100,12 @@ SeedMode seed_mode_from_string(const std::string& name) {
   throw_runtime("segment: unknown seed mode '" + name + "' (expected interior or distance)");
 }
 
-SegmentParams params_from_config(const InferConfig& infer) {
+SegmentParams params_from_config(const SegmentConfig& config) {
   SegmentParams p;
-  p.seed_threshold = infer.seed_threshold;
-  p.min_area = infer.min_area;
-  p.seeds = seed_mode_from_string(infer.seeds);
-  p.seed_distance = infer.seed_distance;
+  p.seed_threshold = config.seed_threshold;
+  p.min_area = config.min_area;
+  p.seeds = seed_mode_from_string(config.seeds);
+  p.seed_distance = config.seed_distance;
   return p;
 }
 

@@ -63,54 +63,50 @@ cv::Mat prepare_labels(const cv::Mat& labels) {
   return out;
 }
 
-}  // namespace
+void check_intensity(const std::string& image_id, const cv::Mat& intensity, const cv::Mat& labels) {
+  if (intensity.size() != labels.size())
+    throw_runtime("measure_objects: intensity image size differs from the labels' for image '" + image_id + "'");
+  const int d = intensity.depth();
+  if ((d != CV_8U && d != CV_16U && d != CV_32F) || intensity.channels() > 4)
+    throw_runtime("measure_objects: intensity must be CV_8U/CV_16U/CV_32F with 1..4 channels");
+}
 
-ObjectTable measure_objects(const std::string& image_id, const cv::Mat& labels_in, const cv::Mat& intensity) {
-  ObjectTable table;
-  if (labels_in.empty()) return table;
-  cv::Mat labels = prepare_labels(labels_in);
-  const bool has_intensity = !intensity.empty();
-  if (has_intensity) {
-    if (intensity.size() != labels.size())
-      throw_runtime("measure_objects: intensity image size differs from the labels' for image '" + image_id + "'");
-    const int d = intensity.depth();
-    if ((d != CV_8U && d != CV_16U && d != CV_32F) || intensity.channels() > 4)
-      throw_runtime("measure_objects: intensity must be CV_8U/CV_16U/CV_32F with 1..4 channels");
-  }
+// Sparse label values (far above the pixel count) are packed to dense indices so per-label
+// arrays stay small; the table gets the original values back.
+ObjectTable measure_sparse(const std::string& image_id, const cv::Mat& labels, const cv::Mat& intensity) {
   const int rows = labels.rows, cols = labels.cols;
-  double hi = 0;
-  cv::minMaxLoc(labels, nullptr, &hi);
-  // Sparse label values are packed to dense indices so per-label arrays stay small.
-  const auto top = static_cast<int64_t>(hi);
-  if (top > 4 * static_cast<int64_t>(labels.total()) + 1024) {
-    std::unordered_map<int32_t, int32_t> pack;
-    cv::Mat dense(labels.size(), CV_32SC1);
-    std::vector<int32_t> original;
-    for (int r = 0; r < rows; ++r) {
-      const int32_t* s = labels.ptr<int32_t>(r);
-      int32_t* d = dense.ptr<int32_t>(r);
-      for (int c = 0; c < cols; ++c) {
-        if (s[c] == 0) { d[c] = 0; continue; }
-        auto [it, fresh] = pack.try_emplace(s[c], static_cast<int32_t>(original.size() + 1));
-        if (fresh) original.push_back(s[c]);
-        d[c] = it->second;
-      }
+  std::unordered_map<int32_t, int32_t> pack;
+  cv::Mat dense(labels.size(), CV_32SC1);
+  std::vector<int32_t> original;
+  for (int r = 0; r < rows; ++r) {
+    const int32_t* s = labels.ptr<int32_t>(r);
+    int32_t* d = dense.ptr<int32_t>(r);
+    for (int c = 0; c < cols; ++c) {
+      if (s[c] == 0) { d[c] = 0; continue; }
+      auto [it, fresh] = pack.try_emplace(s[c], static_cast<int32_t>(original.size() + 1));
+      if (fresh) original.push_back(s[c]);
+      d[c] = it->second;
     }
-    // Keep increasing label order: renumber by rank of the original value.
-    std::vector<int32_t> order(original.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
-    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return original[static_cast<size_t>(a)] < original[static_cast<size_t>(b)]; });
-    std::vector<int32_t> rank(original.size() + 1, 0);
-    for (size_t k = 0; k < order.size(); ++k) rank[static_cast<size_t>(order[k]) + 1] = static_cast<int32_t>(k + 1);
-    dense.forEach<int32_t>([&](int32_t& v, const int*) { v = rank[static_cast<size_t>(v)]; });
-    ObjectTable t = measure_objects(image_id, dense, intensity);
-    std::sort(original.begin(), original.end());
-    for (auto& l : t.label) l = original[static_cast<size_t>(l) - 1];
-    return t;
   }
+  // Keep increasing label order: renumber by rank of the original value.
+  std::vector<int32_t> order(original.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return original[static_cast<size_t>(a)] < original[static_cast<size_t>(b)]; });
+  std::vector<int32_t> rank(original.size() + 1, 0);
+  for (size_t k = 0; k < order.size(); ++k) rank[static_cast<size_t>(order[k]) + 1] = static_cast<int32_t>(k + 1);
+  dense.forEach<int32_t>([&](int32_t& v, const int*) { v = rank[static_cast<size_t>(v)]; });
+  ObjectTable t = measure_objects(image_id, dense, intensity);
+  std::sort(original.begin(), original.end());
+  for (auto& l : t.label) l = original[static_cast<size_t>(l) - 1];
+  return t;
+}
 
-  std::vector<Acc> acc(static_cast<size_t>(top) + 1);
-  std::vector<std::vector<RowSpan>> spans(static_cast<size_t>(top) + 1);
+// One pass over the pixels: the moments, box, intensity and perimeter of every label (acc)
+// and its row spans (for the convex hull). acc and spans hold one entry per label value.
+void accumulate(const cv::Mat& labels, const cv::Mat& intensity, std::vector<Acc>& acc,
+                std::vector<std::vector<RowSpan>>& spans) {
+  const int rows = labels.rows, cols = labels.cols;
+  const bool has_intensity = !intensity.empty();
   std::vector<float> irow(static_cast<size_t>(cols), 0.0f);
   // Rolling border flags of rows r-1, r, r+1 (a pixel is on the border when a 4-neighbour,
   // or the outside of the image, carries another label).
@@ -168,43 +164,63 @@ ObjectTable measure_objects(const std::string& image_id, const cv::Mat& labels_i
     std::swap(b_prev, b_cur);
     std::swap(b_cur, b_next);
   }
+}
 
+// Appends the row of label `l` (n > 0 pixels) to the table; frees its spans.
+void append_object(ObjectTable& table, const std::string& image_id, size_t l, const Acc& a,
+                   std::vector<RowSpan>& spans, bool has_intensity) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (size_t l = 1; l < acc.size(); ++l) {
-    const Acc& a = acc[l];
-    if (a.n == 0) continue;
-    const double n = static_cast<double>(a.n);
-    const double mr = a.sr / n, mc = a.sc / n;
-    // Inertia tensor as skimage: [[mu02, -mu11], [-mu11, mu20]] / mu00 (row, col order).
-    const double ta = std::max(0.0, a.scc / n - mc * mc);
-    const double tc = std::max(0.0, a.srr / n - mr * mr);
-    const double tb = -(a.src / n - mr * mc);
-    const double mid = (ta + tc) / 2, rad = std::sqrt((ta - tc) * (ta - tc) / 4 + tb * tb);
-    const double l1 = std::max(0.0, mid + rad), l2 = std::max(0.0, mid - rad);
-    double orientation;
-    if (ta - tc == 0) orientation = tb < 0 ? -kPi / 4 : kPi / 4;
-    else orientation = 0.5 * std::atan2(-2 * tb, tc - ta);
-    table.image_id.push_back(image_id);
-    table.label.push_back(static_cast<int32_t>(l));
-    table.area.push_back(n);
-    table.centroid_row.push_back(a.r0 + mr);
-    table.centroid_col.push_back(a.c0 + mc);
-    table.bbox_min_row.push_back(a.min_r);
-    table.bbox_min_col.push_back(a.min_c);
-    table.bbox_max_row.push_back(a.max_r + 1);
-    table.bbox_max_col.push_back(a.max_c + 1);
-    table.equivalent_diameter.push_back(std::sqrt(4 * n / kPi));
-    table.major_axis_length.push_back(4 * std::sqrt(l1));
-    table.minor_axis_length.push_back(4 * std::sqrt(l2));
-    table.eccentricity.push_back(l1 == 0 ? 0.0 : std::sqrt(std::max(0.0, 1 - l2 / l1)));
-    table.orientation.push_back(orientation);
-    table.solidity.push_back(n / static_cast<double>(convex_hull_pixel_count(spans[l])));
-    std::vector<RowSpan>().swap(spans[l]);
-    table.perimeter.push_back(a.perimeter);
-    table.mean_intensity.push_back(has_intensity ? a.i_sum / n : nan);
-    table.min_intensity.push_back(has_intensity ? a.i_min : nan);
-    table.max_intensity.push_back(has_intensity ? a.i_max : nan);
-  }
+  const double n = static_cast<double>(a.n);
+  const double mr = a.sr / n, mc = a.sc / n;
+  // Inertia tensor as skimage: [[mu02, -mu11], [-mu11, mu20]] / mu00 (row, col order).
+  const double ta = std::max(0.0, a.scc / n - mc * mc);
+  const double tc = std::max(0.0, a.srr / n - mr * mr);
+  const double tb = -(a.src / n - mr * mc);
+  const double mid = (ta + tc) / 2, rad = std::sqrt((ta - tc) * (ta - tc) / 4 + tb * tb);
+  const double l1 = std::max(0.0, mid + rad), l2 = std::max(0.0, mid - rad);
+  double orientation;
+  if (ta - tc == 0) orientation = tb < 0 ? -kPi / 4 : kPi / 4;
+  else orientation = 0.5 * std::atan2(-2 * tb, tc - ta);
+  table.image_id.push_back(image_id);
+  table.label.push_back(static_cast<int32_t>(l));
+  table.area.push_back(n);
+  table.centroid_row.push_back(a.r0 + mr);
+  table.centroid_col.push_back(a.c0 + mc);
+  table.bbox_min_row.push_back(a.min_r);
+  table.bbox_min_col.push_back(a.min_c);
+  table.bbox_max_row.push_back(a.max_r + 1);
+  table.bbox_max_col.push_back(a.max_c + 1);
+  table.equivalent_diameter.push_back(std::sqrt(4 * n / kPi));
+  table.major_axis_length.push_back(4 * std::sqrt(l1));
+  table.minor_axis_length.push_back(4 * std::sqrt(l2));
+  table.eccentricity.push_back(l1 == 0 ? 0.0 : std::sqrt(std::max(0.0, 1 - l2 / l1)));
+  table.orientation.push_back(orientation);
+  table.solidity.push_back(n / static_cast<double>(convex_hull_pixel_count(spans)));
+  std::vector<RowSpan>().swap(spans);
+  table.perimeter.push_back(a.perimeter);
+  table.mean_intensity.push_back(has_intensity ? a.i_sum / n : nan);
+  table.min_intensity.push_back(has_intensity ? a.i_min : nan);
+  table.max_intensity.push_back(has_intensity ? a.i_max : nan);
+}
+
+}  // namespace
+
+ObjectTable measure_objects(const std::string& image_id, const cv::Mat& labels_in, const cv::Mat& intensity) {
+  ObjectTable table;
+  if (labels_in.empty()) return table;
+  cv::Mat labels = prepare_labels(labels_in);
+  const bool has_intensity = !intensity.empty();
+  if (has_intensity) check_intensity(image_id, intensity, labels);
+  double hi = 0;
+  cv::minMaxLoc(labels, nullptr, &hi);
+  const auto top = static_cast<int64_t>(hi);
+  if (top > 4 * static_cast<int64_t>(labels.total()) + 1024) return measure_sparse(image_id, labels, intensity);
+
+  std::vector<Acc> acc(static_cast<size_t>(top) + 1);
+  std::vector<std::vector<RowSpan>> spans(static_cast<size_t>(top) + 1);
+  accumulate(labels, intensity, acc, spans);
+  for (size_t l = 1; l < acc.size(); ++l)
+    if (acc[l].n > 0) append_object(table, image_id, l, acc[l], spans[l], has_intensity);
   return table;
 }
 

@@ -15,11 +15,11 @@
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/data/batch.hpp"
+#include "nucseg/data/sampler.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/grad_sync.hpp"
-#include "nucseg/dist/sampler.hpp"
 #include "nucseg/model/unet.hpp"
-#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/train/checkpoint_dir.hpp"
 #include "nucseg/train/lr_schedule.hpp"
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/tensorboard.hpp"
@@ -85,220 +85,323 @@ void log_epoch_timing(const dist::World& world, long epoch, long steps, std::vec
                   100.0 * wait / std::max(1e-12, step), loader);
 }
 
+// Per epoch, summed over its steps: the step without the loader wait, the all-reduce in
+// flight (overlapped with backward or not) and what finish() waited for it; and the loss.
+struct EpochTotals {
+  Clock::time_point start = Clock::now();
+  data::LoaderStats loader_before;
+  Clock::time_point last_log = Clock::now();
+  double loss_sum = 0;
+  long loss_count = 0, images = 0;
+  double step_seconds = 0, allreduce_seconds = 0, comm_wait_seconds = 0;
+};
+
+// One training run. The constructor is the set-up, in the order that reports every input
+// problem before training time is spent, and resumes from the run's latest checkpoint;
+// run() is the loop over epochs, step() one optimizer step, end_epoch() validation,
+// reports and the epoch's checkpoint.
+class TrainingRun final {
+ public:
+  TrainingRun(const Config& config, const dist::World& world, const std::string& resolved_config);
+  int run();
+
+ private:
+  long checked_steps_per_epoch() const;
+  int configure_torch() const;  // threads, determinism, seed; returns the threads per rank
+  model::UNet build_model() const;
+  CheckpointDir open_checkpoints() const;
+  TrainState resume(const std::string& resolved_config);
+  Reporter open_reporter(const std::string& resolved_config) const;
+  data::Sample make_sample(long position, uint64_t seed) const;
+  ValidationOptions validation_options() const;
+
+  double step(const data::Batch& batch, EpochTotals& totals);
+  void log_progress(double loss, EpochTotals& totals) const;
+  void checkpoint();
+  int stop_for_requeue() const;
+  void end_epoch(const EpochTotals& totals, bool done);
+  void validate_and_report(long epoch_number, const EpochTotals& totals, double train_seconds);
+
+  const Config& config_;
+  const TrainConfig& tc_;
+  const dist::World& world_;
+  const int classes_;
+  const LossOptions loss_options_;
+  TrainData data_;
+  const size_t n_train_;
+  // The epoch order: every train image samples_per_image times, shuffled per epoch, split over ranks.
+  data::DistributedSampler sampler_;
+  const long steps_per_epoch_;
+  const long total_steps_;
+  const LrSchedule schedule_;
+  const torch::Device device_;
+  const int threads_;
+  model::UNet model_;
+  torch::optim::Adam optimizer_;
+  CheckpointDir ckpts_;
+  TrainState state_;
+  Reporter reporter_;
+  const data::AugmentParams augment_params_;
+  data::BatchLoader loader_;
+  std::unique_ptr<dist::GradientSync> sync_;
+  const ValidationOptions val_options_;
+  const Clock::time_point run_start_;
+  const long first_step_;
+  std::string last_checkpoint_;
+};
+
+TrainingRun::TrainingRun(const Config& config, const dist::World& world, const std::string& resolved_config)
+    : config_(config),
+      tc_(config.train),
+      world_(world),
+      classes_(config.model.classes),
+      loss_options_(LossOptions::from(tc_, classes_)),
+      data_(open_train_data(config)),
+      n_train_(data_.train.size()),
+      sampler_(n_train_ * config.data.samples_per_image, world.rank(), world.size(), static_cast<uint64_t>(tc_.seed),
+               false),
+      steps_per_epoch_(checked_steps_per_epoch()),
+      total_steps_(tc_.max_steps > 0 ? std::min(tc_.epochs * steps_per_epoch_, tc_.max_steps)
+                                     : tc_.epochs * steps_per_epoch_),
+      schedule_(LrSchedule::from(tc_, steps_per_epoch_, total_steps_, world.size())),
+      device_(select_device(tc_.device, world.local_rank())),
+      threads_(configure_torch()),
+      model_(build_model()),
+      optimizer_(model_->trainable_parameters(), torch::optim::AdamOptions(tc_.lr).weight_decay(tc_.weight_decay)),
+      ckpts_(open_checkpoints()),
+      state_(resume(resolved_config)),
+      reporter_(open_reporter(resolved_config)),
+      augment_params_(data::AugmentParams::from(config.data)),
+      loader_([this](long position, uint64_t seed) { return make_sample(position, seed); },
+              data::LoaderOptions{config.data.workers, config.data.prefetch, tc_.batch_size,
+                                  static_cast<uint64_t>(tc_.seed), true}),
+      sync_(world.size() > 1 ? std::make_unique<dist::GradientSync>(world, model_->parameters(), tc_.bucket_mb)
+                             : nullptr),
+      val_options_(validation_options()),
+      run_start_(Clock::now()),
+      first_step_(state_.step) {
+  log::job().info("training: {} train / {} val images, {} rank(s) x {} thread(s) on {}, batch {} per rank, {} steps "
+                  "per epoch, {} steps in all",
+                  n_train_, data_.val.size(), world_.size(), threads_, device_.str(), tc_.batch_size, steps_per_epoch_,
+                  total_steps_);
+}
+
+long TrainingRun::checked_steps_per_epoch() const {
+  const long steps = static_cast<long>(sampler_.per_rank()) / tc_.batch_size;
+  if (steps == 0)
+    throw_config("train.batch_size", std::to_string(tc_.batch_size) + " is larger than the " +
+                                         std::to_string(sampler_.per_rank()) + " training samples each rank gets per epoch");
+  return steps;
+}
+
+int TrainingRun::configure_torch() const {
+  const int threads = world_.default_threads(tc_.threads);
+  at::set_num_threads(threads);
+  if (tc_.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+  torch::manual_seed(static_cast<uint64_t>(tc_.seed));
+  return threads;
+}
+
+model::UNet TrainingRun::build_model() const {
+  auto model = model::make_model(config_.model);
+  if (tc_.bn_momentum > 0)
+    for (auto& m : model->modules())
+      if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(tc_.bn_momentum);
+  model->to(device_);
+  if (world_.size() > 1) dist::broadcast_parameters(world_, *model);
+  return model;
+}
+
+CheckpointDir TrainingRun::open_checkpoints() const {
+  const stdfs::path out = tc_.output;
+  if (world_.is_root()) fs::create_directories(out);
+  world_.barrier();
+  return CheckpointDir(out / "checkpoints", tc_.keep_checkpoints);
+}
+
+TrainState TrainingRun::resume(const std::string& resolved_config) {
+  TrainState state;
+  state.seed = tc_.seed;
+  state.classes = classes_;
+  state.best_score = -std::numeric_limits<double>::infinity();
+  if (auto path = resume_path(world_, ckpts_); !path.empty()) {
+    if (auto saved = model::read_checkpoint_state(path); saved.classes != classes_)
+      throw_config("model.classes", "is " + std::to_string(classes_) + " but the checkpoint to resume (" + path +
+                                        ") has " + std::to_string(saved.classes));
+    state = model::load_checkpoint(path, *model_, &optimizer_, device_);
+    log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
+                    state.batch_in_epoch);
+  }
+  state.config = resolved_config;
+  return state;
+}
+
+Reporter TrainingRun::open_reporter(const std::string& resolved_config) const {
+  Reporter reporter;
+  if (!world_.is_root()) return reporter;
+  const stdfs::path out = tc_.output;
+  if (!resolved_config.empty()) fs::write_file_atomic(out / "config.toml", resolved_config);
+  reporter.csv = std::make_unique<MetricsCsv>(out / "metrics.csv", classes_, state_.epoch);
+  reporter.events = std::make_unique<EventWriter>(out);
+  reporter.previews = out / "previews";
+  return reporter;
+}
+
+data::Sample TrainingRun::make_sample(long position, uint64_t seed) const {
+  auto record = data_.dataset.read(data_.train[static_cast<size_t>(position) % n_train_]);
+  data::Sample s{record.image, record.classes, {}, record.bit_depth};
+  std::mt19937_64 rng(seed);
+  return data::augment(s, augment_params_, rng);
+}
+
+ValidationOptions TrainingRun::validation_options() const {
+  ValidationOptions options;
+  options.loss = loss_options_;
+  options.segment = segment::params_from_config(config_.segment);
+  options.preview_count = tc_.preview_count;
+  options.device = device_;
+  return options;
+}
+
+int TrainingRun::run() {
+  model_->train();
+  bool done = state_.step >= total_steps_;
+  while (!done && state_.epoch < tc_.epochs) {
+    sampler_.set_epoch(static_cast<int>(state_.epoch));
+    std::vector<long> order;
+    for (size_t i : sampler_.indices()) order.push_back(static_cast<long>(i));
+    loader_.start_epoch(state_.epoch, std::move(order), state_.batch_in_epoch);
+    EpochTotals totals;
+    totals.loader_before = loader_.stats();
+    while (auto batch = loader_.next()) {
+      const double loss = step(*batch, totals);
+      log_progress(loss, totals);
+      const bool stop = dist::agree_to_stop(world_);
+      done = state_.step >= total_steps_;
+      if (stop || (tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0 && !done)) checkpoint();
+      if (stop) return stop_for_requeue();
+      if (done) break;
+    }
+    end_epoch(totals, done);
+  }
+  log::job().info("training finished at step {} in {}; best object score {:.4f} (step {})", state_.step,
+                  log::format_duration(since(run_start_)), state_.best_score, state_.best_step);
+  return exit_codes::ok;
+}
+
+double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {
+  const auto step_start = Clock::now();
+  set_lr(optimizer_, learning_rate(schedule_, state_.step));
+  auto images = batch.images.to(device_), targets = batch.classes.to(device_);
+  optimizer_.zero_grad();
+  auto loss = segmentation_loss(model_->forward(images), targets, loss_options_);
+  if (sync_) sync_->begin_step();
+  loss.backward();
+  if (sync_) sync_->finish();
+  const double value = loss.item<double>();
+  if (world_.any(!std::isfinite(value)))
+    throw_runtime("the training loss became " + std::to_string(value) + " at step " + std::to_string(state_.step + 1) +
+                  " (epoch " + std::to_string(state_.epoch + 1) + "); stopped without applying it. The last good "
+                  "checkpoint is kept: " + (last_checkpoint_.empty() ? std::string("none written yet") : last_checkpoint_) +
+                  ". Lower train.lr or check the data.");
+  optimizer_.step();
+  totals.step_seconds += since(step_start);
+  if (sync_) {
+    totals.allreduce_seconds += sync_->last_stats().allreduce_seconds;
+    totals.comm_wait_seconds += sync_->last_stats().wait_seconds;
+  }
+  ++state_.step;
+  ++state_.batch_in_epoch;
+  totals.loss_sum += value;
+  ++totals.loss_count;
+  totals.images += images.size(0);
+  return value;
+}
+
+void TrainingRun::log_progress(double loss, EpochTotals& totals) const {
+  if (!world_.is_root() || since(totals.last_log) < config_.log.progress_seconds) return;
+  totals.last_log = Clock::now();
+  const double rate = (state_.step - first_step_) * tc_.batch_size * world_.size() / since(run_start_);
+  const double eta = rate > 0 ? (total_steps_ - state_.step) * tc_.batch_size * world_.size() / rate : -1;
+  log::job().info("epoch {}/{} step {}/{}: loss {:.4f}, {:.2f} images/s, loader {:.1f} images/s, ETA {}",
+                  state_.epoch + 1, tc_.epochs, state_.step, total_steps_, loss, rate,
+                  loader_.stats().images_per_s(config_.data.workers), log::format_duration(eta));
+}
+
+void TrainingRun::checkpoint() {
+  if (world_.is_root()) last_checkpoint_ = ckpts_.save(*model_, &optimizer_, state_).string();
+}
+
+int TrainingRun::stop_for_requeue() const {
+  world_.barrier();  // nobody exits (non-zero) before rank 0 has renamed its checkpoint
+  // Rank 0 speaks for the job but may not be the rank that was signalled.
+  const int signal = StopSignal::signal_number();
+  log::job().warn("stop signal ({}): checkpoint written at step {}; exiting with {} (requeue)",
+                  signal ? "signal " + std::to_string(signal) : std::string("on another rank"), state_.step,
+                  exit_codes::requeue);
+  return exit_codes::requeue;
+}
+
+// End of the epoch (or of the run, when max_steps ends it early).
+void TrainingRun::end_epoch(const EpochTotals& totals, bool done) {
+  const double train_seconds = since(totals.start);  // before validation
+  log_epoch_timing(world_, state_.epoch + 1, totals.loss_count,
+                   {totals.step_seconds, totals.allreduce_seconds, totals.comm_wait_seconds,
+                    loader_.stats().wait_seconds - totals.loader_before.wait_seconds},
+                   totals.images * world_.size() / std::max(1e-9, train_seconds));
+  const bool epoch_complete = !done || state_.batch_in_epoch >= loader_.batches_in_epoch();
+  const long epoch_number = state_.epoch + 1;
+  if (epoch_complete) {
+    ++state_.epoch;
+    state_.batch_in_epoch = 0;
+  }
+  const bool last = done || state_.epoch >= tc_.epochs;
+  if (epoch_number % tc_.val_every == 0 || last) validate_and_report(epoch_number, totals, train_seconds);
+  checkpoint();
+  world_.barrier();
+}
+
+void TrainingRun::validate_and_report(long epoch_number, const EpochTotals& totals, double train_seconds) {
+  auto v = validate(model_, data_.dataset, data_.val, val_options_, world_);
+  const bool scored = classes_ == 3;
+  const double score = scored ? v.object_score : -v.loss;  // without instances, rank by val loss
+  const bool best = score > state_.best_score;
+  if (best) {
+    state_.best_score = score;
+    state_.best_step = state_.step;
+  }
+  const double train_loss = world_.sum(totals.loss_sum) / std::max(1L, world_.sum(totals.loss_count));
+  if (!world_.is_root()) return;
+  const auto ls = loader_.stats();
+  EpochMetrics m;
+  m.epoch = epoch_number;
+  m.step = state_.step;
+  m.images_per_s = totals.images * world_.size() / std::max(1e-9, train_seconds);
+  m.train_loss = train_loss;
+  m.val_loss = v.loss;
+  m.pixel_accuracy = v.confusion.pixel_accuracy();
+  for (int k = 0; k < classes_; ++k) m.iou.push_back(v.confusion.iou(k));
+  m.object_score = v.object_score;
+  m.lr = learning_rate(schedule_, std::max(0L, state_.step - 1));
+  m.wall_seconds = since(run_start_);
+  reporter_.report(m, v, classes_);
+  if (best) ckpts_.save_best(*model_, state_);
+  log::job().info("epoch {}: train loss {:.4f}, val loss {:.4f}, pixel accuracy {:.4f}, object score {:.4f}{}; "
+                  "{:.2f} images/s (loader {:.1f} images/s, waited {:.1f} s)",
+                  epoch_number, m.train_loss, m.val_loss, m.pixel_accuracy, m.object_score, best ? " (best)" : "",
+                  m.images_per_s, ls.images_per_s(config_.data.workers),
+                  ls.wait_seconds - totals.loader_before.wait_seconds);
+}
+
 }  // namespace
 
 int run_train(const Config& config, const dist::World& world, const std::string& resolved_config) {
   // First thing: a Slurm signal that arrives while the data loads must not kill the ranks; the
   // loop checkpoints at its first step boundary instead.
   StopSignal::install();
-  const TrainConfig& tc = config.train;
-  const int classes = config.model.classes;
-  // Inputs first: every problem is reported before training time is spent.
-  if (tc.output.empty()) throw_config("train.output", "is empty: set the run directory");
-  auto loss_options = LossOptions::from(tc, classes);
-  TrainData data = open_train_data(config);
-  // The epoch order: every train image samples_per_image times, shuffled per epoch, split over ranks.
-  const size_t n_train = data.train.size();
-  dist::DistributedSampler sampler(n_train * config.data.samples_per_image, world.rank(), world.size(),
-                                   static_cast<uint64_t>(tc.seed), false);
-  const long steps_per_epoch = static_cast<long>(sampler.per_rank()) / tc.batch_size;
-  if (steps_per_epoch == 0)
-    throw_config("train.batch_size", std::to_string(tc.batch_size) + " is larger than the " +
-                                         std::to_string(sampler.per_rank()) + " training samples each rank gets per epoch");
-  long total_steps = tc.epochs * steps_per_epoch;
-  if (tc.max_steps > 0) total_steps = std::min(total_steps, tc.max_steps);
-  const LrSchedule schedule = LrSchedule::from(tc, steps_per_epoch, total_steps, world.size());
-
-  const torch::Device device = select_device(tc.device, world.local_rank());
-  const int threads = world.default_threads(tc.threads);
-  at::set_num_threads(threads);
-  if (tc.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
-  torch::manual_seed(static_cast<uint64_t>(tc.seed));
-
-  auto model = model::make_model(config.model);
-  if (tc.bn_momentum > 0)
-    for (auto& m : model->modules())
-      if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(tc.bn_momentum);
-  model->to(device);
-  if (world.size() > 1) dist::broadcast_parameters(world, *model);
-  torch::optim::Adam optimizer(model->trainable_parameters(),
-                               torch::optim::AdamOptions(tc.lr).weight_decay(tc.weight_decay));
-
-  const stdfs::path out = tc.output;
-  if (world.is_root()) fs::create_directories(out);
-  world.barrier();
-  CheckpointDir ckpts(out / "checkpoints", tc.keep_checkpoints);
-  TrainState state;
-  state.seed = tc.seed;
-  state.classes = classes;
-  state.best_score = -std::numeric_limits<double>::infinity();
-  if (auto path = resume_path(world, ckpts); !path.empty()) {
-    if (auto saved = read_checkpoint_state(path); saved.classes != classes)
-      throw_config("model.classes", "is " + std::to_string(classes) + " but the checkpoint to resume (" + path +
-                                        ") has " + std::to_string(saved.classes));
-    state = load_checkpoint(path, *model, &optimizer, device);
-    log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
-                    state.batch_in_epoch);
-  }
-  state.config = resolved_config;
-
-  Reporter reporter;
-  if (world.is_root()) {
-    if (!resolved_config.empty()) fs::write_file_atomic(out / "config.toml", resolved_config);
-    reporter.csv = std::make_unique<MetricsCsv>(out / "metrics.csv", classes, state.epoch);
-    reporter.events = std::make_unique<EventWriter>(out);
-    reporter.previews = out / "previews";
-  }
-
-  const auto augment_params = data::AugmentParams::from(config.data);
-  data::LoaderOptions loader_options{config.data.workers, config.data.prefetch, tc.batch_size,
-                                     static_cast<uint64_t>(tc.seed), true};
-  data::BatchLoader loader(
-      [&](long position, uint64_t seed) {
-        auto record = data.dataset.read(data.train[static_cast<size_t>(position) % n_train]);
-        data::Sample s{record.image, record.classes, {}, record.bit_depth};
-        std::mt19937_64 rng(seed);
-        return data::augment(s, augment_params, rng);
-      },
-      loader_options);
-
-  std::unique_ptr<dist::GradientSync> sync;
-  if (world.size() > 1) sync = std::make_unique<dist::GradientSync>(world, model->parameters(), tc.bucket_mb);
-
-  ValidationOptions val_options;
-  val_options.loss = loss_options;
-  val_options.segment = segment::params_from_config(config.infer);
-  val_options.preview_count = tc.preview_count;
-  val_options.device = device;
-
-  log::job().info("training: {} train / {} val images, {} rank(s) x {} thread(s) on {}, batch {} per rank, {} steps "
-                  "per epoch, {} steps in all",
-                  n_train, data.val.size(), world.size(), threads, device.str(), tc.batch_size, steps_per_epoch,
-                  total_steps);
-  const auto run_start = Clock::now();
-  const long first_step = state.step;
-  std::string last_checkpoint;
-  auto checkpoint = [&] {
-    if (world.is_root()) last_checkpoint = ckpts.save(*model, &optimizer, state).string();
-  };
-
-  model->train();
-  bool done = state.step >= total_steps;
-  while (!done && state.epoch < tc.epochs) {
-    sampler.set_epoch(static_cast<int>(state.epoch));
-    std::vector<long> order;
-    for (size_t i : sampler.indices()) order.push_back(static_cast<long>(i));
-    loader.start_epoch(state.epoch, std::move(order), state.batch_in_epoch);
-    const auto epoch_start = Clock::now();
-    const auto loader_before = loader.stats();
-    double loss_sum = 0;
-    long loss_count = 0, epoch_images = 0;
-    auto last_log = Clock::now();
-    // Per epoch, summed over its steps: the step without the loader wait, the all-reduce in
-    // flight (overlapped with backward or not) and what finish() waited for it.
-    double step_seconds = 0, allreduce_seconds = 0, comm_wait_seconds = 0;
-
-    while (auto batch = loader.next()) {
-      const auto step_start = Clock::now();
-      const double lr = learning_rate(schedule, state.step);
-      set_lr(optimizer, lr);
-      auto images = batch->images.to(device), targets = batch->classes.to(device);
-      optimizer.zero_grad();
-      auto loss = segmentation_loss(model->forward(images), targets, loss_options);
-      if (sync) sync->begin_step();
-      loss.backward();
-      if (sync) sync->finish();
-      const double value = loss.item<double>();
-      if (world.any(!std::isfinite(value)))
-        throw_runtime("the training loss became " + std::to_string(value) + " at step " + std::to_string(state.step + 1) +
-                      " (epoch " + std::to_string(state.epoch + 1) + "); stopped without applying it. The last good "
-                      "checkpoint is kept: " + (last_checkpoint.empty() ? std::string("none written yet") : last_checkpoint) +
-                      ". Lower train.lr or check the data.");
-      optimizer.step();
-      step_seconds += since(step_start);
-      if (sync) {
-        allreduce_seconds += sync->last_stats().allreduce_seconds;
-        comm_wait_seconds += sync->last_stats().wait_seconds;
-      }
-      ++state.step;
-      ++state.batch_in_epoch;
-      loss_sum += value;
-      ++loss_count;
-      epoch_images += images.size(0);
-
-      if (world.is_root() && since(last_log) >= config.log.progress_seconds) {
-        last_log = Clock::now();
-        const double rate = (state.step - first_step) * tc.batch_size * world.size() / since(run_start);
-        const double eta = rate > 0 ? (total_steps - state.step) * tc.batch_size * world.size() / rate : -1;
-        log::job().info("epoch {}/{} step {}/{}: loss {:.4f}, {:.2f} images/s, loader {:.1f} images/s, ETA {}",
-                        state.epoch + 1, tc.epochs, state.step, total_steps, value, rate,
-                        loader.stats().images_per_s(config.data.workers), log::format_duration(eta));
-      }
-      const bool stop = dist::agree_to_stop(world);
-      done = state.step >= total_steps;
-      if (stop || (tc.checkpoint_every > 0 && state.step % tc.checkpoint_every == 0 && !done)) checkpoint();
-      if (stop) {
-        world.barrier();  // nobody exits (non-zero) before rank 0 has renamed its checkpoint
-        // Rank 0 speaks for the job but may not be the rank that was signalled.
-        const int signal = StopSignal::signal_number();
-        log::job().warn("stop signal ({}): checkpoint written at step {}; exiting with {} (requeue)",
-                        signal ? "signal " + std::to_string(signal) : std::string("on another rank"), state.step,
-                        exit_codes::requeue);
-        return exit_codes::requeue;
-      }
-      if (done) break;
-    }
-
-    // End of the epoch (or of the run, when max_steps ends it early).
-    const double train_seconds = since(epoch_start);  // before validation
-    log_epoch_timing(world, state.epoch + 1, loss_count, {step_seconds, allreduce_seconds, comm_wait_seconds,
-                                                          loader.stats().wait_seconds - loader_before.wait_seconds},
-                     epoch_images * world.size() / std::max(1e-9, train_seconds));
-    const bool epoch_complete = !done || state.batch_in_epoch >= loader.batches_in_epoch();
-    const long epoch_number = state.epoch + 1;
-    if (epoch_complete) {
-      ++state.epoch;
-      state.batch_in_epoch = 0;
-    }
-    const bool last = done || state.epoch >= tc.epochs;
-    if (epoch_number % tc.val_every == 0 || last) {
-      auto v = validate(model, data.dataset, data.val, val_options, world);
-      const bool scored = classes == 3;
-      const double score = scored ? v.object_score : -v.loss;  // without instances, rank by val loss
-      const bool best = score > state.best_score;
-      if (best) {
-        state.best_score = score;
-        state.best_step = state.step;
-      }
-      const double train_loss = world.sum(loss_sum) / std::max(1L, world.sum(loss_count));
-      if (world.is_root()) {
-        const auto ls = loader.stats();
-        EpochMetrics m;
-        m.epoch = epoch_number;
-        m.step = state.step;
-        m.images_per_s = epoch_images * world.size() / std::max(1e-9, train_seconds);
-        m.train_loss = train_loss;
-        m.val_loss = v.loss;
-        m.pixel_accuracy = v.confusion.pixel_accuracy();
-        for (int k = 0; k < classes; ++k) m.iou.push_back(v.confusion.iou(k));
-        m.object_score = v.object_score;
-        m.lr = learning_rate(schedule, std::max(0L, state.step - 1));
-        m.wall_seconds = since(run_start);
-        reporter.report(m, v, classes);
-        if (best) ckpts.save_best(*model, state);
-        log::job().info("epoch {}: train loss {:.4f}, val loss {:.4f}, pixel accuracy {:.4f}, object score {:.4f}{}; "
-                        "{:.2f} images/s (loader {:.1f} images/s, waited {:.1f} s)",
-                        epoch_number, m.train_loss, m.val_loss, m.pixel_accuracy, m.object_score, best ? " (best)" : "",
-                        m.images_per_s, ls.images_per_s(config.data.workers),
-                        ls.wait_seconds - loader_before.wait_seconds);
-      }
-    }
-    checkpoint();
-    world.barrier();
-  }
-  log::job().info("training finished at step {} in {}; best object score {:.4f} (step {})", state.step,
-                  log::format_duration(since(run_start)), state.best_score, state.best_step);
-  return exit_codes::ok;
+  if (config.train.output.empty()) throw_config("train.output", "is empty: set the run directory");
+  TrainingRun run(config, world, resolved_config);
+  return run.run();
 }
 
 }  // namespace nucseg::train

@@ -8,8 +8,8 @@
 
 #include "nucseg/data/batch.hpp"
 #include "nucseg/dist/collectives.hpp"
-#include "nucseg/eval/kaggle.hpp"
 #include "nucseg/model/model_info.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 
 namespace nucseg::train {
 namespace {
@@ -72,7 +72,7 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
       for (int k = 0; k < 3; ++k)
         planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, probs[k].data_ptr<float>()).clone());
       auto labels = segment::instances_from_probabilities(planes, options.segment);
-      score_sum += eval::score_image(record.labels, labels).score;
+      score_sum += segment::score_image(record.labels, labels).score;
     }
     images += 1;
     if (pos < previews.size()) previews[pos] = PreviewRow{record.image, record.bit_depth, record.classes, pred.classes};

@@ -28,6 +28,10 @@ TEST(ConfigDocs, EveryKeyInCodeIsDocumentedAndViceVersa) {
     declared.insert(k.key);
     EXPECT_TRUE(documented.count(k.key)) << "key " << k.key << " is not documented in docs/config.md";
   }
+  for (const auto& a : nucseg::config_key_aliases()) {
+    declared.insert(a.alias);
+    EXPECT_TRUE(documented.count(a.alias)) << "older key " << a.alias << " is not documented in docs/config.md";
+  }
   for (const auto& k : documented)
     EXPECT_TRUE(declared.count(k)) << "docs/config.md documents " << k << ", which the code does not know";
 }

@@ -18,4 +18,10 @@ int main() {
     std::string def = k.default_value == "\"\"" ? "`\"\"` (empty)" : "`" + k.default_value + "`";
     std::cout << "| `" << k.key << "` | " << k.type << " | " << def << " | " << k.allowed << " | " << k.doc << " |\n";
   }
+  std::cout << "\n### Older spellings\n\n"
+            << "Still read, into the key they name, until nucseg 0.2; never written (`--print-config` and the\n"
+            << "configuration saved with every output use the new key).\n\n"
+            << "| old key | read as |\n"
+            << "| --- | --- |\n";
+  for (const auto& a : nucseg::config_key_aliases()) std::cout << "| `" << a.alias << "` | `" << a.key << "` |\n";
 }

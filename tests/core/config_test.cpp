@@ -93,6 +93,23 @@ TEST(Config, CrossKeyChecks) {
   EXPECT_NE(msg.find("model.classes"), std::string::npos) << msg;
 }
 
+TEST(Config, OlderInferSpellingsOfSegmentKeysStillRead) {
+  auto path = write_toml("nucseg_cfg_alias.toml", "[infer]\nmin_area = 30\nseeds = \"interior\"\n");
+  Config c = load_config({path}, {"infer.seed_threshold=0.7", "infer.seed_distance=9"});
+  EXPECT_EQ(c.segment.min_area, 30);
+  EXPECT_EQ(c.segment.seeds, "interior");
+  EXPECT_DOUBLE_EQ(c.segment.seed_threshold, 0.7);
+  EXPECT_EQ(c.segment.seed_distance, 9);
+  // Written back under the new spelling only.
+  const auto toml = nucseg::config_to_toml(c, {"infer", "segment"});
+  EXPECT_NE(toml.find("[segment]\nmin_area = 30"), std::string::npos) << toml;
+  const auto infer_section = toml.substr(0, toml.find("[segment]"));
+  EXPECT_EQ(infer_section.find("min_area"), std::string::npos) << toml;
+  // A bad value names the key as the user spelled it.
+  auto msg = error_of({}, {"infer.min_area=-1"});
+  EXPECT_NE(msg.find("infer.min_area"), std::string::npos) << msg;
+}
+
 TEST(Config, SyntaxErrorNamesFileAndLine) {
   auto path = write_toml("nucseg_cfg_syntax.toml", "[train]\nepochs = = 3\n");
   auto msg = error_of({path}, {});

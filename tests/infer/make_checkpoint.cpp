@@ -13,7 +13,7 @@
 
 #include "nucseg/core/config.hpp"
 #include "nucseg/model/unet.hpp"
-#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/model/checkpoint.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 4) {
@@ -34,13 +34,13 @@ int main(int argc, char** argv) {
       for (int i = 0; i < calibration; ++i) model->forward(torch::rand({4, 3, 128, 128}));
       model->eval();
     }
-    nucseg::train::TrainState state;
+    nucseg::model::CheckpointState state;
     state.classes = config.model.classes;
     state.step = 1;
     state.config = nucseg::config_to_toml(config, {"model"});
     std::filesystem::path file(argv[1]);
     if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-    nucseg::train::save_checkpoint(file, *model, nullptr, state);
+    nucseg::model::save_checkpoint(file, *model, nullptr, state);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_checkpoint: %s\n", e.what());

@@ -2,7 +2,7 @@
 #include <functional>
 #include <set>
 
-#include "fixture.hpp"
+#include "test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/core/fs.hpp"

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "fixture.hpp"
+#include "test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/io/image.hpp"
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <thread>
 
-#include "fixture.hpp"
+#include "test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/shard.hpp"

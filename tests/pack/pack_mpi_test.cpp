@@ -5,9 +5,9 @@
 
 #include <set>
 
-#include "../io/fixture.hpp"
+#include "../io/test_util.hpp"
 #include "nucseg/core/error.hpp"
-#include "pack_check.hpp"
+#include "test_util.hpp"
 
 namespace t = nucseg::testing;
 

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "../io/fixture.hpp"
+#include "../io/test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/logging.hpp"
-#include "pack_check.hpp"
+#include "test_util.hpp"
 
 namespace t = nucseg::testing;
 using nucseg::Config;

@@ -4,9 +4,9 @@
 #include <random>
 
 #include "nucseg/core/error.hpp"
-#include "nucseg/eval/kaggle.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/classical.hpp"
-#include "test_support.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -38,7 +38,7 @@ TEST(Classical, SegmentsBothPolarities) {
       const cv::Mat truth = nucseg::test::touching_discs(192, 256, 25, 6.0, 12.0, seed);
       const cv::Mat labels = nucseg::segment::classical_watershed(render(truth, dark, depth, seed));
       ASSERT_EQ(labels.type(), CV_32SC1);
-      const auto s = nucseg::eval::score_image(truth, labels);
+      const auto s = nucseg::segment::score_image(truth, labels);
       std::printf("classical: %s nuclei, %s: score %.4f (true %d, pred %d), fg IoU %.4f\n", dark ? "dark" : "bright",
                   depth == CV_8U ? "8-bit" : "16-bit", s.score, s.n_true, s.n_pred, s.fg_iou);
       EXPECT_GT(s.fg_iou, 0.85);  // polarity detected: the foreground is found

@@ -8,10 +8,10 @@
 #include <set>
 
 #include "nucseg/core/error.hpp"
-#include "nucseg/eval/kaggle.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/label_ops.hpp"
-#include "test_support.hpp"
+#include "test_util.hpp"
 
 using namespace nucseg::segment;
 using nucseg::test::class_map_from_labels;
@@ -65,11 +65,11 @@ TEST(InteriorSeeds, TwoTouchingDiscsSeparatedOnlyByBorderBand) {
   const SegmentParams params = interior_mode();
   const cv::Mat from_classes = instances_from_classes(cls, params);
   EXPECT_EQ(count_labels(from_classes), 2);
-  EXPECT_GT(nucseg::eval::score_image(truth, from_classes).score, 0.9);
+  EXPECT_GT(nucseg::segment::score_image(truth, from_classes).score, 0.9);
 
   const cv::Mat from_probs = instances_from_probabilities(soft_probs(cls, 0.8f), params);
   EXPECT_EQ(count_labels(from_probs), 2);
-  EXPECT_GT(nucseg::eval::score_image(truth, from_probs).score, 0.9);
+  EXPECT_GT(nucseg::segment::score_image(truth, from_probs).score, 0.9);
   // Without the border band the same blob is one object.
   const cv::Mat merged = instances_from_classes(cv::Mat(cls != 0) / 255, params);
   EXPECT_EQ(count_labels(merged), 1);
@@ -82,11 +82,11 @@ TEST(InteriorSeeds, RecoversManyTouchingNucleiFromDerivedClassMap) {
     SegmentParams params = interior_mode();
     params.min_area = 4;
     const cv::Mat pred = instances_from_classes(cls, params);
-    const auto s = nucseg::eval::score_image(truth, pred);
+    const auto s = nucseg::segment::score_image(truth, pred);
     EXPECT_GT(s.score, 0.9) << "seed " << seed << " n_true " << s.n_true << " n_pred " << s.n_pred;
     EXPECT_EQ(s.n_pred, s.n_true) << "seed " << seed;
     const cv::Mat pp = instances_from_probabilities(soft_probs(cls, 0.7f), params);
-    EXPECT_GT(nucseg::eval::score_image(truth, pp).score, 0.9) << "seed " << seed;
+    EXPECT_GT(nucseg::segment::score_image(truth, pp).score, 0.9) << "seed " << seed;
   }
 }
 
@@ -186,7 +186,7 @@ TEST(DistanceSeeds, TouchingDiscsSplitByShapeWithoutBorderBand) {
   const cv::Mat all_interior = cv::Mat(truth != 0) / 255;
   const cv::Mat labels = instances_from_classes(all_interior, distance_mode());
   EXPECT_EQ(count_labels(labels), 2);
-  EXPECT_GT(nucseg::eval::score_image(truth, labels).score, 0.8);
+  EXPECT_GT(nucseg::segment::score_image(truth, labels).score, 0.8);
   EXPECT_EQ(count_labels(instances_from_classes(all_interior, interior_mode())), 1);
 }
 
@@ -230,7 +230,7 @@ TEST(DistanceSeeds, TouchingNucleiFromDerivedClassMap) {
     const cv::Mat cls = class_map_from_labels(truth, 2);
     SegmentParams params = distance_mode();
     params.min_area = 4;
-    const auto s = nucseg::eval::score_image(truth, instances_from_classes(cls, params));
+    const auto s = nucseg::segment::score_image(truth, instances_from_classes(cls, params));
     std::printf("distance mode, perfect map, seed %u: score %.3f, %d of %d objects\n", seed, s.score, s.n_pred, s.n_true);
     EXPECT_GT(s.score, 0.85) << "seed " << seed << " n_true " << s.n_true << " n_pred " << s.n_pred;
     EXPECT_LE(std::abs(s.n_pred - s.n_true), 2) << "seed " << seed;

@@ -17,7 +17,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/segment/measure.hpp"
-#include "test_support.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <functional>
 
-#include "../segment/test_support.hpp"
-#include "nucseg/eval/kaggle.hpp"
+#include "../segment/test_util.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/classical.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/measure.hpp"
@@ -60,11 +60,11 @@ int main(int argc, char** argv) {
   const double t_inst = best_seconds([&] { pred = nucseg::segment::instances_from_probabilities(probs, {}); });
   nucseg::ObjectTable table;
   const double t_meas = best_seconds([&] { table = nucseg::segment::measure_objects("bench", pred, rgb); });
-  nucseg::eval::ImageScore score;
-  const double t_score = best_seconds([&] { score = nucseg::eval::score_image(truth, pred); });
+  nucseg::segment::ImageScore score;
+  const double t_score = best_seconds([&] { score = nucseg::segment::score_image(truth, pred); });
   cv::Mat classical;
   const double t_classical = best_seconds([&] { classical = nucseg::segment::classical_watershed(rgb); }, 1);
-  const auto classical_score = nucseg::eval::score_image(truth, classical);
+  const auto classical_score = nucseg::segment::score_image(truth, classical);
 
   std::printf("segment bench: %dx%d, %d true nuclei, %zu predicted, 1 thread\n", side, side, score.n_true, table.size());
   auto row = [&](const char* what, double s) {

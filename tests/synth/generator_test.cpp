@@ -4,7 +4,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/synth/generator.hpp"
-#include "synth_test_util.hpp"
+#include "test_util.hpp"
 
 using nucseg::SynthConfig;
 using nucseg::synth::generate_sample;

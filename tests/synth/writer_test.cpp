@@ -4,7 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/synth/writer.hpp"
-#include "synth_test_util.hpp"
+#include "test_util.hpp"
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::synth;

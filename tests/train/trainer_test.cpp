@@ -17,7 +17,7 @@
 #include "nucseg/dist/world.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/pack/pack.hpp"
-#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/train/checkpoint_dir.hpp"
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/trainer.hpp"
 #include "nucseg/train/validation.hpp"
@@ -100,7 +100,7 @@ double untrained_score(const Config& c) {
   auto model = model::make_model(c.model);
   auto data = train::open_train_data(c);
   train::ValidationOptions o;
-  o.segment = nucseg::segment::params_from_config(c.infer);
+  o.segment = nucseg::segment::params_from_config(c.segment);
   return train::validate(model, data.dataset, data.val, o, world()).object_score;
 }
 
@@ -120,7 +120,7 @@ std::vector<std::vector<double>> csv_rows(const stdfs::path& file) {
 
 model::UNet load_weights(const Config& c, const stdfs::path& file) {
   auto model = model::make_model(c.model);
-  train::load_checkpoint(file, *model, nullptr);
+  model::load_checkpoint(file, *model, nullptr);
   return model;
 }
 
@@ -170,10 +170,10 @@ TEST(Trainer, InterruptedThenResumedRunEndsWithTheSameWeights) {
   cut.train.max_steps = 7;
   ASSERT_EQ(train::run_train(cut, world()), exit_codes::requeue);
   StopSignal::reset();
-  EXPECT_TRUE(stdfs::exists(stdfs::path(cut.train.output) / "checkpoints" / train::CheckpointDir::file_name(3)));
+  EXPECT_TRUE(stdfs::exists(stdfs::path(cut.train.output) / "checkpoints" / model::step_checkpoint_name(3)));
   ASSERT_EQ(train::run_train(cut, world()), exit_codes::ok);
 
-  auto name = train::CheckpointDir::file_name(7);
+  auto name = model::step_checkpoint_name(7);
   auto a = load_weights(full, stdfs::path(full.train.output) / "checkpoints" / name);
   auto b = load_weights(cut, stdfs::path(cut.train.output) / "checkpoints" / name);
   auto pb = b->named_parameters();

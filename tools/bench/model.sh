@@ -12,7 +12,7 @@ steps=${STEPS:-5}; batch=${BATCH:-16}; threads=${THREADS:-2}; sizes=${SIZES:-128
 py=/usr/bin/python3
 
 ninja -C "$build" -j2 nucseg_model_bench >/dev/null
-bench=$build/tests/bench/nucseg_model_bench
+bench=$build/tests/model/nucseg_model_bench
 
 field() { sed -n "s/.*$1 \([0-9.]*\).*/\1/p" <<<"$2" | head -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -101,16 +101,20 @@ struct InferConfig {
   int tile = 512;
   int overlap = 64;
   int batch = 4;
-  int min_area = 12;
-  double seed_threshold = 0.5;
-  std::string seeds = "distance";  // distance, interior
-  int seed_distance = 4;
   bool overwrite = false;
   bool save_probabilities = false;
   std::string export_labels;  // "", png, tiff
   int threads = 0;
   bool fold_batchnorm = true;
   std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
+};
+
+// Instances from class probabilities: read by inference and by training's validation alike.
+struct SegmentConfig {
+  int min_area = 12;
+  double seed_threshold = 0.5;
+  std::string seeds = "distance";  // distance, interior
+  int seed_distance = 4;
 };
 
 struct EvalConfig {
@@ -127,6 +131,7 @@ struct Config {
   ModelConfig model;
   TrainConfig train;
   InferConfig infer;
+  SegmentConfig segment;
   EvalConfig eval;
 };
 
@@ -140,6 +145,14 @@ struct KeyInfo {
 };
 
 const std::vector<KeyInfo>& config_keys();
+
+// An older spelling of a key, still read (into `key`) for one version and never written.
+struct KeyAlias {
+  std::string alias;  // "infer.min_area"
+  std::string key;    // "segment.min_area"
+};
+
+const std::vector<KeyAlias>& config_key_aliases();
 
 // Defaults, then each file in order, then each "section.key=value" override.
 // Throws Error(config) naming the key for unknown keys, wrong types and bad values.

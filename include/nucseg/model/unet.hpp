@@ -1,6 +1,6 @@
 // The seed's network: a Keras-exact MobileNetV2 encoder (ImageNet-importable) with the
-// TensorFlow tutorial's skip taps and a pix2pix decoder. The only public header that includes
-// torch; torch-free facts live in model_info.hpp.
+// TensorFlow tutorial's skip taps and a pix2pix decoder. Includes torch, so only code that
+// builds or runs the network includes it; torch-free facts live in model_info.hpp.
 #pragma once
 
 #include <torch/torch.h>

@@ -27,18 +27,18 @@ namespace nucseg::segment {
 
 enum class SeedMode { interior, distance };
 
-// "interior" / "distance" (the infer.seeds key); anything else is a runtime error.
+// "interior" / "distance" (the segment.seeds key); anything else is a runtime error.
 SeedMode seed_mode_from_string(const std::string& name);
 
 struct SegmentParams {
-  double seed_threshold = 0.5;  // interior probability of the "confident interior" (infer.seed_threshold)
-  int min_area = 12;            // objects with fewer pixels are removed (infer.min_area)
-  SeedMode seeds = SeedMode::distance;  // infer.seeds
-  int seed_distance = 4;        // distance mode: peaks closer than this merge (infer.seed_distance)
+  double seed_threshold = 0.5;  // interior probability of the "confident interior" (segment.seed_threshold)
+  int min_area = 12;            // objects with fewer pixels are removed (segment.min_area)
+  SeedMode seeds = SeedMode::distance;  // segment.seeds
+  int seed_distance = 4;        // distance mode: peaks closer than this merge (segment.seed_distance)
 };
 
-// The infer.* keys (seed_threshold, min_area, seeds, seed_distance); validation uses them too.
-SegmentParams params_from_config(const InferConfig& infer);
+// The [segment] keys; nucseg_infer and training's validation both read them.
+SegmentParams params_from_config(const SegmentConfig& config);
 
 // What the instance step reads of the class probabilities: its two masks, thresholded at full
 // precision, and the border probability where interior seeding needs it. Built band by band

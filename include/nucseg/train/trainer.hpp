@@ -8,7 +8,7 @@
 
 namespace nucseg::train {
 
-// Trains per `config` (sections data, model, train, infer for the validation segmentation)
+// Trains per `config` (sections data, model, train, segment for the validation instances)
 // into config.train.output, resuming from its latest checkpoint. Collective over `world`.
 // Returns exit_codes::ok, or exit_codes::requeue after a stop signal (a checkpoint was
 // written). Throws nucseg::Error for bad inputs (before training starts) and for a NaN/inf

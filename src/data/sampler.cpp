@@ -1,10 +1,10 @@
-#include "nucseg/dist/sampler.hpp"
+#include "nucseg/data/sampler.hpp"
 
 #include <string>
 
 #include "nucseg/core/error.hpp"
 
-namespace nucseg::dist {
+namespace nucseg::data {
 namespace {
 
 // splitmix64: a tiny, well-mixed generator whose output is fixed by its definition.
@@ -67,4 +67,4 @@ std::vector<size_t> DistributedSampler::indices() const {
   return mine;
 }
 
-}  // namespace nucseg::dist
+}  // namespace nucseg::data

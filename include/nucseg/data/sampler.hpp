@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace nucseg::dist {
+namespace nucseg::data {
 
 class DistributedSampler final {
  public:
@@ -39,4 +39,4 @@ class DistributedSampler final {
 // and std::uniform_int_distribution are implementation-defined, so they are not used).
 std::vector<size_t> seeded_permutation(size_t n, uint64_t seed);
 
-}  // namespace nucseg::dist
+}  // namespace nucseg::data

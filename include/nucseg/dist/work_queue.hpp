@@ -4,17 +4,18 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include <mpi.h>
 
 #include "nucseg/dist/world.hpp"
 
-namespace nucseg::infer {
+namespace nucseg::dist {
 
 class WorkQueue final {
  public:
   // Collective: every rank of `world` constructs it with the same `total`.
-  WorkQueue(const dist::World& world, long total);
+  WorkQueue(const World& world, long total);
   ~WorkQueue();  // collective (MPI_Win_free)
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -41,6 +42,6 @@ class WorkQueue final {
 
 // Summary line of per-rank busy time, built on rank 0 from every rank's numbers (collective).
 // Returns "" on ranks other than 0.
-std::string busy_time_report(const dist::World& world, double busy_seconds, double wall_seconds, long items);
+std::string busy_time_report(const World& world, double busy_seconds, double wall_seconds, long items);
 
-}  // namespace nucseg::infer
+}  // namespace nucseg::dist

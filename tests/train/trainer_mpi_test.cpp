@@ -20,7 +20,7 @@
 #include "nucseg/model/unet.hpp"
 #include "nucseg/pack/pack.hpp"
 #include "nucseg/synth/writer.hpp"
-#include "nucseg/train/checkpoint.hpp"
+#include "nucseg/train/checkpoint_dir.hpp"
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/trainer.hpp"
 
@@ -106,12 +106,12 @@ long steps_per_epoch(const Config& c) {
 }
 
 stdfs::path checkpoint(const Config& c, long step) {
-  return stdfs::path(c.train.output) / "checkpoints" / train::CheckpointDir::file_name(step);
+  return stdfs::path(c.train.output) / "checkpoints" / model::step_checkpoint_name(step);
 }
 
 model::UNet load_weights(const Config& c, long step) {
   auto model = model::make_model(c.model);
-  train::load_checkpoint(checkpoint(c, step), *model, nullptr);
+  model::load_checkpoint(checkpoint(c, step), *model, nullptr);
   return model;
 }
 
@@ -180,7 +180,7 @@ TEST_F(DistTrainer, ResumedMidEpochEndsWithTheWeightsOfAnUninterruptedRun) {
   EXPECT_EQ(train::run_train(cut, world()), exit_codes::requeue);
   StopSignal::reset();
   world().barrier();
-  auto s1 = train::read_checkpoint_state(checkpoint(cut, 1));
+  auto s1 = model::read_checkpoint_state(checkpoint(cut, 1));
   EXPECT_EQ(s1.step, 1);
   EXPECT_EQ(s1.epoch, 0);
   EXPECT_EQ(s1.batch_in_epoch, 1);
@@ -188,7 +188,7 @@ TEST_F(DistTrainer, ResumedMidEpochEndsWithTheWeightsOfAnUninterruptedRun) {
   // 2. Resumed, across the epoch boundary, to one batch into the second epoch (max_steps).
   cut.train.max_steps = spe + 1;
   ASSERT_EQ(train::run_train(cut, world()), exit_codes::ok);
-  auto s2 = train::read_checkpoint_state(checkpoint(cut, spe + 1));
+  auto s2 = model::read_checkpoint_state(checkpoint(cut, spe + 1));
   EXPECT_EQ(s2.epoch, 1);
   EXPECT_EQ(s2.batch_in_epoch, 1);
 
@@ -197,10 +197,10 @@ TEST_F(DistTrainer, ResumedMidEpochEndsWithTheWeightsOfAnUninterruptedRun) {
   if (world().is_root()) {
     auto model = model::make_model(control.model);
     torch::optim::Adam optimizer(model->trainable_parameters(), torch::optim::AdamOptions(control.train.lr));
-    auto state = train::load_checkpoint(checkpoint(cut, spe + 1), *model, &optimizer);
+    auto state = model::load_checkpoint(checkpoint(cut, spe + 1), *model, &optimizer);
     state.batch_in_epoch = 0;
     fs::create_directories(checkpoint(control, 0).parent_path());
-    train::save_checkpoint(checkpoint(control, spe + 1), *model, &optimizer, state);
+    model::save_checkpoint(checkpoint(control, spe + 1), *model, &optimizer, state);
   }
   world().barrier();
 
@@ -208,7 +208,7 @@ TEST_F(DistTrainer, ResumedMidEpochEndsWithTheWeightsOfAnUninterruptedRun) {
   cut.train.max_steps = 0;
   ASSERT_EQ(train::run_train(cut, world()), exit_codes::ok);
   ASSERT_EQ(train::run_train(control, world()), exit_codes::ok);
-  EXPECT_EQ(train::read_checkpoint_state(checkpoint(cut, total)).step, total);
+  EXPECT_EQ(model::read_checkpoint_state(checkpoint(cut, total)).step, total);
 
   const double resumed = max_difference(full, cut, total);
   EXPECT_EQ(resumed, 0.0) << "resumed run differs from the uninterrupted one by up to " << resumed;

@@ -1,16 +1,16 @@
-#include "nucseg/infer/work_queue.hpp"
+#include "nucseg/dist/work_queue.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <string>
 
-namespace nucseg::infer {
+namespace nucseg::dist {
 namespace {
 constexpr int kSlots = 4;
 }  // namespace
 
-WorkQueue::WorkQueue(const dist::World& world, long total) : total_(total) {
+WorkQueue::WorkQueue(const World& world, long total) : total_(total) {
   MPI_Aint bytes = world.rank() == 0 ? static_cast<MPI_Aint>(kSlots * sizeof(long)) : 0;
   NUCSEG_MPI_CHECK(MPI_Win_allocate(bytes, sizeof(long), MPI_INFO_NULL, world.comm(), &counter_, &win_));
   if (world.rank() == 0) {
@@ -57,7 +57,7 @@ WorkQueue::Counts WorkQueue::counts() {
   return c;
 }
 
-std::string busy_time_report(const dist::World& world, double busy_seconds, double wall_seconds, long items) {
+std::string busy_time_report(const World& world, double busy_seconds, double wall_seconds, long items) {
   char line[160];
   std::snprintf(line, sizeof line, "rank %d: %ld images, busy %.1f s of %.1f s (%.0f%%)", world.rank(), items,
                 busy_seconds, wall_seconds, wall_seconds > 0 ? 100.0 * busy_seconds / wall_seconds : 0.0);
@@ -68,4 +68,4 @@ std::string busy_time_report(const dist::World& world, double busy_seconds, doub
   return out.str();
 }
 
-}  // namespace nucseg::infer
+}  // namespace nucseg::dist

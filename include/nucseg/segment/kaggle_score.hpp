@@ -4,16 +4,16 @@
 // the image score is the mean over the ten thresholds, the dataset score the mean over images.
 // Conventions (docs/eval.md): an image with no true and no predicted object scores 1 at every
 // threshold; ap50 is the DSB "average precision" at 0.5, i.e. TP/(TP+FP+FN) at t = 0.5.
+// It lives in the segment layer so that training's validation and nucseg_eval score instances
+// with the same code without either reaching into the other.
 #pragma once
 
 #include <array>
-#include <string>
-#include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
 
-namespace nucseg::eval {
+namespace nucseg::segment {
 
 inline constexpr int kThresholds = 10;
 double threshold(int i);  // 0.50 + 0.05 i
@@ -43,7 +43,4 @@ struct DatasetScore {
 
 DatasetScore aggregate(const std::vector<ImageScore>& images);
 
-// The report: {"dataset": {...}, "images": [{"id": ..., ...}, ...]}; strings escaped.
-std::string to_json(const DatasetScore& dataset, const std::vector<std::pair<std::string, ImageScore>>& per_image);
-
-}  // namespace nucseg::eval
+}  // namespace nucseg::segment

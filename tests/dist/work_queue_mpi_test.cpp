@@ -1,4 +1,4 @@
-#include "nucseg/infer/work_queue.hpp"
+#include "nucseg/dist/work_queue.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@ TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
   std::string mine;
   long count = 0;
   {
-    nucseg::infer::WorkQueue queue(world, total);
+    nucseg::dist::WorkQueue queue(world, total);
     while (auto item = queue.next()) {
       mine += std::to_string(*item) + " ";
       ++count;
@@ -35,7 +35,7 @@ TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
     EXPECT_EQ(counts.pixels, 210);
   }
   auto all = world.gather_strings(mine);
-  auto report = nucseg::infer::busy_time_report(world, 0.5, 1.0, count);
+  auto report = nucseg::dist::busy_time_report(world, 0.5, 1.0, count);
   if (world.rank() == 0) {
     std::vector<int> seen(total, 0);
     for (const auto& part : all) {
@@ -58,7 +58,7 @@ TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
 
 TEST(WorkQueue, EmptyQueueHandsOutNothing) {
   nucseg::dist::World world(&g_argc, &g_argv);
-  nucseg::infer::WorkQueue queue(world, 0);
+  nucseg::dist::WorkQueue queue(world, 0);
   EXPECT_FALSE(queue.next().has_value());
 }
 

@@ -11,8 +11,8 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "../segment/test_support.hpp"
-#include "nucseg/eval/kaggle.hpp"
+#include "../segment/test_util.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 
 namespace {
 
@@ -100,7 +100,7 @@ TEST(KaggleReference, MatchesIndependentPythonImplementation) {
     ASSERT_TRUE(f) << "unparsable line: " << line;
     const size_t i = static_cast<size_t>(std::stoi(name.substr(1)));
     ASSERT_LT(i, pairs.size());
-    const auto s = nucseg::eval::score_image(pairs[i].first, pairs[i].second);
+    const auto s = nucseg::segment::score_image(pairs[i].first, pairs[i].second);
     EXPECT_NEAR(s.score, score, 1e-9) << name;
     EXPECT_EQ(s.n_true, n_true) << name;
     EXPECT_EQ(s.n_pred, n_pred) << name;
@@ -120,21 +120,4 @@ TEST(KaggleReference, MatchesIndependentPythonImplementation) {
   EXPECT_GT(score_sum / static_cast<double>(checked), 0.1);
   EXPECT_LT(score_sum / static_cast<double>(checked), 0.9);
   fs::remove_all(dir);
-}
-
-TEST(KaggleReference, JsonReportLoadsInPython) {
-  cv::Mat t = cv::Mat::zeros(8, 8, CV_32SC1);
-  t(cv::Rect(1, 1, 3, 3)).setTo(1);
-  const auto s = nucseg::eval::score_image(t, t);
-  const std::string id = "odd \"id\"\t\\ \xc3\xa9";
-  const std::string json = nucseg::eval::to_json(nucseg::eval::aggregate({s}), {{id, s}});
-  const fs::path file = fs::temp_directory_path() / ("nucseg_eval_" + std::to_string(::getpid()) + ".json");
-  std::ofstream(file) << json;
-  const std::string out = nucseg::test::run_command(
-      nucseg::test::python3() +
-      " -c 'import json,sys; d=json.load(open(sys.argv[1], encoding=\"utf-8\")); "
-      "sys.stdout.buffer.write((d[\"images\"][0][\"id\"] + \"|\" + repr(d[\"dataset\"][\"score\"])).encode())' " +
-      file.string());
-  fs::remove(file);
-  EXPECT_EQ(out, id + "|1");  // the score is written as the JSON number 1
 }

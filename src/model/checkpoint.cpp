@@ -1,5 +1,5 @@
-// Checkpoint files: one torch archive per checkpoint, written atomically, pruned to the last K.
-#include "nucseg/train/checkpoint.hpp"
+// Checkpoint files: one torch archive per checkpoint, written atomically.
+#include "nucseg/model/checkpoint.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -10,9 +10,8 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
-#include "nucseg/core/logging.hpp"
 
-namespace nucseg::train {
+namespace nucseg::model {
 namespace stdfs = std::filesystem;
 namespace {
 
@@ -39,8 +38,8 @@ std::string reason(const std::exception& e) {
   return e.what();
 }
 
-TrainState read_state(torch::serialize::InputArchive& a) {
-  TrainState s;
+CheckpointState read_state(torch::serialize::InputArchive& a) {
+  CheckpointState s;
   s.epoch = read_long(a, "epoch");
   s.step = read_long(a, "step");
   s.batch_in_epoch = read_long(a, "batch_in_epoch");
@@ -65,7 +64,7 @@ void open_archive(torch::serialize::InputArchive& a, const stdfs::path& file, to
 }  // namespace
 
 void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const TrainState& state) {
+                     const CheckpointState& state) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -99,7 +98,7 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   fs::commit_rename(tmp, file);
 }
 
-TrainState load_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+CheckpointState load_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                            torch::Device device) {
   torch::serialize::InputArchive archive;
   open_archive(archive, file, device);
@@ -127,7 +126,7 @@ TrainState load_checkpoint(const stdfs::path& file, torch::nn::Module& model, to
   }
 }
 
-TrainState read_checkpoint_state(const stdfs::path& file) {
+CheckpointState read_checkpoint_state(const stdfs::path& file) {
   torch::serialize::InputArchive archive;
   open_archive(archive, file);
   try {
@@ -137,73 +136,26 @@ TrainState read_checkpoint_state(const stdfs::path& file) {
   }
 }
 
-CheckpointDir::CheckpointDir(stdfs::path dir, int keep) : dir_(std::move(dir)), keep_(std::max(1, keep)) {
-  fs::create_directories(dir_);
-}
-
-std::string CheckpointDir::file_name(long step) {
+std::string step_checkpoint_name(long step) {
   char name[64];
   std::snprintf(name, sizeof name, "ckpt-step-%08ld.pt", step);
   return name;
 }
 
-stdfs::path CheckpointDir::save(torch::nn::Module& model, torch::optim::Optimizer* optimizer, const TrainState& state) {
-  auto file = dir_ / file_name(state.step);
-  save_checkpoint(file, model, optimizer, state);
-  prune();
-  return file;
-}
-
-stdfs::path CheckpointDir::save_best(torch::nn::Module& model, const TrainState& state) {
-  save_checkpoint(best_path(), model, nullptr, state);
-  return best_path();
-}
-
-std::vector<stdfs::path> CheckpointDir::list() const {
+std::vector<stdfs::path> list_step_checkpoints(const stdfs::path& dir) {
   static const std::regex pattern(R"(ckpt-step-(\d+)\.pt)");
   std::vector<std::pair<long, stdfs::path>> found;
   std::error_code ec;
-  for (stdfs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+  for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::smatch m;
     std::string name = it->path().filename().string();
     if (std::regex_match(name, m, pattern)) found.emplace_back(std::stol(m[1].str()), it->path());
   }
-  if (ec) throw_runtime("cannot list checkpoints: " + ec.message(), dir_.string());
+  if (ec) throw_runtime("cannot list checkpoints: " + ec.message(), dir.string());
   std::sort(found.begin(), found.end());
   std::vector<stdfs::path> out;
   for (auto& f : found) out.push_back(f.second);
   return out;
 }
 
-void CheckpointDir::prune() {
-  auto files = list();
-  for (size_t i = 0; i + keep_ < files.size(); ++i) {
-    std::error_code ec;
-    stdfs::remove(files[i], ec);
-    if (ec) throw_runtime("cannot remove old checkpoint: " + ec.message(), files[i].string());
-  }
-}
-
-std::optional<stdfs::path> CheckpointDir::latest() {
-  std::vector<stdfs::path> leftovers;
-  std::error_code ec;
-  for (stdfs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
-    if (fs::is_temporary_name(it->path())) leftovers.push_back(it->path());
-  for (const auto& p : leftovers) {
-    log::rank().info("removing leftover temporary checkpoint {}", p.string());
-    std::error_code rm;
-    stdfs::remove(p, rm);
-  }
-  auto files = list();
-  for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    try {
-      read_checkpoint_state(*it);
-      return *it;
-    } catch (const Error& e) {
-      log::rank().warn("skipping unreadable checkpoint {}: {}", it->string(), e.message());
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace nucseg::train
+}  // namespace nucseg::model

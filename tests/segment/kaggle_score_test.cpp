@@ -2,10 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "nucseg/core/error.hpp"
-#include "nucseg/eval/evaluate.hpp"
-#include "nucseg/eval/kaggle.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 
-using nucseg::eval::score_image;
+using nucseg::segment::score_image;
 
 namespace {
 
@@ -151,7 +150,7 @@ TEST(KaggleAggregate, MeansAndPooledCounts) {
   box(p, 2, 2, 5, 5, 1);
   const auto a = score_image(t, t);  // 1.0, tp 2
   const auto b = score_image(t, p);  // 0.5, tp 1 fn 1
-  const auto d = nucseg::eval::aggregate({a, b});
+  const auto d = nucseg::segment::aggregate({a, b});
   EXPECT_EQ(d.n_images, 2);
   EXPECT_DOUBLE_EQ(d.score, 0.75);
   EXPECT_EQ(d.tp50, 3);
@@ -161,47 +160,7 @@ TEST(KaggleAggregate, MeansAndPooledCounts) {
   EXPECT_DOUBLE_EQ(d.recall50, 0.75);
   EXPECT_DOUBLE_EQ(d.ap50, 0.75);
   EXPECT_DOUBLE_EQ(d.score_at[9], 0.75);
-  const auto empty = nucseg::eval::aggregate({});
+  const auto empty = nucseg::segment::aggregate({});
   EXPECT_EQ(empty.n_images, 0);
   EXPECT_DOUBLE_EQ(empty.score, 0.0);
-}
-
-TEST(KaggleReport, JsonEscapesIdsAndHoldsEveryImage) {
-  cv::Mat t = blank();
-  box(t, 2, 2, 5, 5, 1);
-  const auto s = score_image(t, t);
-  const std::string json = nucseg::eval::to_json(nucseg::eval::aggregate({s, s}), {{"a\"b\\c\nd", s}, {"plain", s}});
-  EXPECT_NE(json.find(R"("id": "a\"b\\c\nd")"), std::string::npos) << json;
-  EXPECT_NE(json.find(R"("id": "plain")"), std::string::npos);
-  EXPECT_NE(json.find(R"("score": 1,)"), std::string::npos);
-  EXPECT_EQ(nucseg::eval::json_string(std::string("x\x01y")), "\"x\\u0001y\"");
-}
-
-TEST(KaggleEvaluate, ThreadedMatchesSerialAndTableNamesImages) {
-  std::vector<nucseg::eval::LabelPair> pairs;
-  for (int i = 0; i < 7; ++i) {
-    cv::Mat t = blank(), p = blank();
-    box(t, 2, 2, 8, 8, 1);
-    box(p, 2, 2 + i, 8, 8, 1);
-    pairs.push_back({"img" + std::to_string(i), {t, p}});
-  }
-  const auto serial = nucseg::eval::evaluate_pairs(pairs, 1);
-  const auto threaded = nucseg::eval::evaluate_pairs(pairs, 3);
-  ASSERT_EQ(threaded.images.size(), pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    EXPECT_EQ(threaded.images[i].first, pairs[i].first);
-    EXPECT_DOUBLE_EQ(threaded.images[i].second.score, serial.images[i].second.score);
-  }
-  EXPECT_DOUBLE_EQ(threaded.dataset.score, serial.dataset.score);
-  EXPECT_DOUBLE_EQ(serial.images[0].second.score, 1.0);
-  EXPECT_LT(serial.images[6].second.score, 0.5);
-  const std::string table = nucseg::eval::format_table(serial);
-  EXPECT_NE(table.find("img6"), std::string::npos);
-  pairs.push_back({"bad", {blank(4, 4), blank(5, 4)}});
-  try {
-    nucseg::eval::evaluate_pairs(pairs, 2);
-    FAIL() << "size mismatch accepted";
-  } catch (const nucseg::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("bad"), std::string::npos) << e.what();
-  }
 }

@@ -1,4 +1,4 @@
-#include "nucseg/eval/kaggle.hpp"
+#include "nucseg/segment/kaggle_score.hpp"
 
 #include <cstdint>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include "nucseg/core/error.hpp"
 
-namespace nucseg::eval {
+namespace nucseg::segment {
 namespace {
 
 cv::Mat as_labels(const cv::Mat& m, const char* which) {
@@ -132,4 +132,4 @@ DatasetScore aggregate(const std::vector<ImageScore>& images) {
   return d;
 }
 
-}  // namespace nucseg::eval
+}  // namespace nucseg::segment

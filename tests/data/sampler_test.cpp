@@ -4,9 +4,9 @@
 #include <map>
 
 #include "nucseg/core/error.hpp"
-#include "nucseg/dist/sampler.hpp"
+#include "nucseg/data/sampler.hpp"
 
-using nucseg::dist::DistributedSampler;
+using nucseg::data::DistributedSampler;
 
 namespace {
 
@@ -77,12 +77,12 @@ TEST(DistributedSampler, OrderChangesPerEpochAndRepeatsForTheSameSeed) {
 }
 
 TEST(DistributedSampler, PermutationIsAPermutationAndFixed) {
-  auto order = nucseg::dist::seeded_permutation(1000, 7);
+  auto order = nucseg::data::seeded_permutation(1000, 7);
   auto sorted = order;
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i < sorted.size(); ++i) ASSERT_EQ(sorted[i], i);
   EXPECT_NE(order, sorted);
-  EXPECT_EQ(order, nucseg::dist::seeded_permutation(1000, 7));
+  EXPECT_EQ(order, nucseg::data::seeded_permutation(1000, 7));
 }
 
 TEST(DistributedSampler, RejectsImpossibleSetups) {

@@ -1,0 +1,55 @@
+// The checkpoint file format, shared by training (which writes and resumes) and inference
+// (which reads the network back): model, optimizer (Adam moments included), and the position
+// of the run (epoch, step, batch within the epoch, seeds, RNG state, best score) in one file,
+// written to a temporary sibling and renamed, so a killed job never leaves a file that looks
+// complete.
+// Layout (torch::serialize archive): "model/..." parameters and buffers, "optimizer/...",
+// scalars "epoch", "step", "batch_in_epoch", "seed", "best_score", "best_step", "classes",
+// the CPU generator state "rng", and the resolved config TOML as the string "config".
+// Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
+// run's checkpoint folder is the trainer's (train/checkpoint_dir.hpp).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+namespace nucseg::model {
+
+// What a checkpoint stores besides the tensors: the position of the training run.
+struct CheckpointState {
+  long epoch = 0;           // epoch in progress (0-based)
+  long step = 0;            // optimizer steps done
+  long batch_in_epoch = 0;  // batches of `epoch` already consumed
+  long seed = 0;
+  double best_score = -1.0; // best validation score so far (the trainer starts at -inf)
+  long best_step = -1;
+  long classes = 0;
+  std::string config;       // resolved configuration (TOML) of the run that wrote it
+};
+
+// Writes atomically (temporary sibling + rename). `optimizer` may be null (model-only file).
+void save_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer, const CheckpointState& state);
+
+// Loads into `model` (and `optimizer` when not null) and returns the saved state; also
+// restores the CPU generator. Throws Error(data) naming the file when it is unreadable.
+// Tensors are read onto `device` (the model's).
+CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
+                                torch::optim::Optimizer* optimizer, torch::Device device = torch::kCPU);
+
+// Reads only the run state (no model), e.g. to size a model before loading it.
+CheckpointState read_checkpoint_state(const std::filesystem::path& file);
+
+// "ckpt-step-00000042.pt": the name of the step checkpoint written after `step` steps.
+std::string step_checkpoint_name(long step);
+
+// The step checkpoints in `dir`, oldest first (temporary files and best.pt excluded).
+// Throws Error(runtime) when the folder cannot be listed (a missing folder included).
+std::vector<std::filesystem::path> list_step_checkpoints(const std::filesystem::path& dir);
+
+}  // namespace nucseg::model

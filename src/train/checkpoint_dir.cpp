@@ -1,0 +1,60 @@
+// Rotation of a run's checkpoints: step files pruned to the newest K, best.pt beside them.
+#include "nucseg/train/checkpoint_dir.hpp"
+
+#include <algorithm>
+
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
+
+namespace nucseg::train {
+namespace stdfs = std::filesystem;
+
+CheckpointDir::CheckpointDir(stdfs::path dir, int keep) : dir_(std::move(dir)), keep_(std::max(1, keep)) {
+  fs::create_directories(dir_);
+}
+
+stdfs::path CheckpointDir::save(torch::nn::Module& model, torch::optim::Optimizer* optimizer, const TrainState& state) {
+  auto file = dir_ / model::step_checkpoint_name(state.step);
+  model::save_checkpoint(file, model, optimizer, state);
+  prune();
+  return file;
+}
+
+stdfs::path CheckpointDir::save_best(torch::nn::Module& model, const TrainState& state) {
+  model::save_checkpoint(best_path(), model, nullptr, state);
+  return best_path();
+}
+
+void CheckpointDir::prune() {
+  auto files = list();
+  for (size_t i = 0; i + keep_ < files.size(); ++i) {
+    std::error_code ec;
+    stdfs::remove(files[i], ec);
+    if (ec) throw_runtime("cannot remove old checkpoint: " + ec.message(), files[i].string());
+  }
+}
+
+std::optional<stdfs::path> CheckpointDir::latest() {
+  std::vector<stdfs::path> leftovers;
+  std::error_code ec;
+  for (stdfs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
+    if (fs::is_temporary_name(it->path())) leftovers.push_back(it->path());
+  for (const auto& p : leftovers) {
+    log::rank().info("removing leftover temporary checkpoint {}", p.string());
+    std::error_code rm;
+    stdfs::remove(p, rm);
+  }
+  auto files = list();
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    try {
+      model::read_checkpoint_state(*it);
+      return *it;
+    } catch (const Error& e) {
+      log::rank().warn("skipping unreadable checkpoint {}: {}", it->string(), e.message());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace nucseg::train
