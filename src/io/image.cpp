@@ -24,11 +24,15 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) throw_data(path.string(), "image file does not exist");
   if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw_data(path.string(), std::string("cannot open image: ") + std::strerror(errno));
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw_data(path.string(), "cannot read image");
-  if (bytes.empty()) throw_data(path.string(), "zero-byte image file");
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw_data(path.string(), "cannot read image");
+  if (size == 0) throw_data(path.string(), "zero-byte image file");
+  std::vector<unsigned char> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (in.gcount() != size) throw_data(path.string(), "cannot read image");
   return bytes;
 }
 

@@ -66,14 +66,22 @@ std::vector<ChannelRange> percentile_ranges(const cv::Mat& m, double low, double
   return out;
 }
 
+// q = (p - lo[c]) * scale[c] (lo maps to exactly 0), with the per-channel factors laid out
+// along a whole row so the inner loop has no channel index and vectorises.
 template <class T>
 void apply(const cv::Mat& in, cv::Mat& out, const std::vector<float>& lo, const std::vector<float>& scale) {
-  const int n = in.channels();
+  const size_t n = static_cast<size_t>(in.channels()), len = static_cast<size_t>(in.cols) * n;
+  std::vector<float> row_lo(len), row_scale(len);
+  for (size_t i = 0; i < len; ++i) {
+    row_lo[i] = lo[i % n];
+    row_scale[i] = scale[i % n];
+  }
+  const float* l = row_lo.data();
+  const float* s = row_scale.data();
   for (int y = 0; y < in.rows; ++y) {
     const T* p = in.ptr<T>(y);
     float* q = out.ptr<float>(y);
-    for (int x = 0; x < in.cols; ++x, p += n, q += n)
-      for (int c = 0; c < n; ++c) q[c] = (static_cast<float>(p[c]) - lo[static_cast<size_t>(c)]) * scale[static_cast<size_t>(c)];
+    for (size_t i = 0; i < len; ++i) q[i] = (static_cast<float>(p[i]) - l[i]) * s[i];
   }
 }
 

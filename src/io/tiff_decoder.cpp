@@ -208,17 +208,22 @@ void read_strips(TIFF* tif, const Layout& l, const Planes& pl, cv::Mat& out, con
   uint32_t rps = l.height;
   TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
   rps = std::max<uint32_t>(1, std::min(rps, l.height));
-  std::vector<unsigned char> buf(static_cast<size_t>(TIFFStripSize(tif)));
+  // Interleaved rows decode straight into the image; planes go through a strip buffer.
+  const bool direct = !pl.separate && out.isContinuous();
+  std::vector<unsigned char> buf(direct ? 0 : static_cast<size_t>(TIFFStripSize(tif)));
   const size_t row_bytes = static_cast<size_t>(l.width) * pl.per_pixel * (l.bits / 8);
   for (int p = 0; p < pl.count; ++p)
     for (uint32_t y = 0; y < l.height; y += rps) {
       auto strip = TIFFComputeStrip(tif, y, static_cast<uint16_t>(p));
       int rows = static_cast<int>(std::min(rps, l.height - y));
-      tmsize_t got = TIFFReadEncodedStrip(tif, strip, buf.data(), static_cast<tmsize_t>(buf.size()));
-      if (got < 0 || static_cast<size_t>(got) < row_bytes * rows)
+      const size_t need = row_bytes * static_cast<size_t>(rows);
+      unsigned char* dst = direct ? out.ptr<unsigned char>(static_cast<int>(y)) : buf.data();
+      tmsize_t got = TIFFReadEncodedStrip(tif, strip, dst, static_cast<tmsize_t>(direct ? need : buf.size()));
+      if (got < 0 || static_cast<size_t>(got) < need)
         ctx.fail("corrupt TIFF: " + where + " strip " + std::to_string(strip) + " cannot be decoded");
-      copy_any(pl.depth, buf.data(), l.width * pl.per_pixel, out, static_cast<int>(y), 0, rows,
-               static_cast<int>(l.width), pl.separate ? p : -1);
+      if (!direct)
+        copy_any(pl.depth, buf.data(), l.width * pl.per_pixel, out, static_cast<int>(y), 0, rows,
+                 static_cast<int>(l.width), p);
     }
 }
 
