@@ -75,8 +75,12 @@ void apply_override(Config& config, const std::string& text) {
   } catch (const toml::parse_error&) {
     parsed_ok = false;
   }
-  bool is_string_key = field->info.type == "string";
-  if (is_string_key && (!parsed_ok || !parsed["v"].is_string())) {
+  // Keys that take text ("string", "string or int list") read unquoted text as a string;
+  // a list stays a list where the key takes one.
+  bool is_string_key = field->info.type.rfind("string", 0) == 0;
+  bool takes_list = field->info.type.find("list") != std::string::npos;
+  bool keep_parsed = parsed_ok && (parsed["v"].is_string() || (takes_list && parsed["v"].is_array()));
+  if (is_string_key && !keep_parsed) {
     parsed = toml::table{};
     parsed.insert("v", value);
   } else if (!parsed_ok) {
@@ -88,6 +92,21 @@ void apply_override(Config& config, const std::string& text) {
   } catch (const Error& e) {
     throw Error(ErrorKind::config, e.message(), {"--set", key, -1});
   }
+}
+
+// The data.normalize_* values of a kind in use (by data.normalize or infer.normalize) must
+// describe a non-empty range.
+void check_normalize(const Config& c) {
+  const auto& d = c.data;
+  auto used = [&](const char* kind) { return d.normalize == kind || c.infer.normalize == kind; };
+  if (used("percentile") && d.normalize_low >= d.normalize_high)
+    throw_config("data.normalize_high", "data.normalize_high (" + std::to_string(d.normalize_high) +
+                                            ") must be larger than data.normalize_low (" +
+                                            std::to_string(d.normalize_low) + ")");
+  if (used("fixed") && d.normalize_min >= d.normalize_max)
+    throw_config("data.normalize_max", "data.normalize_max (" + std::to_string(d.normalize_max) +
+                                           ") must be larger than data.normalize_min (" +
+                                           std::to_string(d.normalize_min) + ")");
 }
 
 }  // namespace
@@ -146,7 +165,20 @@ Config load_config(const std::vector<std::string>& files, const std::vector<std:
       static_cast<int>(config.train.class_weights.size()) != config.model.classes)
     throw_config("train.class_weights", "train.class_weights has " + std::to_string(config.train.class_weights.size()) +
                                             " entries but model.classes is " + std::to_string(config.model.classes));
+  check_normalize(config);
   return config;
+}
+
+std::string to_toml(const ChannelSpec& spec) { return detail::channel_spec_toml(spec); }
+
+ChannelSpec parse_channel_spec(const std::string& text, const std::string& key, bool allow_unset) {
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + text);
+  } catch (const toml::parse_error&) {
+    parsed.insert_or_assign("v", text);  // unquoted rgb / gray
+  }
+  return detail::channel_spec_from_node(*parsed.get("v"), key, allow_unset);
 }
 
 std::string config_to_toml(const Config& config, const std::vector<std::string>& sections) {

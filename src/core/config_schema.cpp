@@ -158,6 +158,32 @@ Field tristate_key(const char* key, SectionOf<Section> sec, Member<Section, TriS
   return {info, assign, emit};
 }
 
+// data.channels / infer.channels: "rgb", "gray" (or "" when `allow_unset`), or a list of one or
+// three source channel indices.
+template <class Section>
+Field channels_key(const char* key, SectionOf<Section> sec, Member<Section, ChannelSpec> mem, bool allow_unset,
+                   const char* doc) {
+  Config defaults;
+  std::string allowed = std::string(allow_unset ? "\"\" (the checkpoint's), " : "") +
+                        "\"rgb\", \"gray\", or a list of 1 or 3 source channel indices (0 .. " +
+                        std::to_string(kMaxChannelIndex) + ")";
+  KeyInfo info{key, "string or int list", channel_spec_toml((defaults.*sec).*mem), allowed, doc};
+  auto assign = [=](Config& c, const toml::node& n) { (c.*sec).*mem = channel_spec_from_node(n, key, allow_unset); };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    const ChannelSpec& spec = (c.*sec).*mem;
+    if (spec.kind != ChannelSpec::Kind::indices) {
+      t.insert_or_assign(name, spec.kind == ChannelSpec::Kind::rgb    ? "rgb"
+                               : spec.kind == ChannelSpec::Kind::gray ? "gray"
+                                                                      : "");
+      return;
+    }
+    toml::array arr;
+    for (int i : spec.indices) arr.push_back(static_cast<int64_t>(i));
+    t.insert_or_assign(name, arr);
+  };
+  return {info, assign, emit};
+}
+
 constexpr long kIntMax = std::numeric_limits<int>::max();
 
 std::vector<Field> build() {
@@ -197,6 +223,10 @@ std::vector<Field> build() {
                  "Dataset layout: kaggle (<id>/images, <id>/masks), flat (images/ + masks/), auto-detect."),
       string_key("pack.images_dir", &C::pack, &PackConfig::images_dir, {}, "Flat layout: the images folder under pack.input."),
       string_key("pack.masks_dir", &C::pack, &PackConfig::masks_dir, {}, "Flat layout: the masks folder under pack.input."),
+      string_key("pack.mask_kind", &C::pack, &PackConfig::mask_kind, {"auto", "labels", "binary"},
+                 "Flat layout masks: labels = an instance label image (each non-zero value one nucleus, 8/16/32-bit); "
+                 "binary = nuclei are the 8-connected components of the non-zero pixels; auto = labels when a "
+                 "mask holds more than two distinct values (never for JPEG masks), else binary."),
       float_key("pack.val_fraction", &C::pack, &PackConfig::val_fraction, 0.0, 1.0,
                 "Share of images held out for validation (decided per image id by a seeded hash)."),
       int_key("pack.seed", &C::pack, &PackConfig::seed, 0, kIntMax, "Seed of the train/val split hash."),
@@ -226,6 +256,22 @@ std::vector<Field> build() {
                 "Largest random rescale, as a fraction (0.2: x0.8 .. x1.2); 0: off."),
       int_key("data.workers", &C::data, &DataConfig::workers, 1, 64, "Background threads preparing batches."),
       int_key("data.prefetch", &C::data, &DataConfig::prefetch, 1, 256, "Batches prepared ahead of the trainer."),
+      channels_key("data.channels", &C::data, &DataConfig::channels, false,
+                   "Source channels fed to the network's three inputs: rgb = colour as stored (gray replicated, "
+                   "alpha dropped), gray = luminance replicated, [i] = channel i replicated (e.g. [1] for a nuclear "
+                   "stain in channel 1), [i, j, k] = one channel per input; see docs/data.md."),
+      string_key("data.normalize", &C::data, &DataConfig::normalize, {"percentile", "range", "fixed"},
+                 "Intensity normalisation to the network's 0..1 input, per image and channel: percentile = "
+                 "normalize_low/high percentiles to 0/1; range = 0..2^bits-1 of the image's bit depth; fixed = "
+                 "normalize_min/max to 0/1."),
+      float_key("data.normalize_low", &C::data, &DataConfig::normalize_low, 0.0, 100.0,
+                "normalize = percentile: the percentile mapped to 0."),
+      float_key("data.normalize_high", &C::data, &DataConfig::normalize_high, 0.0, 100.0,
+                "normalize = percentile: the percentile mapped to 1 (larger than normalize_low)."),
+      float_key("data.normalize_min", &C::data, &DataConfig::normalize_min, 0.0, 65535.0,
+                "normalize = fixed: the raw value mapped to 0."),
+      float_key("data.normalize_max", &C::data, &DataConfig::normalize_max, 0.0, 65535.0,
+                "normalize = fixed: the raw value mapped to 1 (larger than normalize_min)."),
 
       // [model]
       int_key("model.classes", &C::model, &ModelConfig::classes, 2, 64,
@@ -304,6 +350,10 @@ std::vector<Field> build() {
                  "Arithmetic of the decoder (the encoder stays float32): bfloat16 runs it ~1.4x faster on CPUs "
                  "with AVX512-BF16 or AMX (emulated, and slower, elsewhere) and needs fold_batchnorm; auto: "
                  "bfloat16 where the CPU has it and BatchNorm is folded, else float32."),
+      channels_key("infer.channels", &C::infer, &InferConfig::channels, true,
+                   "Source channels fed to the network, as data.channels; \"\": the checkpoint's choice."),
+      string_key("infer.normalize", &C::infer, &InferConfig::normalize, {"", "percentile", "range", "fixed"},
+                 "Intensity normalisation, as data.normalize with its data.normalize_* values; \"\": the checkpoint's."),
 
       // [segment]: read by nucseg_infer and by nucseg_train's validation
       int_key("segment.min_area", &C::segment, &SegmentConfig::min_area, 0, 1000000,
@@ -327,6 +377,42 @@ std::vector<Field> build() {
 }
 
 }  // namespace
+
+std::string channel_spec_toml(const ChannelSpec& spec) {
+  switch (spec.kind) {
+    case ChannelSpec::Kind::unset: return "\"\"";
+    case ChannelSpec::Kind::rgb: return "\"rgb\"";
+    case ChannelSpec::Kind::gray: return "\"gray\"";
+    case ChannelSpec::Kind::indices: break;
+  }
+  std::string out = "[";
+  for (size_t i = 0; i < spec.indices.size(); ++i) out += (i ? ", " : "") + std::to_string(spec.indices[i]);
+  return out + "]";
+}
+
+ChannelSpec channel_spec_from_node(const toml::node& n, const std::string& key, bool allow_unset) {
+  const std::string allowed = std::string(allow_unset ? "\"\", " : "") + "\"rgb\", \"gray\" or a list of 1 or 3 indices";
+  if (auto s = n.value_exact<std::string>()) {
+    if (*s == "rgb") return {ChannelSpec::Kind::rgb, {}};
+    if (*s == "gray") return {ChannelSpec::Kind::gray, {}};
+    if (s->empty() && allow_unset) return {ChannelSpec::Kind::unset, {}};
+    throw_config(key, "value \"" + *s + "\" is not allowed (allowed: " + allowed + ")");
+  }
+  const auto* arr = n.as_array();
+  if (!arr) throw_config(key, "expected " + allowed + ", got " + describe(n));
+  if (arr->size() != 1 && arr->size() != 3)
+    throw_config(key, "a list of " + std::to_string(arr->size()) +
+                          " channels; give 1 index (replicated to the network's three inputs) or 3 (one per input)");
+  ChannelSpec spec{ChannelSpec::Kind::indices, {}};
+  for (const auto& item : *arr) {
+    auto v = item.value_exact<int64_t>();
+    if (!v || *v < 0 || *v > kMaxChannelIndex)
+      throw_config(key, "list item " + describe(item) + " is not a channel index (0 .. " +
+                            std::to_string(kMaxChannelIndex) + ")");
+    spec.indices.push_back(static_cast<int>(*v));
+  }
+  return spec;
+}
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> table = build();

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,7 +40,14 @@ stdfs::path temporary_sibling(const stdfs::path& path) {
 }
 
 bool is_temporary_name(const stdfs::path& path) {
-  return path.filename().string().find(".tmp-") != std::string::npos;
+  // <name>.tmp-<pid> (temporary_sibling) or <name>.tmp-old-<pid> (the synth writer's swap).
+  const std::string name = path.filename().string();
+  auto at = name.rfind(".tmp-");
+  if (at == std::string::npos || at == 0) return false;
+  size_t digits = at + 5;
+  if (name.compare(digits, 4, "old-") == 0) digits += 4;
+  return digits < name.size() &&
+         std::all_of(name.begin() + static_cast<long>(digits), name.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 void commit_rename(const stdfs::path& from, const stdfs::path& to) {

@@ -12,6 +12,7 @@
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/hdf5.hpp"
 #include "nucseg/io/image.hpp"
+#include "nucseg/io/image_ids.hpp"
 
 namespace nucseg::eval {
 namespace {
@@ -42,8 +43,20 @@ EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pr
   auto layout = io::detect_layout(truth);
   if (layout == io::DatasetLayout::images_only)
     throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks or images/ + masks/)");
-  auto items = io::list_dataset(truth, layout);
+  io::ListingStats skipped;
+  auto items = io::list_dataset(truth, layout, "images", "masks", nullptr, &skipped);
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
+  if (skipped.hidden + skipped.temporary > 0)
+    log::job().info("eval: skipped {} hidden and {} temporary file(s) under {}", skipped.hidden, skipped.temporary,
+                    truth.string());
+  // The id nucseg_infer gives each truth image when it segments this folder (kaggle) or its
+  // images/ folder (flat): the same relative path through the same function.
+  std::vector<std::string> relatives;
+  for (const auto& item : items) {
+    auto base = layout == io::DatasetLayout::flat ? truth / "images" : truth;
+    relatives.push_back(item.image.lexically_relative(base).generic_string());
+  }
+  const auto expected_ids = io::image_ids(relatives);
 
   h5::silence_library_errors();
   h5::File file(pred.string(), h5::File::Mode::read);
@@ -52,16 +65,18 @@ EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pr
   std::set<std::string> available(pred_ids.begin(), pred_ids.end());
 
   EvalRun run;
-  std::set<std::string> truth_ids;
+  std::set<std::string> matched;
   std::vector<LabelPair> pairs;
   pairs.reserve(items.size());
-  for (const auto& item : items) {
-    truth_ids.insert(item.id);
-    auto size = io::read_image(item.image).rgb.size();
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    const auto& pred_id = expected_ids[i];
+    matched.insert(pred_id);
+    auto size = io::read_raw_image(item.image).pixels.size();  // any channel count: only the size matters
     cv::Mat truth_labels = io::read_instance_labels(item, size);
     cv::Mat pred_labels;
-    if (available.count(item.id)) {
-      pred_labels = read_predicted_labels(file, item.id);
+    if (available.count(pred_id)) {
+      pred_labels = read_predicted_labels(file, pred_id);
     } else {
       run.missing.push_back(item.id);
       pred_labels = cv::Mat::zeros(size, CV_32SC1);
@@ -69,7 +84,7 @@ EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pr
     pairs.push_back({item.id, {std::move(truth_labels), std::move(pred_labels)}});
   }
   for (const auto& id : pred_ids)
-    if (!truth_ids.count(id)) run.ignored.push_back(id);
+    if (!matched.count(id)) run.ignored.push_back(id);
 
   run.result = evaluate_pairs(pairs, threads);
   if (!run.missing.empty()) {

@@ -2,19 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <sstream>
 #include <system_error>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/io/image_ids.hpp"
 
 namespace nucseg::infer {
 namespace {
 
 namespace stdfs = std::filesystem;
 constexpr const char* kKey = "infer.input";
-constexpr size_t kMaxIdLength = 160;  // well under NAME_MAX (255) once ".h5" or a suffix is added
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -27,13 +26,23 @@ uint64_t size_or_zero(const stdfs::path& p) {
   return ec ? 0 : static_cast<uint64_t>(n);
 }
 
-// Hidden files and folders (".git", editor droppings) and our own temporaries are skipped.
-bool skipped_name(const stdfs::path& p) {
+// Hidden files and folders (".git", editor droppings) and our own temporaries are skipped
+// and counted.
+bool skipped_name(const stdfs::path& p, InputSet& set) {
   auto name = p.filename().string();
-  return name.empty() || name[0] == '.' || fs::is_temporary_name(p);
+  if (name.empty()) return true;
+  if (name[0] == '.') {
+    ++set.hidden_skipped;
+    return true;
+  }
+  if (fs::is_temporary_name(p)) {
+    ++set.temporary_skipped;
+    return true;
+  }
+  return false;
 }
 
-std::vector<InputItem> walk_folder(const stdfs::path& root) {
+std::vector<InputItem> walk_folder(const stdfs::path& root, InputSet& set) {
   std::vector<InputItem> items;
   std::error_code ec;
   stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
@@ -41,7 +50,7 @@ std::vector<InputItem> walk_folder(const stdfs::path& root) {
   for (; it != end; it.increment(ec)) {
     if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
     const auto& entry = *it;
-    if (skipped_name(entry.path())) {
+    if (skipped_name(entry.path(), set)) {
       if (entry.is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
@@ -68,14 +77,14 @@ bool looks_kaggle(const stdfs::path& root) {
   return false;
 }
 
-std::vector<InputItem> walk_kaggle(const stdfs::path& root) {
+std::vector<InputItem> walk_kaggle(const stdfs::path& root, InputSet& set) {
   std::vector<InputItem> items;
   std::error_code ec;
   for (const auto& child : stdfs::directory_iterator(root, ec)) {
     auto images = child.path() / "images";
-    if (skipped_name(child.path()) || !stdfs::is_directory(images, ec)) continue;
+    if (skipped_name(child.path(), set) || !stdfs::is_directory(images, ec)) continue;
     for (const auto& file : stdfs::directory_iterator(images, ec)) {
-      if (skipped_name(file.path()) || !file.is_regular_file(ec) || !is_image_file(file.path().string())) continue;
+      if (skipped_name(file.path(), set) || !file.is_regular_file(ec) || !is_image_file(file.path().string())) continue;
       InputItem item;
       item.path = file.path().string();
       item.relative = file.path().lexically_relative(root).generic_string();
@@ -129,24 +138,6 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
   return items;
 }
 
-// "<id>/images/<id>.png" -> "<id>"; otherwise the relative path without its extension.
-std::string id_base(const std::string& relative) {
-  stdfs::path rel(relative);
-  std::vector<std::string> parts;
-  for (const auto& c : rel) parts.push_back(c.string());
-  auto stem = rel.stem().string();
-  if (parts.size() >= 3 && parts[parts.size() - 2] == "images" && parts[parts.size() - 3] == stem) {
-    parts.resize(parts.size() - 2);
-  } else if (!parts.empty()) {
-    parts.back() = stem;
-  }
-  std::string joined;
-  for (const auto& p : parts) joined += (joined.empty() ? "" : "/") + p;
-  return joined;
-}
-
-std::string hash8(const std::string& text) { return fs::fnv1a_hex(text.data(), text.size()).substr(0, 8); }
-
 void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
 
 std::string take(const std::string& in, size_t& pos) {
@@ -167,23 +158,10 @@ bool is_image_file(const std::string& path) {
 }
 
 void assign_ids(std::vector<InputItem>& items) {
-  std::vector<std::string> base(items.size());
-  std::map<std::string, int> uses;  // lower-cased: case-insensitive file systems would collide too
-  for (size_t i = 0; i < items.size(); ++i) {
-    base[i] = fs::safe_component(id_base(items[i].relative));
-    if (base[i].size() > kMaxIdLength) base[i] = base[i].substr(0, kMaxIdLength) + "-" + hash8(items[i].relative);
-    ++uses[lower(base[i])];
-  }
-  std::map<std::string, int> taken;
-  for (size_t i = 0; i < items.size(); ++i) {
-    std::string id = base[i];
-    if (uses[lower(id)] > 1) id += "-" + hash8(items[i].relative);
-    // A hash collision on top of a name collision: number them in (sorted) listing order.
-    std::string unique = id;
-    for (int n = 2; taken.count(lower(unique)); ++n) unique = id + "-" + std::to_string(n);
-    taken[lower(unique)] = 1;
-    items[i].id = unique;
-  }
+  std::vector<std::string> relatives;
+  for (const auto& item : items) relatives.push_back(item.relative);
+  auto ids = io::image_ids(relatives);
+  for (size_t i = 0; i < items.size(); ++i) items[i].id = ids[i];
 }
 
 InputSet discover_inputs(const std::string& input) {
@@ -194,7 +172,7 @@ InputSet discover_inputs(const std::string& input) {
   set.root = stdfs::absolute(root, ec).lexically_normal().string();
   if (stdfs::is_directory(root, ec)) {
     set.kind = looks_kaggle(root) ? "kaggle" : "folder";
-    set.items = set.kind == "kaggle" ? walk_kaggle(root) : walk_folder(root);
+    set.items = set.kind == "kaggle" ? walk_kaggle(root, set) : walk_folder(root, set);
   } else if (stdfs::is_regular_file(root, ec)) {
     set.kind = "list";
     set.items = read_list(root);
@@ -212,6 +190,8 @@ std::string serialize(const InputSet& set) {
   std::string out;
   put(out, set.root);
   put(out, set.kind);
+  put(out, std::to_string(set.hidden_skipped));
+  put(out, std::to_string(set.temporary_skipped));
   put(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
     put(out, item.id);
@@ -227,6 +207,8 @@ InputSet deserialize_inputs(const std::string& text) {
   size_t pos = 0;
   set.root = take(text, pos);
   set.kind = take(text, pos);
+  set.hidden_skipped = std::stoull(take(text, pos));
+  set.temporary_skipped = std::stoull(take(text, pos));
   size_t n = std::stoull(take(text, pos));
   for (size_t i = 0; i < n; ++i) {
     InputItem item;

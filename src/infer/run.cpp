@@ -140,11 +140,11 @@ int run_infer(const Config& config, const dist::World& world) {
   const int threads = world.default_threads(ic.threads);
   at::set_num_threads(threads);
   LoadedModel model = load_model(model_file, config, world);
-  log::job().info("infer: model {} ({} classes, BatchNorm {}, {} decoder), {} images ({} input), {} threads per rank "
-                  "on {} ranks",
+  log::job().info("infer: model {} ({} classes, BatchNorm {}, {} decoder), {} images ({} input; skipped {} hidden and {} "
+                  "temporary file(s)), {} threads per rank on {} ranks",
                   model_file.string(), model.classes, model.net->folded() ? "folded" : "kept",
-                  model.net->decoder_bfloat16() ? "bfloat16" : "float32", inputs.items.size(), inputs.kind, threads,
-                  world.size());
+                  model.net->decoder_bfloat16() ? "bfloat16" : "float32", inputs.items.size(), inputs.kind,
+                  inputs.hidden_skipped, inputs.temporary_skipped, threads, world.size());
 
   Stages stages;
   stages.classes = model.classes;

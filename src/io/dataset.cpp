@@ -9,18 +9,30 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/image.hpp"
+#include "nucseg/io/mask.hpp"
 
 namespace nucseg::io {
 namespace stdfs = std::filesystem;
 namespace {
 
-bool is_hidden_or_temporary(const stdfs::path& p) {
+// Hidden names (".git", ".DS_Store", editor droppings) and the tools' own temporaries are
+// skipped; each skip is counted so the listing can say how many files it did not read.
+bool skipped(const stdfs::path& p, ListingStats* stats) {
   auto name = p.filename().string();
-  return name.empty() || name[0] == '.' || fs::is_temporary_name(p);
+  if (name.empty()) return true;
+  if (name[0] == '.') {
+    if (stats) ++stats->hidden;
+    return true;
+  }
+  if (fs::is_temporary_name(p)) {
+    if (stats) ++stats->temporary;
+    return true;
+  }
+  return false;
 }
 
 // Regular, non-hidden files directly in `dir`, sorted by name. Failures are returned as text.
-std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure) {
+std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, ListingStats* stats) {
   std::vector<stdfs::path> out;
   std::error_code ec;
   if (!stdfs::is_directory(dir, ec)) {
@@ -29,7 +41,7 @@ std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure) 
   }
   stdfs::directory_iterator it(dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
-    if (is_hidden_or_temporary(it->path())) continue;
+    if (skipped(it->path(), stats)) continue;
     std::error_code fec;
     if (it->is_regular_file(fec)) out.push_back(it->path());
   }
@@ -46,14 +58,15 @@ void report(std::vector<ListingProblem>* problems, const stdfs::path& path, cons
   problems->push_back({path, reason});
 }
 
-std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<ListingProblem>* problems) {
+std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<ListingProblem>* problems,
+                                     ListingStats* stats) {
   std::vector<DatasetItem> items;
   std::error_code ec;
   std::vector<stdfs::path> dirs;
   stdfs::directory_iterator it(root, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code dec;
-    if (!is_hidden_or_temporary(it->path()) && it->is_directory(dec)) dirs.push_back(it->path());
+    if (!skipped(it->path(), stats) && it->is_directory(dec)) dirs.push_back(it->path());
   }
   if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
   std::sort(dirs.begin(), dirs.end());
@@ -62,7 +75,7 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<Listin
     item.id = dir.filename().string();
     item.layout = DatasetLayout::kaggle;
     std::string failure;
-    auto images = files_in(dir / "images", &failure);
+    auto images = files_in(dir / "images", &failure, stats);
     if (!failure.empty()) {
       report(problems, dir / "images", failure);
       continue;
@@ -79,7 +92,7 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<Listin
       continue;
     }
     item.mask_folder = dir / "masks";
-    item.masks = files_in(item.mask_folder, &failure);
+    item.masks = files_in(item.mask_folder, &failure, stats);
     if (!failure.empty()) {
       report(problems, item.mask_folder, failure);
       continue;
@@ -90,11 +103,11 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<Listin
 }
 
 std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir,
-                                   std::vector<ListingProblem>* problems) {
+                                   std::vector<ListingProblem>* problems, ListingStats* stats) {
   std::string failure;
-  auto images = files_in(root / images_dir, &failure);
+  auto images = files_in(root / images_dir, &failure, stats);
   if (!failure.empty()) throw_data((root / images_dir).string(), failure);
-  auto masks = files_in(root / masks_dir, &failure);
+  auto masks = files_in(root / masks_dir, &failure, stats);
   if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
   std::map<std::string, std::vector<stdfs::path>> masks_by_stem;
   for (const auto& m : masks) masks_by_stem[m.stem().string()].push_back(m);
@@ -124,13 +137,14 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
   return items;
 }
 
-std::vector<DatasetItem> list_images_only(const stdfs::path& root, std::vector<ListingProblem>* problems) {
+std::vector<DatasetItem> list_images_only(const stdfs::path& root, std::vector<ListingProblem>* problems,
+                                          ListingStats* stats) {
   std::vector<stdfs::path> rel;
   std::error_code ec;
   stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code fec;
-    if (is_hidden_or_temporary(it->path())) {
+    if (skipped(it->path(), stats)) {
       if (it->is_directory(fec)) it.disable_recursion_pending();
       continue;
     }
@@ -194,49 +208,48 @@ DatasetLayout detect_layout(const stdfs::path& root, const std::string& images_d
 }
 
 std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout layout, const std::string& images_dir,
-                                      const std::string& masks_dir, std::vector<ListingProblem>* problems) {
+                                      const std::string& masks_dir, std::vector<ListingProblem>* problems,
+                                      ListingStats* stats) {
   std::error_code ec;
   if (!stdfs::is_directory(root, ec))
     throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
   switch (layout) {
-    case DatasetLayout::kaggle: return list_kaggle(root, problems);
-    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, problems);
-    case DatasetLayout::images_only: return list_images_only(root, problems);
+    case DatasetLayout::kaggle: return list_kaggle(root, problems, stats);
+    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, problems, stats);
+    case DatasetLayout::images_only: return list_images_only(root, problems, stats);
   }
   return {};
 }
 
 namespace {
 
-cv::Mat read_mask(const stdfs::path& path, cv::Size expected) {
-  cv::Mat raw = read_raw_image(path);
-  if (raw.size() != expected)
-    throw_data(path.string(), "mask size " + std::to_string(raw.cols) + "x" + std::to_string(raw.rows) +
+RawImage read_mask(const stdfs::path& path, cv::Size expected) {
+  RawImage raw = read_raw_image(path, PixelRange::labels);
+  if (raw.pixels.size() != expected)
+    throw_data(path.string(), "mask size " + std::to_string(raw.pixels.cols) + "x" + std::to_string(raw.pixels.rows) +
                                   " differs from image size " + std::to_string(expected.width) + "x" +
                                   std::to_string(expected.height));
-  // Any non-zero channel marks the object (masks come as gray, RGB or RGBA files).
-  cv::Mat fg = raw.reshape(1, raw.rows * raw.cols) != 0;
-  if (raw.channels() > 1) cv::reduce(fg, fg, 1, cv::REDUCE_MAX);
-  return fg.reshape(1, raw.rows);
+  return raw;
 }
 
 }  // namespace
 
-cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected) {
+cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected, MaskKind kind, MaskKind* used) {
   if (item.layout == DatasetLayout::images_only) throw_data(item.image.string(), "item has no masks (images_only layout)");
   if (item.masks.empty()) {
     auto where = item.mask_folder.empty() ? item.image : item.mask_folder;
     throw_data(where.string(), item.layout == DatasetLayout::kaggle ? "empty masks folder" : "no mask for this image");
   }
-  cv::Mat labels(expected, CV_32SC1, cv::Scalar(0));
   if (item.layout == DatasetLayout::flat) {
-    cv::Mat fg = read_mask(item.masks.front(), expected);
-    cv::connectedComponents(fg, labels, 8, CV_32S);
-    return labels;
+    const auto& path = item.masks.front();
+    return labels_from_mask(read_mask(path, expected), kind, path.string(), used);
   }
+  // Kaggle: one binary mask per nucleus, whatever the mask kind.
+  if (used) *used = MaskKind::binary;
+  cv::Mat labels(expected, CV_32SC1, cv::Scalar(0));
   int next = 1;
   for (const auto& path : item.masks) {
-    cv::Mat fg = read_mask(path, expected);
+    cv::Mat fg = mask_foreground(read_mask(path, expected));
     cv::Mat free_pixels = (labels == 0) & fg;
     if (cv::countNonZero(free_pixels) == 0) continue;  // empty mask or fully overlapped: no instance
     labels.setTo(cv::Scalar(next++), free_pixels);

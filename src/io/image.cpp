@@ -10,6 +10,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/io/channels.hpp"
+#include "nucseg/io/normalize.hpp"
+#include "tiff_decoder.hpp"
 
 namespace nucseg::io {
 namespace {
@@ -21,11 +24,15 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) throw_data(path.string(), "image file does not exist");
   if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw_data(path.string(), std::string("cannot open image: ") + std::strerror(errno));
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw_data(path.string(), "cannot read image");
-  if (bytes.empty()) throw_data(path.string(), "zero-byte image file");
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw_data(path.string(), "cannot read image");
+  if (size == 0) throw_data(path.string(), "zero-byte image file");
+  std::vector<unsigned char> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (in.gcount() != size) throw_data(path.string(), "cannot read image");
   return bytes;
 }
 
@@ -43,7 +50,8 @@ Format sniff(const std::vector<unsigned char>& b, const std::filesystem::path& p
 }
 
 // Decoders are lenient with truncation (libjpeg pads a cut file with gray and only warns),
-// so the end marker of each stream format is checked before decoding.
+// so the end marker of each stream format is checked before decoding (TIFF has none: its
+// directories, strips and tiles are checked against the file size in tiff_decoder.cpp).
 void check_complete(const std::vector<unsigned char>& b, Format format, const std::filesystem::path& path) {
   if (format == Format::png) {
     static const unsigned char iend[] = {'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
@@ -56,17 +64,10 @@ void check_complete(const std::vector<unsigned char>& b, Format format, const st
   }
 }
 
-}  // namespace
-
-bool has_image_extension(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
-}
-
-cv::Mat read_raw_image(const std::filesystem::path& path) {
-  auto bytes = read_bytes(path);
-  check_complete(bytes, sniff(bytes, path), path);
+// PNG and JPEG through OpenCV, reordered from its BGR(A) to RGB(A).
+RawImage decode_with_opencv(const std::vector<unsigned char>& bytes, Format format, const std::filesystem::path& path) {
+  RawImage out;
+  out.format = format == Format::png ? "png" : "jpeg";
   cv::Mat raw;
   try {
     raw = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
@@ -76,26 +77,74 @@ cv::Mat read_raw_image(const std::filesystem::path& path) {
   if (raw.empty()) throw_data(path.string(), "corrupt image: the decoder rejected it");
   if (raw.depth() != CV_8U && raw.depth() != CV_16U)
     throw_data(path.string(), "unsupported pixel type (only 8- and 16-bit unsigned images are read)");
-  int c = raw.channels();
-  if (c != 1 && c != 3 && c != 4) throw_data(path.string(), "unsupported channel count " + std::to_string(c));
-  return raw;
+  switch (raw.channels()) {
+    case 1: out.pixels = raw; break;
+    case 3: cv::cvtColor(raw, out.pixels, cv::COLOR_BGR2RGB); break;
+    case 4:
+      cv::cvtColor(raw, out.pixels, cv::COLOR_BGRA2RGBA);
+      out.alpha = true;
+      break;
+    default: throw_data(path.string(), "unsupported channel count " + std::to_string(raw.channels()));
+  }
+  return out;
+}
+
+// 32-bit samples are labels: values must fit the signed 32-bit labels nucseg uses.
+void check_label_values(const cv::Mat& m, const std::filesystem::path& path) {
+  if (m.depth() != CV_32S) return;
+  double lo = 0;
+  cv::minMaxLoc(m.reshape(1), &lo, nullptr);
+  if (lo < 0)
+    throw_data(path.string(), "label image holds negative values or values above 2147483647 (read as 32-bit labels)");
+}
+
+}  // namespace
+
+int RawImage::container_bits() const {
+  switch (pixels.depth()) {
+    case CV_8U: return 8;
+    case CV_16U: return 16;
+    default: return 32;
+  }
+}
+
+bool has_image_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
+}
+
+RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
+  auto bytes = read_bytes(path);
+  Format format = sniff(bytes, path);
+  check_complete(bytes, format, path);
+  if (format != Format::tiff) return decode_with_opencv(bytes, format, path);
+  auto tiff = detail::decode_tiff(bytes, path.string(), range == PixelRange::labels);
+  check_label_values(tiff.pixels, path);
+  RawImage out;
+  out.pixels = std::move(tiff.pixels);
+  out.alpha = tiff.alpha;
+  out.pages = tiff.pages;
+  out.format = "tiff";
+  return out;
+}
+
+DecodedImage to_network_input(const RawImage& raw, const ChannelSpec& spec, const std::string& file,
+                              const std::string& key) {
+  DecodedImage out;
+  out.rgb = map_channels(raw, spec, file, key);
+  out.bit_depth = raw.container_bits();
+  out.effective_bits = effective_bit_depth(out.rgb);
+  out.source_channels = raw.channels();
+  return out;
+}
+
+DecodedImage read_image(const std::filesystem::path& path, const ChannelSpec& spec, const std::string& key) {
+  return to_network_input(read_raw_image(path), spec, path.string(), key);
 }
 
 DecodedImage read_image(const std::filesystem::path& path) {
-  cv::Mat raw = read_raw_image(path);
-  DecodedImage out;
-  out.bit_depth = raw.depth() == CV_16U ? 16 : 8;
-  out.source_channels = raw.channels();
-  try {
-    switch (raw.channels()) {
-      case 1: cv::cvtColor(raw, out.rgb, cv::COLOR_GRAY2RGB); break;
-      case 3: cv::cvtColor(raw, out.rgb, cv::COLOR_BGR2RGB); break;
-      default: cv::cvtColor(raw, out.rgb, cv::COLOR_BGRA2RGB); break;
-    }
-  } catch (const cv::Exception& e) {
-    throw_data(path.string(), std::string("cannot convert image to RGB: ") + e.what());
-  }
-  return out;
+  return read_image(path, ChannelSpec{ChannelSpec::Kind::rgb, {}}, "data.channels");
 }
 
 double max_pixel_value(int bit_depth) {

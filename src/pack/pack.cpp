@@ -22,6 +22,7 @@ struct Inputs {
   io::DatasetLayout layout;
   std::vector<io::DatasetItem> items;
   std::vector<io::ListingProblem> problems;
+  io::ListingStats skipped;  // hidden files and tool temporaries left out
 };
 
 Inputs list_inputs(const PackConfig& pc) {
@@ -36,7 +37,7 @@ Inputs list_inputs(const PackConfig& pc) {
   if (in.layout == io::DatasetLayout::images_only)
     throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle) or " +
                                    pc.images_dir + "/ + " + pc.masks_dir + "/ (flat)");
-  in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems);
+  in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped);
   if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
   return in;
 }
@@ -48,7 +49,7 @@ std::string plan_hash(const PackConfig& pc, const Inputs& in, const std::vector<
                      std::to_string(size) + "|" + std::to_string(pc.seed) + "|" + std::to_string(pc.val_fraction) + "|" +
                      std::to_string(pc.border_width) + "|" + std::to_string(pc.compression) + "|" +
                      std::to_string(pc.shard_max_images) + "|" + std::to_string(pc.shard_max_mb) + "|" +
-                     std::to_string(io::kShardFormatVersion);
+                     std::to_string(io::kShardFormatVersion) + "|" + pc.mask_kind;
   for (size_t i : mine) {
     const auto& item = in.items[i];
     text += "\n" + item.id + "\t" + item.image.string();
@@ -57,12 +58,12 @@ std::string plan_hash(const PackConfig& pc, const Inputs& in, const std::vector<
   return fs::fnv1a_hex(text.data(), text.size());
 }
 
-io::ShardRecord decode(const io::DatasetItem& item, int border_width) {
+io::ShardRecord decode(const io::DatasetItem& item, int border_width, io::MaskKind mask_kind, io::MaskKind* used) {
   auto image = io::read_image(item.image);
   io::ShardRecord r;
   r.id = item.id;
   r.bit_depth = image.bit_depth;
-  r.labels = io::read_instance_labels(item, image.rgb.size());
+  r.labels = io::read_instance_labels(item, image.rgb.size(), mask_kind, used);
   r.classes = data::class_targets(r.labels, border_width);
   r.image = std::move(image.rgb);
   return r;
@@ -77,6 +78,7 @@ struct RankResult {
   long accepted = 0;
   long rejected = 0;
   long skipped_shards = 0;
+  long label_masks = 0;  // flat masks read as instance label images
   double megabytes = 0;  // decoded image bytes
 };
 
@@ -98,6 +100,7 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
   RankResult result;
   const stdfs::path out(pc.output);
   const std::string plan = plan_hash(pc, in, mine, world.rank(), world.size());
+  const io::MaskKind mask_kind = io::parse_mask_kind(pc.mask_kind);
   log::Progress progress("pack (rank 0)", static_cast<long>(mine.size()), progress_seconds, "images");
   size_t pos = 0;
   for (int k = 0; pos < mine.size(); ++k) {
@@ -122,7 +125,9 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
     while (pos < mine.size() && in_shard < pc.shard_max_images && shard_mb < pc.shard_max_mb) {
       const auto& item = in.items[mine[pos++]];
       try {
-        auto record = decode(item, pc.border_width);
+        io::MaskKind used = io::MaskKind::binary;
+        auto record = decode(item, pc.border_width, mask_kind, &used);
+        if (in.layout == io::DatasetLayout::flat && used == io::MaskKind::labels) ++result.label_masks;
         double mb = static_cast<double>(record.image.total() * record.image.elemSize()) / 1e6;
         if (writer) {
           writer->add(record, split_for(item.id, pc.seed, pc.val_fraction), item.image.string());
@@ -217,9 +222,11 @@ int run_pack(const Config& config, const dist::World& world) {
   const auto& pc = config.pack;
   Inputs in = list_inputs(pc);
   const long total = static_cast<long>(in.items.size() + in.problems.size());
-  log::job().info("pack: {} images ({} layout) under {} -> {}{}", in.items.size(), io::layout_name(in.layout),
-                  in.root.string(), pc.dry_run ? "(dry run, nothing written)" : pc.output,
-                  in.problems.empty() ? "" : fmt::format(", {} unlisted inputs", in.problems.size()));
+  log::job().info("pack: {} images ({} layout) under {} -> {}{}; skipped {} hidden and {} temporary file(s)",
+                  in.items.size(), io::layout_name(in.layout), in.root.string(),
+                  pc.dry_run ? "(dry run, nothing written)" : pc.output,
+                  in.problems.empty() ? "" : fmt::format(", {} unlisted inputs", in.problems.size()), in.skipped.hidden,
+                  in.skipped.temporary);
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
   if (!pc.dry_run && world.is_root()) fs::create_directories(pc.output);
@@ -241,6 +248,10 @@ int run_pack(const Config& config, const dist::World& world) {
   const long accepted = world.sum(r.accepted);
   const long rejected = world.sum(r.rejected) + static_cast<long>(in.problems.size());
   const long skipped = world.sum(r.skipped_shards);
+  const long label_masks = world.sum(r.label_masks);
+  if (in.layout == io::DatasetLayout::flat)
+    log::job().info("pack: flat masks (pack.mask_kind = {}): {} read as instance label images, the others as binary",
+                    pc.mask_kind, label_masks);
   const double mb = world.sum(r.megabytes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::job().info("pack: {} images {}, {} rejected, {} shard(s) resumed; {:.2f} s, {:.1f} images/s, {:.1f} MB/s decoded",

@@ -133,3 +133,51 @@ TEST(Config, EveryKeyIsDocumented) {
     EXPECT_NE(k.key.find('.'), std::string::npos) << k.key;
   }
 }
+
+TEST(Config, ChannelChoicesAreStringsOrIndexLists) {
+  using Kind = nucseg::ChannelSpec::Kind;
+  Config c = load_config({}, {});
+  EXPECT_EQ(c.data.channels.kind, Kind::rgb);
+  EXPECT_EQ(c.infer.channels.kind, Kind::unset);  // the checkpoint's
+  c = load_config({}, {"data.channels=gray", "infer.channels=[1]"});
+  EXPECT_EQ(c.data.channels.kind, Kind::gray);
+  EXPECT_EQ(c.infer.channels, (nucseg::ChannelSpec{Kind::indices, {1}}));
+  auto path = write_toml("nucseg_cfg_channels.toml", "[data]\nchannels = [2, 0, 1]\n");
+  c = load_config({path}, {});
+  EXPECT_EQ(c.data.channels.indices, (std::vector<int>{2, 0, 1}));
+  Config back = load_config({write_toml("nucseg_cfg_channels_rt.toml", nucseg::config_to_toml(c))}, {});
+  EXPECT_EQ(back.data.channels, c.data.channels);
+
+  auto msg = error_of({}, {"data.channels=[1, 2]"});
+  EXPECT_NE(msg.find("data.channels"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("give 1 index"), std::string::npos) << msg;
+  msg = error_of({}, {"data.channels=[-1]"});
+  EXPECT_NE(msg.find("not a channel index"), std::string::npos) << msg;
+  msg = error_of({}, {"data.channels=\"\""});  // only infer.channels may defer to the checkpoint
+  EXPECT_NE(msg.find("data.channels"), std::string::npos) << msg;
+  msg = error_of({}, {"infer.channels=red"});
+  EXPECT_NE(msg.find("infer.channels"), std::string::npos) << msg;
+
+  EXPECT_EQ(nucseg::to_toml(nucseg::ChannelSpec{Kind::indices, {4, 0, 2}}), "[4, 0, 2]");
+  EXPECT_EQ(nucseg::parse_channel_spec("[4, 0, 2]", "k"), (nucseg::ChannelSpec{Kind::indices, {4, 0, 2}}));
+  EXPECT_EQ(nucseg::parse_channel_spec("gray", "k").kind, Kind::gray);
+  EXPECT_EQ(nucseg::parse_channel_spec("\"\"", "k", true).kind, Kind::unset);
+  EXPECT_THROW(nucseg::parse_channel_spec("\"\"", "k"), nucseg::Error);
+}
+
+TEST(Config, NormalisationAndMaskKindKeys) {
+  Config c = load_config({}, {});
+  EXPECT_EQ(c.data.normalize, "percentile");
+  EXPECT_DOUBLE_EQ(c.data.normalize_low, 1.0);
+  EXPECT_DOUBLE_EQ(c.data.normalize_high, 99.8);
+  EXPECT_EQ(c.infer.normalize, "");
+  EXPECT_EQ(c.pack.mask_kind, "auto");
+  auto msg = error_of({}, {"data.normalize_low=99.9"});
+  EXPECT_NE(msg.find("data.normalize_high"), std::string::npos) << msg;
+  msg = error_of({}, {"data.normalize=fixed", "data.normalize_min=5000", "data.normalize_max=4095"});
+  EXPECT_NE(msg.find("data.normalize_max"), std::string::npos) << msg;
+  msg = error_of({}, {"infer.normalize=fixed", "data.normalize_max=0"});  // infer's kind is checked too
+  EXPECT_NE(msg.find("data.normalize_max"), std::string::npos) << msg;
+  msg = error_of({}, {"pack.mask_kind=instances"});
+  EXPECT_NE(msg.find("pack.mask_kind"), std::string::npos) << msg;
+}

@@ -50,3 +50,15 @@ TEST(Fs, ChecksumDependsOnEveryByte) {
   EXPECT_NE(nucseg::fs::fnv1a_hex(a.data(), a.size()), nucseg::fs::fnv1a_hex(b.data(), b.size()));
   EXPECT_EQ(nucseg::fs::fnv1a_hex(a.data(), a.size()).size(), 16u);
 }
+
+TEST(Fs, OnlyTheToolsOwnTemporariesAreTemporary) {
+  using nucseg::fs::is_temporary_name;
+  EXPECT_TRUE(is_temporary_name(nucseg::fs::temporary_sibling("/x/shard-r000-00000.h5")));
+  EXPECT_TRUE(is_temporary_name("/x/img01.tmp-4242"));      // the synth writer's folder
+  EXPECT_TRUE(is_temporary_name("/x/img01.tmp-old-4242"));  // its swap of the previous folder
+  EXPECT_FALSE(is_temporary_name("/x/scan.tmp-1.png"));     // an input that merely contains .tmp-
+  EXPECT_FALSE(is_temporary_name("/x/a.tmp-b.tif"));
+  EXPECT_FALSE(is_temporary_name("/x/a.tmp-"));
+  EXPECT_FALSE(is_temporary_name("/x/.tmp-12"));
+  EXPECT_FALSE(is_temporary_name("/x/plain.png"));
+}

@@ -127,3 +127,23 @@ TEST(Dataset, BadMasksAndFoldersAreNamed) {
   EXPECT_THROW(detect_layout(root / "nowhere"), nucseg::Error);
   std::filesystem::remove_all(root);
 }
+
+TEST(Dataset, HiddenFilesAndOwnTemporariesAreSkippedAndCounted) {
+  auto root = t::fresh_dir("skipped");
+  cv::Mat px(4, 4, CV_8UC3, cv::Scalar(9, 9, 9));
+  cv::Mat mask(4, 4, CV_8UC1, cv::Scalar(255));
+  for (const char* stem : {"scan.tmp-1", "plain"}) {  // ".tmp-" inside an input's name: read
+    t::write_png(root / "images" / (std::string(stem) + ".png"), px);
+    t::write_png(root / "masks" / (std::string(stem) + ".png"), mask);
+  }
+  t::write_png(root / "images" / ".DS_Store.png", px);
+  t::write_png(root / "masks" / ".thumb.png", mask);
+  t::write_bytes(root / "images" / "plain.png.tmp-777", "partial");  // a tool's temporary
+  ListingStats stats;
+  auto items = list_dataset(root, DatasetLayout::flat, "images", "masks", nullptr, &stats);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].id, "scan.tmp-1");
+  EXPECT_EQ(stats.hidden, 2u);
+  EXPECT_EQ(stats.temporary, 1u);
+  std::filesystem::remove_all(root);
+}

@@ -10,6 +10,21 @@ namespace nucseg {
 
 enum class TriState { automatic, yes, no };
 
+// Which source channels feed the network's three inputs (data.channels, infer.channels); see
+// io/channels.hpp for what each choice does with 1..N-channel images.
+struct ChannelSpec {
+  enum class Kind {
+    unset,    // infer.channels = "": use the checkpoint's choice
+    rgb,      // colour as stored (gray replicated, alpha dropped)
+    gray,     // luminance replicated to the three inputs
+    indices,  // source channel indices: one (replicated) or three (one per input)
+  };
+  Kind kind = Kind::rgb;
+  std::vector<int> indices;  // Kind::indices only; 0-based source channel numbers
+
+  bool operator==(const ChannelSpec& o) const { return kind == o.kind && indices == o.indices; }
+};
+
 struct LogConfig {
   std::string level = "info";     // trace, debug, info, warn, error, off
   std::string dir;                // per-rank log files <dir>/rank-<r>.log; empty: none
@@ -37,6 +52,7 @@ struct PackConfig {
   std::string layout = "auto";  // auto, kaggle, flat
   std::string images_dir = "images";
   std::string masks_dir = "masks";
+  std::string mask_kind = "auto";  // auto, labels, binary (flat layout masks)
   double val_fraction = 0.2;
   int seed = 42;
   int shard_max_images = 256;
@@ -59,6 +75,12 @@ struct DataConfig {
   double scale_jitter = 0.0;
   int workers = 1;
   int prefetch = 4;
+  ChannelSpec channels;                 // rgb, gray or source channel indices
+  std::string normalize = "percentile"; // percentile, range, fixed
+  double normalize_low = 1.0;           // percentile: mapped to 0
+  double normalize_high = 99.8;         // percentile: mapped to 1
+  double normalize_min = 0.0;           // fixed: mapped to 0
+  double normalize_max = 255.0;         // fixed: mapped to 1
 };
 
 struct ModelConfig {
@@ -107,6 +129,8 @@ struct InferConfig {
   int threads = 0;
   bool fold_batchnorm = true;
   std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
+  ChannelSpec channels{ChannelSpec::Kind::unset, {}};  // unset: the checkpoint's
+  std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
 };
 
 // Instances from class probabilities: read by inference and by training's validation alike.
@@ -160,6 +184,12 @@ Config load_config(const std::vector<std::string>& files, const std::vector<std:
 
 // The resolved configuration as TOML; restricted to `sections` when not empty.
 std::string config_to_toml(const Config& config, const std::vector<std::string>& sections = {});
+
+// A channel choice as TOML text ("rgb", "gray", "" when unset, [1, 0, 2]) and back; the text
+// form is how a checkpoint or shard index records it. parse_channel_spec throws Error(config)
+// naming `key` for anything else ("" only when `allow_unset`).
+std::string to_toml(const ChannelSpec& spec);
+ChannelSpec parse_channel_spec(const std::string& text, const std::string& key, bool allow_unset = false);
 
 // Closest declared key to `key` (for "did you mean"), empty when nothing is close.
 std::string closest_key(const std::string& key);

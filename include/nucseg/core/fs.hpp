@@ -15,9 +15,10 @@ void create_directories(const stdfs::path& dir);  // throws Error(runtime) with 
 void write_file_atomic(const stdfs::path& path, const std::string& bytes);
 std::string read_file(const stdfs::path& path);  // throws Error(data) with the path
 
-// A temporary sibling name for `path` (same folder, so rename() is atomic). Readers
-// ignore names containing ".tmp-".
+// A temporary sibling name for `path` (same folder, so rename() is atomic): <name>.tmp-<pid>.
 stdfs::path temporary_sibling(const stdfs::path& path);
+// True for the tools' own temporaries only, which readers skip: <name>.tmp-<digits> and
+// <name>.tmp-old-<digits>. An input that merely contains ".tmp-" ("scan.tmp-1.png") is not one.
 bool is_temporary_name(const stdfs::path& path);
 
 // Renames `from` over `to` after fsync of the file and its folder; throws on failure.

@@ -2,9 +2,11 @@
 // instance masks of a dataset folder (Kaggle layout <id>/images/<id>.png + <id>/masks/*.png, or
 // the flat layout) and writes the report.
 //
-// Images are matched by id: the truth id is the dataset item's id (the Kaggle folder name),
-// the prediction id is the entry of /index/image_id in segmentation.h5, which nucseg_infer sets
-// to the plain Kaggle id for a Kaggle-layout input (see docs/inference.md, "Image ids").
+// Images are matched by id: each truth image's expected prediction id is the id nucseg_infer
+// gives it (io::image_ids of its path relative to the truth folder for the Kaggle layout, to
+// the images/ folder for the flat layout: the plain Kaggle id, or the sanitised file stem;
+// see docs/inference.md, "Image ids"), looked up in /index/image_id of segmentation.h5.
+// Reports name truth images by their dataset id.
 // A truth image without a prediction scores 0 (warning); predictions without truth are ignored
 // (warning).
 #pragma once

@@ -21,6 +21,8 @@ struct InputSet {
   std::string root;  // the folder, or the list file
   std::string kind;  // "folder", "kaggle" or "list"
   std::vector<InputItem> items;  // sorted by relative path
+  size_t hidden_skipped = 0;     // hidden files and folders (".name") left out
+  size_t temporary_skipped = 0;  // the tools' own temporaries (fs::is_temporary_name) left out
 };
 
 // `input` is a folder tree (recursive; .png .tif .tiff .jpg .jpeg, any case), a Kaggle-layout
@@ -29,9 +31,10 @@ struct InputSet {
 // Throws Error(config, key infer.input) when the input does not exist or holds no image.
 InputSet discover_inputs(const std::string& input);
 
-// Assigns InputItem::id from InputItem::relative for every item: the relative path without its
-// extension, made safe; names that collide (after sanitising, case-insensitively) all get a
-// suffix from a hash of their relative path, so the result does not depend on listing order.
+// Assigns InputItem::id from InputItem::relative for every item with io::image_ids (shared with
+// nucseg_eval): the relative path without its extension, made safe; names that collide (after
+// sanitising, case-insensitively) all get a suffix from a hash of their relative path, so the
+// result does not depend on listing order.
 void assign_ids(std::vector<InputItem>& items);
 
 bool is_image_file(const std::string& path);

@@ -2,7 +2,8 @@
 //   kaggle:      <root>/<id>/images/<id>.png and <root>/<id>/masks/*.png (one binary mask per
 //                nucleus, Kaggle DSB 2018 stage1)
 //   flat:        <root>/<images_dir>/<stem>.<ext> and <root>/<masks_dir>/<stem>.<ext> (one mask
-//                image per input; instances are its 8-connected components)
+//                image per input: an instance label image, or a binary mask whose 8-connected
+//                components are the instances; see io/mask.hpp)
 //   images_only: every image below <root>, recursively (test sets, inference inputs)
 #pragma once
 
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
+
+#include "nucseg/io/mask.hpp"
 
 namespace nucseg::io {
 
@@ -33,24 +36,33 @@ struct ListingProblem {
   std::string reason;
 };
 
+// What a listing skipped on purpose: hidden names (".name", files and folders) and the tools'
+// own temporaries (fs::is_temporary_name). Callers log the counts.
+struct ListingStats {
+  size_t hidden = 0;
+  size_t temporary = 0;
+};
+
 // flat when <root>/<images_dir> and <root>/<masks_dir> are folders; kaggle when some
 // <root>/<id>/images folder exists; images_only otherwise. Error(data) when root is not a folder.
 DatasetLayout detect_layout(const std::filesystem::path& root, const std::string& images_dir = "images",
                             const std::string& masks_dir = "masks");
 
 // Items sorted by id. Inputs that cannot be listed go to `problems` when given, otherwise the
-// first one raises Error(data) naming the path. Hidden files (".name") and temporary names are
-// ignored; in kaggle/flat folders every other file counts, so a stray non-image is reported
-// rather than silently dropped.
+// first one raises Error(data) naming the path. Hidden files (".name") and the tools'
+// temporaries are skipped and counted in `stats` when given; in kaggle/flat folders every other
+// file counts, so a stray non-image is reported rather than silently dropped.
 std::vector<DatasetItem> list_dataset(const std::filesystem::path& root, DatasetLayout layout,
                                       const std::string& images_dir = "images", const std::string& masks_dir = "masks",
-                                      std::vector<ListingProblem>* problems = nullptr);
+                                      std::vector<ListingProblem>* problems = nullptr, ListingStats* stats = nullptr);
 
 // Instance labels (CV_32SC1, 0 background, 1..N) of an item whose image has size `expected`.
 // kaggle: non-empty masks in file-name order become 1..N (on overlap the first mask keeps the
-// pixel); flat: 8-connected components of the mask's non-zero pixels, in raster order.
+// pixel); `kind` does not apply. flat: the mask read as `kind` (io/mask.hpp: an instance label
+// image, or the 8-connected components of a binary mask); `used` receives the kind applied.
 // Error(data) naming the file for a mask of another size, an empty masks folder, an
 // unreadable mask, or an images_only item.
-cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected);
+cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected, MaskKind kind = MaskKind::automatic,
+                             MaskKind* used = nullptr);
 
 }  // namespace nucseg::io

@@ -1,26 +1,60 @@
-// Decoding of input images (PNG, TIFF, JPEG; 8/16-bit; gray, RGB or RGBA) into the in-memory
-// convention of nucseg: 3 channels in RGB order with the original bit depth recorded.
+// Decoding of input images (PNG, JPEG, TIFF) into pixels as stored, and into the network's
+// 3-channel form.
+//
+// Channel order convention: every Mat this header returns holds its channels in SOURCE order:
+// RGB(A) for colour PNG/JPEG/TIFF (not OpenCV's BGR), the samples of a TIFF pixel in file order,
+// and the pages of a multi-page TIFF one after another. Channel i of a RawImage is what
+// data.channels = [i] names.
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include <opencv2/core.hpp>
 
+#include "nucseg/core/config.hpp"
+
 namespace nucseg::io {
 
-struct DecodedImage {
-  cv::Mat rgb;              // CV_8UC3 or CV_16UC3, RGB order
-  int bit_depth = 8;        // 8 or 16
-  int source_channels = 3;  // 1 gray, 3 RGB, 4 RGBA (alpha dropped)
+// The pixels of one file as stored: 1..512 channels, 8- or 16-bit unsigned (32-bit signed
+// only when read as labels).
+struct RawImage {
+  cv::Mat pixels;      // CV_8UC(n), CV_16UC(n) or CV_32SC(n); channels in source order
+  bool alpha = false;  // the last channel is alpha (PNG RGBA, TIFF ExtraSamples = alpha)
+  int pages = 1;       // TIFF pages stacked as channels (reduced-resolution pages skipped)
+  std::string format;  // "png", "jpeg" or "tiff"
+
+  int channels() const { return pixels.channels(); }
+  int container_bits() const;  // 8, 16 or 32: the sample size in the file
 };
 
-// Throws Error(data) naming the file and the reason for zero-byte, truncated, corrupt or
-// non-image files and unsupported pixel types.
-DecodedImage read_image(const std::filesystem::path& path);
+// image: 8- and 16-bit unsigned samples only. labels: also 32-bit integer TIFF samples
+// (instance label masks; negative values and values above 2^31-1 are refused).
+enum class PixelRange { image, labels };
 
-// The raw decoded pixels (channels and depth as stored, BGR order as OpenCV gives them) after
-// the same validation as read_image; used for masks. Throws Error(data) like read_image.
-cv::Mat read_raw_image(const std::filesystem::path& path);
+// Reads PNG (8/16-bit; gray, gray+alpha, RGB, RGBA), JPEG (gray or colour) and TIFF (strips or
+// tiles, contiguous or planar, any codec libtiff has; 8/16/32-bit integer samples, any number
+// of samples per pixel; multi-page files give one channel per page and sample, and all their
+// full-resolution pages must agree in size and sample type; palette, YCbCr, CMYK and 1-/4-bit
+// TIFFs are expanded to 8-bit RGB(A) or gray). Throws Error(data) naming the file and the
+// reason for a missing, zero-byte, truncated (PNG without IEND, JPEG without EOI, TIFF whose
+// directory, strips or tiles end past the end of the file), corrupt or unsupported file.
+RawImage read_raw_image(const std::filesystem::path& path, PixelRange range = PixelRange::image);
+
+struct DecodedImage {
+  cv::Mat rgb;              // CV_8UC3 or CV_16UC3: the network's three inputs, raw values
+  int bit_depth = 8;        // the container's: 8 or 16
+  int effective_bits = 8;   // bits needed for the largest value of `rgb` (12 for 0..4095 data)
+  int source_channels = 3;  // channels in the file (1 gray, 3 RGB, 4 RGBA, pages x samples)
+};
+
+// read_raw_image, then map_channels (io/channels.hpp) with `spec`; `key` names the config key
+// that chose `spec` in errors (e.g. an index out of range). The one-argument form reads with
+// `rgb`: gray is replicated, RGBA loses alpha, and anything else needs a channel choice.
+DecodedImage read_image(const std::filesystem::path& path);
+DecodedImage read_image(const std::filesystem::path& path, const ChannelSpec& spec, const std::string& key);
+DecodedImage to_network_input(const RawImage& raw, const ChannelSpec& spec, const std::string& file,
+                              const std::string& key);
 
 // CV_8UC3/CV_16UC3 -> CV_32FC3 with values in [0,1] (divided by 2^bit_depth - 1).
 cv::Mat to_unit_float(const cv::Mat& rgb, int bit_depth);

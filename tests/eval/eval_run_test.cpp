@@ -1,0 +1,96 @@
+// evaluate_prediction_file: truth read through the dataset reader (label-image masks included),
+// predictions found under the ids nucseg_infer gives the truth images.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <opencv2/imgcodecs.hpp>
+#include <unistd.h>
+
+#include "nucseg/eval/run.hpp"
+#include "nucseg/infer/inputs.hpp"
+#include "nucseg/io/hdf5.hpp"
+
+namespace stdfs = std::filesystem;
+using nucseg::h5::File;
+
+namespace {
+
+stdfs::path fresh_dir(const std::string& name) {
+  auto dir = stdfs::temp_directory_path() / ("nucseg_" + name + "_" + std::to_string(::getpid()));
+  stdfs::remove_all(dir);
+  stdfs::create_directories(dir);
+  return dir;
+}
+
+void write(const stdfs::path& path, const cv::Mat& m) {
+  stdfs::create_directories(path.parent_path());
+  ASSERT_TRUE(cv::imwrite(path.string(), m)) << path;
+}
+
+// Three nuclei in a row, each touching the next: only a label image can say they are three.
+cv::Mat touching_labels() {
+  cv::Mat labels(40, 60, CV_32SC1, cv::Scalar(0));
+  for (int k = 0; k < 3; ++k) labels(cv::Rect(5 + 15 * k, 10, 15, 15)).setTo(k + 1);
+  return labels;
+}
+
+// A segmentation.h5 as nucseg_infer lays it out, holding `labels` for every id.
+void write_predictions(const stdfs::path& file, const std::vector<std::string>& ids, const cv::Mat& labels) {
+  File f(file.string(), File::Mode::create_truncate);
+  f.create_group("index").write_strings("image_id", ids);
+  auto images = f.create_group("images");
+  for (const auto& id : ids)
+    images.create_group(id).write("labels", nucseg::h5::Type::i32, labels.ptr(),
+                                  {static_cast<hsize_t>(labels.rows), static_cast<hsize_t>(labels.cols)});
+  f.close();
+}
+
+std::vector<std::string> infer_ids(const stdfs::path& input) {
+  std::vector<std::string> ids;
+  for (const auto& item : nucseg::infer::discover_inputs(input.string()).items) ids.push_back(item.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST(EvalRun, FlatTruthWithLabelImagesAndIdsThatNeedSanitising) {
+  auto root = fresh_dir("eval_flat");
+  cv::Mat truth = touching_labels();
+  cv::Mat mask16;
+  truth.convertTo(mask16, CV_16U, 1000);  // values 1000, 2000, 3000
+  for (const char* stem : {"cell 01", "plain"}) {
+    write(root / "images" / (std::string(stem) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write(root / "masks" / (std::string(stem) + ".png"), mask16);
+  }
+  auto ids = infer_ids(root / "images");  // what nucseg_infer names them: "cell_01", "plain"
+  ASSERT_EQ(ids, (std::vector<std::string>{"cell_01", "plain"}));
+  write_predictions(root / "seg.h5", ids, truth);
+
+  auto run = nucseg::eval::evaluate_prediction_file(root, root / "seg.h5", 1);
+  EXPECT_TRUE(run.missing.empty());
+  EXPECT_TRUE(run.ignored.empty());
+  EXPECT_DOUBLE_EQ(run.result.dataset.score, 1.0);  // three true nuclei, three predicted
+  stdfs::remove_all(root);
+}
+
+TEST(EvalRun, KaggleTruthIdsMatchInferOnTheSameFolder) {
+  auto root = fresh_dir("eval_kaggle");
+  cv::Mat truth = touching_labels();
+  for (const char* id : {"a b", "c"}) {
+    write(root / id / "images" / (std::string(id) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    for (int k = 1; k <= 3; ++k) {
+      cv::Mat one = truth == k;
+      write(root / id / "masks" / ("m" + std::to_string(k) + ".png"), one);
+    }
+  }
+  auto ids = infer_ids(root);
+  ASSERT_EQ(ids, (std::vector<std::string>{"a_b", "c"}));
+  // A prediction without truth is ignored; a truth image without prediction scores 0.
+  write_predictions(root / "seg.h5", {"a_b", "zz"}, truth);
+  auto run = nucseg::eval::evaluate_prediction_file(root, root / "seg.h5", 1);
+  EXPECT_EQ(run.missing, (std::vector<std::string>{"c"}));
+  EXPECT_EQ(run.ignored, (std::vector<std::string>{"zz"}));
+  EXPECT_DOUBLE_EQ(run.result.dataset.score, 0.5);
+  stdfs::remove_all(root);
+}

@@ -1,0 +1,188 @@
+// read_raw_image: every pixel layout the readers promise, values checked exactly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_util.hpp"
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/io/image.hpp"
+#include "tiff_fixture.hpp"
+
+using nucseg::io::PixelRange;
+using nucseg::io::read_raw_image;
+namespace t = nucseg::testing;
+
+namespace {
+
+// A w x h image of `n` channels whose every sample differs: value = f(y, x, c) within `depth`.
+cv::Mat ramp(int rows, int cols, int n, int depth, int step = 1) {
+  cv::Mat m(rows, cols, CV_MAKETYPE(depth, n));
+  const double top = depth == CV_8U ? 255 : depth == CV_16U ? 65535 : 2e9;
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x)
+      for (int c = 0; c < n; ++c) {
+        double v = std::fmod(static_cast<double>(((y * cols + x) * n + c) * step + 7 * c), top + 1);
+        if (depth == CV_8U) m.ptr<uint8_t>(y)[x * n + c] = static_cast<uint8_t>(v);
+        else if (depth == CV_16U) m.ptr<uint16_t>(y)[x * n + c] = static_cast<uint16_t>(v);
+        else m.ptr<int32_t>(y)[x * n + c] = static_cast<int32_t>(v);
+      }
+  return m;
+}
+
+bool same(const cv::Mat& a, const cv::Mat& b) {
+  return a.type() == b.type() && a.size() == b.size() && cv::countNonZero(a.reshape(1) != b.reshape(1)) == 0;
+}
+
+std::string data_error(const std::filesystem::path& path, PixelRange range = PixelRange::image) {
+  try {
+    read_raw_image(path, range);
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_EQ(e.context().file, path.string());
+    return e.message();
+  }
+  ADD_FAILURE() << "no error for " << path;
+  return {};
+}
+
+class Reader : public ::testing::Test {
+ protected:
+  void SetUp() override { dir = t::fresh_dir("reader"); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+};
+
+}  // namespace
+
+TEST_F(Reader, TwoChannelInterleaved16BitTiff) {
+  cv::Mat m = ramp(9, 11, 2, CV_16U, 301);
+  t::write_tiff(dir / "two.tif", {{m}});
+  auto raw = read_raw_image(dir / "two.tif");
+  EXPECT_TRUE(same(raw.pixels, m));
+  EXPECT_EQ(raw.channels(), 2);
+  EXPECT_FALSE(raw.alpha);
+  EXPECT_EQ(raw.container_bits(), 16);
+  EXPECT_EQ(raw.format, "tiff");
+  t::write_tiff(dir / "two_be.tif", {{m}}, "wb");  // big-endian samples are swapped
+  EXPECT_TRUE(same(read_raw_image(dir / "two_be.tif").pixels, m));
+  t::write_tiff(dir / "two_big.tif", {{m}}, "w8");  // BigTIFF
+  EXPECT_TRUE(same(read_raw_image(dir / "two_big.tif").pixels, m));
+}
+
+TEST_F(Reader, FiveChannelInterleavedTiffInStripsTilesAndPlanes) {
+  cv::Mat m = ramp(37, 45, 5, CV_8U, 3);
+  t::write_tiff(dir / "strips.tif", {{m}});
+  t::TiffPage tiled{m};
+  tiled.tile = 16;  // 45x37 is not a multiple of the tile: edge tiles are clipped
+  tiled.deflate = true;
+  t::write_tiff(dir / "tiles.tif", {tiled});
+  t::TiffPage planar{m};
+  planar.separate = true;
+  t::write_tiff(dir / "planar.tif", {planar});
+  t::TiffPage planar_tiles = planar;
+  planar_tiles.tile = 32;
+  t::write_tiff(dir / "planar_tiles.tif", {planar_tiles});
+  for (const char* name : {"strips.tif", "tiles.tif", "planar.tif", "planar_tiles.tif"}) {
+    auto raw = read_raw_image(dir / name);
+    EXPECT_TRUE(same(raw.pixels, m)) << name;
+    EXPECT_EQ(raw.pages, 1) << name;
+  }
+}
+
+TEST_F(Reader, MultiPageTiffGivesOneChannelPerPageAndSkipsThumbnails) {
+  cv::Mat a = ramp(20, 30, 1, CV_16U, 5), b = ramp(20, 30, 1, CV_16U, 11), c = ramp(20, 30, 1, CV_16U, 17);
+  t::TiffPage thumb{cv::Mat(5, 7, CV_8UC3, cv::Scalar(1, 2, 3))};
+  thumb.reduced = true;
+  t::write_tiff(dir / "stack.tif", {{a}, thumb, {b}, {c}});
+  auto raw = read_raw_image(dir / "stack.tif");
+  ASSERT_EQ(raw.channels(), 3);
+  EXPECT_EQ(raw.pages, 3);
+  std::vector<cv::Mat> planes;
+  cv::split(raw.pixels, planes);
+  EXPECT_TRUE(same(planes[0], a));
+  EXPECT_TRUE(same(planes[1], b));
+  EXPECT_TRUE(same(planes[2], c));
+
+  // Pages with several samples stack sample by sample; pages must agree in size and depth.
+  cv::Mat rgb = ramp(20, 30, 3, CV_16U, 13);
+  t::write_tiff(dir / "mixed.tif", {{rgb}, {a}});
+  auto mixed = read_raw_image(dir / "mixed.tif");
+  ASSERT_EQ(mixed.channels(), 4);
+  cv::split(mixed.pixels, planes);
+  EXPECT_TRUE(same(planes[3], a));
+  t::write_tiff(dir / "sizes.tif", {{a}, {ramp(21, 30, 1, CV_16U)}});
+  EXPECT_NE(data_error(dir / "sizes.tif").find("page 1 is 30x21 16-bit but the first page is 30x20 16-bit"),
+            std::string::npos);
+  t::write_tiff(dir / "depths.tif", {{a}, {ramp(20, 30, 1, CV_8U)}});
+  EXPECT_NE(data_error(dir / "depths.tif").find("multi-page TIFF"), std::string::npos);
+}
+
+TEST_F(Reader, PngAndJpegComeInSourceOrder) {
+  cv::Mat bgr16 = ramp(6, 8, 3, CV_16U, 997);
+  t::write_png(dir / "c16.png", bgr16);
+  auto raw = read_raw_image(dir / "c16.png");
+  cv::Mat rgb16;
+  cv::cvtColor(bgr16, rgb16, cv::COLOR_BGR2RGB);
+  EXPECT_TRUE(same(raw.pixels, rgb16));  // RGB, not OpenCV's BGR
+  EXPECT_EQ(raw.format, "png");
+
+  cv::Mat gray16 = ramp(6, 8, 1, CV_16U, 4099);
+  t::write_png(dir / "g16.png", gray16);
+  EXPECT_TRUE(same(read_raw_image(dir / "g16.png").pixels, gray16));
+
+  cv::Mat bgra(4, 4, CV_8UC4, cv::Scalar(10, 20, 30, 40));
+  t::write_png(dir / "a.png", bgra);
+  auto a = read_raw_image(dir / "a.png");
+  EXPECT_TRUE(a.alpha);
+  EXPECT_EQ(a.pixels.at<cv::Vec4b>(1, 1), cv::Vec4b(30, 20, 10, 40));
+
+  t::write_png(dir / "red.jpg", cv::Mat(16, 16, CV_8UC3, cv::Scalar(0, 0, 250)));
+  auto j = read_raw_image(dir / "red.jpg");
+  EXPECT_EQ(j.format, "jpeg");
+  EXPECT_GT(j.pixels.at<cv::Vec3b>(8, 8)[0], 230);
+}
+
+TEST_F(Reader, ThirtyTwoBitLabelTiffOnlyAsLabels) {
+  cv::Mat labels(12, 10, CV_32SC1, cv::Scalar(0));
+  labels(cv::Rect(1, 1, 4, 4)).setTo(70000);
+  labels(cv::Rect(5, 5, 4, 4)).setTo(2000000000);
+  t::write_tiff(dir / "labels.tif", {{labels}});
+  auto raw = read_raw_image(dir / "labels.tif", PixelRange::labels);
+  EXPECT_TRUE(same(raw.pixels, labels));
+  EXPECT_EQ(raw.container_bits(), 32);
+  EXPECT_NE(data_error(dir / "labels.tif").find("32-bit"), std::string::npos);
+
+  labels.at<int32_t>(0, 0) = -5;
+  t::write_tiff(dir / "negative.tif", {{labels}});
+  EXPECT_NE(data_error(dir / "negative.tif", PixelRange::labels).find("negative"), std::string::npos);
+}
+
+TEST_F(Reader, TruncatedTiffsAreDetected) {
+  // libtiff writes pixels first and the directory last: a cut loses the directory.
+  cv::Mat m = ramp(64, 64, 1, CV_16U, 7);
+  t::write_tiff(dir / "whole.tif", {{m}});
+  std::string bytes = nucseg::fs::read_file(dir / "whole.tif");
+  t::write_bytes(dir / "cut_dir.tif", bytes.substr(0, bytes.size() / 2));
+  EXPECT_NE(data_error(dir / "cut_dir.tif").find("truncated TIFF"), std::string::npos);
+
+  // Directory first, pixels after: the cut loses pixels, which the strip check catches.
+  cv::Mat gray = ramp(40, 50, 1, CV_8U, 1);
+  std::string first = t::directory_first_tiff(gray);
+  t::write_bytes(dir / "dir_first.tif", first);
+  EXPECT_TRUE(same(read_raw_image(dir / "dir_first.tif").pixels, gray));  // the fixture itself is valid
+  t::write_bytes(dir / "cut_pixels.tif", first.substr(0, first.size() - 100));
+  EXPECT_NE(data_error(dir / "cut_pixels.tif").find("truncated TIFF: page 0 strip 0 ends at byte"), std::string::npos);
+
+  t::write_bytes(dir / "header.tif", std::string("II*\0", 4));
+  EXPECT_NE(data_error(dir / "header.tif").find("truncated TIFF"), std::string::npos);
+}
+
+TEST_F(Reader, OpenCvWrittenTiffsStillRead) {
+  cv::Mat bgr16 = ramp(5, 9, 3, CV_16U, 1234);
+  t::write_png(dir / "cv.tif", bgr16);  // OpenCV's own TIFF encoder
+  auto raw = read_raw_image(dir / "cv.tif");
+  cv::Mat rgb16;
+  cv::cvtColor(bgr16, rgb16, cv::COLOR_BGR2RGB);
+  EXPECT_TRUE(same(raw.pixels, rgb16));
+}
