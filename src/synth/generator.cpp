@@ -29,13 +29,16 @@ uint64_t image_seed(const SynthConfig& c, uint64_t index) {
   return mix64(mix64(static_cast<uint64_t>(c.seed) * 0x9E3779B97F4A7C15ULL + 0x5EEDULL) ^ (index * 0xD1B54A32D192ED03ULL));
 }
 
+// The mix of "mixed": fluorescence first (most of Kaggle's stage1 and of user archives), then
+// the transmitted-light styles, so that every style is met often in a few hundred images.
 detail::Style draw_style(const SynthConfig& c, uint64_t stream) {
   if (c.style != "mixed") return detail::parse_style(c.style);
-  // Roughly the mix of Kaggle's stage1: mostly fluorescence, the rest brightfield and H&E.
   double u = detail::unit_float(mix64(stream ^ 0x57F1E5ULL));
-  if (u < 0.70) return detail::Style::fluorescence;
-  if (u < 0.83) return detail::Style::brightfield;
-  return detail::Style::histology;
+  if (u < 0.45) return detail::Style::fluorescence;
+  if (u < 0.58) return detail::Style::brightfield;
+  if (u < 0.75) return detail::Style::histology;
+  if (u < 0.85) return detail::Style::ihc;
+  return detail::Style::phase;
 }
 
 SynthSample render(const detail::Scene& scene, const std::string& id, int tile) {

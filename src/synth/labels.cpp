@@ -1,6 +1,8 @@
-// Instance labels from the scene: every pixel goes to the nucleus with the smallest
-// normalised radius s < 1, so overlapping nuclei of a cluster split along a shared border.
+// Instance labels from the scene: every pixel inside nuclei (s < 1) goes to the one on top
+// (highest z), and among equal z to the smallest normalised radius s, so nuclei pressed
+// together split along a shared border and a nucleus lying on another hides part of it.
 #include <algorithm>
+#include <limits>
 
 #include <opencv2/imgproc.hpp>
 
@@ -37,7 +39,7 @@ cv::Mat rasterize_labels(const Scene& scene, std::vector<int>& owner) {
   cv::Mat best(kBand, w, CV_32FC1);
   for (int b = 0; b < bands; ++b) {
     int y_begin = b * kBand, y_end = std::min(h, y_begin + kBand);
-    best.setTo(1.0f);
+    best.setTo(std::numeric_limits<float>::max());
     for (int i : by_band[static_cast<size_t>(b)]) {
       const Nucleus& n = scene.nuclei[static_cast<size_t>(i)];
       const cv::Rect& r = boxes[static_cast<size_t>(i)];
@@ -46,8 +48,10 @@ cv::Mat rasterize_labels(const Scene& scene, std::vector<int>& owner) {
         int* ls = labels.ptr<int>(y);
         for (int x = r.x; x < r.br().x; ++x) {
           float s = n.shape_s(static_cast<float>(x) + 0.5f, static_cast<float>(y) + 0.5f);
-          if (s < bs[x]) {
-            bs[x] = s;
+          if (s >= 1.0f) continue;
+          float key = s - 2.0f * static_cast<float>(n.z);  // s < 1: any higher z wins
+          if (key < bs[x]) {
+            bs[x] = key;
             ls[x] = i + 1;
           }
         }

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include <opencv2/imgproc.hpp>
+
 #include "nucseg/core/error.hpp"
 #include "nucseg/synth/generator.hpp"
 #include "test_util.hpp"
@@ -74,7 +76,7 @@ TEST(SynthGenerator, SidesStyleAndFormatsFollowTheConfig) {
     EXPECT_EQ(cv::countNonZero(ch[3] != 255), 0) << "alpha must be opaque";
   }
   EXPECT_TRUE(non_square);
-  EXPECT_EQ(styles, (std::set<std::string>{"brightfield", "fluorescence", "histology"}));
+  EXPECT_EQ(styles, (std::set<std::string>{"brightfield", "fluorescence", "histology", "ihc", "phase"}));
   c.style = "histology";
   EXPECT_EQ(generate_sample(c, 5).style, "histology");
 }
@@ -104,43 +106,87 @@ TEST(SynthGenerator, ClustersTouchAndIsolatedNucleiNever) {
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(synth_test::touching_pairs(generate_sample(c, i).labels).empty());
 }
 
+namespace {
+
+// Equivalent radius sqrt(area / pi) of every nucleus that does not touch the image border and,
+// unless `touching`, no other nucleus (touching nuclei are cut by their neighbours), per image.
+std::vector<std::vector<double>> free_radii(const SynthConfig& c, int images, bool touching = false) {
+  std::vector<std::vector<double>> out;
+  for (int i = 0; i < images; ++i) {
+    SynthSample s = generate_sample(c, i);
+    std::set<int> in_pair;
+    for (auto [a, b] : synth_test::touching_pairs(s.labels)) in_pair.insert(a), in_pair.insert(b);
+    std::vector<double> radii;
+    for (int k = 1; k <= synth_test::max_label(s.labels); ++k) {
+      if (!touching && in_pair.count(k)) continue;
+      cv::Rect box = cv::boundingRect(s.labels == k);
+      if (box.x == 0 || box.y == 0 || box.br().x == s.labels.cols || box.br().y == s.labels.rows) continue;
+      radii.push_back(std::sqrt(cv::countNonZero(s.labels == k) / 3.14159));
+    }
+    out.push_back(radii);
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST(SynthGenerator, IsolatedNucleiHaveTheConfiguredSize) {
   for (auto [lo, hi] : {std::pair<double, double>{4, 7}, std::pair<double, double>{12, 16}}) {
     auto c = small();
     c.min_side = c.max_side = 200;
     c.min_radius = lo;
     c.max_radius = hi;
-    int checked = 0;
-    for (int i = 0; i < 6; ++i) {
-      SynthSample s = generate_sample(c, i);
-      auto touch = synth_test::touching_pairs(s.labels);
-      std::set<int> in_pair;
-      for (auto [a, b] : touch) in_pair.insert(a), in_pair.insert(b);
-      cv::Mat stats, centroids, unused;
-      for (int k = 1; k <= synth_test::max_label(s.labels); ++k) {
-        if (in_pair.count(k)) continue;
-        cv::Rect box = cv::boundingRect(s.labels == k);
-        if (box.x == 0 || box.y == 0 || box.br().x == s.labels.cols || box.br().y == s.labels.rows) continue;
-        double r = std::sqrt(cv::countNonZero(s.labels == k) / 3.14159);
-        EXPECT_GE(r, 0.8 * lo) << s.id << " label " << k;
-        EXPECT_LE(r, 1.2 * hi) << s.id << " label " << k;
-        ++checked;
+    size_t checked = 0;
+    for (const auto& radii : free_radii(c, 12)) {
+      for (double r : radii) {
+        EXPECT_GE(r, 0.8 * lo);
+        EXPECT_LE(r, 1.2 * hi);
       }
+      checked += radii.size();
     }
-    EXPECT_GT(checked, 10);
+    EXPECT_GT(checked, 10u);
   }
 }
 
+TEST(SynthGenerator, TypicalNucleusSizeSpansTheDefaultRange) {
+  // Default radii 3.5..20 (diameters 7..40): some images of small nuclei, some of large ones.
+  auto c = small();
+  c.min_side = c.max_side = 160;
+  double smallest = 1e9, largest = 0;
+  for (auto& radii : free_radii(c, 24, true)) {
+    if (radii.size() < 3) continue;
+    std::nth_element(radii.begin(), radii.begin() + static_cast<long>(radii.size() / 2), radii.end());
+    double median = radii[radii.size() / 2];
+    smallest = std::min(smallest, median);
+    largest = std::max(largest, median);
+  }
+  EXPECT_LT(smallest, 6.0);
+  EXPECT_GT(largest, 12.0);
+  for (const auto& radii : free_radii(c, 24))
+    for (double r : radii) {
+      EXPECT_GE(r, 0.8 * c.min_radius);
+      EXPECT_LE(r, 1.2 * c.max_radius);
+    }
+}
+
 TEST(SynthGenerator, NucleiContrastWithTheirSurroundingInTheStylesDirection) {
-  for (std::string style : {"fluorescence", "brightfield", "histology"}) {
+  for (std::string style : {"fluorescence", "brightfield", "histology", "ihc", "phase"}) {
     auto c = small(style);
     int brighter = 0, darker = 0;
     for (int i = 0; i < 5; ++i) {
       SynthSample s = generate_sample(c, i);
       std::vector<cv::Mat> ch;
       cv::split(s.rgba, ch);
-      // Fluorescence and brightfield are grey-ish; H&E nuclei are told apart by the red channel.
-      cv::Mat channel = ch[0];
+      // Fluorescence may be one colour channel, so take the brightest mean; H&E nuclei are told
+      // apart by the red channel; the others by grey.
+      cv::Mat channel = ch[0], grey;
+      if (style == "fluorescence") {
+        cv::Scalar m = cv::mean(s.rgba);
+        channel = ch[static_cast<size_t>(m[1] > m[0] ? (m[2] > m[1] ? 2 : 1) : (m[2] > m[0] ? 2 : 0))];
+      } else if (style != "histology") {
+        cv::cvtColor(s.rgba, grey, cv::COLOR_RGBA2GRAY);
+        channel = grey;
+      }
       cv::Mat background = s.labels == 0;
       for (int k = 1; k <= synth_test::max_label(s.labels); ++k) {
         cv::Mat inside = s.labels == k, ring;

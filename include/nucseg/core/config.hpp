@@ -35,11 +35,11 @@ struct SynthConfig {
   std::string output = "demo/data";
   int count = 24;
   int seed = 1;
-  std::string style = "mixed";  // fluorescence, brightfield, histology, mixed
+  std::string style = "mixed";  // fluorescence, brightfield, histology, ihc, phase, mixed
   int min_side = 256;
   int max_side = 512;
-  double min_radius = 6.0;
-  double max_radius = 14.0;
+  double min_radius = 3.5;
+  double max_radius = 20.0;
   double density = 1.0;           // nuclei coverage scale (1 = typical Kaggle image)
   double cluster_fraction = 0.5;  // share of nuclei placed in touching clusters
   int big_image = 0;              // side of one extra large image; 0 = none

@@ -1,7 +1,8 @@
 // Synthetic nuclei images with exact instance labels: the demo and test data of nucseg (no
-// real data can be downloaded where nucseg is built). Three imaging styles, irregular nuclei of
-// varied size and elongation, clusters of touching nuclei, texture, blur, noise, uneven
-// illumination and debris. Every image is a pure function of (config, index).
+// real data can be downloaded where nucseg is built). Five imaging styles (fluorescence,
+// brightfield, H&E, IHC, phase contrast), nuclei of varied size, shape and chromatin, clusters of
+// touching and partly overlapping nuclei, defocus, camera noise, uneven illumination and debris
+// (docs/synth.md). Every image is a pure function of (config, index).
 #pragma once
 
 #include <string>
@@ -15,7 +16,7 @@ namespace nucseg::synth {
 struct SynthSample {
   cv::Mat rgba;    // CV_8UC4, RGBA order (like the Kaggle DSB 2018 PNGs)
   cv::Mat labels;  // CV_32SC1, 0 background, 1..N, each nucleus one connected region
-  std::string style;  // fluorescence, brightfield, histology
+  std::string style;  // fluorescence, brightfield, histology, ihc, phase
   std::string id;     // stable, unique per (seed, index): synth-<seed>-<index>
 };
 
