@@ -6,7 +6,7 @@
 #include "random.hpp"  // private headers of src/synth
 #include "scene.hpp"
 #include "shapes.hpp"
-#include "synth_test_util.hpp"
+#include "test_util.hpp"
 
 using namespace nucseg::synth::detail;
 
