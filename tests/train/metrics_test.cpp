@@ -12,6 +12,7 @@
 #include "nucseg/train/lr_schedule.hpp"
 #include "nucseg/train/metrics.hpp"
 #include "nucseg/train/preview.hpp"
+#include "nucseg/train/time_budget.hpp"
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::train;
@@ -119,6 +120,36 @@ TEST(LrSchedule, FromConfig) {
   EXPECT_EQ(s.total_steps, 70);
   EXPECT_EQ(s.steps_per_epoch, 7);
   EXPECT_DOUBLE_EQ(learning_rate(s, 4), 0.01);
+}
+
+// With train.time_limit the cosine follows the larger of the step and the budget fractions.
+TEST(LrSchedule, CosineFollowsTheTimeBudget) {
+  LrSchedule s;
+  s.base_lr = 1.0;
+  s.kind = "cosine";
+  s.total_steps = 10000;  // epochs far beyond what the budget allows
+  EXPECT_NEAR(learning_rate(s, 100, 0.5), 0.5, 1e-12);   // half the budget: half the rate
+  EXPECT_NEAR(learning_rate(s, 100, 1.0), 0.0, 1e-12);   // budget spent: 0
+  EXPECT_NEAR(learning_rate(s, 5000, 0.1), 0.5, 1e-12);  // the step fraction when it is larger
+  EXPECT_NEAR(learning_rate(s, 100, 0.0), learning_rate(s, 100), 1e-15);
+  s.kind = "constant";
+  EXPECT_DOUBLE_EQ(learning_rate(s, 100, 0.9), 1.0);  // only the cosine follows the budget
+}
+
+TEST(TimeBudget, StopsWhenTheNextStepAndTheReserveDoNotFit) {
+  TimeBudget none(0, 0);
+  EXPECT_FALSE(none.enabled());
+  EXPECT_FALSE(none.stop_before_next_step(1e9, 1e9, 1e9));
+  EXPECT_EQ(none.fraction(100), 0.0);
+  TimeBudget b(600, 100);  // 10 minutes, 100 s used by an earlier invocation
+  EXPECT_TRUE(b.enabled());
+  EXPECT_DOUBLE_EQ(b.used(50), 150.0);
+  EXPECT_DOUBLE_EQ(b.fraction(200), 0.5);
+  EXPECT_DOUBLE_EQ(b.fraction(5000), 1.0);
+  EXPECT_FALSE(b.stop_before_next_step(400, 5, 20));  // 525 s
+  EXPECT_TRUE(b.stop_before_next_step(480, 5, 20));   // 605 s
+  EXPECT_TRUE(b.stop_before_next_step(496, 5, 0));    // 601 s
+  EXPECT_FALSE(b.stop_before_next_step(494, 5, 0));   // 599 s
 }
 
 TEST(Preview, RowsOfImageTruthPrediction) {
