@@ -1,6 +1,7 @@
-// train.time_limit's duration forms.
+// train.time_limit's duration forms, and the key's validation.
 #include <gtest/gtest.h>
 
+#include "nucseg/core/config.hpp"
 #include "nucseg/core/duration.hpp"
 #include "nucseg/core/error.hpp"
 
@@ -32,4 +33,16 @@ TEST(Duration, MalformedTextIsAConfigErrorNamingTheKey) {
       EXPECT_EQ(e.context().key, "train.time_limit") << bad;
     }
   }
+}
+
+TEST(Duration, TimeLimitKeyTakesTextOrSecondsAndReadsBack) {
+  auto c = nucseg::load_config({}, {"train.time_limit=\"1h30m\""});
+  EXPECT_EQ(c.train.time_limit, "1h30m");
+  EXPECT_EQ(nucseg::load_config({}, {"train.time_limit=90"}).train.time_limit, "90");
+  EXPECT_EQ(nucseg::load_config({}, {"train.time_limit=0"}).train.time_limit, "");
+  EXPECT_EQ(nucseg::load_config({}, {}).train.time_limit, "");
+  EXPECT_THROW(nucseg::load_config({}, {"train.time_limit=\"ten minutes\""}), nucseg::Error);
+  EXPECT_THROW(nucseg::load_config({}, {"train.time_limit=true"}), nucseg::Error);
+  const auto printed = nucseg::config_to_toml(c, {"train"});
+  EXPECT_NE(printed.find("time_limit = '1h30m'"), std::string::npos) << printed;
 }

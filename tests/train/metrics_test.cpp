@@ -156,13 +156,12 @@ TEST(Preview, RowsOfImageTruthPrediction) {
   auto dir = stdfs::temp_directory_path() / "nucseg_preview_test";
   stdfs::remove_all(dir);
   PreviewRow a;
-  a.image = cv::Mat(40, 30, CV_8UC3, cv::Scalar(10, 20, 30));
+  a.image = cv::Mat(40, 30, CV_32FC3, cv::Scalar(10 / 255.0, 20 / 255.0, 30 / 255.0));
   a.truth = cv::Mat::zeros(40, 30, CV_8UC1);
   a.truth(cv::Rect(0, 0, 10, 10)).setTo(1);
   a.predicted = cv::Mat(40, 30, CV_8UC1, cv::Scalar(2));
   PreviewRow b;
-  b.image = cv::Mat(20, 20, CV_16UC3, cv::Scalar(4095, 0, 0));
-  b.bit_depth = 12;
+  b.image = cv::Mat(20, 20, CV_32FC3, cv::Scalar(1.7, 0, -0.2));  // normalised values beyond 0..1 clip
   b.truth = b.predicted = cv::Mat::zeros(20, 20, CV_8UC1);
   write_preview(dir / "previews" / "epoch-001.png", {a, b});
   cv::Mat png = cv::imread((dir / "previews" / "epoch-001.png").string(), cv::IMREAD_COLOR);
@@ -173,7 +172,7 @@ TEST(Preview, RowsOfImageTruthPrediction) {
   EXPECT_EQ(png.at<cv::Vec3b>(0, 30), cv::Vec3b(40, 200, 40));        // truth interior, green
   EXPECT_EQ(png.at<cv::Vec3b>(39, 59), cv::Vec3b(0, 0, 0));           // truth background
   EXPECT_EQ(png.at<cv::Vec3b>(0, 60), cv::Vec3b(30, 220, 250));       // predicted border
-  EXPECT_EQ(png.at<cv::Vec3b>(45, 5), cv::Vec3b(0, 0, 255));          // 12-bit red at full scale
+  EXPECT_EQ(png.at<cv::Vec3b>(45, 5), cv::Vec3b(0, 0, 255));          // red clipped at full scale
   EXPECT_EQ(png.at<cv::Vec3b>(45, 80), cv::Vec3b(0, 0, 0));           // padding right of short row
   for (auto& e : stdfs::directory_iterator(dir / "previews")) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
   stdfs::remove_all(dir);
