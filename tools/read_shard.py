@@ -18,18 +18,25 @@ def text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+READ_VERSIONS = (1, 2)  # version 2 added effective_bits, nucleus_diameter and channels
+
+
+def column_value(column, row):
+    kind = column.dtype.kind
+    return text(column[row]) if kind in "OSU" else float(column[row]) if kind == "f" else int(column[row])
+
+
 def load(shard_dir, image_id):
     """Returns (entry dict, image HxWx3, labels HxW, classes HxW) for `image_id`."""
     with h5py.File(os.path.join(shard_dir, "index.h5"), "r") as index:
-        if text(index.attrs["format"]) != "nucseg-shard" or int(index.attrs["format_version"]) != 1:
-            raise ValueError("not a nucseg shard index of format version 1")
+        if text(index.attrs["format"]) != "nucseg-shard" or int(index.attrs["format_version"]) not in READ_VERSIONS:
+            raise ValueError("not a nucseg shard index of format version %s" % " or ".join(map(str, READ_VERSIONS)))
         ids = [text(v) for v in index["entries/id"][:]]
         if image_id not in ids:
             raise KeyError(image_id)
         row = ids.index(image_id)
         entries = index["entries"]
-        entry = {name: (text(entries[name][row]) if entries[name].dtype.kind in "OSU" else int(entries[name][row]))
-                 for name in entries}
+        entry = {name: column_value(entries[name], row) for name in entries}
         shard_file = text(index["shards/file"][entry["shard"]])
     with h5py.File(os.path.join(shard_dir, shard_file), "r") as shard:
         group = shard["images/%06d" % entry["slot"]]
@@ -55,8 +62,11 @@ def main():
     nuclei = len(np.unique(labels[labels > 0]))
     print("id: %s" % args.id)
     print("shard: %s slot %d split %s" % (shard_file, entry["slot"], entry["split"]))
-    print("image: shape %s dtype %s bit_depth %d" % (image.shape, image.dtype, entry["bit_depth"]))
-    print("labels: shape %s dtype %s nuclei %d" % (labels.shape, labels.dtype, nuclei))
+    print("image: shape %s dtype %s bit_depth %d effective_bits %s" %
+          (image.shape, image.dtype, entry["bit_depth"], entry.get("effective_bits", "unknown")))
+    diameter = entry.get("nucleus_diameter")
+    print("labels: shape %s dtype %s nuclei %d median diameter %s" %
+          (labels.shape, labels.dtype, nuclei, "%.1f px" % diameter if diameter is not None else "unknown"))
     print("classes: background %d interior %d border %d" % tuple(int((classes == c).sum()) for c in range(3)))
     if args.png:
         import cv2  # only needed for --png

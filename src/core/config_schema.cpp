@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "nucseg/core/duration.hpp"
 #include "nucseg/core/error.hpp"
 
 namespace nucseg::detail {
@@ -184,6 +185,21 @@ Field channels_key(const char* key, SectionOf<Section> sec, Member<Section, Chan
   return {info, assign, emit};
 }
 
+// A wall-clock duration (parse_duration_seconds): a string, or a number of seconds; kept as text.
+Field duration_key(const char* key, std::string TrainConfig::*mem, const char* doc) {
+  KeyInfo info{key, "string", "\"\"", "\"\" (none), \"90s\", \"10m\", \"1h30m\", \"01:50:00\", or seconds", doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    std::string text;
+    if (auto s = n.value_exact<std::string>()) text = *s;
+    else if (n.is_number()) text = number_text(*n.value<double>());
+    else throw_config(key, "expected a duration such as \"10m\", got " + describe(n));
+    parse_duration_seconds(text, key);  // validates
+    c.train.*mem = text == "0" ? std::string() : text;
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) { t.insert_or_assign(name, c.train.*mem); };
+  return {info, assign, emit};
+}
+
 constexpr long kIntMax = std::numeric_limits<int>::max();
 
 std::vector<Field> build() {
@@ -249,12 +265,30 @@ std::vector<Field> build() {
               "Random crops drawn from each training image per epoch."),
       bool_key("data.flip", &C::data, &DataConfig::flip, "Random horizontal and vertical flips."),
       bool_key("data.rotate90", &C::data, &DataConfig::rotate90, "Random rotations by multiples of 90 degrees."),
-      float_key("data.intensity_jitter", &C::data, &DataConfig::intensity_jitter, 0.0, 1.0,
-                "Largest random brightness shift, as a fraction of the range."),
+      float_key("data.scale_jitter", &C::data, &DataConfig::scale_jitter, 0.0, 3.0,
+                "Random zoom, log-uniform in 1/(1+s) .. 1+s (0.75: x0.57 .. x1.75; magnification robustness); 0: off."),
+      float_key("data.distort", &C::data, &DataConfig::distort, 0.0, 0.2,
+                "Grid distortion: largest control-point shift (every ~32 px) as a fraction of the crop side; 0: off."),
+      float_key("data.gray", &C::data, &DataConfig::gray, 0.0, 1.0,
+                "Probability that a colour crop becomes its luminance (replicated)."),
+      float_key("data.hue_jitter", &C::data, &DataConfig::hue_jitter, 0.0, 0.5,
+                "Colour crops: hue rotated by up to +-h x 180 deg and saturation scaled by up to e^(+-2h); 0: off."),
+      float_key("data.channel_jitter", &C::data, &DataConfig::channel_jitter, 0.0, 1.0,
+                "Colour crops: per-channel gain e^(+-c) and offset +-c/2 (stain and white-balance variation); 0: off."),
+      float_key("data.invert", &C::data, &DataConfig::invert, 0.0, 1.0,
+                "Probability that a gray crop is inverted (1 - x: bright-on-dark <-> dark-on-bright)."),
+      float_key("data.gamma", &C::data, &DataConfig::gamma, 0.0, 2.0,
+                "Random gamma x^g with g in e^(+-gamma) (0.25: 0.78 .. 1.28); 0: off."),
       float_key("data.contrast_jitter", &C::data, &DataConfig::contrast_jitter, 0.0, 1.0,
-                "Largest random contrast change, as a fraction (0.2: x0.8 .. x1.2)."),
-      float_key("data.scale_jitter", &C::data, &DataConfig::scale_jitter, 0.0, 0.5,
-                "Largest random rescale, as a fraction (0.2: x0.8 .. x1.2); 0: off."),
+                "Largest random contrast change around the crop mean, as a fraction (0.2: x0.8 .. x1.2)."),
+      float_key("data.intensity_jitter", &C::data, &DataConfig::intensity_jitter, 0.0, 1.0,
+                "Largest random brightness shift, in normalised units (1 = the normalised range)."),
+      float_key("data.blur", &C::data, &DataConfig::blur, 0.0, 1.0, "Probability of a Gaussian blur of the crop."),
+      float_key("data.blur_sigma", &C::data, &DataConfig::blur_sigma, 0.3, 10.0,
+                "Largest blur sigma in pixels (drawn uniformly from 0.3 up)."),
+      float_key("data.noise", &C::data, &DataConfig::noise, 0.0, 0.5,
+                "Poisson-Gaussian noise on normalised intensities: sd sqrt(a^2 + b^2 x), a and b uniform in "
+                "0 .. noise per crop; 0: off."),
       int_key("data.workers", &C::data, &DataConfig::workers, 1, 64, "Background threads preparing batches."),
       int_key("data.prefetch", &C::data, &DataConfig::prefetch, 1, 256, "Batches prepared ahead of the trainer."),
       channels_key("data.channels", &C::data, &DataConfig::channels, false,
@@ -288,6 +322,9 @@ std::vector<Field> build() {
       int_key("train.epochs", &C::train, &TrainConfig::epochs, 1, 100000, "Number of epochs."),
       int_key("train.max_steps", &C::train, &TrainConfig::max_steps, 0, 1000000000L,
               "Stop after this many optimizer steps; 0: no limit."),
+      duration_key("train.time_limit", &TrainConfig::time_limit,
+                   "Wall-clock budget of the run's training: stop (checkpoint, final validation, best.pt, exit 0) "
+                   "before a step would exceed it; the cosine schedule then follows the budget. \"\": none."),
       int_key("train.batch_size", &C::train, &TrainConfig::batch_size, 1, 4096, "Images per optimizer step on each rank."),
       float_key("train.lr", &C::train, &TrainConfig::lr, 1e-8, 10.0, "Adam learning rate."),
       string_key("train.lr_schedule", &C::train, &TrainConfig::lr_schedule, {"constant", "cosine", "step"},

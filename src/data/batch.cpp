@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include "nucseg/core/error.hpp"
-#include "nucseg/io/image.hpp"
 
 namespace nucseg::data {
 namespace {
@@ -15,38 +14,27 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-template <class T>
-void fill_planar(const cv::Mat& image, float scale, float* out) {
+// Interleaved HWC floats -> planar CHW: a copy, no scaling (the sample is normalised already).
+void image_into(const cv::Mat& image, float* out) {
+  if (image.type() != CV_32FC3) throw_data("", "batch: image must be CV_32FC3 (a normalised sample)");
   const size_t plane = static_cast<size_t>(image.rows) * image.cols;
   for (int r = 0; r < image.rows; ++r) {
-    const T* row = image.ptr<T>(r);
-    size_t base = static_cast<size_t>(r) * image.cols;
+    const float* row = image.ptr<float>(r);
+    const size_t base = static_cast<size_t>(r) * image.cols;
     for (int c = 0; c < image.cols; ++c) {
-      out[base + c] = row[3 * c] * scale;
-      out[plane + base + c] = row[3 * c + 1] * scale;
-      out[2 * plane + base + c] = row[3 * c + 2] * scale;
+      out[base + c] = row[3 * c];
+      out[plane + base + c] = row[3 * c + 1];
+      out[2 * plane + base + c] = row[3 * c + 2];
     }
-  }
-}
-
-void image_into(const cv::Mat& image, int bit_depth, float* out) {
-  float scale = static_cast<float>(1.0 / io::max_pixel_value(bit_depth));
-  if (image.type() == CV_8UC3) {
-    fill_planar<uint8_t>(image, scale, out);
-  } else if (image.type() == CV_16UC3) {
-    fill_planar<uint16_t>(image, scale, out);
-  } else {
-    throw_data("", "batch: image must be CV_8UC3 or CV_16UC3");
   }
 }
 
 }  // namespace
 
-torch::Tensor image_to_tensor(const cv::Mat& image, int bit_depth) {
+torch::Tensor image_to_tensor(const cv::Mat& image) {
   auto t = torch::empty({3, image.rows, image.cols}, torch::kFloat32);
-  image_into(image, bit_depth, t.data_ptr<float>());
-  // 12-bit data in a 16-bit container may hold stray values above the depth.
-  return t.clamp_max_(1.0f);
+  image_into(image, t.data_ptr<float>());
+  return t;
 }
 
 Batch collate(const std::vector<Sample>& samples) {
@@ -63,14 +51,13 @@ Batch collate(const std::vector<Sample>& samples) {
     const Sample& s = samples[i];
     if (s.image.rows != h || s.image.cols != w || s.classes.size() != s.image.size() || s.classes.type() != CV_8UC1)
       throw_data("", "batch: samples differ in size or the class map is not CV_8UC1 of the image size");
-    image_into(s.image, s.bit_depth, img + i * 3 * plane);
+    image_into(s.image, img + i * 3 * plane);
     for (int r = 0; r < h; ++r) {
       const uint8_t* row = s.classes.ptr<uint8_t>(r);
       int64_t* dst = cls + i * plane + static_cast<size_t>(r) * w;
       for (int c = 0; c < w; ++c) dst[c] = row[c];
     }
   }
-  b.images.clamp_max_(1.0f);
   return b;
 }
 

@@ -8,14 +8,16 @@
 namespace nucseg::io {
 namespace {
 
-void check_format(const h5::File& f, const std::string& role) {
+int64_t check_format(const h5::File& f, const std::string& role) {
   if (!f.has_attr("format") || f.attr_string("format") != kShardFormat)
     throw_data(f.file_name(), std::string("not a nucseg shard file (attribute 'format' is not '") + kShardFormat + "')");
   int64_t version = f.attr_int("format_version");
-  if (version != kShardFormatVersion)
-    throw_data(f.file_name(), "shard format version " + std::to_string(version) + " is not the version this nucseg reads (" +
-                                  std::to_string(kShardFormatVersion) + "); re-run nucseg_pack");
+  if (version < kShardFormatMinVersion || version > kShardFormatVersion)
+    throw_data(f.file_name(), "shard format version " + std::to_string(version) + " is not a version this nucseg reads (" +
+                                  std::to_string(kShardFormatMinVersion) + ".." + std::to_string(kShardFormatVersion) +
+                                  "); re-run nucseg_pack");
   if (f.attr_string("role") != role) throw_data(f.file_name(), "expected a " + role + " file, found a " + f.attr_string("role"));
+  return version;
 }
 
 std::vector<RejectedInput> zip_rejected(const std::vector<std::string>& paths, const std::vector<std::string>& reasons,
@@ -28,11 +30,21 @@ std::vector<RejectedInput> zip_rejected(const std::vector<std::string>& paths, c
 
 }  // namespace
 
-void check_shard_format(const h5::File& f, const std::string& role) { check_format(f, role); }
+int64_t check_shard_format(const h5::File& f, const std::string& role) { return check_format(f, role); }
+
+double median_training_diameter(const std::vector<ShardEntry>& entries) {
+  std::vector<double> d;
+  for (const auto& e : entries)
+    if (e.split == "train" && e.nucleus_diameter > 0) d.push_back(e.nucleus_diameter);
+  if (d.empty()) return 0.0;
+  std::sort(d.begin(), d.end());
+  const size_t n = d.size();
+  return n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+}
 
 ShardSummary read_shard_summary(const std::filesystem::path& path) {
   h5::File f(path.string(), h5::File::Mode::read);
-  check_format(f, "shard");
+  const int64_t version = check_format(f, "shard");
   ShardSummary s;
   s.header.source_root = f.attr_string("source_root");
   s.header.border_width = static_cast<int>(f.attr_int("border_width"));
@@ -40,6 +52,7 @@ ShardSummary read_shard_summary(const std::filesystem::path& path) {
   s.header.plan = f.attr_string("plan");
   s.header.first_item = f.attr_int("first_item");
   s.header.end_item = f.attr_int("end_item");
+  if (version >= 2) s.header.channels = f.attr_string("channels");
   auto ids = f.read_strings("ids");
   auto sources = f.read_strings("sources");
   auto splits = f.read_strings("splits");
@@ -48,8 +61,12 @@ ShardSummary read_shard_summary(const std::filesystem::path& path) {
   auto depths = f.read<int32_t>("bit_depths");
   auto nuclei = f.read<int32_t>("nuclei");
   size_t n = ids.size();
+  // Version 1 had neither column: 0 reads as unknown.
+  auto effective = version >= 2 ? f.read<int32_t>("effective_bits") : std::vector<int32_t>(n, 0);
+  auto diameters = version >= 2 ? f.read<double>("nucleus_diameters") : std::vector<double>(n, 0.0);
   if (sources.size() != n || splits.size() != n || heights.size() != n || widths.size() != n || depths.size() != n ||
-      nuclei.size() != n || static_cast<int64_t>(n) != f.attr_int("count"))
+      nuclei.size() != n || effective.size() != n || diameters.size() != n ||
+      static_cast<int64_t>(n) != f.attr_int("count"))
     throw_data(path.string(), "shard tables disagree on the image count");
   for (size_t i = 0; i < n; ++i) {
     ShardEntry e;
@@ -58,7 +75,9 @@ ShardSummary read_shard_summary(const std::filesystem::path& path) {
     e.height = heights[i];
     e.width = widths[i];
     e.bit_depth = depths[i];
+    e.effective_bits = effective[i];
     e.nuclei = nuclei[i];
+    e.nucleus_diameter = diameters[i];
     e.shard = path;
     e.slot = static_cast<int>(i);
     e.source = sources[i];
@@ -82,6 +101,8 @@ void write_index(const std::filesystem::path& dir, const IndexContents& x) {
     f.set_attr("border_width", int64_t{x.border_width});
     f.set_attr("seed", int64_t{x.seed});
     f.set_attr("val_fraction", x.val_fraction);
+    f.set_attr("channels", x.channels);
+    f.set_attr("nucleus_diameter_median", median_training_diameter(x.entries));
     int64_t train = 0;
     for (const auto& e : x.entries) train += e.split == "train";
     f.set_attr("images", static_cast<int64_t>(x.entries.size()));
@@ -96,7 +117,8 @@ void write_index(const std::filesystem::path& dir, const IndexContents& x) {
 
     // Per-image rows; `shard` indexes /shards/file, `slot` the group /images/<slot> there.
     std::vector<std::string> ids, splits, sources;
-    std::vector<int32_t> shard, slot, height, width, depth, nuclei;
+    std::vector<int32_t> shard, slot, height, width, depth, effective, nuclei;
+    std::vector<double> diameter;
     for (const auto& e : x.entries) {
       ids.push_back(e.id);
       splits.push_back(e.split);
@@ -109,7 +131,9 @@ void write_index(const std::filesystem::path& dir, const IndexContents& x) {
       height.push_back(e.height);
       width.push_back(e.width);
       depth.push_back(e.bit_depth);
+      effective.push_back(e.effective_bits);
       nuclei.push_back(e.nuclei);
+      diameter.push_back(e.nucleus_diameter);
     }
     const hsize_t n = ids.size();
     auto entries = f.create_group("entries");
@@ -121,7 +145,9 @@ void write_index(const std::filesystem::path& dir, const IndexContents& x) {
     entries.write("height", height, {n});
     entries.write("width", width, {n});
     entries.write("bit_depth", depth, {n});
+    entries.write("effective_bits", effective, {n});
     entries.write("nuclei", nuclei, {n});
+    entries.write("nucleus_diameter", diameter, {n});
 
     std::vector<std::string> paths, reasons;
     for (const auto& r : x.rejected) {

@@ -29,11 +29,16 @@ ShardDataset ShardDataset::open(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(index_path, ec))
     throw_data(index_path.string(), "no index.h5 in the shard folder (nucseg_pack did not finish there)");
   h5::File f(index_path.string(), h5::File::Mode::read);
-  check_shard_format(f, "index");
+  const int64_t version = check_shard_format(f, "index");
 
   ShardDataset d;
   d.dir_ = dir;
   d.border_width_ = static_cast<int>(f.attr_int("border_width"));
+  d.format_version_ = version;
+  if (version >= 2) {
+    d.channels_ = f.attr_string("channels");
+    d.nucleus_diameter_median_ = f.attr_double("nucleus_diameter_median");
+  }
   d.files_ = std::make_shared<OpenFiles>();
   auto shards = f.open_group("shards");
   auto names = shards.read_strings("file");
@@ -62,7 +67,11 @@ ShardDataset ShardDataset::open(const std::filesystem::path& dir) {
   auto depth = e.read<int32_t>("bit_depth");
   auto nuclei = e.read<int32_t>("nuclei");
   const size_t n = ids.size();
-  for (const auto* v : {&shard, &slot, &height, &width, &depth, &nuclei})
+  // Version 1 indexes lack these columns: 0 = unknown.
+  auto effective = version >= 2 ? e.read<int32_t>("effective_bits") : std::vector<int32_t>(n, 0);
+  auto diameter = version >= 2 ? e.read<double>("nucleus_diameter") : std::vector<double>(n, 0.0);
+  if (diameter.size() != n) throw_data(index_path.string(), "entry table columns differ in length");
+  for (const auto* v : {&shard, &slot, &height, &width, &depth, &effective, &nuclei})
     if (v->size() != n) throw_data(index_path.string(), "entry table columns differ in length");
   if (splits.size() != n || sources.size() != n) throw_data(index_path.string(), "entry table columns differ in length");
   for (size_t i = 0; i < n; ++i) {
@@ -74,7 +83,9 @@ ShardDataset ShardDataset::open(const std::filesystem::path& dir) {
     x.height = height[i];
     x.width = width[i];
     x.bit_depth = depth[i];
+    x.effective_bits = effective[i];
     x.nuclei = nuclei[i];
+    x.nucleus_diameter = diameter[i];
     x.shard = d.files_->paths[static_cast<size_t>(shard[i])];
     x.slot = slot[i];
     x.source = sources[i];
@@ -116,6 +127,8 @@ ShardRecord ShardDataset::read(size_t i) const {
   ShardRecord r;
   r.id = e.id;
   r.bit_depth = e.bit_depth;
+  r.effective_bits = e.effective_bits;
+  r.nucleus_diameter = e.nucleus_diameter;
   bool wide = g.stored_type("image") == h5::Type::u16;
   r.image.create(e.height, e.width, wide ? CV_16UC3 : CV_8UC3);
   g.read("image", wide ? h5::Type::u16 : h5::Type::u8, r.image.data);

@@ -53,6 +53,8 @@ void ShardWriter::add(const ShardRecord& r, const std::string& split, const std:
   g.set_attr("source", source);
   g.set_attr("split", split);
   g.set_attr("bit_depth", int64_t{r.bit_depth});
+  g.set_attr("effective_bits", int64_t{r.effective_bits});
+  g.set_attr("nucleus_diameter", r.nucleus_diameter);
   g.write("image", r.image.depth() == CV_16U ? h5::Type::u16 : h5::Type::u8, r.image.data, {h, w, 3}, opt);
   opt.chunk = {chunk_rows(r.labels), w};
   {
@@ -74,7 +76,9 @@ void ShardWriter::add(const ShardRecord& r, const std::string& split, const std:
   heights_.push_back(r.image.rows);
   widths_.push_back(r.image.cols);
   depths_.push_back(r.bit_depth);
+  effective_bits_.push_back(r.effective_bits);
   nuclei_.push_back(static_cast<int32_t>(max_label));
+  diameters_.push_back(r.nucleus_diameter);
   raw_bytes_ += static_cast<double>(r.image.total() * r.image.elemSize() + r.labels.total() * 2 + r.classes.total());
 }
 
@@ -93,6 +97,7 @@ void ShardWriter::commit() {
   f.set_attr("plan", header_.plan);
   f.set_attr("first_item", header_.first_item);
   f.set_attr("end_item", header_.end_item);
+  f.set_attr("channels", header_.channels);
   f.set_attr("count", static_cast<int64_t>(ids_.size()));
   const hsize_t n = ids_.size();
   f.write_strings("ids", ids_);
@@ -101,7 +106,9 @@ void ShardWriter::commit() {
   f.write("heights", heights_, {n});
   f.write("widths", widths_, {n});
   f.write("bit_depths", depths_, {n});
+  f.write("effective_bits", effective_bits_, {n});
   f.write("nuclei", nuclei_, {n});
+  f.write("nucleus_diameters", diameters_, {n});
   std::vector<std::string> paths, reasons;
   for (const auto& r : rejected_) {
     paths.push_back(r.path);

@@ -44,12 +44,13 @@ Inputs list_inputs(const PackConfig& pc) {
 
 // Everything that decides the content of this rank's shards; a shard from another plan is
 // rewritten instead of resumed.
-std::string plan_hash(const PackConfig& pc, const Inputs& in, const std::vector<size_t>& mine, int rank, int size) {
+std::string plan_hash(const PackConfig& pc, const std::string& channels, const Inputs& in, const std::vector<size_t>& mine,
+                      int rank, int size) {
   std::string text = in.root.string() + "|" + io::layout_name(in.layout) + "|" + std::to_string(rank) + "/" +
                      std::to_string(size) + "|" + std::to_string(pc.seed) + "|" + std::to_string(pc.val_fraction) + "|" +
                      std::to_string(pc.border_width) + "|" + std::to_string(pc.compression) + "|" +
                      std::to_string(pc.shard_max_images) + "|" + std::to_string(pc.shard_max_mb) + "|" +
-                     std::to_string(io::kShardFormatVersion) + "|" + pc.mask_kind;
+                     std::to_string(io::kShardFormatVersion) + "|" + pc.mask_kind + "|" + channels;
   for (size_t i : mine) {
     const auto& item = in.items[i];
     text += "\n" + item.id + "\t" + item.image.string();
@@ -58,13 +59,18 @@ std::string plan_hash(const PackConfig& pc, const Inputs& in, const std::vector<
   return fs::fnv1a_hex(text.data(), text.size());
 }
 
-io::ShardRecord decode(const io::DatasetItem& item, int border_width, io::MaskKind mask_kind, io::MaskKind* used) {
-  auto image = io::read_image(item.image);
+// Shards hold the network's three inputs (data.channels applied here, so a shard never
+// stores decoy channels) with their raw values; the loader normalises.
+io::ShardRecord decode(const io::DatasetItem& item, const ChannelSpec& channels, int border_width, io::MaskKind mask_kind,
+                       io::MaskKind* used) {
+  auto image = io::read_image(item.image, channels, "data.channels");
   io::ShardRecord r;
   r.id = item.id;
   r.bit_depth = image.bit_depth;
+  r.effective_bits = image.effective_bits;
   r.labels = io::read_instance_labels(item, image.rgb.size(), mask_kind, used);
   r.classes = data::class_targets(r.labels, border_width);
+  r.nucleus_diameter = data::median_equivalent_diameter(r.labels);
   r.image = std::move(image.rgb);
   return r;
 }
@@ -95,11 +101,12 @@ bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io
   return summary->header.plan == plan && summary->header.first_item == pos && summary->header.end_item > pos;
 }
 
-RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<size_t>& mine, const dist::World& world,
-                     double progress_seconds) {
+RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, const Inputs& in,
+                     const std::vector<size_t>& mine, const dist::World& world, double progress_seconds) {
   RankResult result;
   const stdfs::path out(pc.output);
-  const std::string plan = plan_hash(pc, in, mine, world.rank(), world.size());
+  const std::string channels = to_toml(channel_spec);
+  const std::string plan = plan_hash(pc, channels, in, mine, world.rank(), world.size());
   const io::MaskKind mask_kind = io::parse_mask_kind(pc.mask_kind);
   log::Progress progress("pack (rank 0)", static_cast<long>(mine.size()), progress_seconds, "images");
   size_t pos = 0;
@@ -117,7 +124,8 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
     }
     std::unique_ptr<io::ShardWriter> writer;
     if (!pc.dry_run) {
-      io::ShardHeader header{in.root.string(), pc.border_width, pc.compression, plan, static_cast<int64_t>(pos), 0};
+      io::ShardHeader header{in.root.string(), pc.border_width, pc.compression, plan, static_cast<int64_t>(pos), 0,
+                             channels};
       writer = std::make_unique<io::ShardWriter>(out / name, header);
     }
     long in_shard = 0;
@@ -126,7 +134,7 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
       const auto& item = in.items[mine[pos++]];
       try {
         io::MaskKind used = io::MaskKind::binary;
-        auto record = decode(item, pc.border_width, mask_kind, &used);
+        auto record = decode(item, channel_spec, pc.border_width, mask_kind, &used);
         if (in.layout == io::DatasetLayout::flat && used == io::MaskKind::labels) ++result.label_masks;
         double mb = static_cast<double>(record.image.total() * record.image.elemSize()) / 1e6;
         if (writer) {
@@ -156,9 +164,11 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
 }
 
 // Rank 0: the index from the shards every rank reports, then stale shards of older plans go.
-void write_index_and_clean(const PackConfig& pc, const Inputs& in, const std::vector<std::string>& reports) {
+void write_index_and_clean(const PackConfig& pc, const ChannelSpec& channels, const Inputs& in,
+                           const std::vector<std::string>& reports) {
   const stdfs::path out(pc.output);
   io::IndexContents index;
+  index.channels = to_toml(channels);
   index.source_root = in.root.string();
   index.layout = io::layout_name(in.layout);
   index.border_width = pc.border_width;
@@ -186,6 +196,8 @@ void write_index_and_clean(const PackConfig& pc, const Inputs& in, const std::ve
   std::sort(index.rejected.begin(), index.rejected.end(),
             [](const io::RejectedInput& a, const io::RejectedInput& b) { return a.path < b.path; });
   io::write_index(out, index);
+  log::job().info("pack: channels {} (data.channels); median nucleus diameter of the train split {:.1f} px", index.channels,
+                  io::median_training_diameter(index.entries));
 
   static const std::regex ours(R"(shard-r\d+-\d+\.h5(\.tmp-\d+)?|index\.h5\.tmp-\d+)");
   std::error_code ec;
@@ -237,12 +249,12 @@ int run_pack(const Config& config, const dist::World& world) {
   for (size_t i = static_cast<size_t>(world.rank()); i < in.items.size(); i += static_cast<size_t>(world.size()))
     mine.push_back(i);
   const auto start = std::chrono::steady_clock::now();
-  RankResult r = pack_rank(pc, in, mine, world, config.log.progress_seconds);
+  RankResult r = pack_rank(pc, config.data.channels, in, mine, world, config.log.progress_seconds);
 
   std::string report;
   for (const auto& name : r.shards) report += name + "\t" + fs::file_checksum(stdfs::path(pc.output) / name) + "\n";
   auto reports = world.gather_strings(report);
-  if (world.is_root() && !pc.dry_run) write_index_and_clean(pc, in, reports);
+  if (world.is_root() && !pc.dry_run) write_index_and_clean(pc, config.data.channels, in, reports);
   world.barrier();
 
   const long accepted = world.sum(r.accepted);

@@ -21,14 +21,15 @@ LrSchedule LrSchedule::from(const TrainConfig& train, long steps_per_epoch, long
   return s;
 }
 
-double learning_rate(const LrSchedule& s, long step) {
+double learning_rate(const LrSchedule& s, long step, double time_fraction) {
   const double base = s.base_lr * (s.scale_with_ranks ? std::max(1, s.ranks) : 1);
   step = std::max(0L, step);
   if (step < s.warmup_steps) return base * static_cast<double>(step + 1) / static_cast<double>(s.warmup_steps);
   if (s.kind == "constant") return base;
   if (s.kind == "cosine") {
     const long span = std::max(1L, s.total_steps - s.warmup_steps);
-    const double t = std::min(1.0, static_cast<double>(step - s.warmup_steps) / static_cast<double>(span));
+    const double steps = static_cast<double>(step - s.warmup_steps) / static_cast<double>(span);
+    const double t = std::clamp(std::max(steps, time_fraction), 0.0, 1.0);
     return base * 0.5 * (1.0 + std::cos(M_PI * t));
   }
   if (s.kind == "step") {

@@ -12,11 +12,10 @@
 namespace nucseg::train {
 namespace {
 
-cv::Mat to_rgb8(const cv::Mat& image, int bit_depth) {
-  if (image.type() == CV_8UC3) return image;
-  if (image.type() != CV_16UC3) throw_data("", "preview: image must be CV_8UC3 or CV_16UC3");
+cv::Mat to_rgb8(const cv::Mat& image) {
+  if (image.type() != CV_32FC3) throw_data("", "preview: image must be CV_32FC3 (normalised)");
   cv::Mat out;
-  image.convertTo(out, CV_8UC3, 255.0 / ((1u << std::clamp(bit_depth, 1, 16)) - 1u));
+  image.convertTo(out, CV_8UC3, 255.0);  // saturating: values outside 0..1 clip
   return out;
 }
 
@@ -50,7 +49,7 @@ cv::Mat compose_preview(const std::vector<PreviewRow>& rows, int max_side) {
     cv::Size size(std::max(1, static_cast<int>(std::lround(r.image.cols * scale))),
                   std::max(1, static_cast<int>(std::lround(r.image.rows * scale))));
     cv::Mat panels[3];
-    cv::resize(to_rgb8(r.image, r.bit_depth), panels[0], size, 0, 0, cv::INTER_AREA);
+    cv::resize(to_rgb8(r.image), panels[0], size, 0, 0, cv::INTER_AREA);
     cv::resize(colour_classes(r.truth), panels[1], size, 0, 0, cv::INTER_NEAREST);
     cv::resize(colour_classes(r.predicted), panels[2], size, 0, 0, cv::INTER_NEAREST);
     cv::Mat line;

@@ -20,6 +20,13 @@ TrainData open_train_data(const Config& config) {
   d.val = d.dataset.indices("val");
   if (d.train.empty()) throw_data(dir, "the shards hold no image of the train split");
   if (d.val.empty()) throw_data(dir, "the shards hold no image of the val split (pack with pack.val_fraction > 0)");
+  // The shards hold the channels pack mapped; the checkpoint records data.channels for
+  // inference, so the two must agree or inference would feed other channels than training.
+  const auto packed = parse_channel_spec(d.dataset.channels(), "data.channels");
+  if (!(packed == config.data.channels))
+    throw_config("data.channels", "is " + to_toml(config.data.channels) + " but the shards in " + dir +
+                                      " were packed with " + to_toml(packed) + " (pack applies data.channels): set "
+                                      "data.channels = " + to_toml(packed) + " or re-pack");
   // Images smaller than the crop are reflect-padded; a crop beyond the largest image (to the
   // network's multiple) would train mostly on mirrored copies, so it is refused.
   int largest = 0;

@@ -10,11 +10,13 @@
 
 #include <torch/torch.h>
 
+#include "nucseg/core/duration.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/data/batch.hpp"
+#include "nucseg/data/normalization_cache.hpp"
 #include "nucseg/data/sampler.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/grad_sync.hpp"
@@ -23,7 +25,9 @@
 #include "nucseg/train/lr_schedule.hpp"
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/tensorboard.hpp"
+#include "nucseg/train/time_budget.hpp"
 #include "nucseg/train/validation.hpp"
+#include "epoch_report.hpp"
 
 namespace nucseg::train {
 namespace stdfs = std::filesystem;
@@ -43,46 +47,6 @@ std::string resume_path(const dist::World& world, CheckpointDir& ckpts) {
     if (auto latest = ckpts.latest()) path = latest->string();
   world.broadcast(path);
   return path;
-}
-
-// Everything an epoch-end report needs, on rank 0.
-struct Reporter {
-  std::unique_ptr<MetricsCsv> csv;
-  std::unique_ptr<EventWriter> events;
-  stdfs::path previews;
-
-  void report(const EpochMetrics& m, const ValidationResult& v, int classes) {
-    csv->append(m);
-    events->add_scalar("train/loss", m.step, static_cast<float>(m.train_loss));
-    events->add_scalar("train/images_per_s", m.step, static_cast<float>(m.images_per_s));
-    events->add_scalar("train/lr", m.step, static_cast<float>(m.lr));
-    events->add_scalar("val/loss", m.step, static_cast<float>(m.val_loss));
-    events->add_scalar("val/pixel_accuracy", m.step, static_cast<float>(m.pixel_accuracy));
-    for (int k = 0; k < classes; ++k)
-      events->add_scalar("val/iou_" + class_name(k), m.step, static_cast<float>(v.confusion.iou(k)));
-    events->add_scalar("val/object_score", m.step, static_cast<float>(m.object_score));
-    events->flush();
-    if (!v.previews.empty()) {
-      char name[32];
-      std::snprintf(name, sizeof name, "epoch-%03ld.png", m.epoch);
-      write_preview(previews / name, v.previews);
-    }
-  }
-};
-
-// One line per epoch on where a step's time goes, averaged over ranks (collective): the
-// compute+communication step, the all-reduce time (in flight, mostly hidden behind backward),
-// the part the optimizer step waited for it, and the wait for the loader.
-void log_epoch_timing(const dist::World& world, long epoch, long steps, std::vector<double> seconds,
-                      double images_per_s) {
-  seconds = dist::sum(world, std::move(seconds));
-  if (!world.is_root() || steps == 0) return;
-  const double per = 1.0 / (static_cast<double>(steps) * world.size());
-  const double step = seconds[0] * per, allreduce = seconds[1] * per, wait = seconds[2] * per, loader = seconds[3] * per;
-  log::job().info("epoch {} timing: {} steps, {:.4f} s/step, {:.2f} train images/s; all-reduce {:.4f} s/step "
-                  "({:.1f}% of the step), waited for it {:.4f} s/step ({:.1f}%); loader wait {:.4f} s/step",
-                  epoch, steps, step, images_per_s, allreduce, 100.0 * allreduce / std::max(1e-12, step), wait,
-                  100.0 * wait / std::max(1e-12, step), loader);
 }
 
 // Per epoch, summed over its steps: the step without the loader wait, the all-reduce in
@@ -117,6 +81,11 @@ class TrainingRun final {
 
   double step(const data::Batch& batch, EpochTotals& totals);
   void log_progress(double loss, EpochTotals& totals) const;
+  struct StepEnd {
+    bool signal = false;  // a stop signal on some rank: checkpoint and exit for requeue
+    bool budget = false;  // train.time_limit: no room for another step
+  };
+  StepEnd agree_at_step_end();
   void checkpoint();
   int stop_for_requeue() const;
   void end_epoch(const EpochTotals& totals, bool done);
@@ -140,14 +109,24 @@ class TrainingRun final {
   torch::optim::Adam optimizer_;
   CheckpointDir ckpts_;
   TrainState state_;
+  const TimeBudget budget_;
   Reporter reporter_;
   const data::AugmentParams augment_params_;
+  mutable data::NormalizationCache normalization_;  // per train image, on the whole image
   data::BatchLoader loader_;
   std::unique_ptr<dist::GradientSync> sync_;
   const ValidationOptions val_options_;
   const Clock::time_point run_start_;
   const long first_step_;
   std::string last_checkpoint_;
+  // train.time_limit bookkeeping (decisions are rank 0's, shared by agree_at_step_end()).
+  double time_fraction_ = 0;      // of the budget used, drives the cosine schedule
+  bool budget_stopped_ = false;
+  Clock::time_point last_step_end_ = Clock::now();
+  double step_wall_sum_ = 0;      // wall seconds per step, loader wait included, validation not
+  long step_wall_count_ = 0;
+  double validation_seconds_ = 0; // the last validation's duration
+  double last_lr_ = 0;
 };
 
 TrainingRun::TrainingRun(const Config& config, const dist::World& world, const std::string& resolved_config)
@@ -170,8 +149,10 @@ TrainingRun::TrainingRun(const Config& config, const dist::World& world, const s
       optimizer_(model_->trainable_parameters(), torch::optim::AdamOptions(tc_.lr).weight_decay(tc_.weight_decay)),
       ckpts_(open_checkpoints()),
       state_(resume(resolved_config)),
+      budget_(parse_duration_seconds(tc_.time_limit, "train.time_limit"), state_.train_seconds),
       reporter_(open_reporter(resolved_config)),
       augment_params_(data::AugmentParams::from(config.data)),
+      normalization_(io::normalize_spec(config.data)),
       loader_([this](long position, uint64_t seed) { return make_sample(position, seed); },
               data::LoaderOptions{config.data.workers, config.data.prefetch, tc_.batch_size,
                                   static_cast<uint64_t>(tc_.seed), true}),
@@ -179,11 +160,18 @@ TrainingRun::TrainingRun(const Config& config, const dist::World& world, const s
                              : nullptr),
       val_options_(validation_options()),
       run_start_(Clock::now()),
-      first_step_(state_.step) {
+      first_step_(state_.step),
+      time_fraction_(budget_.fraction(0)) {
   log::job().info("training: {} train / {} val images, {} rank(s) x {} thread(s) on {}, batch {} per rank, {} steps "
                   "per epoch, {} steps in all",
                   n_train_, data_.val.size(), world_.size(), threads_, device_.str(), tc_.batch_size, steps_per_epoch_,
                   total_steps_);
+  log::job().info("input: channels {}, normalisation {}, median nucleus diameter {:.1f} px{}", data_.dataset.channels(),
+                  io::describe(normalization_.spec()), state_.nucleus_diameter,
+                  state_.nucleus_diameter > 0 ? "" : " (unknown: shards of format version 1)");
+  if (budget_.enabled())
+    log::job().info("time limit {} ({}), {} of it used before this start; the cosine schedule follows it",
+                    tc_.time_limit, log::format_duration(budget_.limit()), log::format_duration(state_.train_seconds));
 }
 
 long TrainingRun::checked_steps_per_epoch() const {
@@ -233,6 +221,7 @@ TrainState TrainingRun::resume(const std::string& resolved_config) {
                     state.batch_in_epoch);
   }
   state.config = resolved_config;
+  state.nucleus_diameter = data_.dataset.nucleus_diameter_median();
   return state;
 }
 
@@ -248,10 +237,11 @@ Reporter TrainingRun::open_reporter(const std::string& resolved_config) const {
 }
 
 data::Sample TrainingRun::make_sample(long position, uint64_t seed) const {
-  auto record = data_.dataset.read(data_.train[static_cast<size_t>(position) % n_train_]);
-  data::Sample s{record.image, record.classes, {}, record.bit_depth};
+  const size_t index = data_.train[static_cast<size_t>(position) % n_train_];
+  auto record = data_.dataset.read(index);
+  const auto ranges = normalization_.ranges(index, record.image);
   std::mt19937_64 rng(seed);
-  return data::augment(s, augment_params_, rng);
+  return data::augment(data::Sample{record.image, record.classes, {}}, ranges, augment_params_, rng);
 }
 
 ValidationOptions TrainingRun::validation_options() const {
@@ -260,12 +250,14 @@ ValidationOptions TrainingRun::validation_options() const {
   options.segment = segment::params_from_config(config_.segment);
   options.preview_count = tc_.preview_count;
   options.device = device_;
+  options.normalize = normalization_.spec();
   return options;
 }
 
 int TrainingRun::run() {
   model_->train();
-  bool done = state_.step >= total_steps_;
+  // A run whose budget is spent (an earlier invocation stopped at it) has nothing left to do.
+  bool done = state_.step >= total_steps_ || (budget_.enabled() && state_.train_seconds >= budget_.limit());
   while (!done && state_.epoch < tc_.epochs) {
     sampler_.set_epoch(static_cast<int>(state_.epoch));
     std::vector<long> order;
@@ -273,25 +265,59 @@ int TrainingRun::run() {
     loader_.start_epoch(state_.epoch, std::move(order), state_.batch_in_epoch);
     EpochTotals totals;
     totals.loader_before = loader_.stats();
+    last_step_end_ = Clock::now();
     while (auto batch = loader_.next()) {
       const double loss = step(*batch, totals);
       log_progress(loss, totals);
-      const bool stop = dist::agree_to_stop(world_);
-      done = state_.step >= total_steps_;
-      if (stop || (tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0 && !done)) checkpoint();
-      if (stop) return stop_for_requeue();
+      const StepEnd end = agree_at_step_end();
+      done = state_.step >= total_steps_ || end.budget;
+      if (end.budget) {
+        budget_stopped_ = true;
+        state_.train_seconds = budget_.limit();  // spent: a rerun with this limit does nothing
+      }
+      if (end.signal || (tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0 && !done)) checkpoint();
+      if (end.signal) return stop_for_requeue();
       if (done) break;
     }
     end_epoch(totals, done);
   }
+  if (budget_stopped_)
+    log::job().info("stopped at the time budget (train.time_limit = {}) at step {} of {}, epoch {}: no room for another "
+                    "step and the final validation; checkpoint written, best.pt up to date",
+                    tc_.time_limit, state_.step, total_steps_, state_.epoch + (state_.batch_in_epoch > 0 ? 1 : 0));
   log::job().info("training finished at step {} in {}; best object score {:.4f} (step {})", state_.step,
                   log::format_duration(since(run_start_)), state_.best_score, state_.best_step);
   return exit_codes::ok;
 }
 
+// One collective per step (instead of a separate stop-signal vote): every rank's stop signal,
+// and rank 0's time-budget decision and budget fraction, so all ranks stop after the same step
+// and set the same learning rate; no rank is left waiting in a collective.
+TrainingRun::StepEnd TrainingRun::agree_at_step_end() {
+  const auto now = Clock::now();
+  step_wall_sum_ += std::chrono::duration<double>(now - last_step_end_).count();
+  ++step_wall_count_;
+  last_step_end_ = now;
+  std::vector<double> votes = {StopSignal::requested() ? 1.0 : 0.0, 0.0, 0.0};
+  if (world_.is_root() && budget_.enabled()) {
+    const double elapsed = since(run_start_);
+    // What must still fit after the next step: the final validation, and the epoch-end one
+    // when the next step ends an epoch that validates.
+    const bool next_ends_epoch = state_.batch_in_epoch + 1 >= loader_.batches_in_epoch();
+    const bool validates = (state_.epoch + 1) % tc_.val_every == 0;
+    const double reserve = validation_seconds_ * (next_ends_epoch && validates ? 2.0 : 1.0);
+    votes[1] = budget_.stop_before_next_step(elapsed, step_wall_sum_ / static_cast<double>(step_wall_count_), reserve);
+    votes[2] = budget_.fraction(elapsed);
+  }
+  dist::sum_in_place(world_, votes);
+  time_fraction_ = votes[2];
+  return {votes[0] > 0, votes[1] > 0};
+}
+
 double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {
   const auto step_start = Clock::now();
-  set_lr(optimizer_, learning_rate(schedule_, state_.step));
+  last_lr_ = learning_rate(schedule_, state_.step, time_fraction_);
+  set_lr(optimizer_, last_lr_);
   auto images = batch.images.to(device_), targets = batch.classes.to(device_);
   optimizer_.zero_grad();
   auto loss = segmentation_loss(model_->forward(images), targets, loss_options_);
@@ -322,14 +348,20 @@ void TrainingRun::log_progress(double loss, EpochTotals& totals) const {
   if (!world_.is_root() || since(totals.last_log) < config_.log.progress_seconds) return;
   totals.last_log = Clock::now();
   const double rate = (state_.step - first_step_) * tc_.batch_size * world_.size() / since(run_start_);
-  const double eta = rate > 0 ? (total_steps_ - state_.step) * tc_.batch_size * world_.size() / rate : -1;
+  double eta = rate > 0 ? (total_steps_ - state_.step) * tc_.batch_size * world_.size() / rate : -1;
+  if (budget_.enabled()) {
+    const double left = std::max(0.0, budget_.limit() - budget_.used(since(run_start_)));
+    eta = eta < 0 ? left : std::min(eta, left);
+  }
   log::job().info("epoch {}/{} step {}/{}: loss {:.4f}, {:.2f} images/s, loader {:.1f} images/s, ETA {}",
                   state_.epoch + 1, tc_.epochs, state_.step, total_steps_, loss, rate,
                   loader_.stats().images_per_s(config_.data.workers), log::format_duration(eta));
 }
 
 void TrainingRun::checkpoint() {
-  if (world_.is_root()) last_checkpoint_ = ckpts_.save(*model_, &optimizer_, state_).string();
+  if (!world_.is_root()) return;
+  if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
+  last_checkpoint_ = ckpts_.save(*model_, &optimizer_, state_).string();
 }
 
 int TrainingRun::stop_for_requeue() const {
@@ -356,9 +388,14 @@ void TrainingRun::end_epoch(const EpochTotals& totals, bool done) {
     state_.batch_in_epoch = 0;
   }
   const bool last = done || state_.epoch >= tc_.epochs;
-  if (epoch_number % tc_.val_every == 0 || last) validate_and_report(epoch_number, totals, train_seconds);
+  if (epoch_number % tc_.val_every == 0 || last) {
+    const auto start = Clock::now();
+    validate_and_report(epoch_number, totals, train_seconds);
+    validation_seconds_ = since(start);
+  }
   checkpoint();
   world_.barrier();
+  last_step_end_ = Clock::now();  // the next step's wall time leaves validation out
 }
 
 void TrainingRun::validate_and_report(long epoch_number, const EpochTotals& totals, double train_seconds) {
@@ -382,10 +419,13 @@ void TrainingRun::validate_and_report(long epoch_number, const EpochTotals& tota
   m.pixel_accuracy = v.confusion.pixel_accuracy();
   for (int k = 0; k < classes_; ++k) m.iou.push_back(v.confusion.iou(k));
   m.object_score = v.object_score;
-  m.lr = learning_rate(schedule_, std::max(0L, state_.step - 1));
+  m.lr = last_lr_;
   m.wall_seconds = since(run_start_);
   reporter_.report(m, v, classes_);
-  if (best) ckpts_.save_best(*model_, state_);
+  if (best) {
+    if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
+    ckpts_.save_best(*model_, state_);
+  }
   log::job().info("epoch {}: train loss {:.4f}, val loss {:.4f}, pixel accuracy {:.4f}, object score {:.4f}{}; "
                   "{:.2f} images/s (loader {:.1f} images/s, waited {:.1f} s)",
                   epoch_number, m.train_loss, m.val_loss, m.pixel_accuracy, m.object_score, best ? " (best)" : "",

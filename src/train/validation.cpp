@@ -19,24 +19,24 @@ struct Prediction {
   cv::Mat classes;       // CV_8UC1 argmax
 };
 
-Prediction predict(model::UNet& model, const io::ShardRecord& r, torch::Device device) {
+Prediction predict(model::UNet& model, const cv::Mat& image, torch::Device device) {
   Prediction p;
-  p.logits = predict_logits(model, r.image, r.bit_depth, device);
+  p.logits = predict_logits(model, image, device);
   auto argmax = p.logits.argmax(1)[0].to(torch::kUInt8).contiguous();
-  p.classes = cv::Mat(r.image.rows, r.image.cols, CV_8UC1, argmax.data_ptr<uint8_t>()).clone();
+  p.classes = cv::Mat(image.rows, image.cols, CV_8UC1, argmax.data_ptr<uint8_t>()).clone();
   return p;
 }
 
 }  // namespace
 
-torch::Tensor predict_logits(model::UNet& model, const cv::Mat& image, int bit_depth, torch::Device device) {
+torch::Tensor predict_logits(model::UNet& model, const cv::Mat& image, torch::Device device) {
   const int m = model::input_multiple;
   const int h = image.rows, w = image.cols;
   const int ph = (h + m - 1) / m * m, pw = (w + m - 1) / m * m;
   cv::Mat padded = image;
   // REFLECT_101 folds repeatedly, so even images far smaller than 32 pixels pad correctly.
   if (ph != h || pw != w) cv::copyMakeBorder(image, padded, 0, ph - h, 0, pw - w, cv::BORDER_REFLECT_101);
-  auto x = data::image_to_tensor(padded, bit_depth).unsqueeze(0).to(device);
+  auto x = data::image_to_tensor(padded).unsqueeze(0).to(device);
   torch::NoGradGuard no_grad;
   auto logits = model->forward(x);
   return logits.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(0, h),
@@ -57,7 +57,8 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
 
   for (size_t pos = static_cast<size_t>(world.rank()); pos < val.size(); pos += static_cast<size_t>(world.size())) {
     auto record = data.read(val[pos]);
-    auto pred = predict(model, record, options.device);
+    const cv::Mat image = io::normalize_image(record.image, options.normalize);
+    auto pred = predict(model, image, options.device);
     cv::Mat truth_classes = record.classes;
     auto target = torch::from_blob(truth_classes.data, {1, truth_classes.rows, truth_classes.cols}, torch::kUInt8)
                       .to(torch::kInt64);
@@ -75,13 +76,14 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
       score_sum += segment::score_image(record.labels, labels).score;
     }
     images += 1;
-    if (pos < previews.size()) previews[pos] = PreviewRow{record.image, record.bit_depth, record.classes, pred.classes};
+    if (pos < previews.size()) previews[pos] = PreviewRow{image, record.classes, pred.classes};
   }
   // Rank 0 draws the first images of the split; those another rank scored it predicts again.
   for (size_t pos = 0; pos < previews.size(); ++pos) {
     if (!previews[pos].image.empty()) continue;
     auto record = data.read(val[pos]);
-    previews[pos] = PreviewRow{record.image, record.bit_depth, record.classes, predict(model, record, options.device).classes};
+    const cv::Mat image = io::normalize_image(record.image, options.normalize);
+    previews[pos] = PreviewRow{image, record.classes, predict(model, image, options.device).classes};
   }
 
   std::vector<double> sums = {loss_sum, pixels, score_sum, images};

@@ -1,18 +1,23 @@
 // Targets stay aligned with the image under every augmentation: the image encodes each
 // pixel's instance label, so after augmenting, decoding the image must give the labels back.
+// Photometric steps change the image alone, each as documented.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
+#include <set>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/data/augment.hpp"
 
 using nucseg::data::AugmentParams;
 using nucseg::data::Sample;
+using nucseg::io::ChannelRange;
 
 namespace {
 
-// Blocks of `block` x `block` pixels, each its own instance; R and G carry the label.
+// Blocks of `block` x `block` pixels, each its own instance; R and G carry the block row and
+// column, B the class.
 Sample encoded_sample(int rows, int cols, bool sixteen_bit = false, int block = 6) {
   Sample s;
   s.labels.create(rows, cols, CV_32SC1);
@@ -23,24 +28,24 @@ Sample encoded_sample(int rows, int cols, bool sixteen_bit = false, int block = 
       int label = (r / block) * 1000 + (c / block) + 1;
       s.labels.at<int>(r, c) = label;
       s.classes.at<uint8_t>(r, c) = static_cast<uint8_t>(label % 3);
-      img.at<cv::Vec3b>(r, c) = {static_cast<uint8_t>(r / block), static_cast<uint8_t>(c / block), static_cast<uint8_t>(label % 3 * 100)};
+      img.at<cv::Vec3b>(r, c) = {static_cast<uint8_t>(r / block), static_cast<uint8_t>(c / block),
+                                 static_cast<uint8_t>(label % 3 * 100)};
     }
-  if (sixteen_bit) {
-    img.convertTo(s.image, CV_16UC3, 256.0);
-    s.bit_depth = 16;
-  } else {
-    s.image = img;
-  }
+  if (sixteen_bit) img.convertTo(s.image, CV_16UC3, 256.0);
+  else s.image = img;
   return s;
 }
 
+// Ranges that map raw values v to v / 255 (8-bit) or v / 65280 (the 16-bit copy): decoding
+// is round(x * 255).
+std::vector<ChannelRange> unit_ranges(const Sample& s) {
+  const double hi = s.image.depth() == CV_16U ? 255.0 * 256.0 : 255.0;
+  return std::vector<ChannelRange>(3, ChannelRange{0.0, hi});
+}
+
 int decode(const cv::Mat& image, int r, int c) {
-  if (image.depth() == CV_16U) {
-    auto v = image.at<cv::Vec3w>(r, c);
-    return (v[0] / 256) * 1000 + (v[1] / 256) + 1;
-  }
-  auto v = image.at<cv::Vec3b>(r, c);
-  return v[0] * 1000 + v[1] + 1;
+  auto v = image.at<cv::Vec3f>(r, c);
+  return static_cast<int>(std::lround(v[0] * 255)) * 1000 + static_cast<int>(std::lround(v[1] * 255)) + 1;
 }
 
 // Share of pixels whose decoded image label equals the label plane (and class = label % 3).
@@ -54,6 +59,23 @@ double agreement(const Sample& s) {
   return static_cast<double>(good) / (static_cast<double>(s.image.rows) * s.image.cols);
 }
 
+// Pixels whose 5x5 neighbourhood holds one label (interpolation of the image blends across block
+// edges while nearest keeps the targets sharp, so only these must agree exactly): (inside, good).
+std::pair<long, long> agreement_inside_blocks(const Sample& s) {
+  long inside = 0, good = 0;
+  for (int r = 2; r < s.image.rows - 2; ++r)
+    for (int c = 2; c < s.image.cols - 2; ++c) {
+      int l = s.labels.at<int>(r, c);
+      bool flat = true;
+      for (int dr = -2; dr <= 2; ++dr)
+        for (int dc = -2; dc <= 2; ++dc) flat &= s.labels.at<int>(r + dr, c + dc) == l;
+      if (!flat) continue;
+      ++inside;
+      good += decode(s.image, r, c) == l && s.classes.at<uint8_t>(r, c) == l % 3;
+    }
+  return {inside, good};
+}
+
 AugmentParams geometric(int crop) {
   AugmentParams p;
   p.crop = crop;
@@ -62,16 +84,19 @@ AugmentParams geometric(int crop) {
   return p;
 }
 
+Sample run(const Sample& s, const AugmentParams& p, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return nucseg::data::augment(s, unit_ranges(s), p, rng);
+}
+
 }  // namespace
 
-TEST(Augment, CropFlipRotateKeepTargetsAligned) {
+TEST(Augment, CropFlipRotateKeepTargetsAlignedAndGiveFloats) {
   auto s = encoded_sample(90, 70);
   for (uint64_t seed = 0; seed < 40; ++seed) {
-    std::mt19937_64 rng(seed);
-    auto out = nucseg::data::augment(s, geometric(32), rng);
-    ASSERT_EQ(out.image.rows, 32);
-    ASSERT_EQ(out.image.cols, 32);
-    ASSERT_EQ(out.image.type(), CV_8UC3);
+    auto out = run(s, geometric(32), seed);
+    ASSERT_EQ(out.image.size(), cv::Size(32, 32));
+    ASSERT_EQ(out.image.type(), CV_32FC3);
     EXPECT_EQ(agreement(out), 1.0) << "seed " << seed;
   }
 }
@@ -79,100 +104,138 @@ TEST(Augment, CropFlipRotateKeepTargetsAligned) {
 TEST(Augment, SmallImagesAreReflectPaddedConsistently) {
   auto s = encoded_sample(20, 13, true);
   for (uint64_t seed = 0; seed < 20; ++seed) {
-    std::mt19937_64 rng(seed);
-    auto out = nucseg::data::augment(s, geometric(64), rng);
+    auto out = run(s, geometric(64), seed);
     ASSERT_EQ(out.image.size(), cv::Size(64, 64));
-    ASSERT_EQ(out.image.type(), CV_16UC3);
     EXPECT_EQ(agreement(out), 1.0) << "seed " << seed;
   }
 }
 
-TEST(Augment, ScaleJitterKeepsTargetsAlignedAwayFromEdges) {
-  auto s = encoded_sample(160, 160, false, 12);
+TEST(Augment, ScaleJitterZoomsBothWaysAndKeepsTargetsAligned) {
+  auto s = encoded_sample(300, 300, false, 12);
   auto p = geometric(48);
-  p.scale_jitter = 0.3;
-  for (uint64_t seed = 0; seed < 20; ++seed) {
-    std::mt19937_64 rng(seed);
-    auto out = nucseg::data::augment(s, p, rng);
+  p.scale_jitter = 1.0;  // zoom 0.5 .. 2
+  int magnified = 0, shrunk = 0;
+  for (uint64_t seed = 0; seed < 30; ++seed) {
+    auto out = run(s, p, seed);
     ASSERT_EQ(out.image.size(), cv::Size(48, 48));
-    // Linear interpolation blends the image across block edges; nearest keeps the targets
-    // sharp. Inside blocks (label constant over a 5x5 neighbourhood) they must agree exactly.
-    long inside = 0, good = 0;
-    for (int r = 2; r < 46; ++r)
-      for (int c = 2; c < 46; ++c) {
-        int l = out.labels.at<int>(r, c);
-        bool flat = true;
-        for (int dr = -2; dr <= 2; ++dr)
-          for (int dc = -2; dc <= 2; ++dc) flat &= out.labels.at<int>(r + dr, c + dc) == l;
-        if (!flat) continue;
-        ++inside;
-        good += decode(out.image, r, c) == l;
-      }
+    auto [inside, good] = agreement_inside_blocks(out);
     ASSERT_GT(inside, 100);
     EXPECT_EQ(good, inside) << "seed " << seed;
+    // Distinct labels in the crop tell the zoom: 12-px blocks at zoom 1 give ~16-25 of them.
+    std::set<int> labels(out.labels.begin<int>(), out.labels.end<int>());
+    magnified += labels.size() <= 12;
+    shrunk += labels.size() >= 30;
   }
+  EXPECT_GT(magnified, 0);
+  EXPECT_GT(shrunk, 0);
+}
+
+TEST(Augment, GridDistortionMovesPixelsAndKeepsTargetsAligned) {
+  auto s = encoded_sample(96, 96, false, 12);
+  auto p = geometric(0);
+  p.flip = p.rotate90 = false;
+  p.distort = 0.06;
+  int moved = 0;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    auto out = run(s, p, seed);
+    ASSERT_EQ(out.image.size(), s.image.size());
+    auto [inside, good] = agreement_inside_blocks(out);
+    ASSERT_GT(inside, 1000);
+    EXPECT_EQ(good, inside) << "seed " << seed;
+    moved += cv::norm(out.labels, s.labels, cv::NORM_L1) > 0;
+  }
+  EXPECT_GE(moved, 18);  // the amplitude is drawn from 0 .. strength: almost every sample moves
 }
 
 TEST(Augment, SameSeedSameResultOtherSeedOtherResult) {
   auto s = encoded_sample(100, 100);
-  auto p = geometric(40);
-  p.intensity_jitter = 0.1;
-  p.contrast_jitter = 0.2;
-  p.scale_jitter = 0.2;
+  auto p = AugmentParams::from(nucseg::DataConfig{});  // the configured defaults: everything on
+  p.crop = 64;
   auto seed = nucseg::data::sample_seed(7, 3, 11);
   EXPECT_EQ(seed, nucseg::data::sample_seed(7, 3, 11));
   EXPECT_NE(seed, nucseg::data::sample_seed(7, 3, 12));
   EXPECT_NE(seed, nucseg::data::sample_seed(7, 4, 11));
   EXPECT_NE(seed, nucseg::data::sample_seed(8, 3, 11));
-  std::mt19937_64 a(seed), b(seed), c(seed + 1);
-  auto x = nucseg::data::augment(s, p, a), y = nucseg::data::augment(s, p, b), z = nucseg::data::augment(s, p, c);
+  auto x = run(s, p, seed), y = run(s, p, seed), z = run(s, p, seed + 1);
   EXPECT_EQ(cv::norm(x.image, y.image, cv::NORM_INF), 0.0);
   EXPECT_EQ(cv::norm(x.labels, y.labels, cv::NORM_INF), 0.0);
   EXPECT_GT(cv::norm(x.labels, z.labels, cv::NORM_INF), 0.0);
 }
 
-TEST(Augment, IntensityJitterChangesOnlyTheImage) {
-  Sample s = encoded_sample(40, 40);
-  s.image.setTo(cv::Scalar(100, 120, 140));
-  AugmentParams p;
-  p.crop = 0;
-  p.flip = p.rotate90 = false;
-  p.intensity_jitter = 0.2;
-  p.contrast_jitter = 0.5;
-  bool changed = false;
-  for (uint64_t seed = 0; seed < 10; ++seed) {
-    std::mt19937_64 rng(seed);
-    auto out = nucseg::data::augment(s, p, rng);
-    EXPECT_EQ(cv::norm(out.labels, s.labels, cv::NORM_INF), 0.0);
-    EXPECT_EQ(cv::norm(out.classes, s.classes, cv::NORM_INF), 0.0);
-    changed |= cv::norm(out.image, s.image, cv::NORM_INF) > 0;
-    // An affine map per image: channel differences scale by the same gain.
-    auto v = out.image.at<cv::Vec3b>(5, 5);
-    EXPECT_NEAR(static_cast<int>(v[2]) - v[1], static_cast<int>(v[1]) - v[0], 1);
+// Each photometric step, alone at a high strength: the targets are untouched, the image changes.
+TEST(Augment, PhotometricStepsChangeOnlyTheImage) {
+  auto s = encoded_sample(40, 40);
+  std::vector<std::pair<const char*, AugmentParams>> steps;
+  auto base = geometric(0);
+  base.flip = base.rotate90 = false;
+  auto with = [&](const char* name, auto set) {
+    auto p = base;
+    set(p);
+    steps.emplace_back(name, p);
+  };
+  with("gray", [](AugmentParams& p) { p.gray = 1.0; });
+  with("hue", [](AugmentParams& p) { p.hue_jitter = 0.3; });
+  with("channel", [](AugmentParams& p) { p.channel_jitter = 0.5; });
+  with("gamma", [](AugmentParams& p) { p.gamma = 0.5; });
+  with("contrast", [](AugmentParams& p) { p.contrast_jitter = 0.5; });
+  with("brightness", [](AugmentParams& p) { p.intensity_jitter = 0.3; });
+  with("blur", [](AugmentParams& p) { p.blur = 1.0; });
+  with("noise", [](AugmentParams& p) { p.noise = 0.2; });
+  const auto plain = run(s, base, 0);
+  for (const auto& [name, p] : steps) {
+    bool changed = false;
+    for (uint64_t seed = 0; seed < 5; ++seed) {
+      auto out = run(s, p, seed);
+      EXPECT_EQ(cv::norm(out.labels, s.labels, cv::NORM_INF), 0.0) << name;
+      EXPECT_EQ(cv::norm(out.classes, s.classes, cv::NORM_INF), 0.0) << name;
+      changed |= cv::norm(out.image, plain.image, cv::NORM_INF) > 1e-3;
+    }
+    EXPECT_TRUE(changed) << name;
   }
-  EXPECT_TRUE(changed);
 }
 
-TEST(Augment, TwelveBitImagesStayWithinTheirRange) {
-  Sample s = encoded_sample(32, 32, true);
-  s.bit_depth = 12;
-  s.image.setTo(cv::Scalar(4000, 4000, 4000));
-  AugmentParams p;
-  p.crop = 0;
+TEST(Augment, GrayConversionAndInversion) {
+  auto s = encoded_sample(30, 30);
+  auto plain = geometric(0);
+  plain.flip = plain.rotate90 = false;
+  auto p = plain;
+  p.gray = 1.0;
+  auto out = run(s, p, 1);
+  EXPECT_TRUE(nucseg::data::is_gray(out.image));
+  auto v = out.image.at<cv::Vec3f>(13, 7);
+  auto raw = s.image.at<cv::Vec3b>(13, 7);  // (2, 1, 100): the luminance of the unit values
+  EXPECT_NEAR(v[0], (0.299 * raw[0] + 0.587 * raw[1] + 0.114 * raw[2]) / 255.0, 1e-5);
+  EXPECT_FALSE(nucseg::data::is_gray(run(s, plain, 1).image));
+
+  // Inversion applies to gray images only: 1 - x.
+  p.gray = 0;
+  p.invert = 1.0;
+  EXPECT_EQ(cv::norm(run(s, p, 2).image, run(s, plain, 2).image, cv::NORM_INF), 0.0) << "colour inverted";
+  Sample g = s;
+  cv::Mat plane;
+  cv::extractChannel(s.image, plane, 2);
+  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  auto inv = run(g, p, 3);
+  auto gv = g.image.at<cv::Vec3b>(13, 7);
+  EXPECT_NEAR(inv.image.at<cv::Vec3f>(13, 7)[1], 1.0 - gv[1] / 255.0, 1e-6);
+}
+
+TEST(Augment, ColourJitterLeavesGrayImagesAlone) {
+  Sample g = encoded_sample(30, 30);
+  cv::Mat plane;
+  cv::extractChannel(g.image, plane, 0);
+  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  auto p = geometric(0);
   p.flip = p.rotate90 = false;
-  p.intensity_jitter = 0.5;
-  for (uint64_t seed = 0; seed < 10; ++seed) {
-    std::mt19937_64 rng(seed);
-    auto out = nucseg::data::augment(s, p, rng);
-    double lo, hi;
-    cv::minMaxLoc(out.image.reshape(1), &lo, &hi);
-    EXPECT_LE(hi, 4095.0);
-  }
+  auto plain = run(g, p, 4);
+  p.hue_jitter = 0.5;
+  p.channel_jitter = 1.0;
+  EXPECT_EQ(cv::norm(run(g, p, 4).image, plain.image, cv::NORM_INF), 0.0);
 }
 
 TEST(Augment, MismatchedTargetsAreADataError) {
   Sample s = encoded_sample(32, 32);
   s.classes = cv::Mat::zeros(16, 16, CV_8UC1);
   std::mt19937_64 rng(1);
-  EXPECT_THROW(nucseg::data::augment(s, geometric(16), rng), nucseg::Error);
+  EXPECT_THROW(nucseg::data::augment(s, unit_ranges(s), geometric(16), rng), nucseg::Error);
 }

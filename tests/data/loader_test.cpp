@@ -25,7 +25,8 @@ Sample fake_sample(long index, uint64_t seed, bool jitter_timing) {
   }
   std::mt19937_64 rng(seed);
   Sample s;
-  s.image = cv::Mat(4, 5, CV_8UC3, cv::Scalar(static_cast<double>(index % 256), static_cast<double>(rng() % 256), 255));
+  s.image = cv::Mat(4, 5, CV_32FC3, cv::Scalar(static_cast<double>(index % 256) / 255.0,
+                                               static_cast<double>(rng() % 256) / 255.0, 1.0));
   s.classes = cv::Mat(4, 5, CV_8UC1, cv::Scalar(static_cast<double>(index % 3)));
   return s;
 }
@@ -51,13 +52,12 @@ std::vector<torch::Tensor> run_epoch(int workers, int prefetch, long epoch, long
 
 }  // namespace
 
-TEST(Batch, TensorsAreNchwInUnitRangeAndBitDepthAware) {
+TEST(Batch, TensorsAreNchwCopiesOfTheNormalisedFloats) {
   Sample a;
-  a.image = cv::Mat(2, 3, CV_8UC3, cv::Scalar(255, 0, 51));
+  a.image = cv::Mat(2, 3, CV_32FC3, cv::Scalar(1.0, 0.0, 0.2));
   a.classes = cv::Mat(2, 3, CV_8UC1, cv::Scalar(2));
   Sample b;
-  b.image = cv::Mat(2, 3, CV_16UC3, cv::Scalar(4095, 0, 65535));
-  b.bit_depth = 12;
+  b.image = cv::Mat(2, 3, CV_32FC3, cv::Scalar(1.25, -0.05, 0.5));
   b.classes = cv::Mat::zeros(2, 3, CV_8UC1);
   auto batch = collate({a, b});
   ASSERT_EQ(batch.images.sizes(), (std::vector<int64_t>{2, 3, 2, 3}));
@@ -66,11 +66,14 @@ TEST(Batch, TensorsAreNchwInUnitRangeAndBitDepthAware) {
   EXPECT_EQ(batch.classes.dtype(), torch::kInt64);
   EXPECT_FLOAT_EQ(batch.images[0][0][1][2].item<float>(), 1.0f);  // R channel first
   EXPECT_FLOAT_EQ(batch.images[0][2][0][0].item<float>(), 0.2f);
-  EXPECT_FLOAT_EQ(batch.images[1][0][0][0].item<float>(), 1.0f);  // 4095 of 12 bits
-  EXPECT_FLOAT_EQ(batch.images[1][2][0][0].item<float>(), 1.0f);  // out-of-depth values clipped
+  EXPECT_FLOAT_EQ(batch.images[1][0][0][0].item<float>(), 1.25f);  // not clipped: percentile
+  EXPECT_FLOAT_EQ(batch.images[1][1][0][0].item<float>(), -0.05f); // normalisation leaves tails
   EXPECT_EQ(batch.classes[0][1][1].item<int64_t>(), 2);
-  b.image = cv::Mat(3, 3, CV_16UC3);
+  b.image = cv::Mat(3, 3, CV_32FC3);
   b.classes = cv::Mat::zeros(3, 3, CV_8UC1);
+  EXPECT_THROW(collate({a, b}), nucseg::Error);
+  b.image = cv::Mat(2, 3, CV_8UC3);  // a raw image is not a prepared sample
+  b.classes = cv::Mat::zeros(2, 3, CV_8UC1);
   EXPECT_THROW(collate({a, b}), nucseg::Error);
 }
 

@@ -65,6 +65,11 @@ TEST(Shard, RoundTripIsBitExact) {
   auto dir = t::fresh_dir("shard");
   std::vector<ShardRecord> records = {random_record("c", 33, 17, false, 40, 1), random_record("a", 20, 31, true, 7, 2),
                                       random_record("b", 9, 5, false, 70000, 3)};  // labels beyond uint16
+  records[0].effective_bits = 8;
+  records[1].effective_bits = 12;
+  records[0].nucleus_diameter = 21.5;
+  records[1].nucleus_diameter = 10.0;
+  records[2].nucleus_diameter = 99.0;  // "b" is val: not in the training median
   pack_by_hand(dir, records);
   auto d = ShardDataset::open(dir);
   ASSERT_EQ(d.size(), 3u);
@@ -79,6 +84,13 @@ TEST(Shard, RoundTripIsBitExact) {
   ASSERT_EQ(d.rejected().size(), 1u);
   EXPECT_EQ(d.rejected()[0].reason, "zero-byte image file");
   EXPECT_EQ(d.border_width(), 2);
+  EXPECT_EQ(d.format_version(), kShardFormatVersion);
+  EXPECT_EQ(d.entry(0).effective_bits, 12);
+  EXPECT_EQ(d.entry(2).effective_bits, 8);
+  EXPECT_DOUBLE_EQ(d.entry(0).nucleus_diameter, 10.0);
+  EXPECT_DOUBLE_EQ(d.entry(1).nucleus_diameter, 99.0);
+  EXPECT_DOUBLE_EQ(d.nucleus_diameter_median(), (10.0 + 21.5) / 2);  // train images a and c
+  EXPECT_EQ(d.channels(), "\"rgb\"");
   for (size_t i = 0; i < d.size(); ++i) {
     auto r = d.read(i);
     const auto& original = *std::find_if(records.begin(), records.end(), [&](auto& x) { return x.id == r.id; });
@@ -86,6 +98,8 @@ TEST(Shard, RoundTripIsBitExact) {
     EXPECT_TRUE(same_bytes(r.labels, original.labels)) << r.id;
     EXPECT_TRUE(same_bytes(r.classes, original.classes)) << r.id;
     EXPECT_EQ(r.bit_depth, original.bit_depth);
+    EXPECT_EQ(r.effective_bits, original.effective_bits);
+    EXPECT_DOUBLE_EQ(r.nucleus_diameter, original.nucleus_diameter);
   }
   // Concurrent reads (the trainer's loader threads) give the same bytes.
   std::vector<std::thread> threads;
@@ -146,4 +160,57 @@ TEST(Shard, OpenRejectsMissingFolderChecksumMismatchAndOtherVersion) {
   }
   expect_data_error(dir, "format version 99");
   std::filesystem::remove_all(dir);
+}
+
+// A folder packed by format version 1 (no effective_bits, diameters or channels) still opens:
+// those read as 0 / "rgb", and the pixels are as stored.
+TEST(Shard, VersionOneFoldersAreStillRead) {
+  auto dir = t::fresh_dir("shard_v1");
+  auto record = random_record("a", 12, 10, true, 5, 6);
+  record.effective_bits = 16;
+  record.nucleus_diameter = 7.0;
+  pack_by_hand(dir, {record});
+  auto downgrade = [](const std::filesystem::path& file, std::vector<const char*> datasets, std::vector<const char*> attrs) {
+    nucseg::h5::File f(file.string(), nucseg::h5::File::Mode::read_write);
+    for (const char* d : datasets) ASSERT_GE(H5Ldelete(f.id(), d, H5P_DEFAULT), 0) << d;
+    for (const char* a : attrs) ASSERT_GE(H5Adelete(f.id(), a), 0) << a;
+    f.set_attr("format_version", int64_t{1});
+  };
+  downgrade(dir / "s.h5", {"effective_bits", "nucleus_diameters"}, {"channels"});
+  {
+    auto summary = read_shard_summary(dir / "s.h5");
+    ASSERT_EQ(summary.entries.size(), 1u);
+    EXPECT_EQ(summary.entries[0].effective_bits, 0);
+    EXPECT_EQ(summary.entries[0].nucleus_diameter, 0.0);
+    EXPECT_EQ(summary.header.channels, "\"rgb\"");
+    IndexContents index;
+    index.shards = {"s.h5"};
+    index.checksums = {nucseg::fs::file_checksum(dir / "s.h5")};
+    index.counts = {1};
+    index.entries = summary.entries;
+    write_index(dir, index);
+  }
+  downgrade(dir / kIndexFileName, {"entries/effective_bits", "entries/nucleus_diameter"},
+            {"channels", "nucleus_diameter_median"});
+  auto d = ShardDataset::open(dir);
+  EXPECT_EQ(d.format_version(), 1);
+  EXPECT_EQ(d.channels(), "\"rgb\"");
+  EXPECT_EQ(d.nucleus_diameter_median(), 0.0);
+  EXPECT_EQ(d.entry(0).effective_bits, 0);
+  EXPECT_TRUE(same_bytes(d.read(0).image, record.image));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Shard, MedianTrainingDiameterCountsEachTrainImageOnce) {
+  auto entry = [](const char* split, double d) {
+    ShardEntry e;
+    e.split = split;
+    e.nucleus_diameter = d;
+    return e;
+  };
+  EXPECT_EQ(median_training_diameter({}), 0.0);
+  EXPECT_EQ(median_training_diameter({entry("val", 10)}), 0.0);
+  EXPECT_DOUBLE_EQ(median_training_diameter({entry("train", 12), entry("train", 0), entry("val", 50), entry("train", 30),
+                                             entry("train", 14)}),
+                   14.0);  // 0 (no nuclei) left out: median of 12, 14, 30
 }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
+#include <map>
+
 #include "../io/test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/logging.hpp"
@@ -108,6 +111,62 @@ TEST(Pack, FlatLayoutDryRunAndMissingRoot) {
     EXPECT_EQ(e.context().key, "pack.input");
     EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
   }
+  std::filesystem::remove_all(dir);
+}
+
+// The index records each image's effective bit depth and median nucleus diameter, the median
+// over the training images, and the channel mapping pack applied (data.channels).
+TEST(Pack, IndexRecordsBitDepthDiameterAndChannels) {
+  auto dir = t::fresh_dir("pack_sizes");
+  auto in = dir / "in";
+  // Per image: the nucleus radii, the image's largest value and container.
+  struct Spec {
+    const char* id;
+    std::vector<int> radii;
+    int max_value;
+    int type;
+  };
+  const std::vector<Spec> specs = {{"a8", {5, 7}, 200, CV_8UC3}, {"b12", {4}, 4095, CV_16UC1}, {"c16", {9, 9, 3}, 40000, CV_16UC3}};
+  std::map<std::string, double> expected;  // median equivalent diameter, from the mask pixels
+  for (const auto& spec : specs) {
+    cv::Mat image(64, 64, spec.type, cv::Scalar::all(spec.max_value));  // background at the largest value
+    std::vector<double> diameters;
+    for (size_t k = 0; k < spec.radii.size(); ++k) {
+      cv::Mat mask = cv::Mat::zeros(64, 64, CV_8UC1);
+      cv::circle(mask, cv::Point(12 + 20 * static_cast<int>(k), 20 + 10 * static_cast<int>(k)), spec.radii[k], 255, cv::FILLED);
+      image.setTo(cv::Scalar::all(spec.max_value / 2), mask);
+      diameters.push_back(std::sqrt(4.0 * cv::countNonZero(mask) / M_PI));
+      t::write_png(in / spec.id / "masks" / ("m" + std::to_string(k) + ".png"), mask);
+    }
+    t::write_png(in / spec.id / "images" / (std::string(spec.id) + ".png"), image);
+    std::sort(diameters.begin(), diameters.end());
+    const size_t n = diameters.size();
+    expected[spec.id] = n % 2 ? diameters[n / 2] : (diameters[n / 2 - 1] + diameters[n / 2]) / 2;
+  }
+  auto config = pack_config(in, dir / "out");
+  config.pack.val_fraction = 0.0;  // all train: the median covers every image
+  config.data.channels.kind = nucseg::ChannelSpec::Kind::gray;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  auto d = nucseg::io::ShardDataset::open(dir / "out");
+  ASSERT_EQ(d.size(), 3u);
+  const std::map<std::string, int> bits = {{"a8", 8}, {"b12", 12}, {"c16", 16}};
+  std::vector<double> medians;
+  for (size_t i = 0; i < d.size(); ++i) {
+    const auto& e = d.entry(i);
+    EXPECT_EQ(e.effective_bits, bits.at(e.id)) << e.id;
+    EXPECT_NEAR(e.nucleus_diameter, expected.at(e.id), 1e-9) << e.id;
+    medians.push_back(e.nucleus_diameter);
+    auto r = d.read(i);
+    cv::Mat red, green, blue;
+    cv::extractChannel(r.image, red, 0);
+    cv::extractChannel(r.image, green, 1);
+    cv::extractChannel(r.image, blue, 2);
+    EXPECT_TRUE(t::same_bytes(red, green) && t::same_bytes(red, blue)) << "not gray: " << e.id;
+  }
+  std::sort(medians.begin(), medians.end());
+  EXPECT_NEAR(d.nucleus_diameter_median(), medians[1], 1e-9);
+  EXPECT_GT(d.nucleus_diameter_median(), 8.0);  // radius 4..9 disks
+  EXPECT_EQ(d.channels(), "\"gray\"");
   std::filesystem::remove_all(dir);
 }
 

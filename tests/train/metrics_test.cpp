@@ -12,6 +12,7 @@
 #include "nucseg/train/lr_schedule.hpp"
 #include "nucseg/train/metrics.hpp"
 #include "nucseg/train/preview.hpp"
+#include "nucseg/train/time_budget.hpp"
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::train;
@@ -121,17 +122,46 @@ TEST(LrSchedule, FromConfig) {
   EXPECT_DOUBLE_EQ(learning_rate(s, 4), 0.01);
 }
 
+// With train.time_limit the cosine follows the larger of the step and the budget fractions.
+TEST(LrSchedule, CosineFollowsTheTimeBudget) {
+  LrSchedule s;
+  s.base_lr = 1.0;
+  s.kind = "cosine";
+  s.total_steps = 10000;  // epochs far beyond what the budget allows
+  EXPECT_NEAR(learning_rate(s, 100, 0.5), 0.5, 1e-12);   // half the budget: half the rate
+  EXPECT_NEAR(learning_rate(s, 100, 1.0), 0.0, 1e-12);   // budget spent: 0
+  EXPECT_NEAR(learning_rate(s, 5000, 0.1), 0.5, 1e-12);  // the step fraction when it is larger
+  EXPECT_NEAR(learning_rate(s, 100, 0.0), learning_rate(s, 100), 1e-15);
+  s.kind = "constant";
+  EXPECT_DOUBLE_EQ(learning_rate(s, 100, 0.9), 1.0);  // only the cosine follows the budget
+}
+
+TEST(TimeBudget, StopsWhenTheNextStepAndTheReserveDoNotFit) {
+  TimeBudget none(0, 0);
+  EXPECT_FALSE(none.enabled());
+  EXPECT_FALSE(none.stop_before_next_step(1e9, 1e9, 1e9));
+  EXPECT_EQ(none.fraction(100), 0.0);
+  TimeBudget b(600, 100);  // 10 minutes, 100 s used by an earlier invocation
+  EXPECT_TRUE(b.enabled());
+  EXPECT_DOUBLE_EQ(b.used(50), 150.0);
+  EXPECT_DOUBLE_EQ(b.fraction(200), 0.5);
+  EXPECT_DOUBLE_EQ(b.fraction(5000), 1.0);
+  EXPECT_FALSE(b.stop_before_next_step(400, 5, 20));  // 525 s
+  EXPECT_TRUE(b.stop_before_next_step(480, 5, 20));   // 605 s
+  EXPECT_TRUE(b.stop_before_next_step(496, 5, 0));    // 601 s
+  EXPECT_FALSE(b.stop_before_next_step(494, 5, 0));   // 599 s
+}
+
 TEST(Preview, RowsOfImageTruthPrediction) {
   auto dir = stdfs::temp_directory_path() / "nucseg_preview_test";
   stdfs::remove_all(dir);
   PreviewRow a;
-  a.image = cv::Mat(40, 30, CV_8UC3, cv::Scalar(10, 20, 30));
+  a.image = cv::Mat(40, 30, CV_32FC3, cv::Scalar(10 / 255.0, 20 / 255.0, 30 / 255.0));
   a.truth = cv::Mat::zeros(40, 30, CV_8UC1);
   a.truth(cv::Rect(0, 0, 10, 10)).setTo(1);
   a.predicted = cv::Mat(40, 30, CV_8UC1, cv::Scalar(2));
   PreviewRow b;
-  b.image = cv::Mat(20, 20, CV_16UC3, cv::Scalar(4095, 0, 0));
-  b.bit_depth = 12;
+  b.image = cv::Mat(20, 20, CV_32FC3, cv::Scalar(1.7, 0, -0.2));  // normalised values beyond 0..1 clip
   b.truth = b.predicted = cv::Mat::zeros(20, 20, CV_8UC1);
   write_preview(dir / "previews" / "epoch-001.png", {a, b});
   cv::Mat png = cv::imread((dir / "previews" / "epoch-001.png").string(), cv::IMREAD_COLOR);
@@ -142,7 +172,7 @@ TEST(Preview, RowsOfImageTruthPrediction) {
   EXPECT_EQ(png.at<cv::Vec3b>(0, 30), cv::Vec3b(40, 200, 40));        // truth interior, green
   EXPECT_EQ(png.at<cv::Vec3b>(39, 59), cv::Vec3b(0, 0, 0));           // truth background
   EXPECT_EQ(png.at<cv::Vec3b>(0, 60), cv::Vec3b(30, 220, 250));       // predicted border
-  EXPECT_EQ(png.at<cv::Vec3b>(45, 5), cv::Vec3b(0, 0, 255));          // 12-bit red at full scale
+  EXPECT_EQ(png.at<cv::Vec3b>(45, 5), cv::Vec3b(0, 0, 255));          // red clipped at full scale
   EXPECT_EQ(png.at<cv::Vec3b>(45, 80), cv::Vec3b(0, 0, 0));           // padding right of short row
   for (auto& e : stdfs::directory_iterator(dir / "previews")) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
   stdfs::remove_all(dir);

@@ -72,7 +72,16 @@ struct DataConfig {
   bool rotate90 = true;
   double intensity_jitter = 0.1;
   double contrast_jitter = 0.2;
-  double scale_jitter = 0.0;
+  double scale_jitter = 0.75;   // zoom log-uniform in [1/(1+s), 1+s]
+  double distort = 0.03;        // grid distortion strength (fraction of the crop side)
+  double gray = 0.2;            // probability
+  double hue_jitter = 0.05;
+  double channel_jitter = 0.1;
+  double invert = 0.2;          // probability (gray images)
+  double gamma = 0.25;
+  double blur = 0.2;            // probability
+  double blur_sigma = 1.5;
+  double noise = 0.03;
   int workers = 1;
   int prefetch = 4;
   ChannelSpec channels;                 // rgb, gray or source channel indices
@@ -93,6 +102,7 @@ struct TrainConfig {
   std::string output = "runs/train";
   int epochs = 20;
   long max_steps = 0;
+  std::string time_limit;             // wall-clock budget ("10m", "1h30m", "01:50:00"); "": none
   int batch_size = 16;
   double lr = 1e-3;
   std::string lr_schedule = "constant";  // constant, cosine, step

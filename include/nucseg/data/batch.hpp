@@ -23,16 +23,16 @@
 namespace nucseg::data {
 
 struct Batch {
-  torch::Tensor images;   // N x 3 x H x W float32 in [0, 1]
+  torch::Tensor images;   // N x 3 x H x W float32, normalised (~0..1, not clipped)
   torch::Tensor classes;  // N x H x W int64
   std::vector<long> indices;  // dataset index of each sample
   long epoch = 0;
   long number = 0;  // batch position in the epoch
 };
 
-// 3 x H x W float32 in [0, 1]; the image's bit depth sets the scale (4095 for 12-bit data).
-torch::Tensor image_to_tensor(const cv::Mat& image, int bit_depth);
-// Stacks samples of one size; throws Error(data) when sizes or types differ.
+// 3 x H x W float32 from a normalised CV_32FC3 image (values copied as they are).
+torch::Tensor image_to_tensor(const cv::Mat& image);
+// Stacks samples of one size (CV_32FC3 images); throws Error(data) when sizes or types differ.
 Batch collate(const std::vector<Sample>& samples);
 
 // Produces the (augmented) sample for `index`; `seed` = sample_seed(seed, epoch, index) seeds it.

@@ -1,9 +1,13 @@
 // HDF5 shards of packed training data (docs/formats.md has the schema).
 //   shard file: self-describing root attributes, one group /images/<slot> per image holding
 //               datasets image (H,W,3), labels (H,W), classes (H,W), plus per-image rows at
-//               the root (ids, sources, splits, heights, widths, bit_depths, nuclei) and the
-//               inputs this shard's range rejected (rejected_paths, rejected_reasons).
-//   index.h5:   the shard list with counts and checksums, every image's entry, the rejected table.
+//               the root (ids, sources, splits, heights, widths, bit_depths, effective_bits,
+//               nuclei, nucleus_diameters) and the inputs this shard's range rejected
+//               (rejected_paths, rejected_reasons).
+//   index.h5:   the shard list with counts and checksums, every image's entry, the rejected
+//               table, the channel mapping pack applied and the median nucleus diameter.
+// Version 2 added effective_bits, nucleus diameters and the channel mapping; version 1 files
+// are still read (those fields then read as 0 / "rgb", what version 1 packed with).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +23,8 @@
 namespace nucseg::io {
 
 inline constexpr const char* kShardFormat = "nucseg-shard";
-inline constexpr int64_t kShardFormatVersion = 1;
+inline constexpr int64_t kShardFormatVersion = 2;     // written
+inline constexpr int64_t kShardFormatMinVersion = 1;  // oldest still read
 inline constexpr const char* kIndexFileName = "index.h5";
 
 // One packed image as the trainer gets it.
@@ -28,7 +33,9 @@ struct ShardRecord {
   cv::Mat image;    // CV_8UC3 or CV_16UC3, RGB
   cv::Mat labels;   // CV_32SC1 instance labels
   cv::Mat classes;  // CV_8UC1: 0 background, 1 interior, 2 border
-  int bit_depth = 8;
+  int bit_depth = 8;            // the container's: 8 or 16
+  int effective_bits = 0;       // bits the largest value needs (12 for 0..4095); 0 = unknown (v1)
+  double nucleus_diameter = 0;  // median equivalent diameter of its nuclei, px; 0 = none/unknown
 };
 
 struct ShardEntry {
@@ -37,7 +44,9 @@ struct ShardEntry {
   int height = 0;
   int width = 0;
   int bit_depth = 8;
+  int effective_bits = 0;       // 0 = unknown (version 1 shards)
   int nuclei = 0;
+  double nucleus_diameter = 0;  // median equivalent diameter of its nuclei, px; 0 = none/unknown
   std::filesystem::path shard;  // absolute path of the shard file
   int slot = 0;                 // group /images/<slot> inside it
   std::string source;           // path of the source image
@@ -56,6 +65,7 @@ struct ShardHeader {
   std::string plan;     // hash of the pack plan that produced the shard (resume check)
   int64_t first_item = 0;  // the range of the producing rank's work list this shard covers
   int64_t end_item = 0;
+  std::string channels = "\"rgb\"";  // data.channels pack mapped the sources with (TOML text)
 };
 
 // Writes one shard under a temporary sibling name; commit() renames it into place, so a
@@ -81,14 +91,16 @@ class ShardWriter final {
   std::unique_ptr<h5::File> file_;
   h5::Group images_;
   std::vector<std::string> ids_, sources_, splits_;
-  std::vector<int32_t> heights_, widths_, depths_, nuclei_;
+  std::vector<int32_t> heights_, widths_, depths_, effective_bits_, nuclei_;
+  std::vector<double> diameters_;
   std::vector<RejectedInput> rejected_;
   double raw_bytes_ = 0;
   bool committed_ = false;
 };
 
-// Error(data) unless `f` carries this format's name, version and role ("shard" or "index").
-void check_shard_format(const h5::File& f, const std::string& role);
+// Error(data) unless `f` carries this format's name, a version this nucseg reads and the role
+// ("shard" or "index"); returns the version.
+int64_t check_shard_format(const h5::File& f, const std::string& role);
 
 // What a complete shard file says about itself (without reading pixels).
 struct ShardSummary {
@@ -106,13 +118,19 @@ struct IndexContents {
   int border_width = 2;
   int seed = 0;
   double val_fraction = 0.2;
+  std::string channels = "\"rgb\"";  // data.channels of the pack run (TOML text)
   std::vector<std::string> shards;
   std::vector<std::string> checksums;
   std::vector<int64_t> counts;
   std::vector<ShardEntry> entries;  // sorted by id
   std::vector<RejectedInput> rejected;
 };
+// Also writes the attribute nucleus_diameter_median (median_training_diameter of the entries).
 void write_index(const std::filesystem::path& dir, const IndexContents& index);
+
+// The median over the train-split images of their per-image median nucleus diameter (images
+// without nuclei left out): each image counts once, however crowded. 0 when none has nuclei.
+double median_training_diameter(const std::vector<ShardEntry>& entries);
 
 // Reader of a shard folder. read() may be called from several threads at once.
 class ShardDataset final {
@@ -128,6 +146,11 @@ class ShardDataset final {
   const std::vector<RejectedInput>& rejected() const { return rejected_; }
   const std::filesystem::path& dir() const { return dir_; }
   int border_width() const { return border_width_; }
+  int64_t format_version() const { return format_version_; }
+  // The channel mapping the shards were packed with (TOML text, "\"rgb\"" for version 1).
+  const std::string& channels() const { return channels_; }
+  // Median nucleus diameter of the train split, px (index attribute); 0 = unknown (version 1).
+  double nucleus_diameter_median() const { return nucleus_diameter_median_; }
   ShardRecord read(size_t i) const;
 
  private:
@@ -137,6 +160,9 @@ class ShardDataset final {
   std::vector<size_t> entry_shard_;
   std::vector<RejectedInput> rejected_;
   int border_width_ = 0;
+  int64_t format_version_ = 0;
+  std::string channels_ = "\"rgb\"";
+  double nucleus_diameter_median_ = 0;
   std::shared_ptr<OpenFiles> files_;
 };
 

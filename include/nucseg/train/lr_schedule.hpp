@@ -24,6 +24,9 @@ struct LrSchedule {
   static LrSchedule from(const TrainConfig& train, long steps_per_epoch, long total_steps, int ranks);
 };
 
-double learning_rate(const LrSchedule& schedule, long step);  // step: 0-based, before it is taken
+// step: 0-based, before it is taken. `time_fraction` (0..1) is the share of train.time_limit
+// used so far (0 without a limit): the cosine follows the larger of it and the step fraction,
+// so a time-limited run decays to 0 at its budget however many steps fit in it.
+double learning_rate(const LrSchedule& schedule, long step, double time_fraction = 0.0);
 
 }  // namespace nucseg::train

@@ -10,8 +10,7 @@
 namespace nucseg::train {
 
 struct PreviewRow {
-  cv::Mat image;      // CV_8UC3 or CV_16UC3 RGB
-  int bit_depth = 8;
+  cv::Mat image;      // CV_32FC3 RGB as the network saw it (normalised: 0..1 drawn as 0..255, clipped)
   cv::Mat truth;      // CV_8UC1 class map
   cv::Mat predicted;  // CV_8UC1 class map
 };

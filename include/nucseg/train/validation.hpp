@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "nucseg/dist/world.hpp"
+#include "nucseg/io/normalize.hpp"
 #include "nucseg/io/shard.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/segment/instances.hpp"
@@ -33,10 +34,12 @@ struct ValidationOptions {
   segment::SegmentParams segment;
   int preview_count = 0;
   torch::Device device = torch::kCPU;
+  io::NormalizeSpec normalize;  // data.normalize*: each whole val image, as inference does
 };
 
-// Logits (1 x C x H x W, on the CPU) of one image, padded to the network's multiple and back.
-torch::Tensor predict_logits(model::UNet& model, const cv::Mat& image, int bit_depth, torch::Device device);
+// Logits (1 x C x H x W, on the CPU) of one normalised CV_32FC3 image, padded to the network's
+// multiple and back.
+torch::Tensor predict_logits(model::UNet& model, const cv::Mat& image, torch::Device device);
 
 // Collective: every rank must call it. Leaves the model in training mode.
 ValidationResult validate(model::UNet& model, const io::ShardDataset& data, const std::vector<size_t>& val,

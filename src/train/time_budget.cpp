@@ -1,0 +1,15 @@
+#include "nucseg/train/time_budget.hpp"
+
+#include <algorithm>
+
+namespace nucseg::train {
+
+double TimeBudget::fraction(double elapsed) const {
+  return enabled() ? std::clamp(used(elapsed) / limit_, 0.0, 1.0) : 0.0;
+}
+
+bool TimeBudget::stop_before_next_step(double elapsed, double step_seconds, double reserve) const {
+  return enabled() && used(elapsed) + std::max(0.0, step_seconds) + std::max(0.0, reserve) > limit_;
+}
+
+}  // namespace nucseg::train
