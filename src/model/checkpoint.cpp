@@ -47,6 +47,8 @@ CheckpointState read_state(torch::serialize::InputArchive& a) {
   s.best_score = read_double(a, "best_score");
   s.best_step = read_long(a, "best_step");
   s.classes = read_long(a, "classes");
+  torch::Tensor diameter;  // optional: older checkpoints lack it (0 = unknown)
+  if (a.try_read("nucleus_diameter", diameter)) s.nucleus_diameter = diameter.item<double>();
   c10::IValue config;
   if (a.try_read("config", config) && config.isString()) s.config = config.toStringRef();
   return s;
@@ -81,6 +83,7 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_double(archive, "best_score", state.best_score);
   write_long(archive, "best_step", state.best_step);
   write_long(archive, "classes", state.classes);
+  write_double(archive, "nucleus_diameter", state.nucleus_diameter);
   archive.write("config", c10::IValue(state.config));
   {
     auto gen = at::detail::getDefaultCPUGenerator();

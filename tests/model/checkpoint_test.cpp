@@ -68,6 +68,7 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   st.best_score = 0.5;
   st.best_step = 2;
   st.classes = 3;
+  st.nucleus_diameter = 17.25;
   st.config = "[train]\nlr = 0.01\n";
   save_checkpoint(dir / "c.pt", *a, &opt_a, st);
   train_steps(a, opt_a, 2);  // the uninterrupted run continues (random inputs from the generator)
@@ -83,9 +84,30 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   EXPECT_DOUBLE_EQ(loaded.best_score, 0.5);
   EXPECT_EQ(loaded.best_step, 2);
   EXPECT_EQ(loaded.classes, 3);
+  EXPECT_DOUBLE_EQ(loaded.nucleus_diameter, 17.25);
+  EXPECT_DOUBLE_EQ(read_checkpoint_state(dir / "c.pt").nucleus_diameter, 17.25);
   EXPECT_EQ(loaded.config, st.config);
   train_steps(b, opt_b, 2);
   EXPECT_TRUE(same_parameters(a, b)) << "Adam moments, parameters, buffers or RNG were not restored";
+  stdfs::remove_all(dir);
+}
+
+// A checkpoint written before "nucleus_diameter" existed reads as 0 (unknown), not an error.
+TEST(Checkpoint, MissingNucleusDiameterReadsAsUnknown) {
+  auto dir = fresh_dir("nucseg_ckpt_old");
+  Tiny m;
+  torch::serialize::OutputArchive archive, model_archive;
+  m->save(model_archive);
+  archive.write("model", model_archive);
+  for (const char* key : {"epoch", "step", "batch_in_epoch", "seed", "best_step", "classes"})
+    archive.write(key, torch::tensor(int64_t{4}, torch::kInt64));
+  archive.write("best_score", torch::tensor(0.25, torch::kFloat64));
+  archive.save_to((dir / "old.pt").string());
+  auto st = read_checkpoint_state(dir / "old.pt");
+  EXPECT_EQ(st.classes, 4);
+  EXPECT_EQ(st.nucleus_diameter, 0.0);
+  Tiny n;
+  EXPECT_EQ(load_checkpoint(dir / "old.pt", *n, nullptr).nucleus_diameter, 0.0);
   stdfs::remove_all(dir);
 }
 

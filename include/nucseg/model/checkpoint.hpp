@@ -5,7 +5,9 @@
 // complete.
 // Layout (torch::serialize archive): "model/..." parameters and buffers, "optimizer/...",
 // scalars "epoch", "step", "batch_in_epoch", "seed", "best_score", "best_step", "classes",
-// the CPU generator state "rng", and the resolved config TOML as the string "config".
+// "nucleus_diameter" (float64, px; absent in checkpoints written before it existed, read as 0),
+// the CPU generator state "rng", and the resolved config TOML as the string "config" (it holds
+// data.normalize*, data.channels: what inference needs to prepare images the same way).
 // Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
 // run's checkpoint folder is the trainer's (train/checkpoint_dir.hpp).
 #pragma once
@@ -29,6 +31,10 @@ struct CheckpointState {
   double best_score = -1.0; // best validation score so far (the trainer starts at -inf)
   long best_step = -1;
   long classes = 0;
+  // Median equivalent diameter (pixels) of the training set's nuclei, from the pack index's
+  // `nucleus_diameter_median`; 0 = unknown (older checkpoint or index). Inference rescales
+  // images to this size.
+  double nucleus_diameter = 0.0;
   std::string config;       // resolved configuration (TOML) of the run that wrote it
 };
 
