@@ -10,7 +10,6 @@
 #include "nucseg/core/signals.hpp"
 #include "nucseg/dist/work_queue.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
-#include "nucseg/io/image.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -61,7 +60,8 @@ TiledImage read_tiled(const InferConfig& config, const Stages& stages, const std
   t.tiling.overlap = config.overlap;
   t.tiling.batch = config.batch;
   t.tiling.classes = stages.classes;
-  t.tiling.scale = 1.0 / io::max_pixel_value(t.image.bit_depth);
+  if (t.image.ranges.size() != 3) throw_data(path, "image reader returned no normalisation ranges");
+  t.tiling.ranges = t.image.ranges;
   t.plan = plan_tiles(t.image.rgb, t.tiling);
   return t;
 }
@@ -82,6 +82,7 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
   r.source_path = item.path;
   r.relative = item.relative;
   r.bit_depth = image.bit_depth;
+  r.effective_bits = image.effective_bits;
   r.source_channels = image.source_channels;
   // Finished rows of probabilities become the class map, the segment step's evidence and, when
   // asked for, quantised probabilities; full-image float maps never exist.
