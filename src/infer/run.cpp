@@ -85,6 +85,7 @@ struct LoadedModel {
   model::UNet net{nullptr};
   int classes = 3;
   std::string config_toml;  // of the training run
+  double nucleus_diameter = 0.0;  // of the training set (px; 0: unknown)
 };
 
 LoadedModel load_model(const stdfs::path& file, const Config& config, const dist::World& world) {
@@ -96,6 +97,7 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const dist
   if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
   m.classes = mc.classes;
   m.config_toml = state.config;
+  m.nucleus_diameter = state.nucleus_diameter;
   m.net = model::make_model(mc);
   model::load_checkpoint(file, *m.net, nullptr, torch::kCPU);
   m.net->eval();
@@ -157,9 +159,13 @@ int run_infer(const Config& config, const dist::World& world) {
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());
   log::job().info("infer: channels {} ({}), normalisation {} ({})", channel_text(rule.channels), rule.channels_origin,
                   io::describe(rule.normalize), rule.normalize_origin);
+  log::job().info("infer: training nucleus diameter {}, infer.diameter {}",
+                  model.nucleus_diameter > 0 ? fmt::format("{:.1f} px", model.nucleus_diameter) : "unknown",
+                  ic.diameter.automatic ? "auto" : fmt::format("{:g}", ic.diameter.pixels));
 
   Stages stages;
   stages.classes = model.classes;
+  stages.training_diameter = model.nucleus_diameter;
   stages.read = [rule](const std::string& path) { return load_image(path, rule); };
   auto net = model.net.ptr();  // shared_ptr<UNetImpl>: forward() is non-const
   const int classes = model.classes;

@@ -1,6 +1,7 @@
 // The inference driver on one rank with the real image preparation (prepare.hpp: channels and
 // normalisation as the checkpoint says), the real instance step and a fake pointwise network:
-// 12-bit input, a channel choice and the per-channel columns.
+// 12-bit input, a channel choice, rescaling by infer.diameter (a number and "auto"), the
+// per-channel columns, and the configuration errors of infer.diameter.
 #include "nucseg/infer/driver.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 
 #include "../io/tiff_fixture.hpp"
 #include "nucseg/core/error.hpp"
+#include "nucseg/infer/magnification.hpp"
 #include "nucseg/infer/prepare.hpp"
 #include "nucseg/io/hdf5.hpp"
 #include "nucseg/segment/measure.hpp"
@@ -81,6 +83,13 @@ nucseg::Config config_for(const stdfs::path& out) {
 RunReport run(const nucseg::Config& config, const stdfs::path& in, const Stages& stages) {
   nucseg::dist::World world(&g_argc, &g_argv);
   return run_inference(config.infer, world, discover_inputs(in.string()), stages, {}, 0.0);
+}
+
+cv::Mat read_labels(const stdfs::path& out, const std::string& id) {
+  nucseg::h5::File f((out / "images" / (id + ".h5")).string(), nucseg::h5::File::Mode::read);
+  auto shape = f.shape("labels");
+  auto v = f.read<int32_t>("labels");
+  return cv::Mat(static_cast<int>(shape[0]), static_cast<int>(shape[1]), CV_32S, v.data()).clone();
 }
 
 cv::Mat read_class_map(const stdfs::path& out, const std::string& id) {
@@ -173,6 +182,95 @@ TEST(DriverInput, ChannelChoicePicksTheNuclearChannelAndEveryChannelIsMeasured) 
   ASSERT_EQ(run(config, in, stages_for(resolve_input_rule(config, training_config("range"), "test.pt"))).exit_code, 0);
   nucseg::h5::File g((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
   EXPECT_EQ(g.read<int32_t>("objects/label").size(), 2u);
+}
+
+// Nuclei of diameter ~10 px against a training diameter of 20: the network sees the image at
+// twice its size (tile sides of that image's grid), results come back at the input's size, and
+// segment.min_area (in network pixels) keeps a 3x3 speck that is 36 network pixels.
+TEST(DriverInput, NumericDiameterRescalesAndResultsComeBackAtInputSize) {
+  ScratchDir dir("driver-diameter");
+  const stdfs::path in = dir.path() / "in";
+  stdfs::create_directories(in);
+  const cv::Size size(100, 80);
+  cv::Mat image = disks(size, CV_8UC3, 10, 220, {{20, 20}, {60, 25}, {35, 60}, {80, 60}}, 5);
+  image(cv::Rect(90, 5, 3, 3)).setTo(cv::Scalar::all(220));
+  ASSERT_TRUE(cv::imwrite((in / "small.png").string(), image));
+  const stdfs::path out = dir.path() / "out";
+  auto config = config_for(out);
+  config.infer.diameter.pixels = 10.0;
+  Seen seen;
+  auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
+  stages.training_diameter = 20.0;
+  ASSERT_EQ(run(config, in, stages).exit_code, 0);
+
+  const auto grid = make_tile_grid(160, 200, config.infer.tile, config.infer.overlap);  // the image at scale 2
+  EXPECT_EQ(seen.tile_sides, (std::set<std::pair<int, int>>{{grid.tile_height, grid.tile_width}}));
+  const cv::Mat labels = read_labels(out, "small");
+  EXPECT_EQ(labels.size(), size);
+  double largest = 0;
+  cv::minMaxLoc(labels, nullptr, &largest);
+  EXPECT_EQ(largest, 5.0) << "four nuclei and the speck";
+  const cv::Mat drawn = disks(size, CV_8U, 0, 255, {{20, 20}}, 5);
+  const int id = labels.at<int32_t>(20, 20);
+  EXPECT_LE(cv::countNonZero((labels == id) != drawn), 8) << "the nucleus outline at the input's resolution";
+  nucseg::h5::File f((out / "images" / "small.h5").string(), nucseg::h5::File::Mode::read);
+  EXPECT_DOUBLE_EQ(f.attr_double("scale"), 2.0);
+}
+
+// "auto": the first pass measures nuclei of ~10 px; against a training diameter of 20 the
+// image is run again at scale ~2, against 11 (within 20%) it is not.
+TEST(DriverInput, AutoDiameterMeasuresThenRescales) {
+  ScratchDir dir("driver-auto");
+  const stdfs::path in = dir.path() / "in";
+  stdfs::create_directories(in);
+  cv::Mat image = disks({120, 90}, CV_8UC3, 10, 220, {{20, 20}, {60, 25}, {35, 60}, {90, 60}, {100, 20}}, 5);
+  ASSERT_TRUE(cv::imwrite((in / "auto.png").string(), image));
+  const stdfs::path out = dir.path() / "out";
+  auto config = config_for(out);
+  config.infer.diameter.automatic = true;
+  for (double training : {20.0, 11.0}) {
+    SCOPED_TRACE(training);
+    Seen seen;
+    auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
+    stages.training_diameter = training;
+    ASSERT_EQ(run(config, in, stages).exit_code, 0);
+    nucseg::h5::File f((out / "images" / "auto.h5").string(), nucseg::h5::File::Mode::read);
+    const double scale = f.attr_double("scale");
+    const size_t native_tiles = make_tile_grid(90, 120, config.infer.tile, config.infer.overlap).count();
+    if (training == 20.0) {
+      EXPECT_NEAR(scale, 2.0, 0.15);
+      const cv::Size twice = scaled_size({120, 90}, scale);
+      EXPECT_EQ(seen.tiles, native_tiles + make_tile_grid(twice.height, twice.width, 64, 16).count())
+          << "a pass at native scale, then one rescaled";
+    } else {
+      EXPECT_EQ(scale, 1.0);
+      EXPECT_EQ(seen.tiles, native_tiles);
+    }
+    EXPECT_EQ(f.attr_int("n_objects"), 5);
+    EXPECT_EQ(read_labels(out, "auto").size(), image.size());
+  }
+}
+
+TEST(DriverInput, DiameterNeedsACheckpointThatRecordsOne) {
+  ScratchDir dir("driver-nodiameter");
+  nucseg::Config config = config_for(dir.path() / "out");
+  auto stages = stages_for(resolve_input_rule(config, "", "test.pt"));
+  for (bool automatic : {false, true}) {
+    config.infer.diameter = {automatic, automatic ? 0.0 : 15.0};
+    try {
+      nucseg::dist::World world(&g_argc, &g_argv);
+      run_inference(config.infer, world, InputSet{}, stages, {}, 0.0);
+      ADD_FAILURE() << "no error";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.context().key, "infer.diameter");
+      EXPECT_EQ(e.kind(), nucseg::ErrorKind::config);
+    }
+  }
+  // A rescale beyond 10x is refused too.
+  stages.training_diameter = 200.0;
+  config.infer.diameter = {false, 2.0};
+  nucseg::dist::World world(&g_argc, &g_argv);
+  EXPECT_THROW(run_inference(config.infer, world, InputSet{}, stages, {}, 0.0), nucseg::Error);
 }
 
 // The checkpoint's recorded choices unless infer.* overrides them; older checkpoints: rgb + range.

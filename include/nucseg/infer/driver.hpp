@@ -4,8 +4,11 @@
 // Every rank takes the next image from a shared WorkQueue (largest files first), skips images
 // that already have a result (unless infer.overwrite), runs read -> tiled model -> segment ->
 // measure -> ResultStore::write, and records any exception of one image as a failure so the run
-// goes on. Once no image is left to take, a rank computes tile batches of images other ranks are
-// still working on (TileSharing), so a few huge images still use every rank. A StopSignal makes each rank finish its current image and stop
+// goes on. With infer.diameter the image is resized before the network and its class
+// probabilities resized back (magnification.hpp), so labels and measurements are in the input's
+// pixels; "auto" adds a first pass at native scale that measures the nuclei. Once no image is
+// left to take, a rank computes tile batches of images other ranks are still working on
+// (TileSharing), so a few huge images still use every rank. A StopSignal makes each rank finish its current image and stop
 // taking new ones (or helping).
 // At the end rank 0 logs every rank's busy time and assembles segmentation.h5.
 #pragma once
@@ -40,6 +43,7 @@ struct Stages {
   std::function<LoadedImage(const std::string& path)> read;  // throws for unreadable input
   TileModel model;
   int classes = 3;
+  double training_diameter = 0.0;  // the training set's median nucleus diameter (px; 0: unknown)
   // The driver streams the tiler's probabilities into a ClassEvidence built with these
   // parameters (no full-image float maps), then calls segment for instance labels CV_32SC1.
   segment::SegmentParams segment_params;
