@@ -11,6 +11,7 @@
 #include "nucseg/dist/work_queue.hpp"
 #include "nucseg/infer/magnification.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
+#include "nucseg/infer/tta.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -248,11 +249,13 @@ cv::Mat argmax_class_map(const std::vector<cv::Mat>& probabilities) {
 }
 
 RunReport run_inference(const InferConfig& config, const dist::World& world, const InputSet& inputs,
-                        const Stages& stages, const Provenance& provenance, double progress_seconds) {
+                        const Stages& plain_stages, const Provenance& provenance, double progress_seconds) {
   if (config.output.empty()) throw_config("infer.output", "no output folder given");
   make_tile_grid(64, 64, config.tile, config.overlap);  // validates tile/overlap before any work
   // Validated here, before any work, on every rank alike (exit 2 everywhere).
-  const double first_scale = initial_scale(config.diameter, stages.training_diameter);
+  const double first_scale = initial_scale(config.diameter, plain_stages.training_diameter);
+  Stages stages = plain_stages;
+  stages.model = with_tta(plain_stages.model, parse_tta_mode(config.tta), plain_stages.classes);
   ResultStore store(config.output);
   if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
   const auto order = dispatch_order(inputs);

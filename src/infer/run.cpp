@@ -159,9 +159,9 @@ int run_infer(const Config& config, const dist::World& world) {
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());
   log::job().info("infer: channels {} ({}), normalisation {} ({})", channel_text(rule.channels), rule.channels_origin,
                   io::describe(rule.normalize), rule.normalize_origin);
-  log::job().info("infer: training nucleus diameter {}, infer.diameter {}",
+  log::job().info("infer: training nucleus diameter {}, infer.diameter {}, infer.tta {}",
                   model.nucleus_diameter > 0 ? fmt::format("{:.1f} px", model.nucleus_diameter) : "unknown",
-                  ic.diameter.automatic ? "auto" : fmt::format("{:g}", ic.diameter.pixels));
+                  ic.diameter.automatic ? "auto" : fmt::format("{:g}", ic.diameter.pixels), ic.tta);
 
   Stages stages;
   stages.classes = model.classes;

@@ -6,9 +6,10 @@
 // measure -> ResultStore::write, and records any exception of one image as a failure so the run
 // goes on. With infer.diameter the image is resized before the network and its class
 // probabilities resized back (magnification.hpp), so labels and measurements are in the input's
-// pixels; "auto" adds a first pass at native scale that measures the nuclei. Once no image is
-// left to take, a rank computes tile batches of images other ranks are still working on
-// (TileSharing), so a few huge images still use every rank. A StopSignal makes each rank finish its current image and stop
+// pixels; "auto" adds a first pass at native scale that measures the nuclei. infer.tta averages
+// the model over flipped and rotated tiles (tta.hpp). Once no image is left to take, a rank
+// computes tile batches of images other ranks are still working on (TileSharing), so a few huge
+// images still use every rank. A StopSignal makes each rank finish its current image and stop
 // taking new ones (or helping).
 // At the end rank 0 logs every rank's busy time and assembles segmentation.h5.
 #pragma once
@@ -41,7 +42,7 @@ struct LoadedImage {
 
 struct Stages {
   std::function<LoadedImage(const std::string& path)> read;  // throws for unreadable input
-  TileModel model;
+  TileModel model;  // run_inference wraps it for infer.tta
   int classes = 3;
   double training_diameter = 0.0;  // the training set's median nucleus diameter (px; 0: unknown)
   // The driver streams the tiler's probabilities into a ClassEvidence built with these
