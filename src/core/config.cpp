@@ -77,7 +77,9 @@ void apply_override(Config& config, const std::string& text) {
   }
   // Keys that take text ("string", "string or int list") read unquoted text as a string;
   // a list stays a list where the key takes one.
-  bool is_string_key = field->info.type.rfind("string", 0) == 0;
+  // Keys that also take "auto" (bool or "auto", float or "auto") read unquoted auto as it.
+  bool is_string_key = field->info.type.rfind("string", 0) == 0 ||
+                       (value == "auto" && field->info.type.find("\"auto\"") != std::string::npos);
   bool takes_list = field->info.type.find("list") != std::string::npos;
   bool keep_parsed = parsed_ok && (parsed["v"].is_string() || (takes_list && parsed["v"].is_array()));
   if (is_string_key && !keep_parsed) {
@@ -167,6 +169,36 @@ Config load_config(const std::vector<std::string>& files, const std::vector<std:
                                             " entries but model.classes is " + std::to_string(config.model.classes));
   check_normalize(config);
   return config;
+}
+
+bool RecordedConfig::has(const std::string& key) const {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+RecordedConfig parse_recorded_config(const std::string& toml_text, const std::string& where) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::config, std::string("cannot parse the recorded configuration: ") + std::string(e.description()),
+                {where, "", -1});
+  }
+  RecordedConfig out;
+  for (const auto& [section_name, section_node] : root) {
+    const auto* table = section_node.as_table();
+    if (!table) continue;
+    for (const auto& [name, node] : *table) {
+      const auto* field = find_field(std::string(section_name.str()) + "." + std::string(name.str()));
+      if (!field) continue;  // a key of another version
+      try {
+        field->assign(out.config, node);
+      } catch (const Error& e) {
+        throw Error(ErrorKind::config, "recorded value: " + e.message(), {where, field->info.key, -1});
+      }
+      out.keys.push_back(field->info.key);
+    }
+  }
+  return out;
 }
 
 std::string to_toml(const ChannelSpec& spec) { return detail::channel_spec_toml(spec); }

@@ -200,6 +200,31 @@ Field duration_key(const char* key, std::string TrainConfig::*mem, const char* d
   return {info, assign, emit};
 }
 
+// infer.diameter: 0 (no rescaling), a diameter in pixels, or "auto".
+template <class Section>
+Field diameter_key(const char* key, SectionOf<Section> sec, Member<Section, DiameterSpec> mem, double hi,
+                   const char* doc) {
+  const std::string allowed = "0 (no rescaling), a number of pixels in 1 .. " + number_text(hi) + ", or \"auto\"";
+  KeyInfo info{key, "float or \"auto\"", "0", allowed, doc};
+  auto assign = [=](Config& c, const toml::node& n) {
+    if (auto s = n.value_exact<std::string>(); s && *s == "auto") {
+      (c.*sec).*mem = DiameterSpec{true, 0.0};
+      return;
+    }
+    auto v = n.value<double>();
+    if (!v || !n.is_number()) throw_config(key, "expected a number or \"auto\", got " + describe(n) + " (allowed: " + allowed + ")");
+    if (!std::isfinite(*v) || (*v != 0.0 && (*v < 1.0 || *v > hi)))
+      throw_config(key, "value " + number_text(*v) + " is out of range (allowed: " + allowed + ")");
+    (c.*sec).*mem = DiameterSpec{false, *v};
+  };
+  auto emit = [=](const Config& c, toml::table& t, const std::string& name) {
+    const DiameterSpec& d = (c.*sec).*mem;
+    if (d.automatic) t.insert_or_assign(name, "auto");
+    else t.insert_or_assign(name, d.pixels);
+  };
+  return {info, assign, emit};
+}
+
 constexpr long kIntMax = std::numeric_limits<int>::max();
 
 std::vector<Field> build() {
@@ -392,6 +417,15 @@ std::vector<Field> build() {
                    "Source channels fed to the network, as data.channels; \"\": the checkpoint's choice."),
       string_key("infer.normalize", &C::infer, &InferConfig::normalize, {"", "percentile", "range", "fixed"},
                  "Intensity normalisation, as data.normalize with its data.normalize_* values; \"\": the checkpoint's."),
+      diameter_key("infer.diameter", &C::infer, &InferConfig::diameter, 10000.0,
+                   "Typical nucleus diameter of the input images in pixels: each image is resized by "
+                   "(training diameter / this) before the network, and results come back at its own size; "
+                   "auto = measured per image by a first pass (rescaled when it differs from the training "
+                   "diameter by more than 20%); 0: no rescaling. Needs a checkpoint that records its diameter."),
+      string_key("infer.tta", &C::infer, &InferConfig::tta, {"off", "flips", "dihedral"},
+                 "Test-time augmentation: average the class probabilities over transformed copies of each "
+                 "tile: flips = the 4 mirror images, dihedral = the 8 flips and 90-degree rotations (x4 / x8 "
+                 "network time)."),
 
       // [segment]: read by nucseg_infer and by nucseg_train's validation
       int_key("segment.min_area", &C::segment, &SegmentConfig::min_area, 0, 1000000,

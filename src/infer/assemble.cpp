@@ -4,6 +4,7 @@
 // can be moved as a whole. The objects table is copied into growing chunked datasets, one
 // image at a time, so rank 0 never holds more than one image's rows.
 #include <cstring>
+#include <limits>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -70,6 +71,43 @@ class Column final {
   hsize_t size_ = 0;
 };
 
+// The per-channel columns (mean_intensity_c<k>, integrated_intensity_c<k>): images differ in
+// channel count, so a column is created when the first image that has it arrives, with NaN
+// for the rows before; an image without it (fewer channels, or a result of an earlier version)
+// gets NaN too.
+class ChannelColumns final {
+ public:
+  explicit ChannelColumns(const h5::Group& objects) : objects_(objects) {}
+
+  void append(const h5::Group& image_objects, size_t n, const std::string& where) {
+    size_t channels = 0;
+    while (image_objects.exists("mean_intensity_c" + std::to_string(channels))) ++channels;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (size_t k = columns_.size() / 2; k < channels; ++k)
+      for (const char* stem : {"mean_intensity_c", "integrated_intensity_c"}) {
+        const std::string name = stem + std::to_string(k);
+        columns_.emplace_back(name, Column(objects_, name, H5T_NATIVE_DOUBLE, false));
+        columns_.back().second.append(std::vector<double>(rows_, nan).data(), rows_);
+      }
+    const std::vector<double> nan_rows(n, nan);
+    for (auto& [name, column] : columns_) {
+      if (!image_objects.exists(name)) {
+        column.append(nan_rows.data(), n);
+        continue;
+      }
+      auto values = image_objects.read<double>(name);
+      if (values.size() != n) throw_data(where, "object column " + name + " has the wrong length");
+      column.append(values.data(), n);
+    }
+    rows_ += n;
+  }
+
+ private:
+  const h5::Group& objects_;  // outlives this object
+  std::vector<std::pair<std::string, Column>> columns_;
+  hsize_t rows_ = 0;
+};
+
 void link_external(const h5::Group& group, const std::string& name, const std::string& file) {
   check(H5Lcreate_external(file.c_str(), "/", group.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
         "H5Lcreate_external", group.file_name() + ":" + group.path() + "/" + name);
@@ -93,6 +131,8 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
     out.set_attr("training_config", provenance.training_config);
     out.set_attr("input_root", provenance.input_root);
     out.set_attr("input_kind", provenance.input_kind);
+    out.set_attr("normalize", provenance.normalize);
+    out.set_attr("channels", provenance.channels);
     out.set_attr("date", utc_timestamp());
 
     auto images = out.create_group("images");
@@ -100,6 +140,7 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
     auto strings = vlen_string_type();
     const ObjectTable schema;  // only its column names and types are used
     Column object_ids(objects, "image_id", strings.get(), true);
+    ChannelColumns channel_columns(objects);
     std::vector<std::pair<std::string, Column>> columns;
     for_each_object_column(schema, [&](const char* name, const auto& column) {
       using T = typename std::decay_t<decltype(column)>::value_type;
@@ -107,7 +148,8 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
     });
 
     std::vector<std::string> idx_id, idx_source, idx_relative, idx_file;
-    std::vector<int64_t> idx_height, idx_width, idx_objects;
+    std::vector<int64_t> idx_height, idx_width, idx_objects, idx_bits;
+    std::vector<double> idx_scale;
     for (const auto& item : inputs.items) {
       auto path = store.result_path(item.id);
       if (!store.has_result(item.id)) continue;
@@ -121,6 +163,9 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
       idx_height.push_back(image.attr_int("height"));
       idx_width.push_back(image.attr_int("width"));
       idx_objects.push_back(image.attr_int("n_objects"));
+      // Results written before these attributes existed: unknown bits, no rescaling.
+      idx_bits.push_back(image.has_attr("effective_bit_depth") ? image.attr_int("effective_bit_depth") : 0);
+      idx_scale.push_back(image.has_attr("scale") ? image.attr_double("scale") : 1.0);
 
       auto group = image.open_group("objects");
       size_t n = static_cast<size_t>(idx_objects.back());
@@ -136,6 +181,7 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
         if (values.size() != n) throw_data(path.string(), std::string("object column ") + name + " has the wrong length");
         columns[c++].second.append(values.data(), values.size());
       });
+      channel_columns.append(group, n, path.string());
       ++summary.images;
       summary.objects += static_cast<long>(n);
     }
@@ -148,6 +194,8 @@ AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const Input
     index.write("height", idx_height, {idx_height.size()});
     index.write("width", idx_width, {idx_width.size()});
     index.write("n_objects", idx_objects, {idx_objects.size()});
+    index.write("effective_bit_depth", idx_bits, {idx_bits.size()});
+    index.write("scale", idx_scale, {idx_scale.size()});
 
     auto fail = out.create_group("failures");
     std::vector<std::string> f_id, f_path, f_reason;

@@ -9,8 +9,9 @@
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/dist/work_queue.hpp"
+#include "nucseg/infer/magnification.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
-#include "nucseg/io/image.hpp"
+#include "nucseg/infer/tta.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -43,52 +44,98 @@ struct StageSeconds {
   double read = 0, network = 0, instances = 0, measure = 0, write = 0;
 };
 
-// An image read and planned into tile batches: what the owner and its helpers share alike.
+// An image read and planned into tile batches at one scale: what the owner and its helpers
+// derive alike.
 struct TiledImage {
   LoadedImage image;
+  double scale = 1.0;     // network pixels per input pixel
+  cv::Mat network_input;  // image.rgb at scale 1, else the normalised image resized by `scale`
   TilerOptions tiling;
   TilePlan plan;
+
   void compute(const Stages& stages, size_t index, std::vector<float>& logits) const {
-    compute_tile_batch(image.rgb, plan, index, tiling, stages.model, logits);
+    compute_tile_batch(network_input, plan, index, tiling, stages.model, logits);
+  }
+  // At scale 1 the tiler normalises tile by tile (no full-image float copy); a rescale needs
+  // the normalised image, resized as a whole.
+  void plan_at(double s) {
+    scale = s;
+    network_input = s == 1.0 ? image.rgb : resize_by(io::apply_normalization(image.rgb, image.ranges), s);
+    plan = plan_tiles(network_input, tiling);
   }
 };
 
-TiledImage read_tiled(const InferConfig& config, const Stages& stages, const std::string& path) {
+TiledImage read_tiled(const InferConfig& config, const Stages& stages, const std::string& path, double scale) {
   TiledImage t;
   t.image = stages.read(path);
   if (t.image.rgb.empty() || t.image.rgb.channels() != 3) throw_data(path, "image reader returned no RGB image");
+  if (t.image.ranges.size() != 3) throw_data(path, "image reader returned no normalisation ranges");
   t.tiling.tile = config.tile;
   t.tiling.overlap = config.overlap;
   t.tiling.batch = config.batch;
   t.tiling.classes = stages.classes;
-  t.tiling.scale = 1.0 / io::max_pixel_value(t.image.bit_depth);
-  t.plan = plan_tiles(t.image.rgb, t.tiling);
+  t.tiling.ranges = t.image.ranges;
+  t.plan_at(scale);
   return t;
 }
 
-// `index`: the item's index in the input set (what other ranks resolve when they help).
-ImageResult process_one(const InferConfig& config, long index, const InputItem& item, const Stages& stages,
-                        TileSharing& sharing, StageSeconds& spent) {
-  auto t = Clock::now();
-  auto lap = [&t](double& into) {
-    into += seconds_since(t);
-    t = Clock::now();
-  };
-  const TiledImage tiled = read_tiled(config, stages, item.path);
-  const LoadedImage& image = tiled.image;
-  lap(spent.read);
-  ImageResult r;
-  r.id = item.id;
-  r.source_path = item.path;
-  r.relative = item.relative;
-  r.bit_depth = image.bit_depth;
-  r.source_channels = image.source_channels;
+class Lap final {
+ public:
+  void operator()(double& into) {
+    into += seconds_since(t_);
+    t_ = Clock::now();
+  }
+
+ private:
+  Clock::time_point t_ = Clock::now();
+};
+
+// The network over `tiled` with its tile batches shared with idle ranks (TileSharing) when
+// `shareable`; finished rows of probabilities at the input's size go to `sink`.
+void run_network(long index, const TiledImage& tiled, const Stages& stages, TileSharing& sharing, bool shareable,
+                 const RowSink& sink) {
+  const TilePlan& plan = tiled.plan;
+  const cv::Size size = tiled.image.rgb.size();
+  std::vector<cv::Mat> at_network;  // rescaled: the whole probability maps, resized at the end
+  RowSink network_sink = sink;
+  if (tiled.scale != 1.0) {
+    at_network.assign(static_cast<size_t>(stages.classes), cv::Mat());
+    for (auto& m : at_network) m.create(tiled.network_input.size(), CV_32F);
+    network_sink = [&](int y0, const std::vector<cv::Mat>& rows) {
+      for (size_t k = 0; k < rows.size(); ++k) rows[k].copyTo(at_network[k].rowRange(y0, y0 + rows[k].rows));
+    };
+  }
+  auto compute = [&](size_t i, std::vector<float>& logits) { tiled.compute(stages, i, logits); };
+  const size_t floats_per_batch = static_cast<size_t>(tiled.tiling.batch) * tiled.tiling.classes *
+                                  plan.grid.tile_height * plan.grid.tile_width;
+  if (shareable && sharing.worth_sharing(index, plan.batches.size(), floats_per_batch)) {
+    // Ranks without images of their own may take some of this image's batches.
+    sharing.open(index, plan.batches.size());
+    try {
+      run_tiled_batches(plan, tiled.tiling, [&](size_t i, std::vector<float>& logits) { sharing.logits(i, compute, logits); },
+                        network_sink);
+    } catch (...) {
+      sharing.close();
+      throw;
+    }
+    sharing.close();
+  } else {
+    run_tiled_batches(plan, tiled.tiling, compute, network_sink);
+  }
+  if (tiled.scale != 1.0) sink(0, resize_planes(at_network, size));
+}
+
+// One pass at tiled.scale: the class map, (quantised) probabilities and instance labels of `r`,
+// all at the input's size. Helpers can take batches only of the pass every rank can plan alike
+// (`shareable`): the first one.
+void segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
+                  TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
   // Finished rows of probabilities become the class map, the segment step's evidence and, when
-  // asked for, quantised probabilities; full-image float maps never exist.
-  const cv::Size size = image.rgb.size();
-  segment::ClassEvidence evidence(size, stages.segment_params);
+  // asked for, quantised probabilities; at scale 1 full-image float maps never exist.
+  const cv::Size size = tiled.image.rgb.size();
+  segment::ClassEvidence evidence(size, params_at_input_scale(stages.segment_params, tiled.scale));
   r.class_map.create(size, CV_8UC1);
-  if (config.save_probabilities) r.probabilities.assign(static_cast<size_t>(stages.classes), cv::Mat());
+  r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes) : 0, cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
   auto sink = [&](int y0, const std::vector<cv::Mat>& rows) {
     const cv::Range band(y0, y0 + rows[0].rows);
@@ -99,42 +146,59 @@ ImageResult process_one(const InferConfig& config, long index, const InputItem& 
       rows[k].convertTo(dst, CV_8U, 255.0);
     }
   };
-  const TilePlan& plan = tiled.plan;
-  auto compute = [&](size_t i, std::vector<float>& logits) { tiled.compute(stages, i, logits); };
-  const size_t floats_per_batch = static_cast<size_t>(tiled.tiling.batch) * tiled.tiling.classes *
-                                  plan.grid.tile_height * plan.grid.tile_width;
-  if (sharing.worth_sharing(index, plan.batches.size(), floats_per_batch)) {
-    // Ranks without images of their own may take some of this image's batches.
-    sharing.open(index, plan.batches.size());
-    try {
-      run_tiled_batches(plan, tiled.tiling, [&](size_t i, std::vector<float>& logits) { sharing.logits(i, compute, logits); },
-                        sink);
-    } catch (...) {
-      sharing.close();
-      throw;
-    }
-    sharing.close();
-  } else {
-    run_tiled_batches(plan, tiled.tiling, compute, sink);
-  }
+  run_network(index, tiled, stages, sharing, shareable, sink);
   lap(spent.network);
   r.labels = stages.segment(evidence);
   if (r.labels.type() != CV_32SC1 || r.labels.size() != size)
-    throw_runtime("segmentation returned labels of the wrong type or size", item.path);
+    throw_runtime("segmentation returned labels of the wrong type or size", r.source_path);
+  r.scale = tiled.scale;
   lap(spent.instances);
+}
+
+// `index`: the item's index in the input set (what other ranks resolve when they help);
+// `first_scale`: the scale of the first pass (initial_scale).
+ImageResult process_one(const InferConfig& config, double first_scale, long index, const InputItem& item,
+                        const Stages& stages, TileSharing& sharing, StageSeconds& spent) {
+  Lap lap;
+  TiledImage tiled = read_tiled(config, stages, item.path, first_scale);
+  const LoadedImage& image = tiled.image;
+  lap(spent.read);
+  ImageResult r;
+  r.id = item.id;
+  r.source_path = item.path;
+  r.relative = item.relative;
+  r.bit_depth = image.bit_depth;
+  r.effective_bits = image.effective_bits;
+  r.source_channels = image.source_channels;
+  segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
+  if (config.diameter.automatic) {
+    // The first pass ran at native scale; its nuclei say how far this image is from the
+    // training set's magnification.
+    const double measured = median_equivalent_diameter(r.labels);
+    const double scale = auto_scale(measured, stages.training_diameter);
+    log::rank().debug("{}: median nucleus diameter {:.1f} px at native scale, scale {:.3g}", item.id, measured, scale);
+    if (scale == kMinScale || scale == kMaxScale)
+      log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training: rescale clamped to {:.3g}", item.id,
+                       measured, stages.training_diameter, scale);
+    if (scale != tiled.scale) {
+      tiled.plan_at(scale);
+      segment_pass(config, index, tiled, stages, sharing, false, r, lap, spent);
+    }
+  }
   r.objects = stages.measure(item.id, r.labels, image);
   lap(spent.measure);
   return r;
 }
 
 // This rank's part as a helper (TileSharing): the image it helps with is read here once.
-long help_others(const InferConfig& config, const InputSet& inputs, const Stages& stages, TileSharing& sharing) {
+long help_others(const InferConfig& config, double first_scale, const InputSet& inputs, const Stages& stages,
+                 TileSharing& sharing) {
   TiledImage tiled;
   auto prepare = [&](long index) -> size_t {
     tiled = {};  // free the previous image first
     const auto& path = inputs.items.at(static_cast<size_t>(index)).path;
     try {
-      tiled = read_tiled(config, stages, path);
+      tiled = read_tiled(config, stages, path, first_scale);
     } catch (const std::exception& e) {
       log::rank().warn("cannot help with {}: {}", path, e.what());
       tiled = {};
@@ -185,9 +249,13 @@ cv::Mat argmax_class_map(const std::vector<cv::Mat>& probabilities) {
 }
 
 RunReport run_inference(const InferConfig& config, const dist::World& world, const InputSet& inputs,
-                        const Stages& stages, const Provenance& provenance, double progress_seconds) {
+                        const Stages& plain_stages, const Provenance& provenance, double progress_seconds) {
   if (config.output.empty()) throw_config("infer.output", "no output folder given");
   make_tile_grid(64, 64, config.tile, config.overlap);  // validates tile/overlap before any work
+  // Validated here, before any work, on every rank alike (exit 2 everywhere).
+  const double first_scale = initial_scale(config.diameter, plain_stages.training_diameter);
+  Stages stages = plain_stages;
+  stages.model = with_tta(plain_stages.model, parse_tta_mode(config.tta), plain_stages.classes);
   ResultStore store(config.output);
   if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
   const auto order = dispatch_order(inputs);
@@ -216,7 +284,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         auto t0 = Clock::now();
         long pixels = 0;
         try {
-          ImageResult result = process_one(config, index, item, stages, sharing, spent);
+          ImageResult result = process_one(config, first_scale, index, item, stages, sharing, spent);
           pixels = static_cast<long>(result.labels.total());
           auto tw = Clock::now();
           store.write(result, config.save_probabilities);
@@ -246,7 +314,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
     sharing.finish_own_work();
     if (!StopSignal::requested()) {
       auto t0 = Clock::now();
-      report.batches_helped = help_others(config, inputs, stages, sharing);
+      report.batches_helped = help_others(config, first_scale, inputs, stages, sharing);
       if (report.batches_helped > 0) busy += seconds_since(t0);
     }
     report.batches_received = sharing.batches_from_helpers();

@@ -96,6 +96,8 @@ void ResultStore::write(const ImageResult& r, bool save_probabilities) const {
     file.set_attr("n_objects", static_cast<int64_t>(r.objects.size()));
     file.set_attr("bit_depth", static_cast<int64_t>(r.bit_depth));
     file.set_attr("source_channels", static_cast<int64_t>(r.source_channels));
+    file.set_attr("effective_bit_depth", static_cast<int64_t>(r.effective_bits));
+    file.set_attr("scale", r.scale);
     write_labels(file, r.labels);
     cv::Mat class_map = r.class_map.isContinuous() ? r.class_map : r.class_map.clone();
     file.write("class_map", h5::Type::u8, class_map.ptr(), dims_of(class_map));

@@ -14,7 +14,7 @@
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/infer/driver.hpp"
-#include "nucseg/io/image.hpp"
+#include "nucseg/infer/prepare.hpp"
 #include "nucseg/model/checkpoint.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/segment/instances.hpp"
@@ -74,10 +74,18 @@ bool cpu_has_native_bfloat16() {
   return false;
 }
 
+// A channel choice as recorded: rgb, gray or [i, j, k] (TOML text without the string quotes).
+std::string channel_text(const ChannelSpec& spec) {
+  std::string text = to_toml(spec);
+  if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
+  return text;
+}
+
 struct LoadedModel {
   model::UNet net{nullptr};
   int classes = 3;
   std::string config_toml;  // of the training run
+  double nucleus_diameter = 0.0;  // of the training set (px; 0: unknown)
 };
 
 LoadedModel load_model(const stdfs::path& file, const Config& config, const dist::World& world) {
@@ -89,6 +97,7 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const dist
   if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
   m.classes = mc.classes;
   m.config_toml = state.config;
+  m.nucleus_diameter = state.nucleus_diameter;
   m.net = model::make_model(mc);
   model::load_checkpoint(file, *m.net, nullptr, torch::kCPU);
   m.net->eval();
@@ -146,12 +155,18 @@ int run_infer(const Config& config, const dist::World& world) {
                   model.net->decoder_bfloat16() ? "bfloat16" : "float32", inputs.items.size(), inputs.kind,
                   inputs.hidden_skipped, inputs.temporary_skipped, threads, world.size());
 
+  // Channels and normalisation as the checkpoint's training run prepared its images.
+  const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());
+  log::job().info("infer: channels {} ({}), normalisation {} ({})", channel_text(rule.channels), rule.channels_origin,
+                  io::describe(rule.normalize), rule.normalize_origin);
+  log::job().info("infer: training nucleus diameter {}, infer.diameter {}, infer.tta {}",
+                  model.nucleus_diameter > 0 ? fmt::format("{:.1f} px", model.nucleus_diameter) : "unknown",
+                  ic.diameter.automatic ? "auto" : fmt::format("{:g}", ic.diameter.pixels), ic.tta);
+
   Stages stages;
   stages.classes = model.classes;
-  stages.read = [](const std::string& path) {
-    auto d = io::read_image(path);
-    return LoadedImage{std::move(d.rgb), d.bit_depth, d.source_channels};
-  };
+  stages.training_diameter = model.nucleus_diameter;
+  stages.read = [rule](const std::string& path) { return load_image(path, rule); };
   auto net = model.net.ptr();  // shared_ptr<UNetImpl>: forward() is non-const
   const int classes = model.classes;
   stages.model = [net, classes](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
@@ -167,7 +182,9 @@ int run_infer(const Config& config, const dist::World& world) {
   stages.segment_params = segment::params_from_config(config.segment);
   stages.segment = [](const segment::ClassEvidence& evidence) { return segment::instances_from_evidence(evidence); };
   stages.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage& image) {
-    return segment::measure_objects(id, labels, image.rgb);
+    auto table = segment::measure_objects(id, labels, image.rgb);
+    if (!image.raw.empty()) segment::measure_channels(labels, image.raw, table);
+    return table;
   };
 
   Provenance provenance;
@@ -179,6 +196,8 @@ int run_infer(const Config& config, const dist::World& world) {
   provenance.training_config = model.config_toml;
   provenance.input_root = inputs.root;
   provenance.input_kind = inputs.kind;
+  provenance.normalize = io::describe(rule.normalize);
+  provenance.channels = channel_text(rule.channels);
 
   auto report = run_inference(ic, world, inputs, stages, provenance);
   if (report.failed_total > 0)

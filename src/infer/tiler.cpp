@@ -27,8 +27,9 @@ long origins_count(int length, int side, int overlap) {
   return (length - side + (side - overlap) - 1) / (side - overlap) + 1;
 }
 
-// Copies one tile (reflect-padded where it passes the image edge) into `dst` as 3 planes in [0,1].
-void extract_tile(const cv::Mat& image, int y, int x, int th, int tw, double scale, float* dst) {
+// Copies one tile (reflect-padded where it passes the image edge) into `dst` as 3 normalised planes.
+void extract_tile(const cv::Mat& image, int y, int x, int th, int tw, const std::vector<io::ChannelRange>& ranges,
+                  float* dst) {
   int h = std::min(th, image.rows - y), w = std::min(tw, image.cols - x);
   cv::Mat region = image(cv::Rect(x, y, w, h));
   cv::Mat padded;
@@ -37,8 +38,7 @@ void extract_tile(const cv::Mat& image, int y, int x, int th, int tw, double sca
   } else {
     padded = region;
   }
-  cv::Mat unit;
-  padded.convertTo(unit, CV_32FC3, scale);
+  const cv::Mat unit = padded.depth() == CV_32F ? padded : io::apply_normalization(padded, ranges);
   const size_t plane = static_cast<size_t>(th) * tw;
   for (int r = 0; r < th; ++r) {
     const auto* src = unit.ptr<cv::Vec3f>(r);
@@ -177,6 +177,8 @@ std::vector<TileBatch> tile_batches(const TileGrid& grid, int batch) {
 
 TilePlan plan_tiles(const cv::Mat& image, const TilerOptions& options) {
   if (image.empty() || image.channels() != 3) throw_runtime("the tiler needs a 3-channel image");
+  if (image.depth() != CV_32F && options.ranges.size() != 3)
+    throw_runtime("the tiler needs the normalisation ranges of an 8/16-bit image");
   TilePlan plan;
   plan.grid = make_tile_grid(image.rows, image.cols, options.tile, options.overlap);
   plan.batches = tile_batches(plan.grid, options.batch);
@@ -190,7 +192,7 @@ void compute_tile_batch(const cv::Mat& image, const TilePlan& plan, size_t index
   const int th = grid.tile_height, tw = grid.tile_width, n = static_cast<int>(batch.xs.size());
   const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(options.classes) * th * tw;
   std::vector<float> input(in_tile * n);
-  for (int i = 0; i < n; ++i) extract_tile(image, batch.y, batch.xs[i], th, tw, options.scale, &input[in_tile * i]);
+  for (int i = 0; i < n; ++i) extract_tile(image, batch.y, batch.xs[i], th, tw, options.ranges, &input[in_tile * i]);
   logits.assign(out_tile * n, 0.0f);
   model(input, n, th, tw, logits);
   if (logits.size() != out_tile * n) throw_runtime("model returned the wrong number of logits for a tile batch");

@@ -181,3 +181,51 @@ TEST(Config, NormalisationAndMaskKindKeys) {
   msg = error_of({}, {"pack.mask_kind=instances"});
   EXPECT_NE(msg.find("pack.mask_kind"), std::string::npos) << msg;
 }
+
+TEST(Config, DiameterIsANumberOrAutoAndTtaAMode) {
+  Config c = load_config({}, {});
+  EXPECT_EQ(c.infer.diameter, (nucseg::DiameterSpec{false, 0.0}));
+  EXPECT_EQ(c.infer.tta, "off");
+  c = load_config({}, {"infer.diameter=17.5", "infer.tta=dihedral"});
+  EXPECT_EQ(c.infer.diameter, (nucseg::DiameterSpec{false, 17.5}));
+  EXPECT_EQ(c.infer.tta, "dihedral");
+  c = load_config({}, {"infer.diameter=auto"});  // unquoted on the command line
+  EXPECT_TRUE(c.infer.diameter.automatic);
+  auto path = write_toml("nucseg_cfg_diameter.toml", "[infer]\ndiameter = \"auto\"\n");
+  EXPECT_TRUE(load_config({path}, {}).infer.diameter.automatic);
+  Config back = load_config({write_toml("nucseg_cfg_diameter_rt.toml", nucseg::config_to_toml(c))}, {});
+  EXPECT_EQ(back.infer.diameter, c.infer.diameter);
+  EXPECT_EQ(load_config({}, {"model.freeze_encoder=auto"}).model.freeze_encoder, nucseg::TriState::automatic);
+  for (const char* bad : {"infer.diameter=0.5", "infer.diameter=-3", "infer.diameter=big", "infer.diameter=true"}) {
+    auto msg = error_of({}, {bad});
+    EXPECT_NE(msg.find("infer.diameter"), std::string::npos) << msg;
+  }
+  auto msg = error_of({}, {"infer.tta=on"});
+  EXPECT_NE(msg.find("infer.tta"), std::string::npos) << msg;
+}
+
+// A checkpoint's recorded configuration: declared keys applied, keys of other versions
+// skipped, and which keys it held reported; a bad value names the key and the file.
+TEST(Config, RecordedConfigurationIsReadLeniently) {
+  const auto r = nucseg::parse_recorded_config(
+      "[data]\nnormalize = \"range\"\nchannels = [1]\n[train]\nepochs = 4\nno_longer_a_key = 1\n[gone]\nx = 2\n"
+      "[infer]\nseed_distance = 6\n",
+      "run/best.pt");
+  EXPECT_EQ(r.config.data.normalize, "range");
+  EXPECT_EQ(r.config.data.channels.indices, (std::vector<int>{1}));
+  EXPECT_EQ(r.config.train.epochs, 4);
+  EXPECT_EQ(r.config.segment.seed_distance, 6);  // an older spelling
+  EXPECT_TRUE(r.has("data.normalize"));
+  EXPECT_TRUE(r.has("segment.seed_distance"));
+  EXPECT_FALSE(r.has("data.normalize_low"));
+  EXPECT_EQ(r.keys.size(), 4u);
+  EXPECT_TRUE(nucseg::parse_recorded_config("", "x").keys.empty());
+  try {
+    nucseg::parse_recorded_config("[train]\nepochs = -1\n", "run/best.pt");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.context().key, "train.epochs");
+    EXPECT_EQ(e.context().file, "run/best.pt");
+  }
+  EXPECT_THROW(nucseg::parse_recorded_config("[train\n", "run/best.pt"), Error);
+}

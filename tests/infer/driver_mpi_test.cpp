@@ -33,6 +33,7 @@ Stages fake_stages() {
     if (bgr.empty()) nucseg::throw_data(path, "cannot decode image");
     LoadedImage img;
     cv::cvtColor(bgr, img.rgb, cv::COLOR_BGR2RGB);
+    img.ranges.assign(3, nucseg::io::ChannelRange{0.0, 255.0});
     return img;
   };
   s.model = [](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
@@ -201,6 +202,7 @@ TEST(Driver, OneHugeImageIsSharedByTheRanks) {
     options.tile = config.tile;
     options.overlap = config.overlap;
     options.batch = config.batch;
+    options.ranges.assign(3, nucseg::io::ChannelRange{0.0, 255.0});
     const auto probs = predict_tiled(rgb, options, fast_model);
     nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
     auto q = seg.read<uint8_t>("images/huge/probabilities");

@@ -5,6 +5,10 @@
 // running statistics describe real activations: with the initial statistics (mean 0, var 1)
 // deep activations degenerate and the network runs up to 3x slower than a trained one
 // (measured), which would make a speed benchmark unfair to nucseg.
+//
+// make_checkpoint --set-diameter <in.pt> <px> <out.pt> copies a checkpoint (model and run
+// state) with CheckpointState::nucleus_diameter set, for tests of infer.diameter on a network
+// trained by a trainer that does not record the diameter itself.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -15,12 +19,30 @@
 #include "nucseg/model/unet.hpp"
 #include "nucseg/model/checkpoint.hpp"
 
+namespace {
+
+int set_diameter(const std::string& in, double diameter, const std::string& out) {
+  nucseg::Config config;
+  auto state = nucseg::model::read_checkpoint_state(in);
+  if (state.classes > 0) config.model.classes = static_cast<int>(state.classes);
+  auto model = nucseg::model::make_model(config.model);
+  state = nucseg::model::load_checkpoint(in, *model, nullptr);
+  state.nucleus_diameter = diameter;
+  nucseg::model::save_checkpoint(out, *model, nullptr, state);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 4) {
-    std::fprintf(stderr, "usage: make_checkpoint <file.pt> [classes] [calibration batches]\n");
-    return 2;
-  }
   try {
+    if (argc == 5 && std::string(argv[1]) == "--set-diameter") return set_diameter(argv[2], std::stod(argv[3]), argv[4]);
+    if (argc < 2 || argc > 4) {
+      std::fprintf(stderr,
+                   "usage: make_checkpoint <file.pt> [classes] [calibration batches]\n"
+                   "       make_checkpoint --set-diameter <in.pt> <px> <out.pt>\n");
+      return 2;
+    }
     torch::manual_seed(7);
     nucseg::Config config;
     config.model.classes = argc >= 3 ? std::stoi(argv[2]) : 3;

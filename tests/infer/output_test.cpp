@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -135,6 +136,47 @@ TEST(Output, FailuresSerialisationRoundTrips) {
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].reason, "bad\n3:zz");
   EXPECT_EQ(back[1].path, "");
+}
+
+// Images with different channel counts share one objects table: per-channel columns exist for
+// the most channels any image has, NaN where an image has fewer; the index records each
+// image's scale and effective bit depth, the root the normalisation and channels that ran.
+TEST(Output, ChannelColumnsScaleAndInputAttributesAreAssembled) {
+  ScratchDir dir("output-channels");
+  auto out = dir.path() / "run";
+  ResultStore store(out);
+  InputSet inputs;
+  for (std::string id : {"gray", "none", "three"}) inputs.items.push_back({id, "/d/" + id + ".tif", id + ".tif", 1});
+  ImageResult gray = make_result("gray", 2), none = make_result("none", 0), three = make_result("three", 1);
+  gray.objects.channel_mean = {{10, 11}};
+  gray.objects.channel_integrated = {{1000, 1100}};
+  gray.effective_bits = 12;
+  three.objects.channel_mean = {{1}, {2}, {3}};
+  three.objects.channel_integrated = {{100}, {200}, {300}};
+  three.scale = 0.5;
+  for (const auto* r : {&gray, &none, &three}) store.write(*r, false);
+  Provenance prov;
+  prov.normalize = "percentile 1 99.8";
+  prov.channels = "[1]";
+  assemble_segmentation(out, inputs, {}, prov);
+
+  nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(seg.attr_string("normalize"), "percentile 1 99.8");
+  EXPECT_EQ(seg.attr_string("channels"), "[1]");
+  EXPECT_EQ(seg.read<double>("index/scale"), (std::vector<double>{1.0, 1.0, 0.5}));
+  EXPECT_EQ(seg.read<int64_t>("index/effective_bit_depth"), (std::vector<int64_t>{12, 0, 0}));
+  EXPECT_EQ(seg.read<double>("objects/mean_intensity_c0"), (std::vector<double>{10, 11, 1}));
+  EXPECT_EQ(seg.read<double>("objects/integrated_intensity_c2").size(), 3u);
+  for (const char* name : {"objects/mean_intensity_c1", "objects/integrated_intensity_c2"}) {
+    const auto v = seg.read<double>(name);
+    ASSERT_EQ(v.size(), 3u) << name;
+    EXPECT_TRUE(std::isnan(v[0]) && std::isnan(v[1])) << name << ": the gray image has one channel";
+  }
+  EXPECT_EQ(seg.read<double>("objects/integrated_intensity_c2")[2], 300.0);
+  EXPECT_FALSE(seg.exists("objects/mean_intensity_c3"));
+  nucseg::h5::File per_image(store.result_path("three").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(per_image.read<double>("objects/mean_intensity_c1"), std::vector<double>{2});
+  EXPECT_DOUBLE_EQ(per_image.attr_double("scale"), 0.5);
 }
 
 }  // namespace

@@ -32,12 +32,16 @@ void fake_model(const std::vector<float>& batch, int n, int h, int w, std::vecto
   }
 }
 
-// The untiled answer: softmax of the pointwise logits.
-std::vector<cv::Mat> untiled(const cv::Mat& image, double scale) {
+// Every channel's raw range 0 .. `max` mapped to 0 .. 1.
+std::vector<nucseg::io::ChannelRange> full_range(double max) {
+  return std::vector<nucseg::io::ChannelRange>(3, nucseg::io::ChannelRange{0.0, max});
+}
+
+// The untiled answer: softmax of the pointwise logits of the image normalised as a whole.
+std::vector<cv::Mat> untiled(const cv::Mat& image, const std::vector<nucseg::io::ChannelRange>& ranges) {
   std::vector<cv::Mat> out(3);
   for (auto& m : out) m.create(image.rows, image.cols, CV_32F);
-  cv::Mat unit;
-  image.convertTo(unit, CV_32FC3, scale);
+  const cv::Mat unit = nucseg::io::apply_normalization(image, ranges);
   for (int r = 0; r < image.rows; ++r)
     for (int c = 0; c < image.cols; ++c) {
       auto v = unit.at<cv::Vec3f>(r, c);
@@ -155,8 +159,9 @@ TEST(Tiler, BlendedOutputEqualsUntiledForEquivariantModel) {
     opt.tile = 128;
     opt.overlap = 32;
     opt.batch = 3;
+    opt.ranges = full_range(255);
     auto tiled = predict_tiled(image, opt, fake_model);
-    EXPECT_LT(max_abs_diff(tiled, untiled(image, 1.0 / 255)), 1e-5);
+    EXPECT_LT(max_abs_diff(tiled, untiled(image, opt.ranges)), 1e-5);
   }
 }
 
@@ -172,9 +177,9 @@ TEST(Tiler, SmoothInputGivesSeamlessOutput) {
   opt.tile = 96;
   opt.overlap = 24;
   opt.batch = 2;
-  opt.scale = 1.0 / 65535;
+  opt.ranges = full_range(65535);
   auto tiled = predict_tiled(image, opt, fake_model);
-  auto reference = untiled(image, opt.scale);
+  auto reference = untiled(image, opt.ranges);
   EXPECT_LT(max_abs_diff(tiled, reference), 1e-5);
   // Neighbouring pixels differ by at most what the smooth reference allows.
   for (int k = 0; k < 3; ++k) {
@@ -192,6 +197,7 @@ TEST(Tiler, RowsAreStreamedOnceInOrderWithinABand) {
   TilerOptions opt;
   opt.tile = 128;
   opt.overlap = 16;
+  opt.ranges = full_range(255);
   int next = 0, largest = 0;
   int passes = run_tiled(image, opt, fake_model, [&](int y0, const std::vector<cv::Mat>& rows) {
     EXPECT_EQ(y0, next);
@@ -210,8 +216,38 @@ TEST(Tiler, WrongModelOutputIsAnError) {
   cv::Mat image(64, 64, CV_8UC3, cv::Scalar::all(0));
   TilerOptions opt;
   opt.tile = 64;
+  opt.ranges = full_range(255);
   auto bad = [](const std::vector<float>&, int, int, int, std::vector<float>& logits) { logits.resize(5); };
   EXPECT_THROW(predict_tiled(image, opt, bad), nucseg::Error);
+}
+
+// Each channel is normalised with its own whole-image range (percentiles here), the same in
+// every tile as on the whole image; an 8/16-bit image without ranges is refused; a float image
+// is taken as already normalised.
+TEST(Tiler, TilesUseTheWholeImagePerChannelRanges) {
+  cv::Mat image(150, 230, CV_16UC3);
+  cv::RNG rng(11);
+  std::vector<cv::Mat> planes(3);
+  rng.fill(planes[0] = cv::Mat(image.size(), CV_16U), cv::RNG::UNIFORM, 0, 4096);    // 12-bit
+  rng.fill(planes[1] = cv::Mat(image.size(), CV_16U), cv::RNG::UNIFORM, 300, 900);   // dim
+  rng.fill(planes[2] = cv::Mat(image.size(), CV_16U), cv::RNG::UNIFORM, 0, 65536);   // full range
+  cv::merge(planes, image);
+  nucseg::io::NormalizeSpec spec;  // percentile 1 .. 99.8
+  TilerOptions opt;
+  opt.tile = 64;
+  opt.overlap = 16;
+  opt.ranges = nucseg::io::normalize_ranges(image, spec);
+  ASSERT_LT(opt.ranges[1].hi, 1000.0);
+  auto tiled = predict_tiled(image, opt, fake_model);
+  EXPECT_LT(max_abs_diff(tiled, untiled(image, opt.ranges)), 1e-5);
+  // The same from the image normalised beforehand (what a rescaled image is tiled from).
+  TilerOptions as_float = opt;
+  as_float.ranges.clear();
+  auto from_float = predict_tiled(nucseg::io::normalize_image(image, spec), as_float, fake_model);
+  EXPECT_LT(max_abs_diff(tiled, from_float), 1e-6);
+  TilerOptions none = opt;
+  none.ranges.clear();
+  EXPECT_THROW(predict_tiled(image, none, fake_model), nucseg::Error);
 }
 
 }  // namespace

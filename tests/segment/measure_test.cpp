@@ -70,3 +70,41 @@ TEST(Measure, EmptyAndBadInput) {
   EXPECT_THROW(measure_objects("b", cv::Mat::zeros(5, 5, CV_32FC1), cv::Mat()), nucseg::Error);
   EXPECT_THROW(measure_objects("b", cv::Mat::zeros(5, 5, CV_32SC1), cv::Mat::zeros(4, 5, CV_8UC1)), nucseg::Error);
 }
+
+// Per source channel, raw values: mean and sum over each object's pixels, in table row order.
+TEST(Measure, PerChannelMeansAndSums) {
+  cv::Mat labels = cv::Mat::zeros(12, 16, CV_32SC1);
+  labels(cv::Rect(1, 1, 3, 2)).setTo(4);  // 6 pixels
+  labels(cv::Rect(8, 5, 2, 5)).setTo(9);  // 10 pixels
+  cv::Mat raw(12, 16, CV_16UC(5), cv::Scalar::all(0));
+  std::vector<cv::Mat> planes;
+  cv::split(raw, planes);
+  planes[0].setTo(1000);
+  planes[3](cv::Rect(8, 5, 2, 5)).setTo(4095);
+  planes[3].at<uint16_t>(1, 1) = 60;  // one pixel of object 4
+  planes[4].setTo(7);
+  cv::merge(planes, raw);
+  auto t = measure_objects("m", labels, cv::Mat());
+  nucseg::segment::measure_channels(labels, raw, t);
+  ASSERT_EQ(t.channels(), 5u);
+  ASSERT_EQ(t.label, (std::vector<int32_t>{4, 9}));
+  EXPECT_EQ(t.channel_mean[0], (std::vector<double>{1000, 1000}));
+  EXPECT_EQ(t.channel_integrated[0], (std::vector<double>{6000, 10000}));
+  EXPECT_EQ(t.channel_mean[3], (std::vector<double>{10, 4095}));
+  EXPECT_EQ(t.channel_integrated[3], (std::vector<double>{60, 40950}));
+  EXPECT_EQ(t.channel_integrated[1], (std::vector<double>{0, 0}));
+  EXPECT_EQ(t.channel_mean[4], (std::vector<double>{7, 7}));
+
+  // Sparse label values, and a table row whose label has no pixel.
+  cv::Mat sparse = cv::Mat::zeros(4, 4, CV_32SC1);
+  sparse(cv::Rect(0, 0, 2, 1)).setTo(2000000000);
+  cv::Mat gray(4, 4, CV_8UC1, cv::Scalar(3));
+  nucseg::ObjectTable rows;
+  rows.label = {5, 2000000000};
+  nucseg::segment::measure_channels(sparse, gray, rows);
+  EXPECT_TRUE(std::isnan(rows.channel_mean[0][0]));
+  EXPECT_EQ(rows.channel_integrated[0][0], 0.0);
+  EXPECT_EQ(rows.channel_mean[0][1], 3.0);
+  EXPECT_EQ(rows.channel_integrated[0][1], 6.0);
+  EXPECT_THROW(nucseg::segment::measure_channels(labels, cv::Mat(3, 3, CV_8UC1), t), nucseg::Error);
+}

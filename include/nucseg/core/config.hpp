@@ -25,6 +25,14 @@ struct ChannelSpec {
   bool operator==(const ChannelSpec& o) const { return kind == o.kind && indices == o.indices; }
 };
 
+// infer.diameter: the typical nucleus diameter of the input images, in their own pixels.
+struct DiameterSpec {
+  bool automatic = false;  // "auto": measured per image by a first pass at native scale
+  double pixels = 0.0;     // when not automatic; 0: no rescaling
+
+  bool operator==(const DiameterSpec& o) const { return automatic == o.automatic && pixels == o.pixels; }
+};
+
 struct LogConfig {
   std::string level = "info";     // trace, debug, info, warn, error, off
   std::string dir;                // per-rank log files <dir>/rank-<r>.log; empty: none
@@ -141,6 +149,8 @@ struct InferConfig {
   std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
   ChannelSpec channels{ChannelSpec::Kind::unset, {}};  // unset: the checkpoint's
   std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
+  DiameterSpec diameter;  // rescale to the training set's nucleus diameter; 0: no rescaling
+  std::string tta = "off";  // test-time augmentation: off, flips (4 transforms), dihedral (8)
 };
 
 // Instances from class probabilities: read by inference and by training's validation alike.
@@ -191,6 +201,18 @@ const std::vector<KeyAlias>& config_key_aliases();
 // Defaults, then each file in order, then each "section.key=value" override.
 // Throws Error(config) naming the key for unknown keys, wrong types and bad values.
 Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides);
+
+// A configuration recorded by an earlier run (the TOML a checkpoint stores): the declared keys
+// it holds applied over the defaults. Keys this version does not know (renamed or removed
+// since) are skipped, not errors, so an old checkpoint stays readable; `keys` says which keys
+// the text held, so a caller can tell a recorded value from a default.
+struct RecordedConfig {
+  Config config;
+  std::vector<std::string> keys;  // declared keys present in the text, e.g. "data.normalize"
+  bool has(const std::string& key) const;
+};
+// Throws Error(config) naming `where` when the text is not TOML or a known key has a bad value.
+RecordedConfig parse_recorded_config(const std::string& toml_text, const std::string& where);
 
 // The resolved configuration as TOML; restricted to `sections` when not empty.
 std::string config_to_toml(const Config& config, const std::vector<std::string>& sections = {});

@@ -4,9 +4,13 @@
 // Every rank takes the next image from a shared WorkQueue (largest files first), skips images
 // that already have a result (unless infer.overwrite), runs read -> tiled model -> segment ->
 // measure -> ResultStore::write, and records any exception of one image as a failure so the run
-// goes on. Once no image is left to take, a rank computes tile batches of images other ranks are
-// still working on (TileSharing), so a few huge images still use every rank. A StopSignal makes
-// each rank finish its current image and stop taking new ones (or helping).
+// goes on. With infer.diameter the image is resized before the network and its class
+// probabilities resized back (magnification.hpp), so labels and measurements are in the input's
+// pixels; "auto" adds a first pass at native scale that measures the nuclei. infer.tta averages
+// the model over flipped and rotated tiles (tta.hpp). Once no image is left to take, a rank
+// computes tile batches of images other ranks are still working on (TileSharing), so a few huge
+// images still use every rank. A StopSignal makes each rank finish its current image and stop
+// taking new ones (or helping).
 // At the end rank 0 logs every rank's busy time and assembles segmentation.h5.
 #pragma once
 
@@ -20,21 +24,27 @@
 #include "nucseg/infer/inputs.hpp"
 #include "nucseg/infer/output.hpp"
 #include "nucseg/infer/tiler.hpp"
+#include "nucseg/io/normalize.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/objects.hpp"
 
 namespace nucseg::infer {
 
+// One input image as the read stage delivers it (prepare.hpp's load_image is the real one).
 struct LoadedImage {
-  cv::Mat rgb;  // CV_8UC3 or CV_16UC3, RGB
-  int bit_depth = 8;
+  cv::Mat rgb;  // the network's three input channels, raw values: CV_8UC3 or CV_16UC3
+  std::vector<io::ChannelRange> ranges;  // per channel of rgb: the raw values mapped to 0 and 1 (whole image)
+  cv::Mat raw;  // every source channel as stored, for per-channel measurements; may be empty
+  int bit_depth = 8;        // the container's: 8 or 16
+  int effective_bits = 0;   // bits needed for the largest value of rgb; 0: unknown
   int source_channels = 3;
 };
 
 struct Stages {
   std::function<LoadedImage(const std::string& path)> read;  // throws for unreadable input
-  TileModel model;
+  TileModel model;  // run_inference wraps it for infer.tta
   int classes = 3;
+  double training_diameter = 0.0;  // the training set's median nucleus diameter (px; 0: unknown)
   // The driver streams the tiler's probabilities into a ClassEvidence built with these
   // parameters (no full-image float maps), then calls segment for instance labels CV_32SC1.
   segment::SegmentParams segment_params;

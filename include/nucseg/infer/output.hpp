@@ -28,6 +28,8 @@ struct ImageResult {
   ObjectTable objects;
   int bit_depth = 8;
   int source_channels = 3;
+  int effective_bits = 0;  // bits needed for the largest value of the network's input channels (0: unknown)
+  double scale = 1.0;      // network pixels per input pixel (infer.diameter)
 };
 
 struct Failure {
@@ -38,8 +40,20 @@ struct Failure {
 std::string serialize_failures(const std::vector<Failure>& failures);
 std::vector<Failure> deserialize_failures(const std::string& text);
 
+// Calls f(name, column) for the per-channel columns of an ObjectTable: mean_intensity_c<k> and
+// integrated_intensity_c<k> (std::vector<double>) for k = 0 .. channels - 1.
+template <class Table, class F>
+void for_each_channel_column(Table& t, F&& f) {
+  for (size_t k = 0; k < t.channel_mean.size(); ++k) {
+    const std::string mean = "mean_intensity_c" + std::to_string(k), sum = "integrated_intensity_c" + std::to_string(k);
+    f(mean.c_str(), t.channel_mean[k]);
+    f(sum.c_str(), t.channel_integrated[k]);
+  }
+}
+
 // Calls f(name, column) for every numeric column of an ObjectTable (image_id excluded), in the
-// order they are stored; `column` is a std::vector<double> or std::vector<int32_t>.
+// order they are stored, the per-channel columns last; `column` is a std::vector<double> or
+// std::vector<int32_t>.
 template <class Table, class F>
 void for_each_object_column(Table& t, F&& f) {
   f("label", t.label);
@@ -60,6 +74,7 @@ void for_each_object_column(Table& t, F&& f) {
   f("mean_intensity", t.mean_intensity);
   f("min_intensity", t.min_intensity);
   f("max_intensity", t.max_intensity);
+  for_each_channel_column(t, f);
 }
 
 class ResultStore final {
@@ -89,6 +104,8 @@ struct Provenance {
   std::string training_config;  // the resolved configuration of the run that wrote the checkpoint
   std::string input_root;
   std::string input_kind;
+  std::string normalize;  // the normalisation that ran (io::describe), e.g. "percentile 1 99.8"
+  std::string channels;   // the channel choice that ran (TOML text), e.g. "rgb" or [1]
 };
 
 struct AssemblySummary {

@@ -24,6 +24,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "nucseg/io/normalize.hpp"
+
 namespace nucseg::infer {
 
 struct TileGrid {
@@ -41,7 +43,7 @@ TileGrid make_tile_grid(int height, int width, int tile, int overlap);
 // max(1, overlap); always > 0.
 std::vector<float> blend_window(int n, int overlap);
 
-// The network seen by the tiler: `batch` holds n x 3 x h x w floats in [0,1] (NCHW, contiguous);
+// The network seen by the tiler: `batch` holds n x 3 x h x w normalised floats (NCHW, contiguous);
 // the model fills `logits` with n x classes x h x w floats.
 using TileModel = std::function<void(const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits)>;
 
@@ -53,7 +55,10 @@ struct TilerOptions {
   int overlap = 64;
   int batch = 4;
   int classes = 3;
-  double scale = 1.0 / 255.0;  // image value -> [0,1]
+  // Per input channel, the raw values mapped to 0 and 1 (io::normalize_ranges of the whole
+  // image, so every tile is normalised alike, by io::apply_normalization as in training).
+  // Needed for 8/16-bit images; a CV_32FC3 image is taken as already normalised.
+  std::vector<io::ChannelRange> ranges;
 };
 
 // One forward pass: the tiles at (y, x) for every x of xs (at most options.batch of them, all in
@@ -71,13 +76,14 @@ struct TilePlan {
   TileGrid grid;
   std::vector<TileBatch> batches;
 };
-TilePlan plan_tiles(const cv::Mat& image, const TilerOptions& options);  // image: 3 channels
+// image: 3 channels; Error(runtime) for an 8/16-bit image without options.ranges.
+TilePlan plan_tiles(const cv::Mat& image, const TilerOptions& options);
 
 // Runs `model` on batch `index`'s tiles of `image`; logits: xs.size() x classes x h x w floats.
 void compute_tile_batch(const cv::Mat& image, const TilePlan& plan, size_t index, const TilerOptions& options,
                         const TileModel& model, std::vector<float>& logits);
 
-// Runs `model` over `image` (CV_8UC3 / CV_16UC3 / CV_32FC3, RGB) and streams class
+// Runs `model` over `image` (CV_8UC3 / CV_16UC3 with options.ranges, or normalised CV_32FC3) and streams class
 // probabilities to `sink`, top to bottom. Returns the number of forward passes.
 int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink);
 

@@ -21,4 +21,11 @@ namespace nucseg::segment {
 // convex_image).
 ObjectTable measure_objects(const std::string& image_id, const cv::Mat& labels, const cv::Mat& intensity);
 
+// Per-channel intensities: sets table.channel_mean / channel_integrated (one vector per channel
+// of `raw`, one value per table row) to the mean and the sum of `raw`'s values over the pixels
+// of each row's label. raw: CV_8U / CV_16U / CV_32F with any number of channels (source order),
+// of the labels' size; labels: as for measure_objects. A row whose label has no pixel gets a NaN
+// mean and a zero sum. Throws Error(runtime) for other types or sizes.
+void measure_channels(const cv::Mat& labels, const cv::Mat& raw, ObjectTable& table);
+
 }  // namespace nucseg::segment

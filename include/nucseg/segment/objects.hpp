@@ -2,7 +2,9 @@
 // the HDF5 "objects" group (docs/formats.md) and onto a pandas DataFrame.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,8 +23,13 @@ struct ObjectTable {
   std::vector<double> solidity;
   std::vector<double> perimeter;
   std::vector<double> mean_intensity, min_intensity, max_intensity;
+  // Per source channel k of the raw image (raw values, not normalised), one value per row:
+  // the mean and the sum over the object's pixels (columns mean_intensity_c<k>,
+  // integrated_intensity_c<k>). Empty when no raw image was measured.
+  std::vector<std::vector<double>> channel_mean, channel_integrated;
 
   size_t size() const { return label.size(); }
+  size_t channels() const { return channel_mean.size(); }
 
   void append(const ObjectTable& o) {
     auto cat = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
@@ -45,6 +52,19 @@ struct ObjectTable {
     cat(mean_intensity, o.mean_intensity);
     cat(min_intensity, o.min_intensity);
     cat(max_intensity, o.max_intensity);
+    // Tables of images with different channel counts: missing channels are NaN.
+    const size_t rows_before = size() - o.size(), n = std::max(channels(), o.channels());
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (auto* per_channel : {&channel_mean, &channel_integrated}) per_channel->resize(n, std::vector<double>(rows_before, nan));
+    for (size_t k = 0; k < n; ++k) {
+      if (k < o.channels()) {
+        cat(channel_mean[k], o.channel_mean[k]);
+        cat(channel_integrated[k], o.channel_integrated[k]);
+      } else {
+        channel_mean[k].resize(size(), nan);
+        channel_integrated[k].resize(size(), nan);
+      }
+    }
   }
 };
 

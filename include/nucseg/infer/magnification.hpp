@@ -1,0 +1,59 @@
+// Magnification (infer.diameter): an image is resized by `scale` (network pixels per input
+// pixel) so that its nuclei appear at the training set's median diameter, the size the network
+// learned. The normalised float image is resized (INTER_AREA down, INTER_LINEAR up), the class
+// probabilities are resized back to the input's size (INTER_AREA down, INTER_LINEAR up), and
+// instances are computed there, so labels, objects and measurements are always in the input's
+// own pixels.
+//
+// Why probabilities and not labels: resizing probabilities keeps the boundary between two
+// classes where the interpolated probabilities cross, smooth at the input's resolution, and
+// every nucleus keeps its own pixels; nearest-neighbour upscaling of labels found at a smaller
+// network scale gives blocky outlines (a 2x2 block per network pixel), and downscaling labels
+// drops or merges small and thin objects. The instance step then runs at the input's
+// resolution: its pixel parameters (segment.min_area, segment.seed_distance) keep their
+// meaning at the network scale, where the training data's nuclei live, by being converted
+// (params_at_input_scale).
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "nucseg/core/config.hpp"
+#include "nucseg/segment/instances.hpp"
+
+namespace nucseg::infer {
+
+constexpr double kMinScale = 0.1;   // the network sees at most 10x fewer pixels ...
+constexpr double kMaxScale = 10.0;  // ... or 10x more per side
+constexpr double kAutoTolerance = 1.2;  // "auto" rescales when the diameters differ by more than 20%
+
+// The scale every image starts with: training_diameter / spec.pixels for a number, 1 for 0 and
+// "auto". Throws Error(config, infer.diameter) when a rescale is asked of a checkpoint that
+// records no diameter (training_diameter 0), or the scale is outside [kMinScale, kMaxScale].
+double initial_scale(const DiameterSpec& spec, double training_diameter);
+
+// "auto" after the first pass found nuclei of median diameter `measured` (0: none): 1 while
+// the ratio of the two diameters is within kAutoTolerance, else training / measured clamped to
+// [kMinScale, kMaxScale].
+double auto_scale(double measured, double training_diameter);
+
+// Median over the objects of a CV_32SC1 label image of sqrt(4 area / pi) (skimage's
+// equivalent_diameter); 0 when there is none.
+double median_equivalent_diameter(const cv::Mat& labels);
+
+// The segment parameters for instances computed at the input's resolution of an image run at
+// `scale`: min_area / scale^2 and seed_distance / scale (rounded, seed_distance at least 1).
+segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale);
+
+// `size` at `scale`: each side rounded, at least 1 pixel.
+cv::Size scaled_size(cv::Size size, double scale);
+
+// An image (any channel count, normalised float) resized to scaled_size(image.size(), scale):
+// INTER_AREA when shrinking, INTER_LINEAR when enlarging.
+cv::Mat resize_by(const cv::Mat& image, double scale);
+
+// Each plane resized to `size` (INTER_AREA when shrinking, INTER_LINEAR when enlarging).
+std::vector<cv::Mat> resize_planes(const std::vector<cv::Mat>& planes, cv::Size size);
+
+}  // namespace nucseg::infer

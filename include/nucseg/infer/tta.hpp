@@ -1,0 +1,27 @@
+// Test-time augmentation (infer.tta): the model runs on transformed copies of each tile batch
+// (the 4 mirror images: identity, left-right, up-down, both; "dihedral" adds the 4 transposed
+// ones: transpose, the two 90-degree rotations and the anti-transpose), each output is
+// transformed back, and the class probabilities (softmax of the logits) are averaged. The
+// wrapped model returns log(mean probability), which the tiler blends and turns back into
+// probabilities like any logits (softmax of log p is p). Costs x4 or x8 network time.
+// A model that commutes with the transforms (a pointwise one, say) gives its plain result.
+#pragma once
+
+#include <string>
+
+#include "nucseg/infer/tiler.hpp"
+
+namespace nucseg::infer {
+
+enum class TtaMode { off, flips, dihedral };
+
+// "off", "flips", "dihedral"; anything else is Error(config) naming infer.tta.
+TtaMode parse_tta_mode(const std::string& name);
+
+// Forward passes per tile batch: 1, 4 or 8.
+int tta_transform_count(TtaMode mode);
+
+// `model` under `mode` (off: `model` itself); `classes` logits per pixel.
+TileModel with_tta(TileModel model, TtaMode mode, int classes);
+
+}  // namespace nucseg::infer

@@ -1,0 +1,97 @@
+#include "nucseg/infer/magnification.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <opencv2/imgproc.hpp>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr const char* kKey = "infer.diameter";
+
+std::string number(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+int interpolation(cv::Size from, cv::Size to) {
+  return static_cast<double>(to.area()) < static_cast<double>(from.area()) ? cv::INTER_AREA : cv::INTER_LINEAR;
+}
+
+}  // namespace
+
+double initial_scale(const DiameterSpec& spec, double training_diameter) {
+  if (!spec.automatic && spec.pixels == 0.0) return 1.0;
+  if (!(training_diameter > 0.0))
+    throw_config(kKey, "the checkpoint records no nucleus diameter (trained before it was recorded, or from data "
+                       "without nuclei), so images cannot be rescaled to it; set infer.diameter = 0");
+  if (spec.automatic) return 1.0;
+  const double scale = training_diameter / spec.pixels;
+  if (scale < kMinScale || scale > kMaxScale)
+    throw_config(kKey, "a diameter of " + number(spec.pixels) + " px against the training set's " +
+                           number(training_diameter) + " px is a rescale by " + number(scale) + ", outside " +
+                           number(kMinScale) + " .. " + number(kMaxScale));
+  return scale;
+}
+
+double auto_scale(double measured, double training_diameter) {
+  if (!(measured > 0.0) || !(training_diameter > 0.0)) return 1.0;
+  const double ratio = training_diameter / measured;
+  if (ratio <= kAutoTolerance && ratio >= 1.0 / kAutoTolerance) return 1.0;
+  return std::clamp(ratio, kMinScale, kMaxScale);
+}
+
+double median_equivalent_diameter(const cv::Mat& labels) {
+  if (labels.empty()) return 0.0;
+  if (labels.type() != CV_32SC1) throw_runtime("median_equivalent_diameter: labels must be CV_32SC1");
+  double largest = 0;
+  cv::minMaxLoc(labels, nullptr, &largest);
+  std::vector<int64_t> area(static_cast<size_t>(std::max(0.0, largest)) + 1, 0);
+  for (int r = 0; r < labels.rows; ++r) {
+    const int32_t* p = labels.ptr<int32_t>(r);
+    for (int c = 0; c < labels.cols; ++c)
+      if (p[c] > 0) ++area[static_cast<size_t>(p[c])];
+  }
+  std::vector<double> diameters;
+  for (size_t l = 1; l < area.size(); ++l)
+    if (area[l] > 0) diameters.push_back(std::sqrt(4.0 * static_cast<double>(area[l]) / kPi));
+  if (diameters.empty()) return 0.0;
+  const size_t mid = diameters.size() / 2;
+  std::nth_element(diameters.begin(), diameters.begin() + static_cast<long>(mid), diameters.end());
+  if (diameters.size() % 2 == 1) return diameters[mid];
+  const double upper = diameters[mid];
+  return (upper + *std::max_element(diameters.begin(), diameters.begin() + static_cast<long>(mid))) / 2.0;
+}
+
+segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale) {
+  segment::SegmentParams out = params;
+  out.min_area = static_cast<int>(std::lround(params.min_area / (scale * scale)));
+  out.seed_distance = std::max(1, static_cast<int>(std::lround(params.seed_distance / scale)));
+  return out;
+}
+
+cv::Size scaled_size(cv::Size size, double scale) {
+  return {std::max(1, static_cast<int>(std::lround(size.width * scale))),
+          std::max(1, static_cast<int>(std::lround(size.height * scale)))};
+}
+
+cv::Mat resize_by(const cv::Mat& image, double scale) {
+  const cv::Size to = scaled_size(image.size(), scale);
+  cv::Mat out;
+  cv::resize(image, out, to, 0, 0, interpolation(image.size(), to));
+  return out;
+}
+
+std::vector<cv::Mat> resize_planes(const std::vector<cv::Mat>& planes, cv::Size size) {
+  std::vector<cv::Mat> out(planes.size());
+  for (size_t k = 0; k < planes.size(); ++k) cv::resize(planes[k], out[k], size, 0, 0, interpolation(planes[k].size(), size));
+  return out;
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,99 @@
+#include "nucseg/infer/tta.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::infer {
+namespace {
+
+// The dihedral group of the square, as OpenCV operations on one plane. Transforms 4..7 swap
+// the sides (h x w -> w x h); tiles are multiples of 32 both ways, so the network takes them.
+enum Transform { identity, flip_lr, flip_ud, rotate_180, transpose, rotate_cw, rotate_ccw, anti_transpose };
+
+bool swaps_sides(int t) { return t >= transpose; }
+
+void apply(int t, const cv::Mat& src, cv::Mat& dst) {
+  switch (t) {
+    case identity: src.copyTo(dst); break;
+    case flip_lr: cv::flip(src, dst, 1); break;
+    case flip_ud: cv::flip(src, dst, 0); break;
+    case rotate_180: cv::flip(src, dst, -1); break;
+    case transpose: cv::transpose(src, dst); break;
+    case rotate_cw: cv::rotate(src, dst, cv::ROTATE_90_CLOCKWISE); break;
+    case rotate_ccw: cv::rotate(src, dst, cv::ROTATE_90_COUNTERCLOCKWISE); break;
+    case anti_transpose: {
+      cv::Mat t_;
+      cv::transpose(src, t_);
+      cv::flip(t_, dst, -1);
+      break;
+    }
+    default: throw_runtime("unknown TTA transform");
+  }
+}
+
+// Every transform is its own inverse except the two quarter turns, which undo each other.
+int inverse(int t) { return t == rotate_cw ? rotate_ccw : t == rotate_ccw ? rotate_cw : t; }
+
+// Transforms the `planes` planes of h x w floats at `src` into `dst` (planes of the transformed size).
+void transform_planes(int t, const float* src, int planes, int h, int w, float* dst) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  const int oh = swaps_sides(t) ? w : h, ow = swaps_sides(t) ? h : w;
+  for (int p = 0; p < planes; ++p) {
+    const cv::Mat in(h, w, CV_32F, const_cast<float*>(src + p * plane));
+    cv::Mat out(oh, ow, CV_32F, dst + p * plane);
+    apply(t, in, out);  // writes in place: `out` has the right size and type
+  }
+}
+
+// acc += softmax over the classes, per pixel, of `logits` (classes planes of `plane` floats).
+void add_softmax(const float* logits, int classes, size_t plane, float* acc) {
+  std::vector<float> e(static_cast<size_t>(classes));
+  for (size_t i = 0; i < plane; ++i) {
+    float top = logits[i];
+    for (int k = 1; k < classes; ++k) top = std::max(top, logits[k * plane + i]);
+    float sum = 0.0f;
+    for (int k = 0; k < classes; ++k) sum += (e[static_cast<size_t>(k)] = std::exp(logits[k * plane + i] - top));
+    for (int k = 0; k < classes; ++k) acc[k * plane + i] += e[static_cast<size_t>(k)] / sum;
+  }
+}
+
+}  // namespace
+
+TtaMode parse_tta_mode(const std::string& name) {
+  if (name == "off") return TtaMode::off;
+  if (name == "flips") return TtaMode::flips;
+  if (name == "dihedral") return TtaMode::dihedral;
+  throw_config("infer.tta", "unknown test-time augmentation \"" + name + "\" (allowed: off, flips, dihedral)");
+}
+
+int tta_transform_count(TtaMode mode) { return mode == TtaMode::off ? 1 : mode == TtaMode::flips ? 4 : 8; }
+
+TileModel with_tta(TileModel model, TtaMode mode, int classes) {
+  if (mode == TtaMode::off) return model;
+  const int transforms = tta_transform_count(mode);
+  return [model = std::move(model), transforms, classes](const std::vector<float>& batch, int n, int h, int w,
+                                                         std::vector<float>& logits) {
+    const size_t plane = static_cast<size_t>(h) * w, in_tile = 3 * plane, out_tile = static_cast<size_t>(classes) * plane;
+    std::vector<float> input(batch.size()), output, back(out_tile), mean(out_tile * n, 0.0f);
+    for (int t = 0; t < transforms; ++t) {
+      const int th = swaps_sides(t) ? w : h, tw = swaps_sides(t) ? h : w;
+      for (int i = 0; i < n; ++i) transform_planes(t, &batch[in_tile * i], 3, h, w, &input[in_tile * i]);
+      output.assign(out_tile * n, 0.0f);
+      model(input, n, th, tw, output);
+      if (output.size() != out_tile * n) throw_runtime("model returned the wrong number of logits under TTA");
+      for (int i = 0; i < n; ++i) {
+        transform_planes(inverse(t), &output[out_tile * i], classes, th, tw, back.data());
+        add_softmax(back.data(), classes, plane, &mean[out_tile * i]);
+      }
+    }
+    logits.resize(mean.size());
+    // log of the mean probability; the floor keeps a class no transform gave any weight finite.
+    for (size_t i = 0; i < mean.size(); ++i) logits[i] = std::log(std::max(mean[i] / transforms, 1e-30f));
+  };
+}
+
+}  // namespace nucseg::infer

@@ -1,0 +1,74 @@
+#include "nucseg/infer/magnification.hpp"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "nucseg/core/error.hpp"
+
+namespace {
+
+using namespace nucseg::infer;
+using nucseg::DiameterSpec;
+
+TEST(Magnification, InitialScaleFromTheGivenDiameter) {
+  EXPECT_EQ(initial_scale(DiameterSpec{false, 0.0}, 0.0), 1.0);  // no rescale needs no diameter
+  EXPECT_DOUBLE_EQ(initial_scale(DiameterSpec{false, 40.0}, 20.0), 0.5);
+  EXPECT_EQ(initial_scale(DiameterSpec{true, 0.0}, 20.0), 1.0);  // auto starts at native scale
+  for (auto spec : {DiameterSpec{false, 40.0}, DiameterSpec{true, 0.0}}) {
+    try {
+      initial_scale(spec, 0.0);
+      ADD_FAILURE() << "no error";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.context().key, "infer.diameter");
+      EXPECT_NE(std::string(e.what()).find("records no nucleus diameter"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(initial_scale(DiameterSpec{false, 1.0}, 20.0), nucseg::Error);  // x20
+}
+
+TEST(Magnification, AutoRescalesOnlyBeyondTwentyPercent) {
+  EXPECT_EQ(auto_scale(18.0, 20.0), 1.0);
+  EXPECT_EQ(auto_scale(23.0, 20.0), 1.0);
+  EXPECT_DOUBLE_EQ(auto_scale(10.0, 20.0), 2.0);
+  EXPECT_DOUBLE_EQ(auto_scale(40.0, 20.0), 0.5);
+  EXPECT_EQ(auto_scale(0.0, 20.0), 1.0);  // no nuclei found
+  EXPECT_EQ(auto_scale(1.0, 200.0), kMaxScale);
+}
+
+TEST(Magnification, MedianEquivalentDiameter) {
+  cv::Mat labels = cv::Mat::zeros(60, 60, CV_32S);
+  labels(cv::Rect(0, 0, 10, 10)).setTo(1);   // area 100
+  labels(cv::Rect(20, 0, 4, 4)).setTo(2);    // area 16
+  labels(cv::Rect(30, 30, 20, 20)).setTo(5); // area 400; label 3, 4 absent
+  EXPECT_NEAR(median_equivalent_diameter(labels), std::sqrt(400.0 / M_PI), 1e-9);
+  labels(cv::Rect(0, 50, 2, 2)).setTo(7);    // four objects: mean of the middle two
+  EXPECT_NEAR(median_equivalent_diameter(labels), (std::sqrt(64.0 / M_PI) + std::sqrt(400.0 / M_PI)) / 2, 1e-9);
+  EXPECT_EQ(median_equivalent_diameter(cv::Mat::zeros(5, 5, CV_32S)), 0.0);
+}
+
+TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {
+  nucseg::segment::SegmentParams p;
+  p.min_area = 12;
+  p.seed_distance = 4;
+  auto half = params_at_input_scale(p, 0.5);  // nuclei twice the training size
+  EXPECT_EQ(half.min_area, 48);
+  EXPECT_EQ(half.seed_distance, 8);
+  auto twice = params_at_input_scale(p, 2.0);
+  EXPECT_EQ(twice.min_area, 3);
+  EXPECT_EQ(twice.seed_distance, 2);
+  EXPECT_EQ(params_at_input_scale(p, 10.0).seed_distance, 1);
+  EXPECT_EQ(scaled_size({100, 81}, 0.5), cv::Size(50, 41));
+}
+
+TEST(Magnification, ResizeUsesAreaDownAndLinearUp) {
+  cv::Mat stripes(4, 4, CV_32F);
+  for (int c = 0; c < 4; ++c) stripes.col(c).setTo(c % 2);
+  cv::Mat down = resize_by(stripes, 0.5);
+  ASSERT_EQ(down.size(), cv::Size(2, 2));
+  EXPECT_FLOAT_EQ(down.at<float>(0, 0), 0.5f);  // averaged, not sampled
+  auto up = resize_planes({down}, {4, 4});
+  EXPECT_FLOAT_EQ(up[0].at<float>(1, 1), 0.5f);
+}
+
+}  // namespace

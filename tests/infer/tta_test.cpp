@@ -1,0 +1,110 @@
+#include "nucseg/infer/tta.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "nucseg/core/error.hpp"
+
+namespace {
+
+using namespace nucseg::infer;
+
+// Pointwise logits: commutes with every flip and rotation.
+void pointwise(const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int i = 0; i < n; ++i)
+    for (size_t p = 0; p < plane; ++p) {
+      const float* in = &batch[static_cast<size_t>(i) * 3 * plane];
+      logits[(i * 3 + 0) * plane + p] = 2.0f * in[p] - in[plane + p];
+      logits[(i * 3 + 1) * plane + p] = std::sin(6.0f * in[plane + p]) + in[2 * plane + p];
+      logits[(i * 3 + 2) * plane + p] = 3.0f * in[p] * in[2 * plane + p] - 1.0f;
+    }
+}
+
+// Looks at the left neighbour: a flip turns it into the right one.
+void leftward(const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int i = 0; i < n; ++i)
+    for (int r = 0; r < h; ++r)
+      for (int c = 0; c < w; ++c) {
+        const size_t p = static_cast<size_t>(r) * w + c;
+        const float left = batch[static_cast<size_t>(i) * 3 * plane + p - (c > 0 ? 1 : 0)];
+        logits[(i * 3 + 0) * plane + p] = 0.0f;
+        logits[(i * 3 + 1) * plane + p] = 8.0f * (left - 0.5f);
+        logits[(i * 3 + 2) * plane + p] = -2.0f;
+      }
+}
+
+cv::Mat random_image(cv::Size size, int seed) {
+  cv::Mat image(size, CV_8UC3);
+  cv::RNG rng(static_cast<uint64_t>(seed));
+  rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+  return image;
+}
+
+TilerOptions options() {
+  TilerOptions o;
+  o.tile = 96;
+  o.overlap = 16;
+  o.batch = 2;
+  o.ranges.assign(3, nucseg::io::ChannelRange{0.0, 255.0});
+  return o;
+}
+
+double max_abs_diff(const std::vector<cv::Mat>& a, const std::vector<cv::Mat>& b) {
+  double worst = 0;
+  for (size_t k = 0; k < a.size(); ++k) worst = std::max(worst, cv::norm(a[k], b[k], cv::NORM_INF));
+  return worst;
+}
+
+TEST(Tta, EquivariantModelGivesItsPlainResult) {
+  const cv::Mat image = random_image({150, 110}, 1);  // tiles of 96 x 64: the transposed ones are 64 x 96
+  const auto plain = predict_tiled(image, options(), pointwise);
+  for (auto mode : {TtaMode::flips, TtaMode::dihedral}) {
+    SCOPED_TRACE(tta_transform_count(mode));
+    EXPECT_LT(max_abs_diff(predict_tiled(image, options(), with_tta(pointwise, mode, 3)), plain), 1e-5);
+  }
+}
+
+TEST(Tta, ModelThatIsNotEquivariantChanges) {
+  const cv::Mat image = random_image({128, 128}, 2);
+  const auto plain = predict_tiled(image, options(), leftward);
+  const auto flips = predict_tiled(image, options(), with_tta(leftward, TtaMode::flips, 3));
+  EXPECT_GT(max_abs_diff(flips, plain), 0.2);
+  // Averaged over left and right neighbours (and up/down ones for the dihedral set).
+  const auto dihedral = predict_tiled(image, options(), with_tta(leftward, TtaMode::dihedral, 3));
+  EXPECT_GT(max_abs_diff(dihedral, flips), 0.05);
+}
+
+TEST(Tta, RunsEveryTransformOnceWithTransposedTilesForDihedral) {
+  std::multiset<std::pair<int, int>> shapes;
+  auto recording = [&](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    shapes.insert({h, w});
+    pointwise(batch, n, h, w, logits);
+  };
+  std::vector<float> batch(2 * 3 * 32 * 64, 0.5f), logits;
+  with_tta(recording, TtaMode::flips, 3)(batch, 2, 32, 64, logits);
+  EXPECT_EQ(shapes.count({32, 64}), 4u);
+  shapes.clear();
+  with_tta(recording, TtaMode::dihedral, 3)(batch, 2, 32, 64, logits);
+  EXPECT_EQ(shapes.count({32, 64}), 4u);
+  EXPECT_EQ(shapes.count({64, 32}), 4u);
+  EXPECT_EQ(logits.size(), 2u * 3 * 32 * 64);
+  shapes.clear();
+  with_tta(recording, TtaMode::off, 3)(batch, 2, 32, 64, logits);
+  EXPECT_EQ(shapes.size(), 1u);
+}
+
+TEST(Tta, UnknownModeNamesTheKey) {
+  try {
+    parse_tta_mode("on");
+    ADD_FAILURE() << "no error";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().key, "infer.tta");
+  }
+  EXPECT_EQ(parse_tta_mode("dihedral"), TtaMode::dihedral);
+}
+
+}  // namespace
