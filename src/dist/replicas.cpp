@@ -20,7 +20,7 @@ uint64_t mix_tensor(uint64_t hash, const torch::Tensor& t) {
   return mix(hash, t.requires_grad() ? 1 : 0);
 }
 
-constexpr uint64_t fnv_basis = 1469598103934665603ULL;
+constexpr uint64_t fnv_basis = fs::kFnvOffsetBasis;
 
 // Rank 0's bytes of `t` onto every rank, in place.
 void broadcast_tensor(const World& world, torch::Tensor& t) {

@@ -38,6 +38,11 @@ void remove_stale_temporaries(const stdfs::path& images) {
   }
 }
 
+// A result that could not be written: not the image's fault, so it ends the run.
+struct OutputFailure final : std::runtime_error {
+  explicit OutputFailure(const std::string& what) : std::runtime_error(what) {}
+};
+
 // Seconds per stage on this rank: where a slow run spends its time.
 struct StageSeconds {
   double read = 0, network = 0, instances = 0, measure = 0, write = 0;
@@ -188,7 +193,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
                         const Stages& stages, const Provenance& provenance, double progress_seconds) {
   if (config.output.empty()) throw_config("infer.output", "no output folder given");
   make_tile_grid(64, 64, config.tile, config.overlap);  // validates tile/overlap before any work
-  ResultStore store(config.output);
+  ResultStore store(config.output, {provenance.checkpoint_hash, provenance.settings});
   if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
   const auto order = dispatch_order(inputs);
   const long total = static_cast<long>(order.size());
@@ -208,10 +213,19 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         if (!next) break;
         const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
         const InputItem& item = inputs.items[static_cast<size_t>(index)];
-        if (!config.overwrite && store.has_result(item.id)) {
-          ++report.skipped;
-          queue.add_finished(false, 0);
-          continue;
+        if (!config.overwrite) {
+          // Only a file that reads back whole and was made by this model and these settings
+          // counts as done; a damaged or stale one is redone (and said so).
+          auto done = store.check(item.id);
+          if (done.state == ResultState::done) {
+            ++report.skipped;
+            queue.add_finished(false, 0);
+            continue;
+          }
+          if (done.state != ResultState::missing) {
+            log::rank().warn("redoing {}: {}", item.id, done.reason);
+            ++report.redone;
+          }
         }
         auto t0 = Clock::now();
         long pixels = 0;
@@ -219,11 +233,20 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
           ImageResult result = process_one(config, index, item, stages, sharing, spent);
           pixels = static_cast<long>(result.labels.total());
           auto tw = Clock::now();
-          store.write(result, config.save_probabilities);
-          if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+          try {
+            store.write(result, config.save_probabilities);
+            if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+          } catch (const std::exception& e) {
+            // The output folder refuses writes (a full disk, a lost mount): every other image
+            // would fail alike, so the run stops here (exit 1) instead of recording each image
+            // as failed. A rerun once the disk has room resumes.
+            throw OutputFailure(e.what());
+          }
           spent.write += seconds_since(tw);
           ++report.processed;
           log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
+        } catch (const OutputFailure&) {
+          throw;
         } catch (const std::exception& e) {
           // One bad image must not end the run: record it and go on. A result left from an
           // earlier run would now be stale (overwrite asked for a redo): remove it.
@@ -238,8 +261,11 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         queue.add_finished(true, pixels);
         if (world.is_root()) progress.maybe_log(queue, false);
       }
-    } catch (...) {
+    } catch (const OutputFailure& e) {
       sharing.finish_own_work();  // helpers must not wait for this rank's images forever
+      throw_runtime(std::string("cannot write results, stopping: ") + e.what(), store.dir().string());
+    } catch (...) {
+      sharing.finish_own_work();
       throw;
     }
     // No images left to take: help the ranks still working on theirs with tile batches.

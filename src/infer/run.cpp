@@ -8,6 +8,7 @@
 #include <sstream>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -114,6 +115,27 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const dist
 
 }  // namespace
 
+std::string result_settings(const Config& config) {
+  // Keys that say where things are or how fast they run, not what a result is.
+  static const std::set<std::string> neutral = {"model", "input", "output", "overwrite", "threads", "export_labels",
+                                                "max_failed_fraction"};
+  std::istringstream toml(config_to_toml(config, {"data", "infer", "segment"}));
+  std::string line, section, out;
+  while (std::getline(toml, line)) {
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      section = line;
+      continue;
+    }
+    auto key = line.substr(0, line.find(' '));
+    if (section == "[infer]" && neutral.count(key)) continue;
+    // Of [data], only what inference reads: the channel choice and the normalisation.
+    if (section == "[data]" && key.rfind("channels", 0) != 0 && key.rfind("normalize", 0) != 0) continue;
+    out += section.substr(1, section.size() - 2) + "." + line + "\n";
+  }
+  return out;
+}
+
 stdfs::path resolve_model_file(const std::string& model) {
   if (model.empty()) throw_config(kModelKey, "no model given (a checkpoint file or a training run directory)");
   stdfs::path p(model);
@@ -172,10 +194,13 @@ int run_infer(const Config& config, const dist::World& world) {
 
   Provenance provenance;
   provenance.checkpoint = stdfs::absolute(model_file).lexically_normal().string();
+  // Every rank stamps its results with it: rank 0 reads the file once and tells the others.
   if (world.is_root()) provenance.checkpoint_hash = fs::file_checksum(model_file);
+  world.broadcast(provenance.checkpoint_hash);
   Config resolved = config;  // what ran: "auto" precision resolved
   resolved.infer.precision = model.net->decoder_bfloat16() ? "bfloat16" : "float32";
   provenance.config_toml = config_to_toml(resolved, {"log", "model", "infer", "segment"});
+  provenance.settings = result_settings(resolved);
   provenance.training_config = model.config_toml;
   provenance.input_root = inputs.root;
   provenance.input_kind = inputs.kind;

@@ -203,7 +203,8 @@ void write_index_and_clean(const PackConfig& pc, const Inputs& in, const std::ve
 
 std::string split_for(const std::string& id, int seed, double val_fraction) {
   uint64_t s = static_cast<uint64_t>(seed);
-  uint64_t h = fs::fnv1a(id.data(), id.size(), fs::fnv1a(&s, sizeof s));
+  // The legacy basis keeps every split as nucseg 0.1 drew it (core/fs.hpp).
+  uint64_t h = fs::fnv1a(id.data(), id.size(), fs::fnv1a(&s, sizeof s, fs::kLegacyFnvBasis));
   // One more mixing round: FNV's low bits are weak for short, similar ids.
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;

@@ -46,6 +46,7 @@ struct Stages {
 struct RunReport {
   long processed = 0;  // on this rank
   long skipped = 0;    // on this rank: results already there
+  long redone = 0;     // on this rank: results there but unreadable or made otherwise, redone
   long failed = 0;     // on this rank
   long batches_helped = 0;    // on this rank: tile batches computed for other ranks' images
   long batches_received = 0;  // on this rank: tile batches of its images computed by others
