@@ -88,6 +88,7 @@ void write_index(const std::filesystem::path& dir, const IndexContents& x) {
     f.set_attr("train_images", train);
     f.set_attr("val_images", static_cast<int64_t>(x.entries.size()) - train);
     f.set_attr("rejected", static_cast<int64_t>(x.rejected.size()));
+    f.set_attr("checksum_algorithm", std::string(kChecksumAlgorithm));
 
     {  // every group closed before f.close(), so the file is whole before the rename
       auto shards = f.create_group("shards");

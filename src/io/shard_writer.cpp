@@ -75,6 +75,7 @@ void ShardWriter::add(const ShardRecord& r, const std::string& split, const std:
   widths_.push_back(r.image.cols);
   depths_.push_back(r.bit_depth);
   nuclei_.push_back(static_cast<int32_t>(max_label));
+  checksum_.add(r, split, source);
   raw_bytes_ += static_cast<double>(r.image.total() * r.image.elemSize() + r.labels.total() * 2 + r.classes.total());
 }
 
@@ -94,6 +95,8 @@ void ShardWriter::commit() {
   f.set_attr("first_item", header_.first_item);
   f.set_attr("end_item", header_.end_item);
   f.set_attr("count", static_cast<int64_t>(ids_.size()));
+  f.set_attr("checksum_algorithm", std::string(kChecksumAlgorithm));
+  f.set_attr("payload_checksum", checksum_.finish(header_, static_cast<int64_t>(ids_.size())));
   const hsize_t n = ids_.size();
   f.write_strings("ids", ids_);
   f.write_strings("sources", sources_);
@@ -112,8 +115,46 @@ void ShardWriter::commit() {
   images_ = h5::Group();
   file_->close();
   file_.reset();
+  // The index lists the checksum of the file as written here, never one recomputed later
+  // from whatever is on disk then.
+  file_checksum_ = fs::file_checksum(temp_);
   fs::commit_rename(temp_, path_);
   committed_ = true;
+}
+
+namespace {
+
+void mix(uint64_t& h, const void* data, size_t size) { h = fs::fnv1a(data, size, h); }
+void mix(uint64_t& h, const std::string& s) { mix(h, s.c_str(), s.size() + 1); }  // with its NUL
+void mix(uint64_t& h, int64_t v) { mix(h, &v, sizeof v); }
+void mix_rows(uint64_t& h, const cv::Mat& m) {
+  for (int y = 0; y < m.rows; ++y) mix(h, m.ptr(y), static_cast<size_t>(m.cols) * m.elemSize());
+}
+
+}  // namespace
+
+void ShardChecksum::add(const ShardRecord& r, const std::string& split, const std::string& source) {
+  mix(hash_, r.id);
+  mix(hash_, split);
+  mix(hash_, source);
+  mix(hash_, int64_t{r.image.rows});
+  mix(hash_, int64_t{r.image.cols});
+  mix(hash_, int64_t{r.bit_depth});
+  mix_rows(hash_, r.image);
+  mix_rows(hash_, r.labels);   // CV_32SC1
+  mix_rows(hash_, r.classes);  // CV_8UC1
+}
+
+std::string ShardChecksum::finish(const ShardHeader& header, int64_t count) const {
+  uint64_t h = hash_;
+  mix(h, header.source_root);
+  mix(h, int64_t{header.border_width});
+  mix(h, int64_t{header.compression});
+  mix(h, header.plan);
+  mix(h, header.first_item);
+  mix(h, header.end_item);
+  mix(h, count);
+  return fs::to_hex(h);
 }
 
 }  // namespace nucseg::io

@@ -75,6 +75,7 @@ io::RejectedInput rejection(const Error& e, const io::DatasetItem& item) {
 
 struct RankResult {
   std::vector<std::string> shards;  // file names, in order
+  std::vector<std::string> checksums;  // of each shard file: as written, or as verified on resume
   long accepted = 0;
   long rejected = 0;
   long skipped_shards = 0;
@@ -88,11 +89,15 @@ bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io
   if (!stdfs::exists(path, ec)) return false;
   try {
     *summary = io::read_shard_summary(path);
+    if (summary->header.plan != plan || summary->header.first_item != pos || summary->header.end_item <= pos) return false;
+    // Its content against the checksum recorded when it was written: a damaged shard is
+    // rewritten, never blessed with a checksum of what is on disk now.
+    io::verify_shard(path);
   } catch (const Error& e) {
     log::rank().warn("rewriting {}: {}", path.string(), e.message());
     return false;
   }
-  return summary->header.plan == plan && summary->header.first_item == pos && summary->header.end_item > pos;
+  return true;
 }
 
 RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<size_t>& mine, const dist::World& world,
@@ -109,6 +114,7 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
     if (!pc.dry_run && !pc.overwrite && resumable(out / name, plan, static_cast<int64_t>(pos), &done)) {
       pos = static_cast<size_t>(done.header.end_item);
       result.shards.push_back(name);
+      result.checksums.push_back(fs::file_checksum(out / name));
       result.accepted += static_cast<long>(done.entries.size());
       result.rejected += static_cast<long>(done.rejected.size());
       ++result.skipped_shards;
@@ -149,6 +155,7 @@ RankResult pack_rank(const PackConfig& pc, const Inputs& in, const std::vector<s
       writer->set_end_item(static_cast<int64_t>(pos));
       writer->commit();
       result.shards.push_back(name);
+      result.checksums.push_back(writer->file_checksum());
     }
   }
   progress.finish();
@@ -241,7 +248,7 @@ int run_pack(const Config& config, const dist::World& world) {
   RankResult r = pack_rank(pc, in, mine, world, config.log.progress_seconds);
 
   std::string report;
-  for (const auto& name : r.shards) report += name + "\t" + fs::file_checksum(stdfs::path(pc.output) / name) + "\n";
+  for (size_t i = 0; i < r.shards.size(); ++i) report += r.shards[i] + "\t" + r.checksums[i] + "\n";
   auto reports = world.gather_strings(report);
   if (world.is_root() && !pc.dry_run) write_index_and_clean(pc, in, reports);
   world.barrier();

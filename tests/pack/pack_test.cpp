@@ -70,6 +70,26 @@ TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
   ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
   EXPECT_NE(inode(first), before);
 
+  // A shard damaged after it was written (a label pixel changed, then read by a resume) is
+  // rewritten from the sources, not blessed with a checksum of the damaged file.
+  {
+    auto before_damage = inode(first);
+    auto dataset = nucseg::io::ShardDataset::open(out);
+    nucseg::h5::File f(first.string(), nucseg::h5::File::Mode::read_write);
+    auto g = f.open_group("images/000000");
+    auto labels = g.read<int32_t>("labels");
+    labels[labels.size() / 2] += 1;
+    nucseg::h5::Handle set(H5Dopen2(g.id(), "labels", H5P_DEFAULT));
+    ASSERT_GE(H5Dwrite(set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data()), 0);
+    set = nucseg::h5::Handle();
+    g = nucseg::h5::Group();
+    f.close();
+    ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+    EXPECT_NE(inode(first), before_damage);
+    t::expect_matches_sources(nucseg::io::ShardDataset::open(out), in, config.pack.border_width, config.pack.seed,
+                              config.pack.val_fraction);
+  }
+
   // A changed plan (another shard size) rewrites, and stale shards of the old plan go away.
   config.pack.overwrite = false;
   config.pack.shard_max_images = 100;
