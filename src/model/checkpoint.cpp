@@ -10,6 +10,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
 
 namespace nucseg::model {
 namespace stdfs = std::filesystem;
@@ -61,7 +62,30 @@ void open_archive(torch::serialize::InputArchive& a, const stdfs::path& file, to
   }
 }
 
+// A checkpoint records the hash of its model's tensors; loading recomputes it from what was
+// read. torch's archive reader checks no CRC, so without this a changed weight loads silently.
+std::string read_model_hash(torch::serialize::InputArchive& a) {
+  c10::IValue v;
+  if (a.try_read("model_hash", v) && v.isString()) return v.toStringRef();
+  return {};
+}
+
 }  // namespace
+
+std::string model_tensors_hash(torch::nn::Module& model) {
+  uint64_t h = fs::kFnvOffsetBasis;
+  auto mix_tensor = [&h](const std::string& name, const torch::Tensor& t) {
+    h = fs::fnv1a(name.c_str(), name.size() + 1, h);
+    auto c = t.detach().to(torch::kCPU).contiguous();
+    int64_t type = static_cast<int64_t>(c.scalar_type());
+    h = fs::fnv1a(&type, sizeof type, h);
+    for (int64_t size : c.sizes()) h = fs::fnv1a(&size, sizeof size, h);
+    h = fs::fnv1a(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size(), h);
+  };
+  for (const auto& p : model.named_parameters(true)) mix_tensor("p:" + p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) mix_tensor("b:" + b.key(), b.value());
+  return fs::to_hex(h);
+}
 
 void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const CheckpointState& state) {
@@ -82,6 +106,7 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_long(archive, "best_step", state.best_step);
   write_long(archive, "classes", state.classes);
   archive.write("config", c10::IValue(state.config));
+  archive.write("model_hash", c10::IValue(model_tensors_hash(model)));
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -106,6 +131,14 @@ CheckpointState load_checkpoint(const stdfs::path& file, torch::nn::Module& mode
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model.load(model_archive);
+    const auto recorded = read_model_hash(archive);
+    if (recorded.empty()) {
+      log::rank().warn("{}: checkpoint records no model hash (written before nucseg 0.2): its weights are not verified",
+                       file.string());
+    } else if (const auto actual = model_tensors_hash(model); actual != recorded) {
+      throw_data(file.string(), "checkpoint is damaged: its model tensors hash to " + actual + ", the file recorded " +
+                                    recorded + " when it was written");
+    }
     if (optimizer) {
       torch::serialize::InputArchive optim_archive;
       if (!archive.try_read("optimizer", optim_archive))

@@ -5,7 +5,8 @@
 // complete.
 // Layout (torch::serialize archive): "model/..." parameters and buffers, "optimizer/...",
 // scalars "epoch", "step", "batch_in_epoch", "seed", "best_score", "best_step", "classes",
-// the CPU generator state "rng", and the resolved config TOML as the string "config".
+// the CPU generator state "rng", the resolved config TOML as the string "config", and
+// "model_hash": model_tensors_hash() of the model as saved, which loading verifies.
 // Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
 // run's checkpoint folder is the trainer's (train/checkpoint_dir.hpp).
 #pragma once
@@ -37,10 +38,16 @@ void save_checkpoint(const std::filesystem::path& file, torch::nn::Module& model
                      torch::optim::Optimizer* optimizer, const CheckpointState& state);
 
 // Loads into `model` (and `optimizer` when not null) and returns the saved state; also
-// restores the CPU generator. Throws Error(data) naming the file when it is unreadable.
+// restores the CPU generator. Throws Error(data) naming the file when it is unreadable or
+// damaged (the loaded tensors do not hash to the recorded model_hash); a checkpoint without a
+// model_hash (nucseg 0.1) is loaded with a warning.
 // Tensors are read onto `device` (the model's).
 CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
                                 torch::optim::Optimizer* optimizer, torch::Device device = torch::kCPU);
+
+// 64-bit FNV-1a (16 hex digits) over every parameter and buffer in registration order: name,
+// dtype, shape and bytes. What a checkpoint records as "model_hash".
+std::string model_tensors_hash(torch::nn::Module& model);
 
 // Reads only the run state (no model), e.g. to size a model before loading it.
 CheckpointState read_checkpoint_state(const std::filesystem::path& file);
