@@ -6,8 +6,10 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
+#include "nucseg/dist/output_lock.hpp"
 #include "nucseg/dist/work_queue.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
 #include "nucseg/io/image.hpp"
@@ -30,11 +32,15 @@ std::vector<size_t> dispatch_order(const InputSet& inputs) {
   return order;
 }
 
-// Leftovers of a killed run (a result being written when SIGKILL came).
+// Leftovers of a killed run (a result being written when SIGKILL came). Called while this job
+// holds the folder's lock, and only for temporaries whose writer no longer runs.
 void remove_stale_temporaries(const stdfs::path& images) {
   std::error_code ec;
   for (const auto& e : stdfs::directory_iterator(images, ec)) {
-    if (fs::is_temporary_name(e.path())) stdfs::remove(e.path(), ec);
+    if (!is_stale_temporary(e.path())) continue;
+    std::error_code rm;
+    stdfs::remove(e.path(), rm);
+    log::rank().info("removed {} left by a run that no longer runs", e.path().string());
   }
 }
 
@@ -193,6 +199,8 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
                         const Stages& stages, const Provenance& provenance, double progress_seconds) {
   if (config.output.empty()) throw_config("infer.output", "no output folder given");
   make_tile_grid(64, 64, config.tile, config.overlap);  // validates tile/overlap before any work
+  // One run per output folder: another run's temporaries and results must not mix with ours.
+  const FolderLock lock = dist::lock_output_folder(world, config.output, "nucseg_infer", "infer.output");
   ResultStore store(config.output, {provenance.checkpoint_hash, provenance.settings});
   if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
   const auto order = dispatch_order(inputs);

@@ -7,8 +7,10 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/data/targets.hpp"
+#include "nucseg/dist/output_lock.hpp"
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/shard.hpp"
@@ -199,6 +201,7 @@ void write_index_and_clean(const PackConfig& pc, const Inputs& in, const std::ve
   for (stdfs::directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
     auto file = it->path().filename().string();
     if (!std::regex_match(file, ours) || std::find(index.shards.begin(), index.shards.end(), file) != index.shards.end()) continue;
+    if (fs::is_temporary_name(it->path()) && !is_stale_temporary(it->path())) continue;  // its writer still runs
     std::error_code rec;
     stdfs::remove(it->path(), rec);
     if (rec) log::job().warn("cannot remove stale {}: {}", it->path().string(), rec.message());
@@ -237,7 +240,9 @@ int run_pack(const Config& config, const dist::World& world) {
                   in.skipped.temporary);
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
-  if (!pc.dry_run && world.is_root()) fs::create_directories(pc.output);
+  // One run per output folder (core/lock.hpp); the lock also creates the folder.
+  FolderLock lock;
+  if (!pc.dry_run) lock = dist::lock_output_folder(world, pc.output, "nucseg_pack", "pack.output");
   world.barrier();
 
   // Round-robin by index: neighbouring images (often alike in size) spread over the ranks.

@@ -12,12 +12,14 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/data/batch.hpp"
 #include "nucseg/data/sampler.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/grad_sync.hpp"
+#include "nucseg/dist/output_lock.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/train/checkpoint_dir.hpp"
 #include "nucseg/train/lr_schedule.hpp"
@@ -400,6 +402,8 @@ int run_train(const Config& config, const dist::World& world, const std::string&
   // loop checkpoints at its first step boundary instead.
   StopSignal::install();
   if (config.train.output.empty()) throw_config("train.output", "is empty: set the run directory");
+  // One run per run directory (core/lock.hpp), held until the last checkpoint is written.
+  const FolderLock lock = dist::lock_output_folder(world, config.train.output, "nucseg_train", "train.output");
   TrainingRun run(config, world, resolved_config);
   return run.run();
 }

@@ -3,6 +3,7 @@
 
 #include "../io/test_util.hpp"
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "test_util.hpp"
 
@@ -98,6 +99,18 @@ TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
   for (auto& e : std::filesystem::directory_iterator(out)) shards += e.path().filename().string().rfind("shard-", 0) == 0;
   EXPECT_EQ(shards, 1u);
   EXPECT_EQ(nucseg::io::ShardDataset::open(out).size(), 5u);
+
+  // Another run holds the output folder: refused (exit 2) before anything is touched.
+  {
+    nucseg::FolderLock other(out, "nucseg_pack", "pack.output");
+    try {
+      nucseg::pack::run_pack(config, world());
+      ADD_FAILURE() << "a second pack run into a locked folder started";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.exit_code(), nucseg::exit_codes::usage);
+      EXPECT_NE(std::string(e.what()).find("is in use by nucseg_pack"), std::string::npos) << e.what();
+    }
+  }
 
   // Too many rejected: the job finishes (index written) but exits 3.
   config.pack.max_rejected_fraction = 0.2;

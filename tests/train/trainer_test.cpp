@@ -13,6 +13,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/dist/world.hpp"
 #include "nucseg/model/unet.hpp"
@@ -218,6 +219,12 @@ TEST(Trainer, BadInputsFailBeforeTraining) {
   expect_error(c, ErrorKind::config, "train.class_weights");
   c = tiny_config(make_shards("noval", 0.0), "bad");
   expect_error(c, ErrorKind::data, "val split");
+  // Another run holds the run directory (here: this process, so it is alive).
+  c = tiny_config(ok, "busy");
+  {
+    FolderLock other(c.train.output, "nucseg_train", "train.output");
+    expect_error(c, ErrorKind::config, "is in use by nucseg_train");
+  }
 }
 
 TEST(Trainer, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
