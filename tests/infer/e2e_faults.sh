@@ -6,9 +6,11 @@
 #   3. a second model into the same folder (every result redone; segmentation.h5 one model)
 #   4. a second run into a folder another run is writing (refused, exit 2; the first finishes)
 #   5. a weight changed inside the checkpoint (refused as damaged, exit 1)
-# Args: BIN_DIR (nucseg_synth/infer) MAKE_CHECKPOINT MPIEXEC
+#   6. SIGTERM to the job script or straight to mpirun (jobs/infer.sbatch outside Slurm; exit
+#      75 either way, mpirun's own 1 replaced by rank 0's code), then the rerun resumes
+# Args: BIN_DIR (nucseg_synth/infer) MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -euo pipefail
-bin=$1 make_ckpt=$2 mpiexec=$3
+bin=$1 make_ckpt=$2 mpiexec=$3 src=$4
 py=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 t=$(mktemp -d "${TMPDIR:-/tmp}/nucseg-e2e-faults.XXXXXX")
@@ -18,6 +20,7 @@ cleanup() {
   rm -rf "$t"
 }
 trap cleanup EXIT
+[[ -n ${NUCSEG_KEEP:-} ]] && trap - EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 run_rc() {  # log command... : runs, keeps the log, echoes the exit code
   local log=$1; shift
@@ -159,4 +162,37 @@ with open(path, "r+b") as f:
 PY
 expect_rc 1 "$t/damaged.log" infer --set infer.model="$t/damaged.pt" --set infer.output="$t/dmg"
 grep -q "checkpoint is damaged" "$t/damaged.log" || { tail "$t/damaged.log"; fail "damage not reported"; }
+# 6. A stop at the launcher: SIGTERM to the job script (forwarded as SIGUSR1), then SIGTERM
+# straight to mpirun (what Slurm's cancel does to the batch step): mpirun exits 1, the script 75.
+# More images here: mpirun takes a moment to pass SIGTERM on, and the run must still be going.
+"$bin/nucseg_synth" --set synth.output="$t/data24" --set synth.count=24 --set synth.seed=4 \
+  --set synth.min_side=96 --set synth.max_side=128 >/dev/null
+printf '[infer]\nmodel = "%s"\ninput = "%s"\noutput = "%s"\ntile = 64\noverlap = 16\nbatch = 2\nthreads = 1\n' \
+  "$t/ck1/best.pt" "$t/data24" "$t/stop" >"$t/infer.toml"
+expect_rc 0 "$t/ref24.log" "$bin/nucseg_infer" --config "$t/infer.toml" --set infer.output="$t/ref24"
+job_script() {
+  NUCSEG_BIN="$bin" NUCSEG_LAUNCHER=mpirun NUCSEG_LAUNCH_ARGS="-n 2 --oversubscribe" \
+    exec bash "$src/jobs/infer.sbatch" "$t/infer.toml"  # exec: $! is the script itself
+}
+stop_at() {  # which: script | mpirun
+  local which=$1 job target
+  job_script >"$t/stop-$which.log" 2>&1 &
+  job=$!
+  for _ in $(seq 400); do [[ -s $t/stop/.nucseg.lock ]] && break; sleep 0.05; done
+  if [[ $which == script ]]; then target=$job; else target=$(pgrep -P $job -x mpirun); fi
+  [[ -n $target ]] || fail "no $which process to signal"
+  kill -TERM "$target"
+  set +e; wait $job; local rc=$?; set -e
+  [[ $rc == 75 ]] || { tail -15 "$t/stop-$which.log"; fail "SIGTERM to the $which: job script exit $rc, expected 75"; }
+}
+stop_at script
+grep -q "SIGTERM received" "$t/stop-script.log" || fail "the job script did not see SIGTERM"
+check_whole "$t/stop"
+[[ ! -e $t/stop/segmentation.h5 ]] || fail "segmentation.h5 written by a stopped run"
+stop_at mpirun
+grep -q "the launcher exited with 1; nucseg_infer's rank 0 with 75" "$t/stop-mpirun.log" ||
+  { tail "$t/stop-mpirun.log"; fail "mpirun's own exit code was not replaced"; }
+check_whole "$t/stop"
+expect_rc 0 "$t/stop3.log" bash -c "$(declare -f job_script); bin=$bin src=$src t=$t job_script"
+same_as "$t/ref24" "$t/stop"
 echo "e2e faults ok"
