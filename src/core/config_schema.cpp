@@ -354,6 +354,9 @@ std::vector<Field> build() {
                    "Source channels fed to the network, as data.channels; \"\": the checkpoint's choice."),
       string_key("infer.normalize", &C::infer, &InferConfig::normalize, {"", "percentile", "range", "fixed"},
                  "Intensity normalisation, as data.normalize with its data.normalize_* values; \"\": the checkpoint's."),
+      float_key("infer.max_failed_fraction", &C::infer, &InferConfig::max_failed_fraction, 0.0, 1.0,
+                "Exit 3 only when more than this share of the images failed (0: any failure); failures are "
+                "recorded in /failures either way."),
 
       // [segment]: read by nucseg_infer and by nucseg_train's validation
       int_key("segment.min_area", &C::segment, &SegmentConfig::min_area, 0, 1000000,

@@ -315,7 +315,12 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
     }
   }
   world.barrier();  // nobody exits (and maybe reruns) before segmentation.h5 is in place
-  report.exit_code = report.stopped ? exit_codes::requeue : report.failed_total > 0 ? exit_codes::partial : exit_codes::ok;
+  // One unreadable image in a million need not fail a bulk job: infer.max_failed_fraction says
+  // how many may (the failures table lists them either way).
+  const double failed_share = total > 0 ? static_cast<double>(report.failed_total) / static_cast<double>(total) : 0.0;
+  report.exit_code = report.stopped                                   ? exit_codes::requeue
+                     : failed_share > config.max_failed_fraction ? exit_codes::partial
+                                                                     : exit_codes::ok;
   return report;
 }
 

@@ -207,8 +207,9 @@ int run_infer(const Config& config, const dist::World& world) {
 
   auto report = run_inference(ic, world, inputs, stages, provenance);
   if (report.failed_total > 0)
-    log::job().warn("infer: {} image(s) failed; see the /failures table of {}/segmentation.h5 (exit code 3)",
-                    report.failed_total, ic.output);
+    log::job().warn("infer: {} of {} image(s) failed; see the /failures table of {}/segmentation.h5 (exit code {}: "
+                    "infer.max_failed_fraction = {})",
+                    report.failed_total, inputs.items.size(), ic.output, report.exit_code, ic.max_failed_fraction);
   return report.exit_code;
 }
 

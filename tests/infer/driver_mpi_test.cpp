@@ -135,6 +135,19 @@ TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   EXPECT_EQ(sum(world, resumed.skipped), 3);
   EXPECT_EQ(resumed.failed_total, 1);  // the bad image is retried, and fails again
 
+  // 1 of 4 failed: within a tolerance of 30% the run counts as done (failure still recorded).
+  config.max_failed_fraction = 0.3;
+  auto tolerated = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(tolerated.exit_code, nucseg::exit_codes::ok);
+  EXPECT_EQ(tolerated.failed_total, 1);
+  if (world.is_root()) {
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.read_strings("failures/path").size(), 1u);
+  }
+  config.max_failed_fraction = 0.2;  // 25% > 20%
+  EXPECT_EQ(run_inference(config, world, inputs, stages, prov, 0.0).exit_code, nucseg::exit_codes::partial);
+  config.max_failed_fraction = 0.0;
+
   if (world.is_root()) stdfs::remove(out / "images" / "seam.h5");
   world.barrier();
   auto partial = run_inference(config, world, inputs, stages, prov, 0.0);

@@ -131,6 +131,7 @@ struct InferConfig {
   std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
   ChannelSpec channels{ChannelSpec::Kind::unset, {}};  // unset: the checkpoint's
   std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
+  double max_failed_fraction = 0.0;  // exit 3 only when more than this share of the images failed
 };
 
 // Instances from class probabilities: read by inference and by training's validation alike.

@@ -54,7 +54,7 @@ struct RunReport {
   long failed_total = 0;         // all ranks
   AssemblySummary assembly;      // rank 0, when assembled
   bool assembled = false;
-  int exit_code = 0;             // 0, 3 (some failed) or 75 (stopped); same on every rank
+  int exit_code = 0;             // 0, 3 (more than infer.max_failed_fraction failed) or 75 (stopped); same on every rank
 };
 
 // Collective over `world`. `provenance` is used by rank 0 for segmentation.h5.
