@@ -1,5 +1,6 @@
 #include "nucseg/cli/tool.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -94,6 +95,10 @@ void record_status(const dist::World* world, int code) {
 
 int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<int(ToolContext&)>& body) {
   keep_freed_memory_for_reuse();  // large tensors: see core/allocator.hpp
+  // A write past the file-size limit (ulimit -f) then fails with EFBIG, which the writer
+  // reports by name ("File too large") before the job ends cleanly, instead of killing the
+  // process with a core dump in the middle of a write.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);

@@ -82,7 +82,11 @@ if [[ -z ${NUCSEG_FAULTS_NO_MOUNT:-} ]] && mkdir -p "$t/disk" && mount -t tmpfs 
   out="$t/disk/out"
   avail=$(df --output=avail -B1 "$t/disk" | tail -1)
   head -c $((avail - one * 5 / 2)) /dev/zero >"$t/disk/filler" || true  # room for about 2 results
-  rc=$(run_rc "$t/full.log" infer --set infer.model="$t/ck1/best.pt" --set infer.output="$out")
+  # 2 ranks: the rank whose write fails must end the job (exit 1), not leave the other waiting.
+  rc=$(run_rc "$t/full.log" timeout 120 "$mpiexec" -n 2 "$bin/nucseg_infer" --set infer.tile=64 --set infer.overlap=16 \
+    --set infer.batch=2 --set infer.threads=1 --set infer.input="$t/data" --set infer.model="$t/ck1/best.pt" \
+    --set infer.output="$out")
+  [[ $rc != 124 ]] || fail "full disk on 2 ranks: the job hung"
   reason="No space left on device"
   rm -f "$t/disk/filler"
 else
@@ -106,6 +110,27 @@ grep -q "$reason" "$t/full.log" || { tail "$t/full.log"; fail "full disk: '$reas
 check_whole "$out"
 expect_rc 0 "$t/full2.log" infer --set infer.model="$t/ck1/best.pt" --set infer.output="$out"
 same_as "$t/ref1" "$out"
+
+# 1b. Only one of 2 ranks cannot write (a file-size limit set on that rank alone): the job must
+# end with exit 1, not hang with the other rank waiting for it in a collective.
+(trap "" XFSZ; exec "$mpiexec" -n 2 "$bin/nucseg_infer" --set infer.tile=64 --set infer.overlap=16 \
+  --set infer.batch=2 --set infer.threads=1 --set infer.input="$t/data" --set infer.model="$t/ck1/best.pt" \
+  --set infer.output="$t/onerank" >"$t/onerank.log" 2>&1) &
+launcher=$!
+for _ in $(seq 400); do [[ -s $t/onerank/.nucseg.lock ]] && break; sleep 0.05; done
+victim=$(pgrep -P $launcher -x nucseg_infer | tail -1)
+[[ -n $victim ]] || fail "no rank to limit"
+kill -STOP $victim
+prlimit --pid $victim --fsize=1024
+kill -CONT $victim
+for _ in $(seq 1200); do kill -0 $launcher 2>/dev/null || break; sleep 0.1; done
+if kill -0 $launcher 2>/dev/null; then kill -9 $launcher; fail "one rank failing its writes: the job hung"; fi
+set +e; wait $launcher; rc=$?; set -e
+[[ $rc == 1 ]] || fail "one rank failing its writes: exit $rc, expected 1"
+grep -q "File too large" "$t/onerank.log" || { tail "$t/onerank.log"; fail "the rank's reason is not in the log"; }
+check_whole "$t/onerank"
+expect_rc 0 "$t/onerank2.log" infer --set infer.model="$t/ck1/best.pt" --set infer.output="$t/onerank"
+same_as "$t/ref1" "$t/onerank"
 
 # 2. A result cut short under its final name: redone, and the log says so.
 cp -r "$t/ref1" "$t/cut"
