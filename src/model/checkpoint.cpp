@@ -50,6 +50,17 @@ CheckpointState read_state(torch::serialize::InputArchive& a) {
   s.classes = read_long(a, "classes");
   c10::IValue config;
   if (a.try_read("config", config) && config.isString()) s.config = config.toStringRef();
+  // Optional (absent in files of nucseg 0.1). A fresh tensor per key: try_read copies into a
+  // defined tensor, converting to its type.
+  auto optional_long = [&a](const char* key, long& into) {
+    torch::Tensor t;
+    if (a.try_read(key, t)) into = static_cast<long>(t.item<int64_t>());
+  };
+  optional_long("world_size", s.world_size);
+  optional_long("batch_size", s.batch_size);
+  optional_long("epoch_loss_count", s.epoch_loss_count);
+  torch::Tensor sum;
+  if (a.try_read("epoch_loss_sum", sum)) s.epoch_loss_sum = sum.item<double>();
   return s;
 }
 
@@ -105,6 +116,10 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_double(archive, "best_score", state.best_score);
   write_long(archive, "best_step", state.best_step);
   write_long(archive, "classes", state.classes);
+  write_long(archive, "world_size", state.world_size);
+  write_long(archive, "batch_size", state.batch_size);
+  write_double(archive, "epoch_loss_sum", state.epoch_loss_sum);
+  write_long(archive, "epoch_loss_count", state.epoch_loss_count);
   archive.write("config", c10::IValue(state.config));
   archive.write("model_hash", c10::IValue(model_tensors_hash(model)));
   {

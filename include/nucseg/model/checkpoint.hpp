@@ -5,6 +5,7 @@
 // complete.
 // Layout (torch::serialize archive): "model/..." parameters and buffers, "optimizer/...",
 // scalars "epoch", "step", "batch_in_epoch", "seed", "best_score", "best_step", "classes",
+// "world_size", "batch_size", "epoch_loss_sum", "epoch_loss_count" (the last four optional),
 // the CPU generator state "rng", the resolved config TOML as the string "config", and
 // "model_hash": model_tensors_hash() of the model as saved, which loading verifies.
 // Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
@@ -31,6 +32,14 @@ struct CheckpointState {
   long best_step = -1;
   long classes = 0;
   std::string config;       // resolved configuration (TOML) of the run that wrote it
+  // What decides which samples a step of `epoch` takes: a resume mid-epoch needs the same
+  // (0: not recorded, files of nucseg 0.1).
+  long world_size = 0;
+  long batch_size = 0;
+  // The epoch's training loss so far, summed over every rank's steps, so the epoch's metrics
+  // row after a resume averages the whole epoch, not only the steps since the restart.
+  double epoch_loss_sum = 0.0;
+  long epoch_loss_count = 0;
 };
 
 // Writes atomically (temporary sibling + rename). `optimizer` may be null (model-only file).
