@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -114,11 +115,19 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
   auto base = list.parent_path();
   std::vector<stdfs::path> paths;
   std::string line;
+  // One file listed several ways (a.png, sub/../a.png, its absolute path, padded with spaces)
+  // is one input: paths are made absolute and canonical (symbolic links resolved as far as
+  // they exist) before the duplicates go.
+  std::set<std::string> seen;
   while (std::getline(in, line)) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     stdfs::path p(line);
-    paths.push_back((p.is_relative() ? base / p : p).lexically_normal());
+    p = p.is_relative() ? base / p : p;
+    std::error_code ec;
+    auto canonical = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
+    p = ec ? stdfs::absolute(p).lexically_normal() : canonical;
+    if (seen.insert(p.string()).second) paths.push_back(p);
   }
   // Ids are relative to the deepest folder all listed files share.
   stdfs::path common;

@@ -27,6 +27,68 @@ struct Inputs {
   io::ListingStats skipped;  // hidden files and tool temporaries left out
 };
 
+// Length-prefixed fields: the listing travels from rank 0 to the others as one string.
+void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
+std::string take(const std::string& in, size_t& pos) {
+  size_t colon = in.find(':', pos);
+  if (colon == std::string::npos) throw_runtime("corrupt serialised listing");
+  size_t n = std::stoull(in.substr(pos, colon - pos));
+  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised listing");
+  pos = colon + 1 + n;
+  return in.substr(colon + 1, n);
+}
+
+std::string serialize(const Inputs& in) {
+  std::string out;
+  put(out, in.root.string());
+  put(out, io::layout_name(in.layout));
+  put(out, std::to_string(in.skipped.hidden));
+  put(out, std::to_string(in.skipped.temporary));
+  put(out, std::to_string(in.items.size()));
+  for (const auto& item : in.items) {
+    put(out, item.id);
+    put(out, item.image.string());
+    put(out, io::layout_name(item.layout));
+    put(out, item.mask_folder.string());
+    put(out, std::to_string(item.masks.size()));
+    for (const auto& m : item.masks) put(out, m.string());
+  }
+  put(out, std::to_string(in.problems.size()));
+  for (const auto& p : in.problems) {
+    put(out, p.path.string());
+    put(out, p.reason);
+  }
+  return out;
+}
+
+Inputs deserialize(const std::string& text) {
+  Inputs in;
+  size_t pos = 0;
+  in.root = take(text, pos);
+  in.layout = io::parse_layout(take(text, pos));
+  in.skipped.hidden = std::stoull(take(text, pos));
+  in.skipped.temporary = std::stoull(take(text, pos));
+  const size_t items = std::stoull(take(text, pos));
+  for (size_t i = 0; i < items; ++i) {
+    io::DatasetItem item;
+    item.id = take(text, pos);
+    item.image = take(text, pos);
+    item.layout = io::parse_layout(take(text, pos));
+    item.mask_folder = take(text, pos);
+    const size_t masks = std::stoull(take(text, pos));
+    for (size_t k = 0; k < masks; ++k) item.masks.emplace_back(take(text, pos));
+    in.items.push_back(std::move(item));
+  }
+  const size_t problems = std::stoull(take(text, pos));
+  for (size_t i = 0; i < problems; ++i) {
+    io::ListingProblem p;
+    p.path = take(text, pos);
+    p.reason = take(text, pos);
+    in.problems.push_back(std::move(p));
+  }
+  return in;
+}
+
 Inputs list_inputs(const PackConfig& pc) {
   if (pc.input.empty()) throw_config("pack.input", "no input folder given (set pack.input)");
   if (pc.output.empty() && !pc.dry_run) throw_config("pack.output", "no output folder given (set pack.output)");
@@ -42,6 +104,26 @@ Inputs list_inputs(const PackConfig& pc) {
   in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped);
   if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
   return in;
+}
+
+// Rank 0 lists the inputs and every rank gets its list: ranks that listed on their own could
+// see a folder at different moments (files still arriving) and split the work inconsistently.
+// A configuration error found by rank 0 is raised on every rank (exit 2, nobody waiting).
+Inputs shared_inputs(const PackConfig& pc, const dist::World& world) {
+  std::string text;
+  if (world.is_root()) {
+    try {
+      text = "ok" + serialize(list_inputs(pc));
+    } catch (const Error& e) {
+      text = (e.kind() == ErrorKind::config ? "ec" : "er") + e.context().key + "\n" + e.message();
+    }
+  }
+  world.broadcast(text);
+  if (text.compare(0, 2, "ok") == 0) return deserialize(text.substr(2));
+  const auto newline = text.find('\n');
+  const auto key = text.substr(2, newline - 2), message = text.substr(newline + 1);
+  if (text[1] == 'c') throw_config(key, message);
+  throw_runtime(message, pc.input);
 }
 
 // Everything that decides the content of this rank's shards; a shard from another plan is
@@ -231,7 +313,7 @@ std::string shard_file_name(int rank, int k) {
 
 int run_pack(const Config& config, const dist::World& world) {
   const auto& pc = config.pack;
-  Inputs in = list_inputs(pc);
+  Inputs in = shared_inputs(pc, world);
   const long total = static_cast<long>(in.items.size() + in.problems.size());
   log::job().info("pack: {} images ({} layout) under {} -> {}{}; skipped {} hidden and {} temporary file(s)",
                   in.items.size(), io::layout_name(in.layout), in.root.string(),

@@ -129,6 +129,19 @@ TEST(Inputs, KaggleLayoutWithPlainFilesAtTheTop) {
   }
 }
 
+// One file listed four ways is one input (one id, one result).
+TEST(Inputs, ListFileNamingOneFileFourWaysGivesOneInput) {
+  ScratchDir dir("inputs-list-dup");
+  touch(dir.path() / "data" / "a.png");
+  touch(dir.path() / "data" / "sub" / "b.png");
+  touch(dir.path() / "data" / "list.txt",
+        "a.png\nsub/../a.png\n" + (dir.path() / "data" / "a.png").string() + "\n   a.png   \nsub/b.png\n");
+  auto set = discover_inputs((dir.path() / "data" / "list.txt").string());
+  ASSERT_EQ(set.items.size(), 2u);
+  EXPECT_EQ(set.items[0].relative, "a.png");
+  EXPECT_EQ(set.items[1].relative, "sub/b.png");
+}
+
 TEST(Inputs, ListFileWithCommentsRelativeAndEscapingPaths) {
   ScratchDir dir("inputs-list");
   touch(dir.path() / "data" / "one.png");
