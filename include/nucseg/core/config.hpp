@@ -132,6 +132,7 @@ struct InferConfig {
   ChannelSpec channels{ChannelSpec::Kind::unset, {}};  // unset: the checkpoint's
   std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
   double max_failed_fraction = 0.0;  // exit 3 only when more than this share of the images failed
+  bool deterministic = false;  // bit-reproducible whatever the ranks and threads (run.cpp)
 };
 
 // Instances from class probabilities: read by inference and by training's validation alike.
