@@ -68,6 +68,12 @@ void broadcast_parameters(const World& world, torch::nn::Module& module) {
   for (auto& b : module.buffers()) broadcast_tensor(world, b);
 }
 
+void broadcast_buffers(const World& world, torch::nn::Module& module) {
+  if (world.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  for (auto& b : module.buffers()) broadcast_tensor(world, b);
+}
+
 uint64_t parameter_checksum(const torch::nn::Module& module) {
   uint64_t hash = fnv_basis;
   for (const auto& p : module.parameters()) {

@@ -393,6 +393,8 @@ void TrainingRun::end_epoch(const EpochTotals& totals, bool done) {
     state_.batch_in_epoch = 0;
   }
   const bool last = done || state_.epoch >= tc_.epochs;
+  // Every rank validates (and rank 0 saves) one model: rank 0's BatchNorm statistics (grad_sync.hpp).
+  dist::broadcast_buffers(world_, *model_);
   if (epoch_number % tc_.val_every == 0 || last) validate_and_report(epoch_number, totals, train_seconds);
   if (epoch_complete) {
     checkpoint(EpochTotals{});  // a new epoch: no loss of it yet
