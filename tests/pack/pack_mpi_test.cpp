@@ -62,7 +62,9 @@ TEST(PackMpi, RankZeroListsForEveryRank) {
   config.pack.output = (dir / "out").string();
   config.pack.shard_max_images = 1;
   EXPECT_EQ(nucseg::pack::run_pack(config, world), 0);
-  if (world.is_root()) EXPECT_EQ(nucseg::io::ShardDataset::open(dir / "out").size(), 4u);
+  if (world.is_root()) {
+    EXPECT_EQ(nucseg::io::ShardDataset::open(dir / "out").size(), 4u);
+  }
 
   config.pack.input = world.is_root() ? (dir / "missing").string() : (dir / "in").string();
   try {
