@@ -1,10 +1,13 @@
 #include "nucseg/cli/tool.hpp"
 
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "nucseg/core/allocator.hpp"
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 
 namespace nucseg::cli {
@@ -73,8 +76,29 @@ std::string help_text(const ToolSpec& spec) {
   return out.str();
 }
 
+namespace {
+
+// Rank 0's exit code for the launcher's caller (NUCSEG_STATUS_FILE): mpirun answers a SIGTERM
+// or SIGINT with exit 1 even when every rank stopped cleanly with 75, and srun reports what it
+// saw of the tasks; the job scripts read the job's own code from here.
+void record_status(const dist::World* world, int code) {
+  const char* file = std::getenv("NUCSEG_STATUS_FILE");
+  if (!file || !*file || (world && !world->is_root())) return;
+  try {
+    fs::write_file_atomic(file, std::to_string(code) + "\n");
+  } catch (const Error& e) {
+    log::rank().warn("cannot record the exit code in NUCSEG_STATUS_FILE: {}", e.what());
+  }
+}
+
+}  // namespace
+
 int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<int(ToolContext&)>& body) {
   keep_freed_memory_for_reuse();  // large tensors: see core/allocator.hpp
+  // A write past the file-size limit (ulimit -f) then fails with EFBIG, which the writer
+  // reports by name ("File too large") before the job ends cleanly, instead of killing the
+  // process with a core dump in the middle of a write.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
@@ -101,6 +125,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
     }
   } catch (const Error& e) {
     std::cerr << spec.name << ": error: " << e.what() << "\n";
+    record_status(nullptr, e.exit_code());  // every rank the same
     return e.exit_code();
   }
 
@@ -111,6 +136,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
     world->check_slurm_launch();
   } catch (const Error& e) {
     std::cerr << spec.name << ": error: " << e.what() << "\n";
+    record_status(world.get(), e.exit_code());
     return e.exit_code();
   }
 
@@ -124,15 +150,18 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
     log::rank().error("{}", e.what());
     spdlog::default_logger()->flush();
     log::rank().flush();
+    record_status(world.get(), e.exit_code());
     if (world->size() > 1) world->abort(e.exit_code());
     return e.exit_code();
   } catch (const std::exception& e) {
     log::rank().error("unexpected failure: {}", e.what());
     log::rank().flush();
+    record_status(world.get(), exit_codes::failure);
     if (world->size() > 1) world->abort(exit_codes::failure);
     return exit_codes::failure;
   }
   log::rank().flush();
+  record_status(world.get(), code);
   return code;
 }
 

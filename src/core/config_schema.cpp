@@ -426,6 +426,13 @@ std::vector<Field> build() {
                  "Test-time augmentation: average the class probabilities over transformed copies of each "
                  "tile: flips = the 4 mirror images, dihedral = the 8 flips and 90-degree rotations (x4 / x8 "
                  "network time)."),
+      float_key("infer.max_failed_fraction", &C::infer, &InferConfig::max_failed_fraction, 0.0, 1.0,
+                "Exit 3 only when more than this share of the images failed (0: any failure); failures are "
+                "recorded in /failures either way."),
+      bool_key("infer.deterministic", &C::infer, &InferConfig::deterministic,
+               "Bit-reproducible results whatever the rank count, infer.threads and tile sharing: the network "
+               "runs on one thread per rank, in float32 (infer.precision = auto means float32; bfloat16 is refused). "
+               "Same results also need the same CPU type and build (docs/inference.md)."),
 
       // [segment]: read by nucseg_infer and by nucseg_train's validation
       int_key("segment.min_area", &C::segment, &SegmentConfig::min_area, 0, 1000000,

@@ -60,14 +60,34 @@ void commit_rename(const stdfs::path& from, const stdfs::path& to) {
 
 void write_file_atomic(const stdfs::path& path, const std::string& bytes) {
   auto tmp = temporary_sibling(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw_runtime(std::string("cannot create file: ") + std::strerror(errno), tmp.string());
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw_runtime(std::string("cannot write file: ") + std::strerror(errno), tmp.string());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_runtime(std::string("cannot create file: ") + std::strerror(errno), tmp.string());
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      std::error_code ec;
+      stdfs::remove(tmp, ec);
+      throw_runtime(std::string("cannot write file: ") + std::strerror(err), tmp.string());
+    }
+    done += static_cast<size_t>(n);
   }
-  commit_rename(tmp, path);
+  if (::close(fd) != 0) {
+    int err = errno;
+    std::error_code ec;
+    stdfs::remove(tmp, ec);
+    throw_runtime(std::string("cannot write file: ") + std::strerror(err), tmp.string());
+  }
+  try {
+    commit_rename(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    stdfs::remove(tmp, ec);
+    throw;
+  }
 }
 
 std::string read_file(const stdfs::path& path) {
@@ -105,25 +125,25 @@ uint64_t fnv1a(const void* data, size_t size, uint64_t seed) {
   return h;
 }
 
-std::string fnv1a_hex(const void* data, size_t size) {
+std::string to_hex(uint64_t value) {
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(data, size)));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
   return buf;
 }
 
-std::string file_checksum(const stdfs::path& path) {
+std::string fnv1a_hex(const void* data, size_t size, uint64_t seed) { return to_hex(fnv1a(data, size, seed)); }
+
+std::string file_checksum(const stdfs::path& path, uint64_t basis) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_data(path.string(), std::string("cannot open file: ") + std::strerror(errno));
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = basis;
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     h = fnv1a(buf.data(), static_cast<size_t>(in.gcount()), h);
   }
   if (in.bad()) throw_data(path.string(), "cannot read file");
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
+  return to_hex(h);
 }
 
 }  // namespace nucseg::fs

@@ -20,7 +20,7 @@ uint64_t mix_tensor(uint64_t hash, const torch::Tensor& t) {
   return mix(hash, t.requires_grad() ? 1 : 0);
 }
 
-constexpr uint64_t fnv_basis = 1469598103934665603ULL;
+constexpr uint64_t fnv_basis = fs::kFnvOffsetBasis;
 
 // Rank 0's bytes of `t` onto every rank, in place.
 void broadcast_tensor(const World& world, torch::Tensor& t) {
@@ -65,6 +65,12 @@ void broadcast_parameters(const World& world, torch::nn::Module& module) {
   if (world.size() == 1) return;
   torch::NoGradGuard no_grad;
   for (auto& p : module.parameters()) broadcast_tensor(world, p);
+  for (auto& b : module.buffers()) broadcast_tensor(world, b);
+}
+
+void broadcast_buffers(const World& world, torch::nn::Module& module) {
+  if (world.size() == 1) return;
+  torch::NoGradGuard no_grad;
   for (auto& b : module.buffers()) broadcast_tensor(world, b);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <sstream>
 #include <string>
 
@@ -23,6 +24,10 @@ WorkQueue::WorkQueue(const World& world, long total) : total_(total) {
 }
 
 WorkQueue::~WorkQueue() {
+  // MPI_Win_free is collective: while an exception unwinds this rank (the others still at work
+  // or in a barrier) it would wait forever. The window is left to the abort that follows
+  // (cli::run_tool ends the whole job on an escaping error).
+  if (std::uncaught_exceptions() > 0) return;
   if (win_ != MPI_WIN_NULL) MPI_Win_free(&win_);  // not checked: destructors must not throw
 }
 

@@ -115,106 +115,137 @@ void link_external(const h5::Group& group, const std::string& name, const std::s
 
 }  // namespace
 
+namespace {
+
+// The datasets and groups of segmentation.h5 below the root; all of them are closed when
+// this returns, so the caller's close() writes the whole file before the rename.
+void write_tables(const h5::File& out, const ResultStore& store, const InputSet& inputs,
+                  const std::vector<Failure>& failures, AssemblySummary& summary) {
+  auto images = out.create_group("images");
+  auto objects = out.create_group("objects");
+  auto strings = vlen_string_type();
+  const ObjectTable schema;  // only its column names and types are used
+  Column object_ids(objects, "image_id", strings.get(), true);
+  ChannelColumns channel_columns(objects);
+  std::vector<std::pair<std::string, Column>> columns;
+  for_each_object_column(schema, [&](const char* name, const auto& column) {
+    using T = typename std::decay_t<decltype(column)>::value_type;
+    columns.emplace_back(name, Column(objects, name, h5::native_type(h5::type_of<T>()), false));
+  });
+
+  std::vector<std::string> idx_id, idx_source, idx_relative, idx_file;
+  std::vector<int64_t> idx_height, idx_width, idx_objects, idx_bits;
+  std::vector<double> idx_scale;
+  for (const auto& item : inputs.items) {
+    auto path = store.result_path(item.id);
+    // Only results of this run's model and settings: one file never mixes models. Each was
+    // read back in full when written or resumed; here its stamp and shapes are checked.
+    auto state = store.check(item.id, false);
+    if (state.state != ResultState::done) {
+      if (state.state != ResultState::missing) log::job().warn("segmentation.h5 leaves out {}: {}", item.id, state.reason);
+      continue;
+    }
+    h5::File image(path.string(), h5::File::Mode::read);
+    auto rel = stdfs::path("images") / path.filename();
+    link_external(images, item.id, rel.generic_string());
+    idx_id.push_back(item.id);
+    idx_source.push_back(image.attr_string("source_path"));
+    idx_relative.push_back(item.relative);
+    idx_file.push_back(rel.generic_string());
+    idx_height.push_back(image.attr_int("height"));
+    idx_width.push_back(image.attr_int("width"));
+    idx_objects.push_back(image.attr_int("n_objects"));
+    // Results written before these attributes existed: unknown bits, no rescaling.
+    idx_bits.push_back(image.has_attr("effective_bit_depth") ? image.attr_int("effective_bit_depth") : 0);
+    idx_scale.push_back(image.has_attr("scale") ? image.attr_double("scale") : 1.0);
+
+    auto group = image.open_group("objects");
+    size_t n = static_cast<size_t>(idx_objects.back());
+    ++summary.images;
+    if (n == 0) continue;
+    object_ids.append_strings(std::vector<std::string>(n, item.id));
+    size_t c = 0;
+    for_each_object_column(schema, [&](const char* name, const auto& column) {
+      using T = typename std::decay_t<decltype(column)>::value_type;
+      auto values = group.read<T>(name);
+      if (values.size() != n) throw_data(path.string(), std::string("object column ") + name + " has the wrong length");
+      columns[c++].second.append(values.data(), values.size());
+    });
+    channel_columns.append(group, n, path.string());
+    summary.objects += static_cast<long>(n);
+  }
+
+  auto index = out.create_group("index");
+  index.write_strings("image_id", idx_id);
+  index.write_strings("source_path", idx_source);
+  index.write_strings("relative_path", idx_relative);
+  index.write_strings("file", idx_file);
+  index.write("height", idx_height, {idx_height.size()});
+  index.write("width", idx_width, {idx_width.size()});
+  index.write("n_objects", idx_objects, {idx_objects.size()});
+  index.write("effective_bit_depth", idx_bits, {idx_bits.size()});
+  index.write("scale", idx_scale, {idx_scale.size()});
+
+  auto fail = out.create_group("failures");
+  std::vector<std::string> f_id, f_path, f_reason;
+  for (const auto& f : failures) {
+    f_id.push_back(f.image_id);
+    f_path.push_back(f.path);
+    f_reason.push_back(f.reason);
+  }
+  fail.write_strings("image_id", f_id);
+  fail.write_strings("path", f_path);
+  fail.write_strings("reason", f_reason);
+}
+
+// segmentation.h5 read back before the rename: attributes, the index and the objects table.
+void verify_segmentation(const stdfs::path& file, const AssemblySummary& summary) {
+  h5::File f(file.string(), h5::File::Mode::read);
+  if (f.attr_int("n_images") != summary.images || f.read_strings("index/image_id").size() != static_cast<size_t>(summary.images))
+    throw_data(file.string(), "the index does not hold every image");
+  if (f.shape("objects/label") != std::vector<hsize_t>{static_cast<hsize_t>(summary.objects)})
+    throw_data(file.string(), "the objects table does not hold every object");
+  f.read<int32_t>("objects/label");
+  f.read_strings("failures/path");
+}
+
+}  // namespace
+
 AssemblySummary assemble_segmentation(const stdfs::path& output_dir, const InputSet& inputs,
                                       const std::vector<Failure>& failures, const Provenance& provenance) {
-  ResultStore store(output_dir);
+  ResultStore store(output_dir, {provenance.checkpoint_hash, provenance.settings});
   auto final_path = output_dir / "segmentation.h5";
   auto tmp = fs::temporary_sibling(final_path);
   AssemblySummary summary;
   try {
-    h5::File out(tmp.string(), h5::File::Mode::create_truncate);
-    out.set_attr("format", std::string("nucseg-segmentation-1"));
-    out.set_attr("tool_version", provenance.tool_version);
-    out.set_attr("checkpoint", provenance.checkpoint);
-    out.set_attr("checkpoint_hash", provenance.checkpoint_hash);
-    out.set_attr("config", provenance.config_toml);
-    out.set_attr("training_config", provenance.training_config);
-    out.set_attr("input_root", provenance.input_root);
-    out.set_attr("input_kind", provenance.input_kind);
-    out.set_attr("normalize", provenance.normalize);
-    out.set_attr("channels", provenance.channels);
-    out.set_attr("date", utc_timestamp());
-
-    auto images = out.create_group("images");
-    auto objects = out.create_group("objects");
-    auto strings = vlen_string_type();
-    const ObjectTable schema;  // only its column names and types are used
-    Column object_ids(objects, "image_id", strings.get(), true);
-    ChannelColumns channel_columns(objects);
-    std::vector<std::pair<std::string, Column>> columns;
-    for_each_object_column(schema, [&](const char* name, const auto& column) {
-      using T = typename std::decay_t<decltype(column)>::value_type;
-      columns.emplace_back(name, Column(objects, name, h5::native_type(h5::type_of<T>()), false));
-    });
-
-    std::vector<std::string> idx_id, idx_source, idx_relative, idx_file;
-    std::vector<int64_t> idx_height, idx_width, idx_objects, idx_bits;
-    std::vector<double> idx_scale;
-    for (const auto& item : inputs.items) {
-      auto path = store.result_path(item.id);
-      if (!store.has_result(item.id)) continue;
-      h5::File image(path.string(), h5::File::Mode::read);
-      auto rel = stdfs::path("images") / path.filename();
-      link_external(images, item.id, rel.generic_string());
-      idx_id.push_back(item.id);
-      idx_source.push_back(image.attr_string("source_path"));
-      idx_relative.push_back(item.relative);
-      idx_file.push_back(rel.generic_string());
-      idx_height.push_back(image.attr_int("height"));
-      idx_width.push_back(image.attr_int("width"));
-      idx_objects.push_back(image.attr_int("n_objects"));
-      // Results written before these attributes existed: unknown bits, no rescaling.
-      idx_bits.push_back(image.has_attr("effective_bit_depth") ? image.attr_int("effective_bit_depth") : 0);
-      idx_scale.push_back(image.has_attr("scale") ? image.attr_double("scale") : 1.0);
-
-      auto group = image.open_group("objects");
-      size_t n = static_cast<size_t>(idx_objects.back());
-      if (n == 0) {
-        ++summary.images;
-        continue;
-      }
-      object_ids.append_strings(std::vector<std::string>(n, item.id));
-      size_t c = 0;
-      for_each_object_column(schema, [&](const char* name, const auto& column) {
-        using T = typename std::decay_t<decltype(column)>::value_type;
-        auto values = group.read<T>(name);
-        if (values.size() != n) throw_data(path.string(), std::string("object column ") + name + " has the wrong length");
-        columns[c++].second.append(values.data(), values.size());
-      });
-      channel_columns.append(group, n, path.string());
-      ++summary.images;
-      summary.objects += static_cast<long>(n);
+    {
+      h5::File out(tmp.string(), h5::File::Mode::create_truncate);
+      out.set_attr("format", std::string("nucseg-segmentation-1"));
+      out.set_attr("tool_version", provenance.tool_version);
+      out.set_attr("checkpoint", provenance.checkpoint);
+      out.set_attr("checkpoint_hash", provenance.checkpoint_hash);
+      out.set_attr("config", provenance.config_toml);
+      out.set_attr("settings", provenance.settings);
+      out.set_attr("training_config", provenance.training_config);
+      out.set_attr("input_root", provenance.input_root);
+      out.set_attr("input_kind", provenance.input_kind);
+      out.set_attr("normalize", provenance.normalize);
+      out.set_attr("channels", provenance.channels);
+      out.set_attr("date", utc_timestamp());
+      write_tables(out, store, inputs, failures, summary);
+      summary.failures = static_cast<long>(failures.size());
+      summary.missing = static_cast<long>(inputs.items.size()) - summary.images - summary.failures;
+      out.set_attr("n_images", static_cast<int64_t>(summary.images));
+      out.set_attr("n_objects", static_cast<int64_t>(summary.objects));
+      out.set_attr("n_failures", static_cast<int64_t>(summary.failures));
+      out.set_attr("n_inputs", static_cast<int64_t>(inputs.items.size()));
+      out.close();
     }
-
-    auto index = out.create_group("index");
-    index.write_strings("image_id", idx_id);
-    index.write_strings("source_path", idx_source);
-    index.write_strings("relative_path", idx_relative);
-    index.write_strings("file", idx_file);
-    index.write("height", idx_height, {idx_height.size()});
-    index.write("width", idx_width, {idx_width.size()});
-    index.write("n_objects", idx_objects, {idx_objects.size()});
-    index.write("effective_bit_depth", idx_bits, {idx_bits.size()});
-    index.write("scale", idx_scale, {idx_scale.size()});
-
-    auto fail = out.create_group("failures");
-    std::vector<std::string> f_id, f_path, f_reason;
-    for (const auto& f : failures) {
-      f_id.push_back(f.image_id);
-      f_path.push_back(f.path);
-      f_reason.push_back(f.reason);
+    try {
+      verify_segmentation(tmp, summary);
+    } catch (const Error& e) {
+      throw_runtime("segmentation.h5 did not read back (" + e.message() + ")", tmp.string());
     }
-    fail.write_strings("image_id", f_id);
-    fail.write_strings("path", f_path);
-    fail.write_strings("reason", f_reason);
-
-    summary.failures = static_cast<long>(failures.size());
-    summary.missing = static_cast<long>(inputs.items.size()) - summary.images - summary.failures;
-    out.set_attr("n_images", static_cast<int64_t>(summary.images));
-    out.set_attr("n_objects", static_cast<int64_t>(summary.objects));
-    out.set_attr("n_failures", static_cast<int64_t>(summary.failures));
-    out.set_attr("n_inputs", static_cast<int64_t>(inputs.items.size()));
-    out.close();
     fs::commit_rename(tmp, final_path);
   } catch (...) {
     std::error_code ec;

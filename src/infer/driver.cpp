@@ -6,8 +6,10 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
+#include "nucseg/dist/output_lock.hpp"
 #include "nucseg/dist/work_queue.hpp"
 #include "nucseg/infer/magnification.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
@@ -31,13 +33,22 @@ std::vector<size_t> dispatch_order(const InputSet& inputs) {
   return order;
 }
 
-// Leftovers of a killed run (a result being written when SIGKILL came).
+// Leftovers of a killed run (a result being written when SIGKILL came). Called while this job
+// holds the folder's lock, and only for temporaries whose writer no longer runs.
 void remove_stale_temporaries(const stdfs::path& images) {
   std::error_code ec;
   for (const auto& e : stdfs::directory_iterator(images, ec)) {
-    if (fs::is_temporary_name(e.path())) stdfs::remove(e.path(), ec);
+    if (!is_stale_temporary(e.path())) continue;
+    std::error_code rm;
+    stdfs::remove(e.path(), rm);
+    log::rank().info("removed {} left by a run that no longer runs", e.path().string());
   }
 }
+
+// A result that could not be written: not the image's fault, so it ends the run.
+struct OutputFailure final : std::runtime_error {
+  explicit OutputFailure(const std::string& what) : std::runtime_error(what) {}
+};
 
 // Seconds per stage on this rank: where a slow run spends its time.
 struct StageSeconds {
@@ -256,7 +267,9 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   const double first_scale = initial_scale(config.diameter, plain_stages.training_diameter);
   Stages stages = plain_stages;
   stages.model = with_tta(plain_stages.model, parse_tta_mode(config.tta), plain_stages.classes);
-  ResultStore store(config.output);
+  // One run per output folder: another run's temporaries and results must not mix with ours.
+  const FolderLock lock = dist::lock_output_folder(world, config.output, "nucseg_infer", "infer.output");
+  ResultStore store(config.output, {provenance.checkpoint_hash, provenance.settings});
   if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
   const auto order = dispatch_order(inputs);
   const long total = static_cast<long>(order.size());
@@ -276,10 +289,19 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         if (!next) break;
         const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
         const InputItem& item = inputs.items[static_cast<size_t>(index)];
-        if (!config.overwrite && store.has_result(item.id)) {
-          ++report.skipped;
-          queue.add_finished(false, 0);
-          continue;
+        if (!config.overwrite) {
+          // Only a file that reads back whole and was made by this model and these settings
+          // counts as done; a damaged or stale one is redone (and said so).
+          auto done = store.check(item.id);
+          if (done.state == ResultState::done) {
+            ++report.skipped;
+            queue.add_finished(false, 0);
+            continue;
+          }
+          if (done.state != ResultState::missing) {
+            log::rank().warn("redoing {}: {}", item.id, done.reason);
+            ++report.redone;
+          }
         }
         auto t0 = Clock::now();
         long pixels = 0;
@@ -287,11 +309,20 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
           ImageResult result = process_one(config, first_scale, index, item, stages, sharing, spent);
           pixels = static_cast<long>(result.labels.total());
           auto tw = Clock::now();
-          store.write(result, config.save_probabilities);
-          if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+          try {
+            store.write(result, config.save_probabilities);
+            if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+          } catch (const std::exception& e) {
+            // The output folder refuses writes (a full disk, a lost mount): every other image
+            // would fail alike, so the run stops here (exit 1) instead of recording each image
+            // as failed. A rerun once the disk has room resumes.
+            throw OutputFailure(e.what());
+          }
           spent.write += seconds_since(tw);
           ++report.processed;
           log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
+        } catch (const OutputFailure&) {
+          throw;
         } catch (const std::exception& e) {
           // One bad image must not end the run: record it and go on. A result left from an
           // earlier run would now be stale (overwrite asked for a redo): remove it.
@@ -306,8 +337,11 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         queue.add_finished(true, pixels);
         if (world.is_root()) progress.maybe_log(queue, false);
       }
-    } catch (...) {
+    } catch (const OutputFailure& e) {
       sharing.finish_own_work();  // helpers must not wait for this rank's images forever
+      throw_runtime(std::string("cannot write results, stopping: ") + e.what(), store.dir().string());
+    } catch (...) {
+      sharing.finish_own_work();
       throw;
     }
     // No images left to take: help the ranks still working on theirs with tile batches.
@@ -349,7 +383,12 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
     }
   }
   world.barrier();  // nobody exits (and maybe reruns) before segmentation.h5 is in place
-  report.exit_code = report.stopped ? exit_codes::requeue : report.failed_total > 0 ? exit_codes::partial : exit_codes::ok;
+  // One unreadable image in a million need not fail a bulk job: infer.max_failed_fraction says
+  // how many may (the failures table lists them either way).
+  const double failed_share = total > 0 ? static_cast<double>(report.failed_total) / static_cast<double>(total) : 0.0;
+  report.exit_code = report.stopped                                   ? exit_codes::requeue
+                     : failed_share > config.max_failed_fraction ? exit_codes::partial
+                                                                     : exit_codes::ok;
   return report;
 }
 

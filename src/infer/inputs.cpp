@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -79,20 +80,26 @@ bool looks_kaggle(const stdfs::path& root) {
 
 std::vector<InputItem> walk_kaggle(const stdfs::path& root, InputSet& set) {
   std::vector<InputItem> items;
-  std::error_code ec;
-  for (const auto& child : stdfs::directory_iterator(root, ec)) {
-    auto images = child.path() / "images";
-    if (skipped_name(child.path(), set) || !stdfs::is_directory(images, ec)) continue;
-    for (const auto& file : stdfs::directory_iterator(images, ec)) {
-      if (skipped_name(file.path(), set) || !file.is_regular_file(ec) || !is_image_file(file.path().string())) continue;
+  // One error code for the listing and a fresh one for each probe: a probe that fails (a plain
+  // file such as manifest.csv has no images/ below it) must not read as a listing error.
+  std::error_code list_ec;
+  for (stdfs::directory_iterator it(root, list_ec), end; !list_ec && it != end; it.increment(list_ec)) {
+    auto images = it->path() / "images";
+    std::error_code probe;
+    if (skipped_name(it->path(), set) || !stdfs::is_directory(images, probe)) continue;
+    std::error_code inner_ec;
+    for (stdfs::directory_iterator f(images, inner_ec), fend; !inner_ec && f != fend; f.increment(inner_ec)) {
+      std::error_code kind;
+      if (skipped_name(f->path(), set) || !f->is_regular_file(kind) || !is_image_file(f->path().string())) continue;
       InputItem item;
-      item.path = file.path().string();
-      item.relative = file.path().lexically_relative(root).generic_string();
-      item.bytes = size_or_zero(file.path());
+      item.path = f->path().string();
+      item.relative = f->path().lexically_relative(root).generic_string();
+      item.bytes = size_or_zero(f->path());
       items.push_back(std::move(item));
     }
+    if (inner_ec) throw_config(kKey, "cannot list " + images.string() + ": " + inner_ec.message());
   }
-  if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
+  if (list_ec) throw_config(kKey, "cannot list " + root.string() + ": " + list_ec.message());
   return items;
 }
 
@@ -108,11 +115,19 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
   auto base = list.parent_path();
   std::vector<stdfs::path> paths;
   std::string line;
+  // One file listed several ways (a.png, sub/../a.png, its absolute path, padded with spaces)
+  // is one input: paths are made absolute and canonical (symbolic links resolved as far as
+  // they exist) before the duplicates go.
+  std::set<std::string> seen;
   while (std::getline(in, line)) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     stdfs::path p(line);
-    paths.push_back((p.is_relative() ? base / p : p).lexically_normal());
+    p = p.is_relative() ? base / p : p;
+    std::error_code ec;
+    auto canonical = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
+    p = ec ? stdfs::absolute(p).lexically_normal() : canonical;
+    if (seen.insert(p.string()).second) paths.push_back(p);
   }
   // Ids are relative to the deepest folder all listed files share.
   stdfs::path common;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <limits>
 #include <set>
 #include <string>
@@ -54,13 +55,19 @@ bool TileSharing::worth_sharing(long item, size_t batches, size_t floats_per_bat
 
 long TileSharing::board_op(int slot, long operand, MPI_Op op) {
   long previous = 0;
-  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  // The window's accumulates default to "same_op_no_op": concurrent MPI_SUM and MPI_NO_OP on a
+  // word are atomic with each other, an MPI_REPLACE among them is not. The owner's REPLACE (open,
+  // close) therefore runs alone, under an exclusive lock; the helpers' SUMs share theirs.
+  NUCSEG_MPI_CHECK(MPI_Win_lock(op == MPI_REPLACE ? MPI_LOCK_EXCLUSIVE : MPI_LOCK_SHARED, 0, 0, win_));
   NUCSEG_MPI_CHECK(MPI_Fetch_and_op(op == MPI_NO_OP ? nullptr : &operand, &previous, MPI_LONG, 0, slot, op, win_));
   NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
   return previous;
 }
 
 TileSharing::~TileSharing() {
+  // Both frees are collective: while an exception unwinds this rank they could wait forever for
+  // ranks that are still working. Left to the abort that follows (cli::run_tool).
+  if (std::uncaught_exceptions() > 0) return;
   // Not checked: destructors must not throw.
   if (win_ != MPI_WIN_NULL) MPI_Win_free(&win_);
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);

@@ -162,7 +162,7 @@ std::vector<DatasetItem> list_images_only(const stdfs::path& root, std::vector<L
     if (used.count(id)) id = fs::safe_component(r.generic_string());
     if (used.count(id)) {
       auto s = r.generic_string();
-      id += "-" + fs::fnv1a_hex(s.data(), s.size()).substr(0, 8);
+      id += "-" + fs::fnv1a_hex(s.data(), s.size(), fs::kLegacyFnvBasis).substr(0, 8);  // ids stay as before
     }
     used.insert(id);
     DatasetItem item;

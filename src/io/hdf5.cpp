@@ -1,5 +1,8 @@
 #include "nucseg/io/hdf5.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -7,14 +10,43 @@
 #include "nucseg/core/error.hpp"
 
 namespace nucseg::h5 {
+
+namespace {
+
+// The innermost messages of HDF5's error stack: where the system's reason (errno text) is.
+herr_t collect_error(unsigned /*n*/, const H5E_error2_t* e, void* data) {
+  auto* out = static_cast<std::vector<std::string>*>(data);
+  if (e && e->desc && *e->desc) out->emplace_back(e->desc);
+  return 0;
+}
+
+}  // namespace
+
+std::string error_detail() {
+  std::vector<std::string> messages;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_error, &messages);  // innermost first
+  H5Eclear2(H5E_DEFAULT);
+  if (messages.empty()) return {};
+  // The sec2 driver's message of a failed write or read carries the system's reason as
+  // "error message = '...'": that is what a user needs ("No space left on device").
+  for (const auto& m : messages) {
+    auto at = m.find("error message = '");
+    if (at == std::string::npos) continue;
+    at += 17;
+    auto end = m.find('\'', at);
+    return ": " + m.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  return ": " + messages.front();
+}
+
 namespace {
 
 void check(herr_t rc, const std::string& what, const std::string& where) {
-  if (rc < 0) throw_runtime("HDF5: " + what + " failed", where);
+  if (rc < 0) throw_runtime("HDF5: " + what + " failed" + error_detail(), where);
 }
 
 hid_t checked_id(hid_t id, const std::string& what, const std::string& where) {
-  if (id < 0) throw_runtime("HDF5: " + what + " failed", where);
+  if (id < 0) throw_runtime("HDF5: " + what + " failed" + error_detail(), where);
   return id;
 }
 
@@ -317,7 +349,51 @@ int64_t Group::attr_int_on(const std::string& object, const std::string& name) c
   return v;
 }
 
-File::File(const std::string& path, Mode mode) {
+namespace {
+
+// HDF5 1.10.8 cannot close a file once a metadata flush failed (a full disk): every later
+// flush fails ("slist already enabled?"), H5Fclose leaves the identifier behind, and the
+// library's clean-up at exit then crashes on it (exit 139 after a run that had reported its
+// error). So the library's exit handler is not installed: nucseg closes every file it writes
+// itself (File's destructor), and read-only files need no clean-up. This runs before main(),
+// before any other HDF5 call, as H5dont_atexit() requires.
+const bool g_no_hdf5_atexit = [] { return H5dont_atexit() >= 0; }();
+
+// The writes of a file that failed are sent to an anonymous memory file, so the temporary it
+// was writing (which the caller deletes) gives its disk space back at once.
+void abandon_writes(hid_t file) noexcept {
+  Handle fapl(H5Fget_access_plist(file));
+  if (!fapl.valid() || H5Pget_driver(fapl.get()) != H5FD_SEC2) return;
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(file, fapl.get(), &handle) < 0 || !handle) return;
+  int fd = *static_cast<int*>(handle);
+  int sink = ::memfd_create("nucseg-abandoned-hdf5", MFD_CLOEXEC);
+  if (sink < 0) return;
+  ::dup2(sink, fd);
+  ::close(sink);
+}
+
+// Closes `id`, making sure the close cannot fail on a write: a failed flush abandons the
+// file's writes first. Returns the flush's error detail ("" when it succeeded).
+std::string close_file(hid_t id, bool writable) noexcept {
+  std::string detail;
+  if (writable && H5Fflush(id, H5F_SCOPE_LOCAL) < 0) {
+    detail = error_detail();
+    if (detail.empty()) detail = ": unknown reason";
+    abandon_writes(id);
+  }
+  if (H5Fclose(id) < 0 && detail.empty()) detail = error_detail();
+  H5Eclear2(H5E_DEFAULT);
+  return detail;
+}
+
+}  // namespace
+
+File::~File() {
+  if (h_.valid()) close_file(h_.release(), writable_);
+}
+
+File::File(const std::string& path, Mode mode) : writable_(mode != Mode::read) {
   silence_library_errors();
   file_ = path;
   path_ = "/";
@@ -328,18 +404,30 @@ File::File(const std::string& path, Mode mode) {
     case Mode::create_truncate: id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); break;
   }
   if (id < 0) {
-    if (mode == Mode::create_truncate) throw_runtime("HDF5: cannot create file", path);
+    if (mode == Mode::create_truncate) throw_runtime("HDF5: cannot create file" + error_detail(), path);
     throw_data(path, "HDF5: cannot open file (missing, unreadable or not HDF5)");
   }
   h_ = Handle(id);
 }
 
-void File::flush() const { check(H5Fflush(id(), H5F_SCOPE_LOCAL), "H5Fflush", file_); }
+
+int File::open_objects() const {
+  ssize_t n = H5Fget_obj_count(id(), H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL);
+  if (n < 0) throw_runtime("HDF5: H5Fget_obj_count failed" + error_detail(), file_);
+  return static_cast<int>(n);
+}
 
 void File::close() {
   if (!h_.valid()) return;
-  hid_t id = h_.release();
-  check(H5Fclose(id), "H5Fclose", file_);
+  // H5Fclose of a file with an open group or dataset only drops this handle: the library
+  // writes the file's metadata when the last object closes, which could be after the caller
+  // has fsync'ed and renamed it. So every object must be closed first.
+  if (int n = open_objects(); n > 0)
+    throw_runtime("HDF5: " + std::to_string(n) + " object(s) still open when closing the file (a bug: they would be "
+                  "written after the file is committed)", file_);
+  // Flushing first surfaces a failed write (a full disk) while the file is still open.
+  std::string detail = close_file(h_.release(), writable_);
+  if (!detail.empty()) throw_runtime("HDF5: writing the file failed" + detail, file_);
 }
 
 }  // namespace nucseg::h5

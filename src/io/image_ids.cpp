@@ -16,7 +16,8 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string hash8(const std::string& text) { return fs::fnv1a_hex(text.data(), text.size()).substr(0, 8); }
+// The legacy basis keeps every id as nucseg 0.1 gave it (core/fs.hpp).
+std::string hash8(const std::string& text) { return fs::fnv1a_hex(text.data(), text.size(), fs::kLegacyFnvBasis).substr(0, 8); }
 
 }  // namespace
 

@@ -109,54 +109,57 @@ void write_index(const std::filesystem::path& dir, const IndexContents& x) {
     f.set_attr("train_images", train);
     f.set_attr("val_images", static_cast<int64_t>(x.entries.size()) - train);
     f.set_attr("rejected", static_cast<int64_t>(x.rejected.size()));
+    f.set_attr("checksum_algorithm", std::string(kChecksumAlgorithm));
 
-    auto shards = f.create_group("shards");
-    shards.write_strings("file", x.shards);
-    shards.write_strings("checksum", x.checksums);
-    shards.write("count", x.counts, {x.counts.size()});
+    {  // every group closed before f.close(), so the file is whole before the rename
+      auto shards = f.create_group("shards");
+      shards.write_strings("file", x.shards);
+      shards.write_strings("checksum", x.checksums);
+      shards.write("count", x.counts, {x.counts.size()});
 
-    // Per-image rows; `shard` indexes /shards/file, `slot` the group /images/<slot> there.
-    std::vector<std::string> ids, splits, sources;
-    std::vector<int32_t> shard, slot, height, width, depth, effective, nuclei;
-    std::vector<double> diameter;
-    for (const auto& e : x.entries) {
-      ids.push_back(e.id);
-      splits.push_back(e.split);
-      sources.push_back(e.source);
-      auto name = e.shard.filename().string();
-      auto it = std::find(x.shards.begin(), x.shards.end(), name);
-      if (it == x.shards.end()) throw_runtime("index: entry '" + e.id + "' names an unlisted shard " + name, path.string());
-      shard.push_back(static_cast<int32_t>(it - x.shards.begin()));
-      slot.push_back(e.slot);
-      height.push_back(e.height);
-      width.push_back(e.width);
-      depth.push_back(e.bit_depth);
-      effective.push_back(e.effective_bits);
-      nuclei.push_back(e.nuclei);
-      diameter.push_back(e.nucleus_diameter);
+      // Per-image rows; `shard` indexes /shards/file, `slot` the group /images/<slot> there.
+      std::vector<std::string> ids, splits, sources;
+      std::vector<int32_t> shard, slot, height, width, depth, effective, nuclei;
+      std::vector<double> diameter;
+      for (const auto& e : x.entries) {
+        ids.push_back(e.id);
+        splits.push_back(e.split);
+        sources.push_back(e.source);
+        auto name = e.shard.filename().string();
+        auto it = std::find(x.shards.begin(), x.shards.end(), name);
+        if (it == x.shards.end()) throw_runtime("index: entry '" + e.id + "' names an unlisted shard " + name, path.string());
+        shard.push_back(static_cast<int32_t>(it - x.shards.begin()));
+        slot.push_back(e.slot);
+        height.push_back(e.height);
+        width.push_back(e.width);
+        depth.push_back(e.bit_depth);
+        effective.push_back(e.effective_bits);
+        nuclei.push_back(e.nuclei);
+        diameter.push_back(e.nucleus_diameter);
+      }
+      const hsize_t n = ids.size();
+      auto entries = f.create_group("entries");
+      entries.write_strings("id", ids);
+      entries.write_strings("split", splits);
+      entries.write_strings("source", sources);
+      entries.write("shard", shard, {n});
+      entries.write("slot", slot, {n});
+      entries.write("height", height, {n});
+      entries.write("width", width, {n});
+      entries.write("bit_depth", depth, {n});
+      entries.write("effective_bits", effective, {n});
+      entries.write("nuclei", nuclei, {n});
+      entries.write("nucleus_diameter", diameter, {n});
+
+      std::vector<std::string> paths, reasons;
+      for (const auto& r : x.rejected) {
+        paths.push_back(r.path);
+        reasons.push_back(r.reason);
+      }
+      auto rejected = f.create_group("rejected");
+      rejected.write_strings("path", paths);
+      rejected.write_strings("reason", reasons);
     }
-    const hsize_t n = ids.size();
-    auto entries = f.create_group("entries");
-    entries.write_strings("id", ids);
-    entries.write_strings("split", splits);
-    entries.write_strings("source", sources);
-    entries.write("shard", shard, {n});
-    entries.write("slot", slot, {n});
-    entries.write("height", height, {n});
-    entries.write("width", width, {n});
-    entries.write("bit_depth", depth, {n});
-    entries.write("effective_bits", effective, {n});
-    entries.write("nuclei", nuclei, {n});
-    entries.write("nucleus_diameter", diameter, {n});
-
-    std::vector<std::string> paths, reasons;
-    for (const auto& r : x.rejected) {
-      paths.push_back(r.path);
-      reasons.push_back(r.reason);
-    }
-    auto rejected = f.create_group("rejected");
-    rejected.write_strings("path", paths);
-    rejected.write_strings("reason", reasons);
     f.close();
   } catch (...) {
     std::error_code ec;

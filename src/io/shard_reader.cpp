@@ -5,6 +5,7 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/shard.hpp"
+#include "shard_slot.hpp"
 
 namespace nucseg::io {
 
@@ -43,12 +44,21 @@ ShardDataset ShardDataset::open(const std::filesystem::path& dir) {
   auto shards = f.open_group("shards");
   auto names = shards.read_strings("file");
   auto sums = shards.read_strings("checksum");
+  // Indexes of nucseg 0.1 carry no algorithm name: their checksums used FNV's basis with its
+  // last digit lost (core/fs.hpp).
+  uint64_t basis = fs::kLegacyFnvBasis;
+  if (f.has_attr("checksum_algorithm")) {
+    auto algorithm = f.attr_string("checksum_algorithm");
+    if (algorithm != kChecksumAlgorithm)
+      throw_data(index_path.string(), "unknown shard checksum algorithm '" + algorithm + "'");
+    basis = fs::kFnvOffsetBasis;
+  }
   if (sums.size() != names.size()) throw_data(index_path.string(), "shard table columns differ in length");
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] != fs::safe_component(names[i])) throw_data(index_path.string(), "shard name escapes the folder: " + names[i]);
     auto path = dir / names[i];
     if (!std::filesystem::exists(path, ec)) throw_data(path.string(), "shard listed in index.h5 is missing");
-    auto actual = fs::file_checksum(path);
+    auto actual = fs::file_checksum(path, basis);
     if (actual != sums[i])
       throw_data(path.string(), "shard checksum mismatch: index.h5 says " + sums[i] + ", the file has " + actual +
                                     " (modified or corrupt; re-run nucseg_pack with pack.overwrite=true)");
@@ -112,9 +122,7 @@ std::vector<size_t> ShardDataset::indices(const std::string& split) const {
   return out;
 }
 
-ShardRecord ShardDataset::read(size_t i) const {
-  const auto& e = entry(i);
-  const auto& file = files_->get(entry_shard_[i]);
+ShardRecord read_shard_slot(const h5::File& file, const ShardEntry& e) {
   char slot[16];
   std::snprintf(slot, sizeof slot, "%06d", e.slot);
   auto g = file.open_group(std::string("images/") + slot);
@@ -137,6 +145,11 @@ ShardRecord ShardDataset::read(size_t i) const {
   r.classes.create(e.height, e.width, CV_8UC1);
   g.read("classes", h5::Type::u8, r.classes.data);
   return r;
+}
+
+ShardRecord ShardDataset::read(size_t i) const {
+  const auto& e = entry(i);
+  return read_shard_slot(files_->get(entry_shard_[i]), e);
 }
 
 }  // namespace nucseg::io

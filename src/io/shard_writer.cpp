@@ -79,6 +79,7 @@ void ShardWriter::add(const ShardRecord& r, const std::string& split, const std:
   effective_bits_.push_back(r.effective_bits);
   nuclei_.push_back(static_cast<int32_t>(max_label));
   diameters_.push_back(r.nucleus_diameter);
+  checksum_.add(r, split, source);
   raw_bytes_ += static_cast<double>(r.image.total() * r.image.elemSize() + r.labels.total() * 2 + r.classes.total());
 }
 
@@ -99,6 +100,8 @@ void ShardWriter::commit() {
   f.set_attr("end_item", header_.end_item);
   f.set_attr("channels", header_.channels);
   f.set_attr("count", static_cast<int64_t>(ids_.size()));
+  f.set_attr("checksum_algorithm", std::string(kChecksumAlgorithm));
+  f.set_attr("payload_checksum", checksum_.finish(header_, static_cast<int64_t>(ids_.size())));
   const hsize_t n = ids_.size();
   f.write_strings("ids", ids_);
   f.write_strings("sources", sources_);
@@ -119,8 +122,49 @@ void ShardWriter::commit() {
   images_ = h5::Group();
   file_->close();
   file_.reset();
+  // The index lists the checksum of the file as written here, never one recomputed later
+  // from whatever is on disk then.
+  file_checksum_ = fs::file_checksum(temp_);
   fs::commit_rename(temp_, path_);
   committed_ = true;
+}
+
+namespace {
+
+void mix(uint64_t& h, const void* data, size_t size) { h = fs::fnv1a(data, size, h); }
+void mix(uint64_t& h, const std::string& s) { mix(h, s.c_str(), s.size() + 1); }  // with its NUL
+void mix(uint64_t& h, int64_t v) { mix(h, &v, sizeof v); }
+void mix_rows(uint64_t& h, const cv::Mat& m) {
+  for (int y = 0; y < m.rows; ++y) mix(h, m.ptr(y), static_cast<size_t>(m.cols) * m.elemSize());
+}
+
+}  // namespace
+
+void ShardChecksum::add(const ShardRecord& r, const std::string& split, const std::string& source) {
+  mix(hash_, r.id);
+  mix(hash_, split);
+  mix(hash_, source);
+  mix(hash_, int64_t{r.image.rows});
+  mix(hash_, int64_t{r.image.cols});
+  mix(hash_, int64_t{r.bit_depth});
+  mix(hash_, int64_t{r.effective_bits});                         // format 2
+  mix(hash_, &r.nucleus_diameter, sizeof r.nucleus_diameter);    // format 2, float64
+  mix_rows(hash_, r.image);
+  mix_rows(hash_, r.labels);   // CV_32SC1
+  mix_rows(hash_, r.classes);  // CV_8UC1
+}
+
+std::string ShardChecksum::finish(const ShardHeader& header, int64_t count) const {
+  uint64_t h = hash_;
+  mix(h, header.source_root);
+  mix(h, int64_t{header.border_width});
+  mix(h, int64_t{header.compression});
+  mix(h, header.plan);
+  mix(h, header.first_item);
+  mix(h, header.end_item);
+  mix(h, count);
+  mix(h, header.channels);  // format 2
+  return fs::to_hex(h);
 }
 
 }  // namespace nucseg::io

@@ -10,6 +10,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
 
 namespace nucseg::model {
 namespace stdfs = std::filesystem;
@@ -52,6 +53,17 @@ CheckpointState read_state(torch::serialize::InputArchive& a) {
   if (a.try_read("train_seconds", optional)) s.train_seconds = optional.item<double>();
   c10::IValue config;
   if (a.try_read("config", config) && config.isString()) s.config = config.toStringRef();
+  // Optional (absent in files of nucseg 0.1). A fresh tensor per key: try_read copies into a
+  // defined tensor, converting to its type.
+  auto optional_long = [&a](const char* key, long& into) {
+    torch::Tensor t;
+    if (a.try_read(key, t)) into = static_cast<long>(t.item<int64_t>());
+  };
+  optional_long("world_size", s.world_size);
+  optional_long("batch_size", s.batch_size);
+  optional_long("epoch_loss_count", s.epoch_loss_count);
+  torch::Tensor sum;
+  if (a.try_read("epoch_loss_sum", sum)) s.epoch_loss_sum = sum.item<double>();
   return s;
 }
 
@@ -64,7 +76,30 @@ void open_archive(torch::serialize::InputArchive& a, const stdfs::path& file, to
   }
 }
 
+// A checkpoint records the hash of its model's tensors; loading recomputes it from what was
+// read. torch's archive reader checks no CRC, so without this a changed weight loads silently.
+std::string read_model_hash(torch::serialize::InputArchive& a) {
+  c10::IValue v;
+  if (a.try_read("model_hash", v) && v.isString()) return v.toStringRef();
+  return {};
+}
+
 }  // namespace
+
+std::string model_tensors_hash(torch::nn::Module& model) {
+  uint64_t h = fs::kFnvOffsetBasis;
+  auto mix_tensor = [&h](const std::string& name, const torch::Tensor& t) {
+    h = fs::fnv1a(name.c_str(), name.size() + 1, h);
+    auto c = t.detach().to(torch::kCPU).contiguous();
+    int64_t type = static_cast<int64_t>(c.scalar_type());
+    h = fs::fnv1a(&type, sizeof type, h);
+    for (int64_t size : c.sizes()) h = fs::fnv1a(&size, sizeof size, h);
+    h = fs::fnv1a(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size(), h);
+  };
+  for (const auto& p : model.named_parameters(true)) mix_tensor("p:" + p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) mix_tensor("b:" + b.key(), b.value());
+  return fs::to_hex(h);
+}
 
 void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const CheckpointState& state) {
@@ -86,7 +121,12 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_long(archive, "classes", state.classes);
   write_double(archive, "nucleus_diameter", state.nucleus_diameter);
   write_double(archive, "train_seconds", state.train_seconds);
+  write_long(archive, "world_size", state.world_size);
+  write_long(archive, "batch_size", state.batch_size);
+  write_double(archive, "epoch_loss_sum", state.epoch_loss_sum);
+  write_long(archive, "epoch_loss_count", state.epoch_loss_count);
   archive.write("config", c10::IValue(state.config));
+  archive.write("model_hash", c10::IValue(model_tensors_hash(model)));
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -111,6 +151,14 @@ CheckpointState load_checkpoint(const stdfs::path& file, torch::nn::Module& mode
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model.load(model_archive);
+    const auto recorded = read_model_hash(archive);
+    if (recorded.empty()) {
+      log::rank().warn("{}: checkpoint records no model hash (written before nucseg 0.2): its weights are not verified",
+                       file.string());
+    } else if (const auto actual = model_tensors_hash(model); actual != recorded) {
+      throw_data(file.string(), "checkpoint is damaged: its model tensors hash to " + actual + ", the file recorded " +
+                                    recorded + " when it was written");
+    }
     if (optimizer) {
       torch::serialize::InputArchive optim_archive;
       if (!archive.try_read("optimizer", optim_archive))

@@ -7,8 +7,10 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/data/targets.hpp"
+#include "nucseg/dist/output_lock.hpp"
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/shard.hpp"
@@ -25,6 +27,68 @@ struct Inputs {
   io::ListingStats skipped;  // hidden files and tool temporaries left out
 };
 
+// Length-prefixed fields: the listing travels from rank 0 to the others as one string.
+void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
+std::string take(const std::string& in, size_t& pos) {
+  size_t colon = in.find(':', pos);
+  if (colon == std::string::npos) throw_runtime("corrupt serialised listing");
+  size_t n = std::stoull(in.substr(pos, colon - pos));
+  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised listing");
+  pos = colon + 1 + n;
+  return in.substr(colon + 1, n);
+}
+
+std::string serialize(const Inputs& in) {
+  std::string out;
+  put(out, in.root.string());
+  put(out, io::layout_name(in.layout));
+  put(out, std::to_string(in.skipped.hidden));
+  put(out, std::to_string(in.skipped.temporary));
+  put(out, std::to_string(in.items.size()));
+  for (const auto& item : in.items) {
+    put(out, item.id);
+    put(out, item.image.string());
+    put(out, io::layout_name(item.layout));
+    put(out, item.mask_folder.string());
+    put(out, std::to_string(item.masks.size()));
+    for (const auto& m : item.masks) put(out, m.string());
+  }
+  put(out, std::to_string(in.problems.size()));
+  for (const auto& p : in.problems) {
+    put(out, p.path.string());
+    put(out, p.reason);
+  }
+  return out;
+}
+
+Inputs deserialize(const std::string& text) {
+  Inputs in;
+  size_t pos = 0;
+  in.root = take(text, pos);
+  in.layout = io::parse_layout(take(text, pos));
+  in.skipped.hidden = std::stoull(take(text, pos));
+  in.skipped.temporary = std::stoull(take(text, pos));
+  const size_t items = std::stoull(take(text, pos));
+  for (size_t i = 0; i < items; ++i) {
+    io::DatasetItem item;
+    item.id = take(text, pos);
+    item.image = take(text, pos);
+    item.layout = io::parse_layout(take(text, pos));
+    item.mask_folder = take(text, pos);
+    const size_t masks = std::stoull(take(text, pos));
+    for (size_t k = 0; k < masks; ++k) item.masks.emplace_back(take(text, pos));
+    in.items.push_back(std::move(item));
+  }
+  const size_t problems = std::stoull(take(text, pos));
+  for (size_t i = 0; i < problems; ++i) {
+    io::ListingProblem p;
+    p.path = take(text, pos);
+    p.reason = take(text, pos);
+    in.problems.push_back(std::move(p));
+  }
+  return in;
+}
+
 Inputs list_inputs(const PackConfig& pc) {
   if (pc.input.empty()) throw_config("pack.input", "no input folder given (set pack.input)");
   if (pc.output.empty() && !pc.dry_run) throw_config("pack.output", "no output folder given (set pack.output)");
@@ -40,6 +104,26 @@ Inputs list_inputs(const PackConfig& pc) {
   in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped);
   if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
   return in;
+}
+
+// Rank 0 lists the inputs and every rank gets its list: ranks that listed on their own could
+// see a folder at different moments (files still arriving) and split the work inconsistently.
+// A configuration error found by rank 0 is raised on every rank (exit 2, nobody waiting).
+Inputs shared_inputs(const PackConfig& pc, const dist::World& world) {
+  std::string text;
+  if (world.is_root()) {
+    try {
+      text = "ok" + serialize(list_inputs(pc));
+    } catch (const Error& e) {
+      text = (e.kind() == ErrorKind::config ? "ec" : "er") + e.context().key + "\n" + e.message();
+    }
+  }
+  world.broadcast(text);
+  if (text.compare(0, 2, "ok") == 0) return deserialize(text.substr(2));
+  const auto newline = text.find('\n');
+  const auto key = text.substr(2, newline - 2), message = text.substr(newline + 1);
+  if (text[1] == 'c') throw_config(key, message);
+  throw_runtime(message, pc.input);
 }
 
 // Everything that decides the content of this rank's shards; a shard from another plan is
@@ -81,6 +165,7 @@ io::RejectedInput rejection(const Error& e, const io::DatasetItem& item) {
 
 struct RankResult {
   std::vector<std::string> shards;  // file names, in order
+  std::vector<std::string> checksums;  // of each shard file: as written, or as verified on resume
   long accepted = 0;
   long rejected = 0;
   long skipped_shards = 0;
@@ -94,11 +179,15 @@ bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io
   if (!stdfs::exists(path, ec)) return false;
   try {
     *summary = io::read_shard_summary(path);
+    if (summary->header.plan != plan || summary->header.first_item != pos || summary->header.end_item <= pos) return false;
+    // Its content against the checksum recorded when it was written: a damaged shard is
+    // rewritten, never blessed with a checksum of what is on disk now.
+    io::verify_shard(path);
   } catch (const Error& e) {
     log::rank().warn("rewriting {}: {}", path.string(), e.message());
     return false;
   }
-  return summary->header.plan == plan && summary->header.first_item == pos && summary->header.end_item > pos;
+  return true;
 }
 
 RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, const Inputs& in,
@@ -116,6 +205,7 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
     if (!pc.dry_run && !pc.overwrite && resumable(out / name, plan, static_cast<int64_t>(pos), &done)) {
       pos = static_cast<size_t>(done.header.end_item);
       result.shards.push_back(name);
+      result.checksums.push_back(fs::file_checksum(out / name));
       result.accepted += static_cast<long>(done.entries.size());
       result.rejected += static_cast<long>(done.rejected.size());
       ++result.skipped_shards;
@@ -157,6 +247,7 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
       writer->set_end_item(static_cast<int64_t>(pos));
       writer->commit();
       result.shards.push_back(name);
+      result.checksums.push_back(writer->file_checksum());
     }
   }
   progress.finish();
@@ -204,6 +295,7 @@ void write_index_and_clean(const PackConfig& pc, const ChannelSpec& channels, co
   for (stdfs::directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
     auto file = it->path().filename().string();
     if (!std::regex_match(file, ours) || std::find(index.shards.begin(), index.shards.end(), file) != index.shards.end()) continue;
+    if (fs::is_temporary_name(it->path()) && !is_stale_temporary(it->path())) continue;  // its writer still runs
     std::error_code rec;
     stdfs::remove(it->path(), rec);
     if (rec) log::job().warn("cannot remove stale {}: {}", it->path().string(), rec.message());
@@ -215,7 +307,8 @@ void write_index_and_clean(const PackConfig& pc, const ChannelSpec& channels, co
 
 std::string split_for(const std::string& id, int seed, double val_fraction) {
   uint64_t s = static_cast<uint64_t>(seed);
-  uint64_t h = fs::fnv1a(id.data(), id.size(), fs::fnv1a(&s, sizeof s));
+  // The legacy basis keeps every split as nucseg 0.1 drew it (core/fs.hpp).
+  uint64_t h = fs::fnv1a(id.data(), id.size(), fs::fnv1a(&s, sizeof s, fs::kLegacyFnvBasis));
   // One more mixing round: FNV's low bits are weak for short, similar ids.
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -232,7 +325,7 @@ std::string shard_file_name(int rank, int k) {
 
 int run_pack(const Config& config, const dist::World& world) {
   const auto& pc = config.pack;
-  Inputs in = list_inputs(pc);
+  Inputs in = shared_inputs(pc, world);
   const long total = static_cast<long>(in.items.size() + in.problems.size());
   log::job().info("pack: {} images ({} layout) under {} -> {}{}; skipped {} hidden and {} temporary file(s)",
                   in.items.size(), io::layout_name(in.layout), in.root.string(),
@@ -241,7 +334,9 @@ int run_pack(const Config& config, const dist::World& world) {
                   in.skipped.temporary);
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
-  if (!pc.dry_run && world.is_root()) fs::create_directories(pc.output);
+  // One run per output folder (core/lock.hpp); the lock also creates the folder.
+  FolderLock lock;
+  if (!pc.dry_run) lock = dist::lock_output_folder(world, pc.output, "nucseg_pack", "pack.output");
   world.barrier();
 
   // Round-robin by index: neighbouring images (often alike in size) spread over the ranks.
@@ -252,7 +347,7 @@ int run_pack(const Config& config, const dist::World& world) {
   RankResult r = pack_rank(pc, config.data.channels, in, mine, world, config.log.progress_seconds);
 
   std::string report;
-  for (const auto& name : r.shards) report += name + "\t" + fs::file_checksum(stdfs::path(pc.output) / name) + "\n";
+  for (size_t i = 0; i < r.shards.size(); ++i) report += r.shards[i] + "\t" + r.checksums[i] + "\n";
   auto reports = world.gather_strings(report);
   if (world.is_root() && !pc.dry_run) write_index_and_clean(pc, config.data.channels, in, reports);
   world.barrier();

@@ -5,6 +5,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 
 namespace nucseg::train {
@@ -39,7 +40,7 @@ std::optional<stdfs::path> CheckpointDir::latest() {
   std::vector<stdfs::path> leftovers;
   std::error_code ec;
   for (stdfs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
-    if (fs::is_temporary_name(it->path())) leftovers.push_back(it->path());
+    if (is_stale_temporary(it->path())) leftovers.push_back(it->path());  // a live writer's stays
   for (const auto& p : leftovers) {
     log::rank().info("removing leftover temporary checkpoint {}", p.string());
     std::error_code rm;

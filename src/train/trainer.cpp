@@ -13,6 +13,7 @@
 #include "nucseg/core/duration.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/data/batch.hpp"
@@ -20,6 +21,7 @@
 #include "nucseg/data/sampler.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/grad_sync.hpp"
+#include "nucseg/dist/output_lock.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/train/checkpoint_dir.hpp"
 #include "nucseg/train/lr_schedule.hpp"
@@ -86,7 +88,8 @@ class TrainingRun final {
     bool budget = false;  // train.time_limit: no room for another step
   };
   StepEnd agree_at_step_end();
-  void checkpoint();
+  void check_resume_layout(const TrainState& saved, const std::string& path) const;
+  void checkpoint(const EpochTotals& totals);
   int stop_for_requeue() const;
   void end_epoch(const EpochTotals& totals, bool done);
   void validate_and_report(long epoch_number, const EpochTotals& totals, double train_seconds);
@@ -219,10 +222,33 @@ TrainState TrainingRun::resume(const std::string& resolved_config) {
     state = model::load_checkpoint(path, *model_, &optimizer_, device_);
     log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
                     state.batch_in_epoch);
+    check_resume_layout(state, path);
   }
   state.config = resolved_config;
   state.nucleus_diameter = data_.dataset.nucleus_diameter_median();
+  state.world_size = world_.size();
+  state.batch_size = tc_.batch_size;
   return state;
+}
+
+// Mid-epoch, the samples left in the epoch are found by position: batch b of rank r is the
+// same sample only with the same rank count and batch size. Changed, the resumed epoch would
+// repeat some samples and skip others, silently; at an epoch boundary any layout is fine.
+void TrainingRun::check_resume_layout(const TrainState& saved, const std::string& path) const {
+  if (saved.batch_in_epoch == 0) return;
+  if (saved.world_size == 0 || saved.batch_size == 0) {
+    log::job().warn("{} records no rank count or batch size (nucseg 0.1): resuming mid-epoch assumes {} rank(s) x "
+                    "batch {} as now", path, world_.size(), tc_.batch_size);
+    return;
+  }
+  if (saved.world_size == world_.size() && saved.batch_size == tc_.batch_size) return;
+  throw_config(saved.batch_size != tc_.batch_size ? "train.batch_size" : "train.output",
+               "cannot resume " + path + " mid-epoch (batch " + std::to_string(saved.batch_in_epoch) + " of epoch " +
+                   std::to_string(saved.epoch + 1) + "): it was written by " + std::to_string(saved.world_size) +
+                   " rank(s) x batch " + std::to_string(saved.batch_size) + ", this run has " +
+                   std::to_string(world_.size()) + " x " + std::to_string(tc_.batch_size) +
+                   ", which would repeat some samples of the epoch and skip others. Resume with the same ranks "
+                   "and train.batch_size, or start a new run directory");
 }
 
 Reporter TrainingRun::open_reporter(const std::string& resolved_config) const {
@@ -265,6 +291,10 @@ int TrainingRun::run() {
     loader_.start_epoch(state_.epoch, std::move(order), state_.batch_in_epoch);
     EpochTotals totals;
     totals.loader_before = loader_.stats();
+    if (world_.is_root()) {  // the loss of the epoch's steps before a resume (world sums them)
+      totals.loss_sum = state_.epoch_loss_sum;
+      totals.loss_count = state_.epoch_loss_count;
+    }
     last_step_end_ = Clock::now();
     while (auto batch = loader_.next()) {
       const double loss = step(*batch, totals);
@@ -275,8 +305,12 @@ int TrainingRun::run() {
         budget_stopped_ = true;
         state_.train_seconds = budget_.limit();  // spent: a rerun with this limit does nothing
       }
-      if (end.signal || (tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0 && !done)) checkpoint();
-      if (end.signal) return stop_for_requeue();
+      // A stop on the final step (or on the step the budget ends the run at) does not requeue:
+      // the run ends here anyway, so it goes on to the final validation and best.pt (a requeued
+      // run would find nothing left to do and skip them).
+      const bool stop = end.signal && !done;
+      if (stop || (tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0 && !done)) checkpoint(totals);
+      if (stop) return stop_for_requeue();
       if (done) break;
     }
     end_epoch(totals, done);
@@ -358,7 +392,10 @@ void TrainingRun::log_progress(double loss, EpochTotals& totals) const {
                   loader_.stats().images_per_s(config_.data.workers), log::format_duration(eta));
 }
 
-void TrainingRun::checkpoint() {
+void TrainingRun::checkpoint(const EpochTotals& totals) {
+  // Collective: the epoch's loss so far, over every rank, goes into the checkpoint.
+  state_.epoch_loss_sum = world_.sum(totals.loss_sum);
+  state_.epoch_loss_count = world_.sum(totals.loss_count);
   if (!world_.is_root()) return;
   if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
   last_checkpoint_ = ckpts_.save(*model_, &optimizer_, state_).string();
@@ -388,12 +425,18 @@ void TrainingRun::end_epoch(const EpochTotals& totals, bool done) {
     state_.batch_in_epoch = 0;
   }
   const bool last = done || state_.epoch >= tc_.epochs;
+  // Every rank validates (and rank 0 saves) one model: rank 0's BatchNorm statistics (grad_sync.hpp).
+  dist::broadcast_buffers(world_, *model_);
   if (epoch_number % tc_.val_every == 0 || last) {
     const auto start = Clock::now();
     validate_and_report(epoch_number, totals, train_seconds);
     validation_seconds_ = since(start);
   }
-  checkpoint();
+  if (epoch_complete) {
+    checkpoint(EpochTotals{});  // a new epoch: no loss of it yet
+  } else {
+    checkpoint(totals);
+  }
   world_.barrier();
   last_step_end_ = Clock::now();  // the next step's wall time leaves validation out
 }
@@ -440,6 +483,8 @@ int run_train(const Config& config, const dist::World& world, const std::string&
   // loop checkpoints at its first step boundary instead.
   StopSignal::install();
   if (config.train.output.empty()) throw_config("train.output", "is empty: set the run directory");
+  // One run per run directory (core/lock.hpp), held until the last checkpoint is written.
+  const FolderLock lock = dist::lock_output_folder(world, config.train.output, "nucseg_train", "train.output");
   TrainingRun run(config, world, resolved_config);
   return run.run();
 }

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -43,6 +45,19 @@ TEST(Fs, ReadingAMissingFileIsADataError) {
     EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/nucseg/file"), std::string::npos);
   }
+}
+
+// The published FNV-1a 64 test vectors (the standard offset basis 14695981039346656037).
+TEST(Fs, Fnv1aIsTheStandardOne) {
+  auto hex = [](const std::string& s) { return nucseg::fs::fnv1a_hex(s.data(), s.size()); };
+  EXPECT_EQ(hex(""), "cbf29ce484222325");
+  EXPECT_EQ(hex("a"), "af63dc4c8601ec8c");
+  EXPECT_EQ(hex("foobar"), "85944171f73967e8");
+  auto dir = std::filesystem::temp_directory_path() / ("nucseg-fnv-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  nucseg::fs::write_file_atomic(dir / "f", "foobar");
+  EXPECT_EQ(nucseg::fs::file_checksum(dir / "f"), "85944171f73967e8");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Fs, ChecksumDependsOnEveryByte) {

@@ -136,6 +136,19 @@ TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   EXPECT_EQ(sum(world, resumed.skipped), 3);
   EXPECT_EQ(resumed.failed_total, 1);  // the bad image is retried, and fails again
 
+  // 1 of 4 failed: within a tolerance of 30% the run counts as done (failure still recorded).
+  config.max_failed_fraction = 0.3;
+  auto tolerated = run_inference(config, world, inputs, stages, prov, 0.0);
+  EXPECT_EQ(tolerated.exit_code, nucseg::exit_codes::ok);
+  EXPECT_EQ(tolerated.failed_total, 1);
+  if (world.is_root()) {
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.read_strings("failures/path").size(), 1u);
+  }
+  config.max_failed_fraction = 0.2;  // 25% > 20%
+  EXPECT_EQ(run_inference(config, world, inputs, stages, prov, 0.0).exit_code, nucseg::exit_codes::partial);
+  config.max_failed_fraction = 0.0;
+
   if (world.is_root()) stdfs::remove(out / "images" / "seam.h5");
   world.barrier();
   auto partial = run_inference(config, world, inputs, stages, prov, 0.0);
@@ -237,6 +250,62 @@ TEST(Driver, OneHugeImageIsSharedByTheRanks) {
       EXPECT_EQ(sum(world, run.processed), 1) << "failing helper " << bad;
       EXPECT_GT(sum(world, run.batches_helped), 0) << "the helper took no batch: the recovery path did not run";
     }
+  }
+  world.barrier();
+  if (world.is_root()) stdfs::remove_all(root);
+}
+
+// A resumed run redoes a result cut short under its final name, and every result of another
+// model: segmentation.h5 then holds the new model's results only.
+TEST(Driver, DamagedAndOtherModelsResultsAreRedone) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  std::string root = world.is_root() ? (stdfs::temp_directory_path() / ("nucseg-redo-" + std::to_string(::getpid()))).string() : "";
+  world.broadcast(root);
+  const stdfs::path in = stdfs::path(root) / "in", out = stdfs::path(root) / "out";
+  if (world.is_root()) {
+    stdfs::remove_all(root);
+    write_disks(in / "a.png", {90, 70}, {{20, 20}, {50, 40}}, 8);
+    write_disks(in / "b.png", {60, 80}, {{30, 30}}, 9);
+    write_disks(in / "c.png", {70, 70}, {{15, 50}, {50, 15}, {50, 50}}, 7);
+  }
+  world.barrier();
+  const auto inputs = discover_inputs(in.string());
+  const auto config = small_tiles_config(out);
+  Provenance model_a;
+  model_a.checkpoint_hash = "aaaa";
+  model_a.settings = "infer.tile = 64\n";
+  const auto stages = fake_stages();
+  auto first = run_inference(config, world, inputs, stages, model_a, 0.0);
+  EXPECT_EQ(sum(world, first.processed), 3);
+
+  if (world.is_root()) {
+    auto damaged = out / "images" / "b.h5";
+    stdfs::resize_file(damaged, stdfs::file_size(damaged) / 3);
+  }
+  world.barrier();
+  auto resumed = run_inference(config, world, inputs, stages, model_a, 0.0);
+  EXPECT_EQ(resumed.exit_code, nucseg::exit_codes::ok);
+  EXPECT_EQ(sum(world, resumed.redone), 1);
+  EXPECT_EQ(sum(world, resumed.processed), 1);
+  EXPECT_EQ(sum(world, resumed.skipped), 2);
+
+  // Model B finds no nucleus at all: after its run, no result of model A may remain.
+  Provenance model_b = model_a;
+  model_b.checkpoint_hash = "bbbb";
+  Stages blind = stages;
+  blind.model = [](const std::vector<float>&, int n, int h, int w, std::vector<float>& logits) {
+    size_t plane = static_cast<size_t>(h) * w;
+    for (size_t i = 0; i < static_cast<size_t>(n) * 3 * plane; ++i) logits[i] = (i / plane) % 3 == 0 ? 5.0f : -5.0f;
+  };
+  auto other = run_inference(config, world, inputs, blind, model_b, 0.0);
+  EXPECT_EQ(sum(world, other.redone), 3);
+  EXPECT_EQ(sum(world, other.processed), 3);
+  if (world.is_root()) {
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.attr_string("checkpoint_hash"), "bbbb");
+    EXPECT_EQ(seg.read<int64_t>("index/n_objects"), (std::vector<int64_t>{0, 0, 0}));
+    for (std::string id : {"a", "b", "c"})
+      EXPECT_EQ(seg.attr_string_on("images/" + id, "checkpoint_hash"), "bbbb") << id;
   }
   world.barrier();
   if (world.is_root()) stdfs::remove_all(root);

@@ -111,6 +111,37 @@ TEST(Inputs, KaggleLayoutUsesImagesAndIgnoresMasks) {
   EXPECT_EQ(set.items[1].path, (dir.path() / "ff00" / "images" / "ff00.png").string());
 }
 
+// Plain files beside the image folders (manifest.csv, README) are not a listing error, whatever
+// order the folder lists them in: the folder is made first in one variant and last in the other.
+TEST(Inputs, KaggleLayoutWithPlainFilesAtTheTop) {
+  ScratchDir dir("inputs-kaggle-files");
+  for (bool folder_first : {true, false}) {
+    auto root = dir.path() / (folder_first ? "first" : "last");
+    auto make_folder = [&] { touch(root / "0a1b" / "images" / "0a1b.png"); };
+    if (folder_first) make_folder();
+    for (int i = 0; i < 12; ++i) touch(root / ("file" + std::to_string(i) + ".txt"));
+    touch(root / "manifest.csv", "id\n0a1b\n");
+    if (!folder_first) make_folder();
+    auto set = discover_inputs(root.string());
+    EXPECT_EQ(set.kind, "kaggle");
+    ASSERT_EQ(set.items.size(), 1u);
+    EXPECT_EQ(set.items[0].id, "0a1b");
+  }
+}
+
+// One file listed four ways is one input (one id, one result).
+TEST(Inputs, ListFileNamingOneFileFourWaysGivesOneInput) {
+  ScratchDir dir("inputs-list-dup");
+  touch(dir.path() / "data" / "a.png");
+  touch(dir.path() / "data" / "sub" / "b.png");
+  touch(dir.path() / "data" / "list.txt",
+        "a.png\nsub/../a.png\n" + (dir.path() / "data" / "a.png").string() + "\n   a.png   \nsub/b.png\n");
+  auto set = discover_inputs((dir.path() / "data" / "list.txt").string());
+  ASSERT_EQ(set.items.size(), 2u);
+  EXPECT_EQ(set.items[0].relative, "a.png");
+  EXPECT_EQ(set.items[1].relative, "sub/b.png");
+}
+
 TEST(Inputs, ListFileWithCommentsRelativeAndEscapingPaths) {
   ScratchDir dir("inputs-list");
   touch(dir.path() / "data" / "one.png");

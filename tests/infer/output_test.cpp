@@ -78,7 +78,7 @@ TEST(Output, LabelExportIs16BitPng) {
 TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
   ScratchDir dir("output-assemble");
   auto out = dir.path() / "run";
-  ResultStore store(out);
+  ResultStore store(out, {"abc", "infer.tile = 512\n"});
   InputSet inputs;
   inputs.root = "/data";
   inputs.kind = "folder";
@@ -89,6 +89,7 @@ TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
   Provenance prov;
   prov.checkpoint = "/m/model.pt";
   prov.checkpoint_hash = "abc";
+  prov.settings = "infer.tile = 512\n";
   prov.config_toml = "[infer]\ntile = 512\n";
   prov.training_config = "[train]\nepochs = 3\n";
   prov.input_root = "/data";
@@ -128,6 +129,58 @@ TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
   EXPECT_TRUE(stdfs::exists(report / "objects_per_image.csv"));
   cv::Mat overlay = cv::imread((report / "overlay_img1.png").string());
   EXPECT_FALSE(overlay.empty());
+}
+
+// The resume's test of "done": a file cut short or damaged is unreadable, one made by another
+// model or other settings is stale, and only a whole file with this run's stamp is done.
+TEST(Output, CheckTellsDoneUnreadableAndStale) {
+  ScratchDir dir("output-check");
+  const ResultStamp stamp{"1111", "infer.tile = 512\nsegment.min_area = 12\n"};
+  ResultStore store(dir.path(), stamp);
+  EXPECT_EQ(store.check("a").state, ResultState::missing);
+  store.write(make_result("a", 3), true);
+  store.write(make_result("b", 2), false);
+  EXPECT_EQ(store.check("a").state, ResultState::done);
+  EXPECT_EQ(store.check("a", false).state, ResultState::done);
+
+  ResultStore other_model(dir.path(), {"2222", stamp.settings});
+  auto c = other_model.check("a");
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_NE(c.reason.find("another model"), std::string::npos) << c.reason;
+  ResultStore other_settings(dir.path(), {stamp.checkpoint_hash, "infer.tile = 256\nsegment.min_area = 12\n"});
+  c = other_settings.check("a");
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_NE(c.reason.find("infer.tile = 512 (now infer.tile = 256)"), std::string::npos) << c.reason;
+
+  // Cut to half its size under its final name (what a full disk did before 0.2).
+  auto path = store.result_path("b");
+  stdfs::resize_file(path, stdfs::file_size(path) / 2);
+  c = store.check("b");
+  EXPECT_EQ(c.state, ResultState::unreadable);
+  EXPECT_NE(c.reason.find(path.string()), std::string::npos) << c.reason;
+  // A result file of another image under this id's name is not this image's result.
+  stdfs::copy_file(store.result_path("a"), path, stdfs::copy_options::overwrite_existing);
+  EXPECT_EQ(store.check("b").state, ResultState::unreadable);
+}
+
+// segmentation.h5 never mixes models: a result made by another checkpoint is left out.
+TEST(Output, AssemblyLeavesOutResultsOfAnotherModel) {
+  ScratchDir dir("output-assemble-stale");
+  ResultStore old_model(dir.path(), {"old", "s"});
+  ResultStore new_model(dir.path(), {"new", "s"});
+  old_model.write(make_result("x", 2), false);
+  new_model.write(make_result("y", 1), false);
+  InputSet inputs;
+  for (std::string id : {"x", "y"}) inputs.items.push_back({id, "/data/" + id + ".png", id + ".png", 1});
+  Provenance prov;
+  prov.checkpoint_hash = "new";
+  prov.settings = "s";
+  auto summary = assemble_segmentation(dir.path(), inputs, {}, prov);
+  EXPECT_EQ(summary.images, 1);
+  EXPECT_EQ(summary.missing, 1);
+  nucseg::h5::File seg((dir.path() / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(seg.read_strings("index/image_id"), (std::vector<std::string>{"y"}));
+  EXPECT_EQ(seg.read_strings("objects/image_id"), (std::vector<std::string>{"y"}));
 }
 
 TEST(Output, FailuresSerialisationRoundTrips) {

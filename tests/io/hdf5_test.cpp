@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 
 #include "nucseg/core/error.hpp"
@@ -14,12 +19,14 @@ TEST(Hdf5, RoundTripDatasetsStringsAndAttributes) {
     f.set_attr("format", std::string("nucseg-test"));
     f.set_attr("version", int64_t{3});
     f.set_attr("ratio", 0.25);
-    auto g = f.create_group("images");
-    std::vector<uint16_t> pixels(6 * 5);
-    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint16_t>(i * 1000);
-    g.write("a", pixels, {6, 5}, {{2, 5}, 4, true});
-    g.set_attr_on("a", "source", std::string("x/y.png"));
-    g.write_strings("ids", {"one", "two", ""});
+    {
+      auto g = f.create_group("images");
+      std::vector<uint16_t> pixels(6 * 5);
+      for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint16_t>(i * 1000);
+      g.write("a", pixels, {6, 5}, {{2, 5}, 4, true});
+      g.set_attr_on("a", "source", std::string("x/y.png"));
+      g.write_strings("ids", {"one", "two", ""});
+    }
     f.close();
   }
   File f(path, File::Mode::read);
@@ -58,4 +65,50 @@ TEST(Hdf5, MissingFileAndDatasetAreDataErrorsNamingThem) {
   } catch (const nucseg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("absent"), std::string::npos);
   }
+}
+
+// close() with a group still open would only drop the file handle: HDF5 writes the file when
+// the group closes, after the caller renamed it. It must refuse instead.
+TEST(Hdf5, CloseRefusesWhileAGroupIsOpen) {
+  auto path = (std::filesystem::temp_directory_path() / "nucseg_hdf5_open_group.h5").string();
+  File f(path, File::Mode::create_truncate);
+  auto g = f.create_group("objects");
+  g.write_strings("ids", {"a"});
+  EXPECT_EQ(f.open_objects(), 1);
+  try {
+    f.close();
+    FAIL() << "close() accepted an open group";
+  } catch (const nucseg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("still open"), std::string::npos) << e.what();
+  }
+  g = nucseg::h5::Group();
+  f.close();
+  File back(path, File::Mode::read);
+  EXPECT_EQ(back.read_strings("objects/ids"), (std::vector<std::string>{"a"}));
+  std::filesystem::remove(path);
+}
+
+// A write the file system refuses (here RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC) is
+// an Error that carries the system's reason, and the process goes on (and exits) cleanly.
+TEST(Hdf5, RefusedWriteNamesTheSystemReason) {
+  auto path = (std::filesystem::temp_directory_path() / "nucseg_hdf5_refused.h5").string();
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 64 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  try {
+    File f(path, File::Mode::create_truncate);
+    std::vector<uint8_t> big(1 << 20, 7);
+    f.write("big", big, {big.size()}, {{}, 0, false});
+    f.close();
+  } catch (const nucseg::Error& e) {
+    message = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << "message: " << message;
+  std::filesystem::remove(path);
 }

@@ -214,3 +214,50 @@ TEST(Shard, MedianTrainingDiameterCountsEachTrainImageOnce) {
                                              entry("train", 14)}),
                    14.0);  // 0 (no nuclei) left out: median of 12, 14, 30
 }
+
+// A shard verifies against the checksum it recorded when written; a label pixel changed
+// afterwards (uncompressed, so no filter notices) is caught.
+TEST(Shard, VerifyCatchesAChangedLabelPixel) {
+  auto dir = t::fresh_dir("shard_verify");
+  ShardHeader header{"/src", 2, 0, "plan", 0, 2};
+  {
+    ShardWriter w(dir / "s.h5", header);
+    w.add(random_record("a", 12, 10, false, 5, 8), "train", "/src/a.png");
+    w.add(random_record("b", 7, 9, true, 3, 9), "val", "/src/b.png");
+    w.commit();
+    EXPECT_EQ(w.file_checksum(), nucseg::fs::file_checksum(dir / "s.h5"));
+  }
+  ASSERT_NO_THROW(verify_shard(dir / "s.h5"));
+  {
+    nucseg::h5::File f((dir / "s.h5").string(), nucseg::h5::File::Mode::read_write);
+    nucseg::h5::Handle set(H5Dopen2(f.id(), "images/000001/labels", H5P_DEFAULT));
+    ASSERT_TRUE(set.valid());
+    uint16_t changed[7 * 9];
+    ASSERT_GE(H5Dread(set.get(), H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, changed), 0);
+    changed[20] = static_cast<uint16_t>(changed[20] + 1);
+    ASSERT_GE(H5Dwrite(set.get(), H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, changed), 0);
+  }
+  try {
+    verify_shard(dir / "s.h5");
+    ADD_FAILURE() << "a changed label pixel passed verification";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_NE(std::string(e.what()).find("damaged"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// index.h5 of nucseg 0.1 (no checksum_algorithm; checksums with the old basis) still opens.
+TEST(Shard, OldIndexWithLegacyChecksumsOpens) {
+  auto dir = t::fresh_dir("shard_legacy");
+  pack_by_hand(dir, {random_record("a", 8, 8, false, 3, 5)});
+  {
+    nucseg::h5::File f((dir / kIndexFileName).string(), nucseg::h5::File::Mode::read_write);
+    ASSERT_EQ(H5Adelete(f.id(), "checksum_algorithm"), 0);
+    ASSERT_EQ(H5Ldelete(f.id(), "shards/checksum", H5P_DEFAULT), 0);
+    auto shards = f.open_group("shards");
+    shards.write_strings("checksum", {nucseg::fs::file_checksum(dir / "s.h5", nucseg::fs::kLegacyFnvBasis)});
+  }
+  EXPECT_NO_THROW(ShardDataset::open(dir));
+  std::filesystem::remove_all(dir);
+}

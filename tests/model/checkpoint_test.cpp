@@ -2,7 +2,10 @@
 // missing or mismatched files.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <torch/torch.h>
 
@@ -128,5 +131,50 @@ TEST(Checkpoint, MissingOrMismatchedFileIsADataError) {
     EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
     EXPECT_NE(std::string(e.what()).find("tiny.pt"), std::string::npos);
   }
+  stdfs::remove_all(dir);
+}
+
+// A weight changed inside the file after it was written (torch's reader checks no CRC) is
+// refused; a checkpoint of nucseg 0.1, which records no model hash, still loads.
+TEST(Checkpoint, AChangedWeightIsRefusedAndOldFilesStillLoad) {
+  auto dir = fresh_dir("nucseg_ckpt_damaged");
+  torch::manual_seed(5);
+  Tiny a;
+  CheckpointState st;
+  st.classes = 3;
+  save_checkpoint(dir / "best.pt", *a, nullptr, st);
+  Tiny b;
+  ASSERT_NO_THROW(load_checkpoint(dir / "best.pt", *b, nullptr));
+  EXPECT_EQ(model_tensors_hash(*a), model_tensors_hash(*b));
+
+  auto weight = a->conv->weight.detach().contiguous();
+  std::ifstream in(dir / "best.pt", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string needle(static_cast<const char*>(weight.data_ptr()), 32);
+  auto at = bytes.find(needle);
+  ASSERT_NE(at, std::string::npos) << "the weight's bytes are not stored as they are";
+  const float bad = -1.7e36f;
+  std::memcpy(&bytes[at + 8], &bad, sizeof bad);
+  std::ofstream(dir / "best.pt", std::ios::binary | std::ios::trunc) << bytes;
+  Tiny c;
+  try {
+    load_checkpoint(dir / "best.pt", *c, nullptr);
+    ADD_FAILURE() << "a damaged checkpoint loaded";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_NE(std::string(e.what()).find("damaged"), std::string::npos) << e.what();
+  }
+
+  // The layout nucseg 0.1 wrote: the same keys without "model_hash".
+  torch::serialize::OutputArchive old, model_part;
+  a->save(model_part);
+  old.write("model", model_part);
+  for (const char* key : {"epoch", "step", "batch_in_epoch", "seed", "best_step", "classes"})
+    old.write(key, torch::tensor(int64_t{3}, torch::kInt64));
+  old.write("best_score", torch::tensor(0.5, torch::kFloat64));
+  old.save_to((dir / "old.pt").string());
+  Tiny d;
+  EXPECT_EQ(load_checkpoint(dir / "old.pt", *d, nullptr).classes, 3);
+  EXPECT_TRUE(same_parameters(a, d));
   stdfs::remove_all(dir);
 }

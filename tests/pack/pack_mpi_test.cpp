@@ -43,3 +43,36 @@ TEST(PackMpi, TwoRanksWriteDisjointShardsWithSourceBytes) {
   world.barrier();
   if (world.is_root()) std::filesystem::remove_all(dir);
 }
+
+// Rank 0 lists the inputs for every rank: an input root that only rank 0 can see still packs
+// on both ranks (rank 1 is pointed at a folder that does not exist), and a problem rank 0
+// finds is the same configuration error on every rank.
+TEST(PackMpi, RankZeroListsForEveryRank) {
+  int argc = 0;
+  char** argv = nullptr;
+  nucseg::dist::World world(&argc, &argv);
+  auto dir = std::filesystem::temp_directory_path() / "nucseg_pack_mpi_listing";
+  if (world.is_root()) {
+    std::filesystem::remove_all(dir);
+    t::write_kaggle(dir / "in", 4, 5);
+  }
+  world.barrier();
+  nucseg::Config config;
+  config.pack.input = world.is_root() ? (dir / "in").string() : (dir / "not-here").string();
+  config.pack.output = (dir / "out").string();
+  config.pack.shard_max_images = 1;
+  EXPECT_EQ(nucseg::pack::run_pack(config, world), 0);
+  if (world.is_root()) {
+    EXPECT_EQ(nucseg::io::ShardDataset::open(dir / "out").size(), 4u);
+  }
+
+  config.pack.input = world.is_root() ? (dir / "missing").string() : (dir / "in").string();
+  try {
+    nucseg::pack::run_pack(config, world);
+    ADD_FAILURE() << "rank " << world.rank() << ": no error";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().key, "pack.input") << e.what();
+  }
+  world.barrier();
+  if (world.is_root()) std::filesystem::remove_all(dir);
+}

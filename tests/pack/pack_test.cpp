@@ -6,6 +6,7 @@
 
 #include "../io/test_util.hpp"
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
 #include "test_util.hpp"
 
@@ -73,6 +74,26 @@ TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
   ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
   EXPECT_NE(inode(first), before);
 
+  // A shard damaged after it was written (a label pixel changed, then read by a resume) is
+  // rewritten from the sources, not blessed with a checksum of the damaged file.
+  {
+    auto before_damage = inode(first);
+    auto dataset = nucseg::io::ShardDataset::open(out);
+    nucseg::h5::File f(first.string(), nucseg::h5::File::Mode::read_write);
+    auto g = f.open_group("images/000000");
+    auto labels = g.read<int32_t>("labels");
+    labels[labels.size() / 2] += 1;
+    nucseg::h5::Handle set(H5Dopen2(g.id(), "labels", H5P_DEFAULT));
+    ASSERT_GE(H5Dwrite(set.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data()), 0);
+    set = nucseg::h5::Handle();
+    g = nucseg::h5::Group();
+    f.close();
+    ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+    EXPECT_NE(inode(first), before_damage);
+    t::expect_matches_sources(nucseg::io::ShardDataset::open(out), in, config.pack.border_width, config.pack.seed,
+                              config.pack.val_fraction);
+  }
+
   // A changed plan (another shard size) rewrites, and stale shards of the old plan go away.
   config.pack.overwrite = false;
   config.pack.shard_max_images = 100;
@@ -81,6 +102,18 @@ TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
   for (auto& e : std::filesystem::directory_iterator(out)) shards += e.path().filename().string().rfind("shard-", 0) == 0;
   EXPECT_EQ(shards, 1u);
   EXPECT_EQ(nucseg::io::ShardDataset::open(out).size(), 5u);
+
+  // Another run holds the output folder: refused (exit 2) before anything is touched.
+  {
+    nucseg::FolderLock other(out, "nucseg_pack", "pack.output");
+    try {
+      nucseg::pack::run_pack(config, world());
+      ADD_FAILURE() << "a second pack run into a locked folder started";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.exit_code(), nucseg::exit_codes::usage);
+      EXPECT_NE(std::string(e.what()).find("is in use by nucseg_pack"), std::string::npos) << e.what();
+    }
+  }
 
   // Too many rejected: the job finishes (index written) but exits 3.
   config.pack.max_rejected_fraction = 0.2;

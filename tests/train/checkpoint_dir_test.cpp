@@ -1,6 +1,8 @@
 // A run's checkpoint folder: retention of the last K plus best.pt; leftover temporaries of a
 // killed writer ignored and removed, torn files skipped.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -59,14 +61,20 @@ TEST(CheckpointDir, LatestIgnoresAndRemovesTemporariesAndSkipsTornFiles) {
   st.step = 7;
   ckpts.save(*m, &opt, st);
   // A writer killed mid-save leaves a temporary of a later step; a torn final file (written
-  // without the rename protocol, e.g. by hand) must be skipped too.
-  auto tmp = nucseg::fs::temporary_sibling(dir / step_checkpoint_name(9));
+  // without the rename protocol, e.g. by hand) must be skipped too. A temporary whose writer
+  // still runs (here: this process) is left alone.
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  auto tmp = dir / (step_checkpoint_name(9) + ".tmp-" + std::to_string(child));
+  auto live = nucseg::fs::temporary_sibling(dir / step_checkpoint_name(10));
   { std::ofstream(tmp) << "partial"; }
+  { std::ofstream(live) << "being written"; }
   { std::ofstream(dir / step_checkpoint_name(8)) << "torn"; }
   auto latest = ckpts.latest();
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->filename(), "ckpt-step-00000007.pt");
   EXPECT_FALSE(stdfs::exists(tmp));
-  for (auto& e : stdfs::directory_iterator(dir)) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
+  EXPECT_TRUE(stdfs::exists(live));
   stdfs::remove_all(dir);
 }

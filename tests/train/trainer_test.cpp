@@ -14,6 +14,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/core/lock.hpp"
 #include "nucseg/core/signals.hpp"
 #include "nucseg/dist/world.hpp"
 #include "nucseg/model/unet.hpp"
@@ -191,8 +192,40 @@ TEST(Trainer, InterruptedThenResumedRunEndsWithTheSameWeights) {
     EXPECT_EQ(rows[i][0], static_cast<double>(i + 1));
     EXPECT_EQ(rows[i][1], full_rows[i][1]);  // same step
     EXPECT_DOUBLE_EQ(rows[i][9], full_rows[i][9]);  // same object score
+    // The train loss of the interrupted epoch averages all of its steps, not only those after the restart.
+    EXPECT_DOUBLE_EQ(rows[i][3], full_rows[i][3]) << "epoch " << i + 1;
   }
   EXPECT_EQ(rows.back()[1], 7);
+
+  // Another batch size mid-epoch would repeat and skip samples: refused, naming the key.
+  auto other = cut;
+  other.train.max_steps = 2;
+  other.train.output = (stdfs::path(cut.train.output).parent_path() / "nucseg_trainer_run_layout").string();
+  stdfs::remove_all(other.train.output);
+  ASSERT_EQ(train::run_train(other, world()), exit_codes::ok);  // checkpoint at step 2, mid-epoch
+  other.train.max_steps = 7;
+  other.train.batch_size = 2;
+  try {
+    train::run_train(other, world());
+    ADD_FAILURE() << "a mid-epoch resume with another batch size was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.context().key, "train.batch_size");
+    EXPECT_NE(std::string(e.what()).find("1 rank(s) x batch 4, this run has 1 x 2"), std::string::npos) << e.what();
+  }
+
+  // A stop signal on the final step: the run still validates and ends (exit 0) like the full one.
+  auto last = tiny_config(shards, "last");
+  last.train.max_steps = 6;
+  ASSERT_EQ(train::run_train(last, world()), exit_codes::ok);
+  StopSignal::install();
+  StopSignal::raise_for_test(SIGUSR1);
+  last.train.max_steps = 7;
+  EXPECT_EQ(train::run_train(last, world()), exit_codes::ok);
+  StopSignal::reset();
+  auto last_rows = csv_rows(stdfs::path(last.train.output) / "metrics.csv");
+  ASSERT_EQ(last_rows.size(), full_rows.size());
+  EXPECT_EQ(last_rows.back()[1], 7);
+  EXPECT_DOUBLE_EQ(last_rows.back()[9], full_rows.back()[9]);
 }
 
 TEST(Trainer, BadInputsFailBeforeTraining) {
@@ -224,6 +257,12 @@ TEST(Trainer, BadInputsFailBeforeTraining) {
   expect_error(c, ErrorKind::config, "data.channels");
   c = tiny_config(make_shards("noval", 0.0), "bad");
   expect_error(c, ErrorKind::data, "val split");
+  // Another run holds the run directory (here: this process, so it is alive).
+  c = tiny_config(ok, "busy");
+  {
+    FolderLock other(c.train.output, "nucseg_train", "train.output");
+    expect_error(c, ErrorKind::config, "is in use by nucseg_train");
+  }
 }
 
 // train.time_limit: a run of 1000 epochs stops at a 4-second budget, exits 0, and leaves a

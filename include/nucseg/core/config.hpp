@@ -151,6 +151,8 @@ struct InferConfig {
   std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
   DiameterSpec diameter;  // rescale to the training set's nucleus diameter; 0: no rescaling
   std::string tta = "off";  // test-time augmentation: off, flips (4 transforms), dihedral (8)
+  double max_failed_fraction = 0.0;  // exit 3 only when more than this share of the images failed
+  bool deterministic = false;  // bit-reproducible whatever the ranks and threads (run.cpp)
 };
 
 // Instances from class probabilities: read by inference and by training's validation alike.

@@ -1,6 +1,7 @@
 // Filesystem helpers: checked, atomic, and safe against names that escape a folder.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,7 +12,8 @@ namespace stdfs = std::filesystem;
 
 void create_directories(const stdfs::path& dir);  // throws Error(runtime) with the path
 
-// Writes `bytes` to `path` atomically: <path>.tmp-<pid>, fsync, rename over `path`.
+// Writes `bytes` to `path` atomically: <path>.tmp-<pid>, fsync, rename over `path`. Error(runtime)
+// with the system's reason ("No space left on device") when a write fails; the temporary goes.
 void write_file_atomic(const stdfs::path& path, const std::string& bytes);
 std::string read_file(const stdfs::path& path);  // throws Error(data) with the path
 
@@ -28,9 +30,19 @@ void commit_rename(const stdfs::path& from, const stdfs::path& to);
 // path separators and odd characters become '_', and "." / ".." can never result.
 std::string safe_component(const std::string& text);
 
-// 64-bit FNV-1a of a byte range, as hex; stable across platforms (used for checksums and ids).
-std::string fnv1a_hex(const void* data, size_t size);
-uint64_t fnv1a(const void* data, size_t size, uint64_t seed = 1469598103934665603ULL);
-std::string file_checksum(const stdfs::path& path);  // fnv1a_hex of the file's bytes
+// 64-bit FNV-1a (Fowler-Noll-Vo, prime 1099511628211) of a byte range; stable across platforms.
+// kFnvOffsetBasis is the standard offset basis: fnv1a("") == 0xcbf29ce484222325 and
+// fnv1a("a") == 0xaf63dc4c8601ec8c, as published. Checksums use it.
+inline constexpr uint64_t kFnvOffsetBasis = 14695981039346656037ULL;
+// nucseg 0.1 used this basis everywhere (the standard one with its last digit lost). Image ids
+// and the train/val split still hash with it, so that ids and splits of existing data do not
+// move; old index.h5 files (no checksum_algorithm attribute) are verified with it.
+inline constexpr uint64_t kLegacyFnvBasis = 1469598103934665603ULL;
+
+uint64_t fnv1a(const void* data, size_t size, uint64_t seed = kFnvOffsetBasis);
+std::string fnv1a_hex(const void* data, size_t size, uint64_t seed = kFnvOffsetBasis);  // 16 hex digits
+std::string to_hex(uint64_t value);  // 16 lower-case hex digits
+// FNV-1a of the file's bytes, 16 hex digits. Error(data) naming the file when unreadable.
+std::string file_checksum(const stdfs::path& path, uint64_t basis = kFnvOffsetBasis);
 
 }  // namespace nucseg::fs

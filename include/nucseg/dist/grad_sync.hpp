@@ -70,6 +70,11 @@ class GradientSync final {
 // Copies rank 0's parameters and buffers to every rank (the module structure must match;
 // checked). Call once after building the model and before the optimizer sees it.
 void broadcast_parameters(const World& world, torch::nn::Module& module);
+// Rank 0's buffers (BatchNorm running statistics) onto every rank. Without synchronised
+// BatchNorm each rank's running statistics drift apart; the trainer aligns them at every
+// epoch's end, so validation on every rank scores the model rank 0 saves, and a resumed run
+// (whose ranks all load rank 0's checkpoint) continues exactly as an uninterrupted one.
+void broadcast_buffers(const World& world, torch::nn::Module& module);
 
 // FNV-1a over the bytes of every parameter, in registration order (buffers excluded: BatchNorm
 // statistics are per rank by default).

@@ -16,7 +16,7 @@ class WorkQueue final {
  public:
   // Collective: every rank of `world` constructs it with the same `total`.
   WorkQueue(const World& world, long total);
-  ~WorkQueue();  // collective (MPI_Win_free)
+  ~WorkQueue();  // collective (MPI_Win_free), except while an exception unwinds: then nothing is freed
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 

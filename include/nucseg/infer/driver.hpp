@@ -56,6 +56,7 @@ struct Stages {
 struct RunReport {
   long processed = 0;  // on this rank
   long skipped = 0;    // on this rank: results already there
+  long redone = 0;     // on this rank: results there but unreadable or made otherwise, redone
   long failed = 0;     // on this rank
   long batches_helped = 0;    // on this rank: tile batches computed for other ranks' images
   long batches_received = 0;  // on this rank: tile batches of its images computed by others
@@ -63,7 +64,7 @@ struct RunReport {
   long failed_total = 0;         // all ranks
   AssemblySummary assembly;      // rank 0, when assembled
   bool assembled = false;
-  int exit_code = 0;             // 0, 3 (some failed) or 75 (stopped); same on every rank
+  int exit_code = 0;             // 0, 3 (more than infer.max_failed_fraction failed) or 75 (stopped); same on every rank
 };
 
 // Collective over `world`. `provenance` is used by rank 0 for segmentation.h5.

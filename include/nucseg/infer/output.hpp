@@ -1,6 +1,8 @@
 // Results of nucseg_infer on disk (docs/inference.md describes the layout):
-//   <output>/images/<id>.h5   one file per image, written to a temporary name and renamed, so a
-//                             file under its final name is always complete (resume = "exists");
+//   <output>/images/<id>.h5   one file per image, written to a temporary name, read back and
+//                             renamed, so a file under its final name is complete; it records
+//                             the checkpoint hash and settings that made it (resume redoes a file
+//                             that is unreadable or was made otherwise);
 //   <output>/labels/<id>.png|.tiff  optional label exports (infer.export_labels);
 //   <output>/segmentation.h5  built by rank 0 at the end: provenance attributes, /images/<id>
 //                             external links to the per-image files, /index, one /objects table
@@ -77,29 +79,56 @@ void for_each_object_column(Table& t, F&& f) {
   for_each_channel_column(t, f);
 }
 
+// What made a per-image result: a file made with another checkpoint or other settings is
+// stale, and a resumed run redoes it rather than mixing models in one segmentation.h5.
+struct ResultStamp {
+  std::string checkpoint_hash;  // fs::file_checksum of the model file
+  std::string settings;         // the resolved settings that change results (result_settings())
+};
+
+enum class ResultState { missing, done, unreadable, stale };
+struct ResultCheck {
+  ResultState state = ResultState::missing;
+  std::string reason;  // why a file is unreadable or stale, for the log
+};
+
 class ResultStore final {
  public:
-  explicit ResultStore(std::filesystem::path output_dir);  // creates <output>/images
+  // Creates <output>/images. `stamp` is written on every result and compared by check().
+  explicit ResultStore(std::filesystem::path output_dir, ResultStamp stamp = {});
 
   std::filesystem::path result_path(const std::string& id) const;
-  bool has_result(const std::string& id) const;
+  // done only for a file that reads back whole (read_data: every dataset too, else the
+  // attributes and shapes) and carries this store's stamp.
+  ResultCheck check(const std::string& id, bool read_data = true) const;
+  bool has_result(const std::string& id) const { return check(id).state == ResultState::done; }
 
-  // Writes <output>/images/<id>.h5 atomically (temporary sibling, fsync, rename).
+  // Writes <output>/images/<id>.h5 atomically: a temporary sibling, every HDF5 object closed,
+  // flushed, read back and checked, fsync'ed, renamed. Error(runtime) with the system's reason
+  // (e.g. "No space left on device") when the disk refuses; nothing is left under the final name.
   void write(const ImageResult& result, bool save_probabilities) const;
   // Writes <output>/labels/<id>.png (16-bit) or .tiff atomically; format "png" or "tiff".
   // Labels above 65535 are written as a 32-bit float TIFF (exact up to 2^24).
   std::filesystem::path export_labels(const ImageResult& result, const std::string& format) const;
 
   const std::filesystem::path& dir() const { return dir_; }
+  const ResultStamp& stamp() const { return stamp_; }
 
  private:
   std::filesystem::path dir_;
+  ResultStamp stamp_;
 };
+
+// Reads a per-image result file back: Error(data) naming the file when it is not complete
+// (an attribute or dataset missing or unreadable, shapes or row counts that disagree, another
+// image id). Returns the stamp the file carries (empty fields for files of older versions).
+ResultStamp verify_result_file(const std::filesystem::path& file, const std::string& id, bool read_data);
 
 struct Provenance {
   std::string tool_version = NUCSEG_VERSION;
   std::string checkpoint;       // path of the model file
   std::string checkpoint_hash;  // fs::file_checksum of it
+  std::string settings;         // result_settings() of the resolved configuration
   std::string config_toml;      // the resolved configuration
   std::string training_config;  // the resolved configuration of the run that wrote the checkpoint
   std::string input_root;

@@ -16,6 +16,12 @@ namespace nucseg::infer {
 // Throws Error(config, infer.model) when nothing usable is there.
 std::filesystem::path resolve_model_file(const std::string& model);
 
+// The resolved settings that change what a result is, one "section.key = value" per line:
+// [infer] without the keys of where and how fast (model, input, output, overwrite, threads,
+// export_labels, max_failed_fraction), all of [segment], and data.channels / data.normalize*.
+// Recorded on every per-image result; a resumed run redoes results made with other settings.
+std::string result_settings(const Config& config);
+
 // Collective over `world`: discovers the inputs (rank 0, broadcast), loads the model on every
 // rank, runs the driver and returns the exit code: 0, 3 (some images failed: see the failures
 // table), 75 (stopped by a signal; rerun to resume). An empty or missing input is Error(config)

@@ -31,7 +31,7 @@ class TileSharing final {
  public:
   // Collective over `world`.
   explicit TileSharing(const dist::World& world);
-  ~TileSharing();  // collective (MPI_Win_free, MPI_Comm_free)
+  ~TileSharing();  // collective (MPI_Win_free, MPI_Comm_free), except while an exception unwinds
   TileSharing(const TileSharing&) = delete;
   TileSharing& operator=(const TileSharing&) = delete;
 

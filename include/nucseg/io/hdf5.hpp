@@ -121,10 +121,23 @@ class File final : public Group {
  public:
   enum class Mode { read, read_write, create_truncate };
   File(const std::string& path, Mode mode);
-  void flush() const;
-  // Closes now (and so checks the close); the destructor closes silently otherwise.
+  ~File();  // closes; a file that cannot be written any more is closed without crashing HDF5
+  File(File&&) = default;
+  File& operator=(File&&) = delete;
+  // Flushes and closes now, so a failed write (a full disk: the message carries the system's
+  // reason) is an Error here; the destructor closes silently otherwise. Error(runtime) when a
+  // group or dataset of the file is still open: HDF5 would write the file's metadata only when
+  // that object closes, after the caller renamed the file.
   void close();
+  int open_objects() const;  // groups, datasets, types and attributes of this file still open
+
+ private:
+  bool writable_ = false;
 };
+
+// The innermost messages of the calling thread's HDF5 error stack (the system's reason when
+// there is one, e.g. ": No space left on device"), as ": ..." or "" when empty; clears the stack.
+std::string error_detail();
 
 // Turns the HDF5 library's own error stack printing off (we raise Errors instead).
 void silence_library_errors();

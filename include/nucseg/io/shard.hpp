@@ -18,6 +18,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "nucseg/core/fs.hpp"
 #include "nucseg/io/hdf5.hpp"
 
 namespace nucseg::io {
@@ -26,6 +27,9 @@ inline constexpr const char* kShardFormat = "nucseg-shard";
 inline constexpr int64_t kShardFormatVersion = 2;     // written
 inline constexpr int64_t kShardFormatMinVersion = 1;  // oldest still read
 inline constexpr const char* kIndexFileName = "index.h5";
+// What index.h5's shard checksums and a shard's payload_checksum are: 64-bit FNV-1a with the
+// standard offset basis (core/fs.hpp), 16 hex digits.
+inline constexpr const char* kChecksumAlgorithm = "fnv1a64";
 
 // One packed image as the trainer gets it.
 struct ShardRecord {
@@ -68,8 +72,24 @@ struct ShardHeader {
   std::string channels = "\"rgb\"";  // data.channels pack mapped the sources with (TOML text)
 };
 
+// The checksum a shard records of its own content, root attribute `payload_checksum`: 64-bit
+// FNV-1a (standard basis) over each image in slot order (id, split, source, height, width,
+// bit depth, effective bits, nucleus diameter, then the pixels as stored, the labels as int32
+// and the classes as uint8, all in native byte order), then the header (source_root,
+// border_width, compression, plan, first_item, end_item, count, channels). docs/formats.md has the exact byte layout.
+class ShardChecksum final {
+ public:
+  void add(const ShardRecord& record, const std::string& split, const std::string& source);
+  std::string finish(const ShardHeader& header, int64_t count) const;  // 16 hex digits
+
+ private:
+  uint64_t hash_ = fs::kFnvOffsetBasis;
+};
+
 // Writes one shard under a temporary sibling name; commit() renames it into place, so a
 // shard file that exists is complete. Destroying an uncommitted writer removes the temp file.
+// The shard records its payload checksum (ShardChecksum); commit() also gives the checksum of
+// the whole file as written (fs::file_checksum), which index.h5 lists.
 class ShardWriter final {
  public:
   ShardWriter(const std::filesystem::path& path, ShardHeader header);
@@ -83,6 +103,7 @@ class ShardWriter final {
   size_t count() const { return ids_.size(); }
   double raw_megabytes() const { return raw_bytes_ / 1e6; }  // uncompressed payload so far
   void commit();
+  const std::string& file_checksum() const { return file_checksum_; }  // after commit()
 
  private:
   std::filesystem::path path_;
@@ -95,6 +116,8 @@ class ShardWriter final {
   std::vector<double> diameters_;
   std::vector<RejectedInput> rejected_;
   double raw_bytes_ = 0;
+  ShardChecksum checksum_;
+  std::string file_checksum_;
   bool committed_ = false;
 };
 
@@ -111,6 +134,11 @@ struct ShardSummary {
 // Error(data) when the file is not a complete nucseg shard of this format version.
 ShardSummary read_shard_summary(const std::filesystem::path& path);
 
+// Reads every image of a complete shard back and compares the content with the checksum the
+// shard recorded when it was written. Error(data) naming the file for a damaged shard, one that
+// records no checksum (written before nucseg 0.2) or one that does not read back.
+void verify_shard(const std::filesystem::path& path);
+
 // Writes <dir>/index.h5 atomically. `shards` are file names relative to dir.
 struct IndexContents {
   std::string source_root;
@@ -120,7 +148,7 @@ struct IndexContents {
   double val_fraction = 0.2;
   std::string channels = "\"rgb\"";  // data.channels of the pack run (TOML text)
   std::vector<std::string> shards;
-  std::vector<std::string> checksums;
+  std::vector<std::string> checksums;  // fs::file_checksum of each shard (attribute checksum_algorithm)
   std::vector<int64_t> counts;
   std::vector<ShardEntry> entries;  // sorted by id
   std::vector<RejectedInput> rejected;

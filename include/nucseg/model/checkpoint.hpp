@@ -7,8 +7,10 @@
 // scalars "epoch", "step", "batch_in_epoch", "seed", "best_score", "best_step", "classes",
 // "nucleus_diameter" (float64, px), "train_seconds" (float64; both absent in checkpoints written
 // before they existed, read as 0),
-// the CPU generator state "rng", and the resolved config TOML as the string "config" (it holds
-// data.normalize*, data.channels: what inference needs to prepare images the same way).
+// "world_size", "batch_size", "epoch_loss_sum", "epoch_loss_count" (the last four optional),
+// the CPU generator state "rng", the resolved config TOML as the string "config" (it holds
+// data.normalize*, data.channels: what inference needs to prepare images the same way), and
+// "model_hash": model_tensors_hash() of the model as saved, which loading verifies.
 // Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
 // run's checkpoint folder is the trainer's (train/checkpoint_dir.hpp).
 #pragma once
@@ -40,6 +42,14 @@ struct CheckpointState {
   // counts them); 0 in older checkpoints.
   double train_seconds = 0.0;
   std::string config;       // resolved configuration (TOML) of the run that wrote it
+  // What decides which samples a step of `epoch` takes: a resume mid-epoch needs the same
+  // (0: not recorded, files of nucseg 0.1).
+  long world_size = 0;
+  long batch_size = 0;
+  // The epoch's training loss so far, summed over every rank's steps, so the epoch's metrics
+  // row after a resume averages the whole epoch, not only the steps since the restart.
+  double epoch_loss_sum = 0.0;
+  long epoch_loss_count = 0;
 };
 
 // Writes atomically (temporary sibling + rename). `optimizer` may be null (model-only file).
@@ -47,10 +57,16 @@ void save_checkpoint(const std::filesystem::path& file, torch::nn::Module& model
                      torch::optim::Optimizer* optimizer, const CheckpointState& state);
 
 // Loads into `model` (and `optimizer` when not null) and returns the saved state; also
-// restores the CPU generator. Throws Error(data) naming the file when it is unreadable.
+// restores the CPU generator. Throws Error(data) naming the file when it is unreadable or
+// damaged (the loaded tensors do not hash to the recorded model_hash); a checkpoint without a
+// model_hash (nucseg 0.1) is loaded with a warning.
 // Tensors are read onto `device` (the model's).
 CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
                                 torch::optim::Optimizer* optimizer, torch::Device device = torch::kCPU);
+
+// 64-bit FNV-1a (16 hex digits) over every parameter and buffer in registration order: name,
+// dtype, shape and bytes. What a checkpoint records as "model_hash".
+std::string model_tensors_hash(torch::nn::Module& model);
 
 // Reads only the run state (no model), e.g. to size a model before loading it.
 CheckpointState read_checkpoint_state(const std::filesystem::path& file);
