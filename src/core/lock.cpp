@@ -81,7 +81,16 @@ std::string host_name() {
 
 bool process_alive(long pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  // A zombie answers kill(pid, 0) too: a rank killed by MPI_Abort whose parent (mpirun) exited
+  // first can stay one for as long as nobody reaps it (a container's PID 1 may never do so).
+  const std::string stat = read_or_empty("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  if (paren != std::string::npos && paren + 2 < stat.size()) {
+    const char state = stat[paren + 2];
+    if (state == 'Z' || state == 'X') return false;
+  }
+  return true;
 }
 
 LockOwner this_process_owner(const std::string& tool) {
@@ -142,6 +151,14 @@ FolderLock::FolderLock(const stdfs::path& folder, const std::string& tool, const
       if (attempt < 19) continue;
     }
     std::string why = owner.pid == 0 ? "it is empty" : stale_reason(owner, me);
+    // A holder on this host may be a rank of a job that is ending this moment (killed by
+    // MPI_Abort a moment after its launcher returned): give it a few seconds to go.
+    for (int wait = 0; why.empty() && owner.host == me.host && owner.pid != me.pid && wait < 50; ++wait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (read_or_empty(path) != text) break;  // released or replaced: look again
+      why = stale_reason(owner, me);
+    }
+    if (read_or_empty(path) != text) continue;
     if (why.empty())
       throw_config(key, "output folder " + folder.string() + " is in use by " + describe(owner) +
                             ": two runs must not write into one folder. Wait for it, use another folder, or, if that "

@@ -93,6 +93,20 @@ TEST(Lock, StaleLocksAreTakenOverLiveOnesRefused) {
   stdfs::remove_all(dir);
 }
 
+// A child that has exited but was not reaped yet is a zombie: not running.
+TEST(Lock, ZombiesAreNotAlive) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  for (int i = 0; i < 200; ++i) {  // until it has exited (still unreaped)
+    std::string stat = nucseg::fs::read_file("/proc/" + std::to_string(child) + "/stat");
+    if (stat[stat.rfind(')') + 2] == 'Z') break;
+    ::usleep(5000);
+  }
+  EXPECT_FALSE(nucseg::process_alive(child));
+  EXPECT_TRUE(nucseg::process_alive(::getpid()));
+  ::waitpid(child, nullptr, 0);
+}
+
 TEST(Lock, OnlyTemporariesOfDeadWritersAreStale) {
   const auto live = "/x/img.h5.tmp-" + std::to_string(::getpid());
   const auto dead = "/x/img.h5.tmp-" + std::to_string(dead_pid());

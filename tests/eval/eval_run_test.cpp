@@ -39,8 +39,8 @@ cv::Mat touching_labels() {
 void write_predictions(const stdfs::path& file, const std::vector<std::string>& ids, const cv::Mat& labels) {
   File f(file.string(), File::Mode::create_truncate);
   f.create_group("index").write_strings("image_id", ids);
-  {  // closed before f.close(), which refuses while a group is open
-    auto images = f.create_group("images");
+  {
+    auto images = f.create_group("images");  // closed before the file (h5::File::close() checks)
     for (const auto& id : ids)
       images.create_group(id).write("labels", nucseg::h5::Type::i32, labels.ptr(),
                                     {static_cast<hsize_t>(labels.rows), static_cast<hsize_t>(labels.cols)});

@@ -53,7 +53,7 @@ print("dataset:", len(os.listdir(os.path.join(root, "images"))), "images")
 PY
 
 "$bin/nucseg_pack" --log-level warn --set pack.input="$t/data" --set pack.output="$t/shards" \
-  --set pack.layout=flat --set pack.mask_kind=labels --set pack.val_fraction=0.25
+  --set pack.layout=flat --set pack.mask_kind=labels --set pack.val_fraction=0.25 --set data.channels=[1]
 "$bin/nucseg_train" --log-level warn --set data.shards="$t/shards" --set data.crop=64 --set data.channels=[1] \
   --set train.output="$t/run" --set train.max_steps=3 --set train.batch_size=2 --set train.threads=2 \
   --set train.preview_count=0

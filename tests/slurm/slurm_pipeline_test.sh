@@ -80,8 +80,10 @@ say "infer job $infer (after train's completion)"
 infer_start=$(job_field "$infer" StartTime)
 train_end=$(job_field "$train" EndTime)
 [[ ! "$infer_start" < "$train_end" ]] || fail "infer started at $infer_start, before train ended at $train_end"
-expect_grep "on 2 ranks" "nucseg-infer-$infer.out" "inference on the 2 tasks of the job"
-expect_grep "nucseg_infer exited with 0" "nucseg-infer-$infer.out" "infer job"
+# infer.sbatch names its log nucseg-infer-%A_%a.out (Slurm writes 4294967294 for %a outside an array).
+infer_log="nucseg-infer-${infer}_4294967294.out"
+expect_grep "on 2 ranks" "$infer_log" "inference on the 2 tasks of the job"
+expect_grep "nucseg_infer exited with 0" "$infer_log" "infer job"
 /usr/bin/python3 "$here/check_pipeline.py" segmentation infer/segmentation.h5 data/heldout || fail "segmentation.h5"
 
 say "infer array $array: 2 shares"

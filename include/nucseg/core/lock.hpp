@@ -5,8 +5,10 @@
 // killed with SIGKILL leaves it behind, and the next run takes over a *stale* lock:
 //   - same host and the pid is no longer running, or
 //   - the same Slurm job id (a requeued job restarting, possibly on another node).
-// A lock held by a live process, or by another host outside that job, is refused with an
-// Error(config) naming `key` (exit 2) that says who holds it and how to remove it.
+// (A zombie counts as gone.) A lock held by a live process of this host is given 5 s to go (a
+// rank of a job that is being aborted this moment); a lock held by a live process, or by another
+// host outside that job, is then refused with an Error(config) naming `key` (exit 2) that says
+// who holds it and how to remove it.
 #pragma once
 
 #include <filesystem>
