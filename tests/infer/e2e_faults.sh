@@ -189,8 +189,9 @@ expect_rc 1 "$t/damaged.log" infer --set infer.model="$t/damaged.pt" --set infer
 grep -q "checkpoint is damaged" "$t/damaged.log" || { tail "$t/damaged.log"; fail "damage not reported"; }
 # 6. A stop at the launcher: SIGTERM to the job script (forwarded as SIGUSR1), then SIGTERM
 # straight to mpirun (what Slurm's cancel does to the batch step): mpirun exits 1, the script 75.
-# More images here: mpirun takes a moment to pass SIGTERM on, and the run must still be going.
-"$bin/nucseg_synth" --set synth.output="$t/data24" --set synth.count=24 --set synth.seed=4 \
+# More images here: mpirun takes a moment to pass SIGTERM on, and the run must still be going
+# (24 images took 0.6 s on an idle machine and finished before the signal arrived).
+"$bin/nucseg_synth" --set synth.output="$t/data24" --set synth.count=160 --set synth.seed=4 \
   --set synth.min_side=96 --set synth.max_side=128 >/dev/null
 printf '[infer]\nmodel = "%s"\ninput = "%s"\noutput = "%s"\ntile = 64\noverlap = 16\nbatch = 2\nthreads = 1\n' \
   "$t/ck1/best.pt" "$t/data24" "$t/stop" >"$t/infer.toml"
