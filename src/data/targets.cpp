@@ -46,25 +46,4 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
   return classes;
 }
 
-double median_equivalent_diameter(const cv::Mat& labels) {
-  if (labels.type() != CV_32SC1) throw_runtime("median_equivalent_diameter: labels must be CV_32SC1");
-  std::vector<long> area;  // by label; labels are 1..N after packing, so the table stays small
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* row = labels.ptr<int32_t>(y);
-    for (int x = 0; x < labels.cols; ++x) {
-      const int32_t v = row[x];
-      if (v <= 0) continue;
-      if (static_cast<size_t>(v) >= area.size()) area.resize(static_cast<size_t>(v) + 1, 0);
-      ++area[static_cast<size_t>(v)];
-    }
-  }
-  std::vector<double> d;
-  for (long a : area)
-    if (a > 0) d.push_back(std::sqrt(4.0 * static_cast<double>(a) / M_PI));
-  if (d.empty()) return 0.0;
-  std::sort(d.begin(), d.end());
-  const size_t n = d.size();
-  return n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
-}
-
 }  // namespace nucseg::data

@@ -14,6 +14,7 @@
 #include "nucseg/infer/magnification.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
 #include "nucseg/infer/tta.hpp"
+#include "nucseg/segment/nucleus_size.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -185,9 +186,9 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   if (config.diameter.automatic) {
     // The first pass ran at native scale; its nuclei say how far this image is from the
     // training set's magnification.
-    const double measured = median_equivalent_diameter(r.labels);
+    const double measured = segment::typical_nucleus_diameter(r.labels);
     const double scale = auto_scale(measured, stages.training_diameter);
-    log::rank().debug("{}: median nucleus diameter {:.1f} px at native scale, scale {:.3g}", item.id, measured, scale);
+    log::rank().debug("{}: nucleus diameter {:.1f} px at native scale, scale {:.3g}", item.id, measured, scale);
     if (scale == kMinScale || scale == kMaxScale)
       log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training: rescale clamped to {:.3g}", item.id,
                        measured, stages.training_diameter, scale);

@@ -11,7 +11,6 @@
 namespace nucseg::infer {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 constexpr const char* kKey = "infer.diameter";
 
 std::string number(double v) {
@@ -45,28 +44,6 @@ double auto_scale(double measured, double training_diameter) {
   const double ratio = training_diameter / measured;
   if (ratio <= kAutoTolerance && ratio >= 1.0 / kAutoTolerance) return 1.0;
   return std::clamp(ratio, kMinScale, kMaxScale);
-}
-
-double median_equivalent_diameter(const cv::Mat& labels) {
-  if (labels.empty()) return 0.0;
-  if (labels.type() != CV_32SC1) throw_runtime("median_equivalent_diameter: labels must be CV_32SC1");
-  double largest = 0;
-  cv::minMaxLoc(labels, nullptr, &largest);
-  std::vector<int64_t> area(static_cast<size_t>(std::max(0.0, largest)) + 1, 0);
-  for (int r = 0; r < labels.rows; ++r) {
-    const int32_t* p = labels.ptr<int32_t>(r);
-    for (int c = 0; c < labels.cols; ++c)
-      if (p[c] > 0) ++area[static_cast<size_t>(p[c])];
-  }
-  std::vector<double> diameters;
-  for (size_t l = 1; l < area.size(); ++l)
-    if (area[l] > 0) diameters.push_back(std::sqrt(4.0 * static_cast<double>(area[l]) / kPi));
-  if (diameters.empty()) return 0.0;
-  const size_t mid = diameters.size() / 2;
-  std::nth_element(diameters.begin(), diameters.begin() + static_cast<long>(mid), diameters.end());
-  if (diameters.size() % 2 == 1) return diameters[mid];
-  const double upper = diameters[mid];
-  return (upper + *std::max_element(diameters.begin(), diameters.begin() + static_cast<long>(mid))) / 2.0;
 }
 
 segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale) {

@@ -14,6 +14,7 @@
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/shard.hpp"
+#include "nucseg/segment/nucleus_size.hpp"
 
 namespace nucseg::pack {
 namespace stdfs = std::filesystem;
@@ -154,7 +155,7 @@ io::ShardRecord decode(const io::DatasetItem& item, const ChannelSpec& channels,
   r.effective_bits = image.effective_bits;
   r.labels = io::read_instance_labels(item, image.rgb.size(), mask_kind, used);
   r.classes = data::class_targets(r.labels, border_width);
-  r.nucleus_diameter = data::median_equivalent_diameter(r.labels);
+  r.nucleus_diameter = segment::median_equivalent_diameter(r.labels);
   r.image = std::move(image.rgb);
   return r;
 }

@@ -36,17 +36,6 @@ TEST(Magnification, AutoRescalesOnlyBeyondTwentyPercent) {
   EXPECT_EQ(auto_scale(1.0, 200.0), kMaxScale);
 }
 
-TEST(Magnification, MedianEquivalentDiameter) {
-  cv::Mat labels = cv::Mat::zeros(60, 60, CV_32S);
-  labels(cv::Rect(0, 0, 10, 10)).setTo(1);   // area 100
-  labels(cv::Rect(20, 0, 4, 4)).setTo(2);    // area 16
-  labels(cv::Rect(30, 30, 20, 20)).setTo(5); // area 400; label 3, 4 absent
-  EXPECT_NEAR(median_equivalent_diameter(labels), std::sqrt(400.0 / M_PI), 1e-9);
-  labels(cv::Rect(0, 50, 2, 2)).setTo(7);    // four objects: mean of the middle two
-  EXPECT_NEAR(median_equivalent_diameter(labels), (std::sqrt(64.0 / M_PI) + std::sqrt(400.0 / M_PI)) / 2, 1e-9);
-  EXPECT_EQ(median_equivalent_diameter(cv::Mat::zeros(5, 5, CV_32S)), 0.0);
-}
-
 TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {
   nucseg::segment::SegmentParams p;
   p.min_area = 12;

@@ -15,9 +15,4 @@ enum TargetClass : uint8_t { kBackground = 0, kInterior = 1, kBorder = 2 };
 // since the image edge is not an object boundary. border_width >= 1, Error(runtime) otherwise.
 cv::Mat class_targets(const cv::Mat& labels, int border_width);
 
-// The median over the nuclei of `labels` (CV_32SC1, 0 background) of their equivalent
-// diameter sqrt(4 area / pi), in pixels; 0 when there is no nucleus. The size measure
-// Cellpose calls the diameter: a disk of radius 8 gives ~16.
-double median_equivalent_diameter(const cv::Mat& labels);
-
 }  // namespace nucseg::data

@@ -38,10 +38,6 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // [kMinScale, kMaxScale].
 double auto_scale(double measured, double training_diameter);
 
-// Median over the objects of a CV_32SC1 label image of sqrt(4 area / pi) (skimage's
-// equivalent_diameter); 0 when there is none.
-double median_equivalent_diameter(const cv::Mat& labels);
-
 // The segment parameters for instances computed at the input's resolution of an image run at
 // `scale`: min_area / scale^2 and seed_distance / scale (rounded, seed_distance at least 1).
 segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale);
