@@ -186,9 +186,11 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   if (config.diameter.automatic) {
     // The first pass ran at native scale; its nuclei say how far this image is from the
     // training set's magnification.
-    const double measured = segment::typical_nucleus_diameter(r.labels);
-    const double scale = auto_scale(measured, stages.training_diameter);
-    log::rank().debug("{}: nucleus diameter {:.1f} px at native scale, scale {:.3g}", item.id, measured, scale);
+    const double measured = segment::median_equivalent_diameter(r.labels);
+    const double width = segment::foreground_diameter(r.labels);
+    const double scale = auto_scale(measured, width, stages.training_diameter);
+    log::rank().debug("{}: median nucleus diameter {:.1f} px, foreground width {:.1f} px at native scale, scale {:.3g}",
+                      item.id, measured, width, scale);
     if (scale == kMinScale || scale == kMaxScale)
       log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training: rescale clamped to {:.3g}", item.id,
                        measured, stages.training_diameter, scale);

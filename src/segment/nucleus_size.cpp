@@ -56,8 +56,4 @@ double foreground_diameter(const cv::Mat& labels) {
   return 6.0 * std::max(0.0, sum) / n;
 }
 
-double typical_nucleus_diameter(const cv::Mat& labels) {
-  return std::max(median_equivalent_diameter(labels), foreground_diameter(labels));
-}
-
 }  // namespace nucseg::segment

@@ -28,12 +28,22 @@ TEST(Magnification, InitialScaleFromTheGivenDiameter) {
 }
 
 TEST(Magnification, AutoRescalesOnlyBeyondTwentyPercent) {
-  EXPECT_EQ(auto_scale(18.0, 20.0), 1.0);
-  EXPECT_EQ(auto_scale(23.0, 20.0), 1.0);
-  EXPECT_DOUBLE_EQ(auto_scale(10.0, 20.0), 2.0);
-  EXPECT_DOUBLE_EQ(auto_scale(40.0, 20.0), 0.5);
-  EXPECT_EQ(auto_scale(0.0, 20.0), 1.0);  // no nuclei found
-  EXPECT_EQ(auto_scale(1.0, 200.0), kMaxScale);
+  EXPECT_EQ(auto_scale(18.0, 15.0, 20.0), 1.0);
+  EXPECT_EQ(auto_scale(23.0, 30.0, 20.0), 1.0);
+  EXPECT_DOUBLE_EQ(auto_scale(10.0, 15.0, 20.0), 2.0);
+  EXPECT_DOUBLE_EQ(auto_scale(40.0, 60.0, 20.0), 0.5);
+  EXPECT_EQ(auto_scale(0.0, 0.0, 20.0), 1.0);  // no nuclei found
+  EXPECT_EQ(auto_scale(1.0, 1.5, 200.0), kMaxScale);
+}
+
+TEST(Magnification, AutoDoesNotEnlargeFragmentsOfAWideForeground) {
+  // Small objects, but the foreground is as wide as the training nuclei or wider: fragments
+  // (or debris among normal nuclei): no enlargement.
+  EXPECT_EQ(auto_scale(10.0, 20.0, 20.0), 1.0);
+  EXPECT_EQ(auto_scale(10.0, 45.0, 20.0), 1.0);
+  EXPECT_DOUBLE_EQ(auto_scale(10.0, 19.0, 20.0), 2.0);
+  // Shrinking is not vetoed by the width.
+  EXPECT_DOUBLE_EQ(auto_scale(40.0, 10.0, 20.0), 0.5);
 }
 
 TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {
