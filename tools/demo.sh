@@ -3,7 +3,9 @@
 #   install what is missing -> build -> nucseg_synth (training set, and a held-out set made
 #   with another seed) -> nucseg_pack -> nucseg_train on 2 MPI ranks (short budget)
 #   -> nucseg_infer on 2 ranks over the held-out set -> nucseg_eval (Kaggle DSB 2018 score)
-#   and the classical threshold + watershed baseline on the same images, for comparison.
+#   and the classical threshold + watershed baseline on the same images, for comparison
+#   -> the same on a cross-distribution check: 16 images of tools/crosscheck/gen_c.py, a
+#   generator written apart from nucseg's (docs/crosscheck.md), network and classical per style.
 # Usage: tools/demo.sh [--quick]
 #   --quick          a much shorter training (a smoke run; the score will be low)
 #   NUCSEG_DEMO_DIR  output folder (default: demo)
@@ -28,34 +30,34 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "1/7 dependencies"
+step "1/8 dependencies"
 tools/install_deps.sh
 
-step "2/7 build"
+step "2/8 build"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" --target nucseg_synth nucseg_pack nucseg_train nucseg_infer nucseg_eval
 bin="$build_dir/src/apps"
 mpirun=(mpirun -np "$ranks" --bind-to none)
 
-step "3/7 generate demo data (training set seed 1, held-out set seed 2)"
+step "3/8 generate demo data (training set seed 1, held-out set seed 2)"
 "$bin/nucseg_synth" --config configs/demo.toml --set synth.output="$demo/data/train" --set synth.seed=1
 "$bin/nucseg_synth" --config configs/demo.toml --set synth.output="$demo/data/heldout" --set synth.seed=2 \
   --set synth.count=16
 
-step "4/7 pack into HDF5 shards"
+step "4/8 pack into HDF5 shards"
 "${mpirun[@]}" "$bin/nucseg_pack" --config configs/demo.toml --set pack.input="$demo/data/train" \
   --set pack.output="$demo/shards"
 
-step "5/7 train on $ranks MPI ranks"
+step "5/8 train on $ranks MPI ranks"
 train_args=(--config configs/demo.toml --set data.shards="$demo/shards" --set train.output="$demo/run")
 if ((quick)); then train_args+=(--set train.max_steps=20 --set train.epochs=1); fi
 "${mpirun[@]}" "$bin/nucseg_train" "${train_args[@]}"
 
-step "6/7 segment the held-out images on $ranks ranks"
+step "6/8 segment the held-out images on $ranks ranks"
 "${mpirun[@]}" "$bin/nucseg_infer" --config configs/demo.toml --set infer.model="$demo/run" \
   --set infer.input="$demo/data/heldout" --set infer.output="$demo/infer" --set infer.overwrite=true
 
-step "7/7 evaluate"
+step "7/8 evaluate"
 "$bin/nucseg_eval" --truth "$demo/data/heldout" --pred "$demo/infer/segmentation.h5" \
   --set eval.output="$demo/eval.json"
 /usr/bin/python3 tools/classical_baseline.py "$demo/data/heldout" --json "$demo/classical.json"
@@ -70,6 +72,12 @@ print(f"Kaggle DSB 2018 score on {net['images']} held-out images (seed 2):")
 print(f"  nucseg network              {net['score']:.3f}")
 print(f"  classical threshold+watershed {cls['score']:.3f}")
 PY
+
+step "8/8 cross-distribution check: 16 images of another generator (tools/crosscheck/gen_c.py, seed 1)"
+[[ -f "$demo/data/crosscheck/manifest.csv" ]] ||
+  /usr/bin/python3 tools/crosscheck/gen_c.py "$demo/data/crosscheck" --n 16 --seed 1 --jobs "$ranks" >/dev/null
+tools/crosscheck/score.sh --model "$demo/run" --build "$build_dir" --ranks "$ranks" --out "$demo/crosscheck" --list \
+  "$demo/data/crosscheck"
 cat <<EOF2
 
 Results:
