@@ -40,8 +40,8 @@ bin="$build_dir/src/apps"
 mpirun=(mpirun -np "$ranks" --bind-to none)
 
 step "3/8 generate demo data (training set seed 1, held-out set seed 2)"
-"$bin/nucseg_synth" --config configs/demo.toml --set synth.output="$demo/data/train" --set synth.seed=1
-"$bin/nucseg_synth" --config configs/demo.toml --set synth.output="$demo/data/heldout" --set synth.seed=2 \
+"${mpirun[@]}" "$bin/nucseg_synth" --config configs/demo.toml --set synth.output="$demo/data/train" --set synth.seed=1
+"${mpirun[@]}" "$bin/nucseg_synth" --config configs/demo.toml --set synth.output="$demo/data/heldout" --set synth.seed=2 \
   --set synth.count=16
 
 step "4/8 pack into HDF5 shards"
