@@ -76,7 +76,8 @@ PY
 step "8/8 cross-distribution check: 16 images of another generator (tools/crosscheck/gen_c.py, seed 1)"
 [[ -f "$demo/data/crosscheck/manifest.csv" ]] ||
   /usr/bin/python3 tools/crosscheck/gen_c.py "$demo/data/crosscheck" --n 16 --seed 1 --jobs "$ranks" >/dev/null
-tools/crosscheck/score.sh --model "$demo/run" --build "$build_dir" --ranks "$ranks" --out "$demo/crosscheck" --list \
+tools/crosscheck/score.sh --model "$demo/run" --config configs/demo.toml --build "$build_dir" --ranks "$ranks" \
+  --out "$demo/crosscheck" --list \
   "$demo/data/crosscheck"
 cat <<EOF2
 

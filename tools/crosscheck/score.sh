@@ -9,6 +9,8 @@
 #   --build DIR      nucseg build directory (default: build)
 #   --ranks N        MPI ranks for nucseg_infer (default: 2)
 #   --out DIR        where results go, one folder per set (default: crosscheck-results)
+#   --config FILE    nucseg_infer's config file (its [infer] and [segment] sections), e.g.
+#                    configs/demo.toml; --set values override it
 #   --set KEY=VALUE  passed to nucseg_infer (repeatable), e.g. --set infer.tile=512
 #   --list           give nucseg_infer a list file of the set's images instead of the folder
 #                    (a stray file such as manifest.csv beside the Kaggle folders can make
@@ -24,12 +26,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
-model="" build="$root/build" ranks=2 out="crosscheck-results" classical_only=0 use_list=0
+model="" config=() build="$root/build" ranks=2 out="crosscheck-results" classical_only=0 use_list=0
 extra=() sets=()
 while (($#)); do
   case "$1" in
     --model) model=${2:?--model needs a value}; shift 2 ;;
     --build) build=${2:?--build needs a value}; shift 2 ;;
+    --config) config=(--config "${2:?--config needs a value}"); shift 2 ;;
     --ranks) ranks=${2:?--ranks needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --set) extra+=(--set "${2:?--set needs KEY=VALUE}"); shift 2 ;;
@@ -80,7 +83,7 @@ for set_dir in "${sets[@]}"; do
   note=""
   if ((!classical_only)); then
     rc=0
-    mpirun -n "$ranks" "$build/src/apps/nucseg_infer" --set "infer.model=$model" --set "infer.input=$input" \
+    mpirun -n "$ranks" "$build/src/apps/nucseg_infer" "${config[@]}" --set "infer.model=$model" --set "infer.input=$input" \
       --set "infer.output=$res/seg" --set infer.overwrite=true "${extra[@]}" > "$res/infer.log" 2>&1 || rc=$?
     if ((rc == 3)); then
       note="some images failed (infer exit 3)"
