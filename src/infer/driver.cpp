@@ -295,6 +295,11 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
           // counts as done; a damaged or stale one is redone (and said so).
           auto done = store.check(item.id);
           if (done.state == ResultState::done) {
+            try {  // exports asked for now, of an image segmented by an earlier run
+              store.export_missing(item.id, config.export_labels, config.export_rois);
+            } catch (const std::exception& e) {
+              throw OutputFailure(e.what());
+            }
             ++report.skipped;
             queue.add_finished(false, 0);
             continue;

@@ -7,6 +7,7 @@
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/infer/output.hpp"
+#include "nucseg/io/hdf5.hpp"
 #include "nucseg/io/imagej_roi.hpp"
 #include "nucseg/io/label_tiff.hpp"
 #include "nucseg/io/zip_writer.hpp"
@@ -84,6 +85,28 @@ stdfs::path ResultStore::export_rois(const ImageResult& r) const {
   auto path = dir_ / "rois" / (fs::safe_component(r.id) + ".zip");
   fs::write_file_atomic(path, zip.finish());
   return path;
+}
+
+bool ResultStore::export_missing(const std::string& id, const std::string& label_format, bool rois) const {
+  const std::string name = fs::safe_component(id);
+  std::error_code ec;
+  auto exists = [&](const stdfs::path& p) { return stdfs::exists(p, ec); };
+  // A PNG asked for may have been written as TIFF (labels past 65535).
+  const bool need_labels = !label_format.empty() && !exists(dir_ / "labels" / (name + "." + label_format)) &&
+                           !(label_format == "png" && exists(dir_ / "labels" / (name + ".tiff")));
+  const bool need_rois = rois && !exists(dir_ / "rois" / (name + ".zip"));
+  if (!need_labels && !need_rois) return false;
+  h5::File file(result_path(id).string(), h5::File::Mode::read);
+  const auto shape = file.shape("labels");
+  if (shape.size() != 2) throw_data(result_path(id).string(), "labels are not a 2-D dataset");
+  ImageResult r;
+  r.id = id;
+  r.labels.create(static_cast<int>(shape[0]), static_cast<int>(shape[1]), CV_32SC1);
+  file.read("labels", h5::Type::i32, r.labels.ptr());
+  if (file.has_attr("pixel_size_um")) r.pixel_size = {file.attr_double("pixel_size_um"), file.attr_string("pixel_size_source")};
+  if (need_labels) export_labels(r, label_format);
+  if (need_rois) export_rois(r);
+  return true;
 }
 
 }  // namespace nucseg::infer

@@ -105,6 +105,22 @@ TEST(Output, RoiSetHasOneEntryPerObject) {
   EXPECT_EQ(zip.find("0004.roi"), std::string::npos);
 }
 
+// A rerun asked for exports writes those missing for results already on disk, once.
+TEST(Output, ExportsMissingForAStoredResult) {
+  ScratchDir dir("output-export-missing");
+  ResultStore store(dir.path());
+  ImageResult r = make_result("s", 2, 70000);
+  r.pixel_size = {0.5, "PNG pHYs"};
+  store.write(r, false);
+  EXPECT_TRUE(store.export_missing("s", "png", true));
+  auto raw = nucseg::io::read_raw_image(dir.path() / "labels" / "s.tiff", nucseg::io::PixelRange::labels);
+  EXPECT_EQ(cv::countNonZero(raw.pixels != r.labels), 0);
+  EXPECT_DOUBLE_EQ(raw.pixel_size.um, 0.5);
+  EXPECT_TRUE(stdfs::exists(dir.path() / "rois" / "s.zip"));
+  EXPECT_FALSE(store.export_missing("s", "png", true));  // a PNG past 65535 labels is the TIFF
+  EXPECT_FALSE(store.export_missing("s", "", false));
+}
+
 // _um columns exist once an image has a pixel size, NaN for images without; the CSVs carry
 // the same rows and are renamed into place with segmentation.h5.
 TEST(Output, PhysicalColumnsAndCsvTables) {

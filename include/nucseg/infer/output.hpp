@@ -134,6 +134,10 @@ class ResultStore final {
   // ("0017.roi"), in label order. An object whose outline does not fit the format (more than
   // 65535 corners, coordinates past 60000) is left out with a warning.
   std::filesystem::path export_rois(const ImageResult& result) const;
+  // For a result already on disk (a resumed run skips its image): writes the exports asked for
+  // (labels in `label_format` unless "", the ROI set when `rois`) that are not there yet, from
+  // the labels and pixel size of images/<id>.h5. Returns whether it wrote anything.
+  bool export_missing(const std::string& id, const std::string& label_format, bool rois) const;
 
   const std::filesystem::path& dir() const { return dir_; }
   const ResultStamp& stamp() const { return stamp_; }
