@@ -12,7 +12,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libopencv-dev libtiff-dev
-  libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev libcli11-dev
+  libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev
   python3 python3-h5py python3-numpy python3-scipy python3-skimage
   python3-pandas python3-matplotlib python3-opencv python3-tifffile
 )

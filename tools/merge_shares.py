@@ -6,8 +6,11 @@
 `sbatch --array=0-7 jobs/infer.sbatch run.toml` writes OUTPUT/share-<i>/segmentation.h5, one
 per array task. This writes OUTPUT/segmentation.h5 holding every share: /images/<id> external
 links to share-<i>/images/<id>.h5 (relative, so OUTPUT can be moved as a whole), /index,
-/objects and /failures concatenated in share order, and the provenance attributes of the
-shares, which must agree (one checkpoint_hash, one settings): a merge never mixes models.
+/objects and /failures concatenated in share order (a column some shares lack, e.g. the _um
+columns of a share without pixel sizes, is NaN for their rows), and the provenance attributes
+of the shares, which must agree (one checkpoint_hash, one settings): a merge never mixes models.
+OUTPUT/objects.csv and images.csv concatenate the shares' CSVs (the same way), renamed into
+place after segmentation.h5 (the old ones are deleted first).
 A share that is missing, was stopped before it assembled its segmentation.h5, or left images
 without a result (n_missing > 0) is refused unless --allow-incomplete. The file is written
 under a temporary name and renamed. Exit codes: 0 merged, 1 a share unreadable, 2 shares that
@@ -21,12 +24,50 @@ import sys
 
 import h5py
 import numpy as np
+import pandas as pd
 
 STRINGS = h5py.string_dtype(encoding="utf-8")
 
 
 def text(values):
     return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+# Index columns of later versions, with what a share written before them means.
+INDEX_EXTRA = {"effective_bit_depth": (np.int64, 0), "scale": (np.float64, 1.0),
+               "pixel_size_um": (np.float64, 0.0), "pixel_size_source": (STRINGS, "none")}
+
+
+def merged_objects(shares):
+    """{column: values} of the shares' /objects, in first-seen column order; NaN rows for a
+    column a share does not have."""
+    names = []
+    for objects in shares:
+        names += [k for k in objects if k not in names]
+    merged = {}
+    for k in names:
+        parts = []
+        for objects in shares:
+            n = len(objects["label"])
+            parts.append(objects[k] if k in objects else np.full(n, np.nan))
+        merged[k] = [v for p in parts for v in p] if k == "image_id" else np.concatenate(parts)
+    return merged
+
+
+def write_csv(dirs, name, output):
+    """OUTPUT/<name>: the shares' CSVs concatenated as text (columns a share lacks are empty);
+    written to a temporary name. Returns (temporary, final), or None when a share has none."""
+    parts = [os.path.join(d, name) for d in dirs]
+    if not all(os.path.exists(p) for p in parts):
+        print("merge_shares: %s not merged: a share has none (written by an older nucseg)" % name)
+        return None
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts]
+    final = os.path.join(output, name)
+    tmp = "%s.tmp-%d" % (final, os.getpid())
+    pd.concat(frames, ignore_index=True, sort=False).to_csv(tmp, index=False, na_rep="", lineterminator="\n")
+    with open(tmp, "rb") as fd:
+        os.fsync(fd.fileno())
+    return tmp, final
 
 
 def fail(code, message):
@@ -87,8 +128,13 @@ def main():
 
     final = os.path.join(args.output, "segmentation.h5")
     tmp = "%s.tmp-%d" % (final, os.getpid())
-    index = {k: [] for k in ("image_id", "source_path", "relative_path", "file", "height", "width", "n_objects")}
-    objects, failures = {}, {"image_id": [], "path": [], "reason": []}
+    index = {k: [] for k in ["image_id", "source_path", "relative_path", "file", "height", "width", "n_objects"]
+             + list(INDEX_EXTRA)}
+    shares, failures = [], {"image_id": [], "path": [], "reason": []}
+    csvs = []
+    for name in ("objects.csv", "images.csv"):  # an old merged CSV would not match the new file
+        if os.path.exists(os.path.join(args.output, name)):
+            os.remove(os.path.join(args.output, name))
     try:
         with h5py.File(tmp, "w") as out:
             for key, value in first.items():
@@ -112,20 +158,22 @@ def main():
                     index[k] += text(f["index"][k][:])
                 for k in ("height", "width", "n_objects"):
                     index[k] += list(f["index"][k][:])
-                for k in f["objects"]:
-                    column = f["objects"][k][:]
-                    objects.setdefault(k, []).append(text(column) if k == "image_id" else column)
+                for k, (dtype, default) in INDEX_EXTRA.items():
+                    if k not in f["index"]:
+                        index[k] += [default] * len(ids)
+                    else:
+                        index[k] += text(f["index"][k][:]) if dtype is STRINGS else list(f["index"][k][:])
+                shares.append({k: text(f["objects"][k][:]) if k == "image_id" else f["objects"][k][:]
+                               for k in f["objects"]})
                 for k in failures:
                     failures[k] += text(f["failures"][k][:])
             g = out.create_group("index")
             for k, values in index.items():
-                write_column(g, k, values, np.int64 if k in ("height", "width", "n_objects") else STRINGS)
+                dtype = INDEX_EXTRA[k][0] if k in INDEX_EXTRA else np.int64 if k in ("height", "width", "n_objects") else STRINGS
+                write_column(g, k, values, dtype)
             g = out.create_group("objects")
-            for k, parts in objects.items():
-                if k == "image_id":
-                    write_column(g, k, [v for p in parts for v in p], STRINGS)
-                else:
-                    write_column(g, k, np.concatenate(parts), parts[0].dtype)
+            for k, values in merged_objects(shares).items():
+                write_column(g, k, values, STRINGS if k == "image_id" else values.dtype)
             g = out.create_group("failures")
             for k, values in failures.items():
                 write_column(g, k, values, STRINGS)
@@ -137,10 +185,14 @@ def main():
             assert len(back["index/image_id"]) == len(index["image_id"])
         with open(tmp, "rb") as fd:
             os.fsync(fd.fileno())
+        csvs = [c for c in (write_csv(dirs, name, args.output) for name in ("objects.csv", "images.csv")) if c]
         os.replace(tmp, final)
+        for t, f in csvs:
+            os.replace(t, f)
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for t in [tmp] + [t for t, _ in csvs]:
+            if os.path.exists(t):
+                os.remove(t)
         raise
     print("merge_shares: %d shares, %d images, %d objects, %d failures -> %s"
           % (len(files), len(index["image_id"]), int(sum(index["n_objects"])), len(failures["path"]), final))

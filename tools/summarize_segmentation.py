@@ -21,20 +21,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def text(values):
-    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
+def column(d):
+    # String datasets are variable-length UTF-8: h5py 3 gives bytes unless read through .asstr().
+    return d.asstr()[:] if h5py.check_string_dtype(d.dtype) else d[:]
 
 
 def load_tables(f):
-    objects = pd.DataFrame({k: f["objects"][k][:] for k in f["objects"]})
-    if "image_id" in objects:
-        objects["image_id"] = text(objects["image_id"])
-    index = pd.DataFrame({k: f["index"][k][:] for k in f["index"]})
-    for k in ("image_id", "source_path", "relative_path", "file"):
-        if k in index:
-            index[k] = text(index[k])
-    failures = pd.DataFrame({k: text(f["failures"][k][:]) for k in f["failures"]})
-    return objects, index, failures
+    return tuple(pd.DataFrame({k: column(d) for k, d in f[group].items()}) for group in ("objects", "index", "failures"))
 
 
 def read_source(path, shape):

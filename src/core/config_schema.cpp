@@ -190,7 +190,11 @@ std::vector<Field> build() {
       bool_key("infer.save_probabilities", &C::infer, &InferConfig::save_probabilities,
                "Also store class probabilities (uint8, x255) per image."),
       string_key("infer.export_labels", &C::infer, &InferConfig::export_labels, {"", "png", "tiff"},
-                 "Also write each label image as a 16-bit PNG or TIFF under <output>/labels/."),
+                 "Also write each label image under <output>/labels/: unsigned 16-bit PNG or TIFF, or a 32-bit "
+                 "unsigned TIFF when a label exceeds 65535 (also when png was asked: PNG has no 32-bit gray)."),
+      bool_key("infer.export_rois", &C::infer, &InferConfig::export_rois,
+               "Also write each image's nuclei as ImageJ polygon ROIs (along pixel edges) in "
+               "<output>/rois/<id>.zip, for Fiji's ROI Manager; each ROI is named by its label."),
       int_key("infer.threads", &C::infer, &InferConfig::threads, 0, 1024,
               "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
       bool_key("infer.fold_batchnorm", &C::infer, &InferConfig::fold_batchnorm,
@@ -208,6 +212,10 @@ std::vector<Field> build() {
                    "(training diameter / this) before the network, and results come back at its own size; "
                    "auto = measured per image by a first pass (rescaled when it differs from the training "
                    "diameter by more than 20%); 0: no rescaling. Needs a checkpoint that records its diameter."),
+      float_key("infer.pixel_size", &C::infer, &InferConfig::pixel_size, 0.0, 1000.0,
+                "Micrometres per pixel of every input image, for the _um/_um2 columns of the objects table; "
+                "0: read per image from the file (OME-XML, ImageJ or TIFF resolution, PNG pHYs), unknown "
+                "where it says nothing. A value here wins over the files."),
       string_key("infer.tta", &C::infer, &InferConfig::tta, {"off", "flips", "dihedral"},
                  "Test-time augmentation: average the class probabilities over transformed copies of each "
                  "tile: flips = the 4 mirror images, dihedral = the 8 flips and 90-degree rotations (x4 / x8 "

@@ -182,6 +182,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   r.bit_depth = image.bit_depth;
   r.effective_bits = image.effective_bits;
   r.source_channels = image.source_channels;
+  r.pixel_size = choose_pixel_size(config.pixel_size, image.pixel_size);
   segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
   if (config.diameter.automatic) {
     // The first pass ran at native scale; its nuclei say how far this image is from the
@@ -297,6 +298,11 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
           // counts as done; a damaged or stale one is redone (and said so).
           auto done = store.check(item.id);
           if (done.state == ResultState::done) {
+            try {  // exports asked for now, of an image segmented by an earlier run
+              store.export_missing(item.id, config.export_labels, config.export_rois);
+            } catch (const std::exception& e) {
+              throw OutputFailure(e.what());
+            }
             ++report.skipped;
             queue.add_finished(false, 0);
             continue;
@@ -315,6 +321,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
           try {
             store.write(result, config.save_probabilities);
             if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+            if (config.export_rois) store.export_rois(result);
           } catch (const std::exception& e) {
             // The output folder refuses writes (a full disk, a lost mount): every other image
             // would fail alike, so the run stops here (exit 1) instead of recording each image

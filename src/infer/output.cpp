@@ -2,8 +2,6 @@
 
 #include <ctime>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/hdf5.hpp"
@@ -91,6 +89,8 @@ void write_contents(const h5::File& file, const ImageResult& r, const ResultStam
   file.set_attr("source_channels", static_cast<int64_t>(r.source_channels));
   file.set_attr("effective_bit_depth", static_cast<int64_t>(r.effective_bits));
   file.set_attr("scale", r.scale);
+  file.set_attr("pixel_size_um", r.pixel_size.um);
+  file.set_attr("pixel_size_source", r.pixel_size.source.empty() ? std::string("none") : r.pixel_size.source);
   file.set_attr("checkpoint_hash", stamp.checkpoint_hash);
   file.set_attr("settings", stamp.settings);
   write_labels(file, r.labels);
@@ -144,28 +144,6 @@ void ResultStore::write(const ImageResult& r, bool save_probabilities) const {
     stdfs::remove(tmp, ec);
     throw;
   }
-}
-
-stdfs::path ResultStore::export_labels(const ImageResult& r, const std::string& format) const {
-  if (format != "png" && format != "tiff") throw_config("infer.export_labels", "must be png or tiff, got " + format);
-  double max_label = 0;
-  if (!r.labels.empty()) cv::minMaxLoc(r.labels, nullptr, &max_label);
-  bool fits16 = max_label <= 65535;
-  std::string ext = fits16 ? "." + format : ".tiff";
-  cv::Mat out;
-  r.labels.convertTo(out, fits16 ? CV_16U : CV_32F);
-  std::vector<uchar> bytes;
-  bool ok = false;
-  try {
-    ok = cv::imencode(ext, out, bytes);
-  } catch (const cv::Exception& e) {
-    throw_runtime(std::string("cannot encode label image: ") + e.what(), r.id + ext);
-  }
-  if (!ok) throw_runtime("cannot encode label image", r.id + ext);
-  fs::create_directories(dir_ / "labels");
-  auto path = dir_ / "labels" / (fs::safe_component(r.id) + ext);
-  fs::write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
-  return path;
 }
 
 std::string utc_timestamp() {

@@ -41,6 +41,7 @@ LoadedImage load_image(const std::string& path, const InputRule& rule) {
   image.bit_depth = raw.container_bits();
   image.effective_bits = io::effective_bit_depth(image.rgb);
   image.source_channels = raw.channels();
+  image.pixel_size = raw.pixel_size;
   image.raw = std::move(raw.pixels);
   return image;
 }

@@ -118,7 +118,11 @@ RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
   auto bytes = read_bytes(path);
   Format format = sniff(bytes, path);
   check_complete(bytes, format, path);
-  if (format != Format::tiff) return decode_with_opencv(bytes, format, path);
+  if (format != Format::tiff) {
+    RawImage out = decode_with_opencv(bytes, format, path);
+    out.pixel_size = format == Format::png ? pixel_size_from_png(bytes) : PixelSize{0.0, "none"};
+    return out;
+  }
   auto tiff = detail::decode_tiff(bytes, path.string(), range == PixelRange::labels);
   check_label_values(tiff.pixels, path);
   RawImage out;
@@ -126,6 +130,7 @@ RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
   out.alpha = tiff.alpha;
   out.pages = tiff.pages;
   out.format = "tiff";
+  out.pixel_size = pixel_size_from_tiff(tiff.resolution);
   return out;
 }
 

@@ -290,6 +290,18 @@ TiffHandle open_tiff(Stream* stream, Messages* messages, const Context& ctx) {
   return TiffHandle(tif, TIFFClose);
 }
 
+TiffResolution read_resolution(TIFF* tif) {
+  TiffResolution r;
+  float x = 0, y = 0;
+  uint16_t unit = RESUNIT_INCH;
+  const char* description = nullptr;
+  if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &x)) r.x = x;
+  if (TIFFGetField(tif, TIFFTAG_YRESOLUTION, &y)) r.y = y;
+  if (TIFFGetField(tif, TIFFTAG_RESOLUTIONUNIT, &unit)) r.unit = unit;
+  if (TIFFGetField(tif, TIFFTAG_IMAGEDESCRIPTION, &description) && description) r.description = description;
+  return r;
+}
+
 }  // namespace
 
 TiffPixels decode_tiff(const std::vector<unsigned char>& bytes, const std::string& file, bool allow_32bit) {
@@ -298,6 +310,7 @@ TiffPixels decode_tiff(const std::vector<unsigned char>& bytes, const std::strin
   check_first_directory(bytes, ctx);
   Stream stream{bytes.data(), bytes.size(), 0};
   TiffHandle tif = open_tiff(&stream, &messages, ctx);
+  const TiffResolution resolution = read_resolution(tif.get());
 
   std::vector<cv::Mat> pages;
   bool alpha = false;
@@ -327,6 +340,7 @@ TiffPixels decode_tiff(const std::vector<unsigned char>& bytes, const std::strin
   if (pages.empty()) ctx.fail("TIFF holds only reduced-resolution pages");
   TiffPixels out;
   out.pages = static_cast<int>(pages.size());
+  out.resolution = resolution;
   out.alpha = pages.size() == 1 && alpha;
   if (pages.size() == 1) {
     out.pixels = std::move(pages[0]);

@@ -7,12 +7,15 @@
 
 #include <opencv2/core.hpp>
 
+#include "nucseg/io/pixel_size.hpp"
+
 namespace nucseg::io::detail {
 
 struct TiffPixels {
   cv::Mat pixels;      // CV_8UC(n), CV_16UC(n) or CV_32SC(n), samples then pages in file order
   bool alpha = false;  // single page whose last sample is declared alpha
   int pages = 0;       // full-resolution pages read
+  TiffResolution resolution;  // of the first directory
 };
 
 // Decodes every full-resolution page of the TIFF in `bytes` (reduced-resolution pages, i.e.

@@ -42,6 +42,11 @@ for i in ids(a):
 table = lambda f: pd.DataFrame({k: f["objects"][k][:] for k in f["objects"]}).sort_values(["image_id", "label"]).reset_index(drop=True)
 pd.testing.assert_frame_equal(table(m), table(a))
 assert m.attrs["n_objects"] == a.attrs["n_objects"] and m.attrs["n_inputs"] == 5
+import os
+for name, keys in (("objects.csv", ["image_id", "label"]), ("images.csv", ["image_id"])):
+    csv = lambda f: pd.read_csv(os.path.join(os.path.dirname(f.filename), name), dtype=str,
+                                keep_default_na=False).sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(csv(m), csv(a))  # the merged CSVs hold the single run's rows
 print("merged == single run:", len(ids(a)), "images,", int(a.attrs["n_objects"]), "objects")
 PY
 "$bin/nucseg_eval" --truth "$t/data" --pred "$t/out/segmentation.h5" --output "$t/eval.json" >/dev/null 2>&1 ||

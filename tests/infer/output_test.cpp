@@ -11,6 +11,7 @@
 
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/hdf5.hpp"
+#include "nucseg/io/image.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -73,6 +74,87 @@ TEST(Output, LabelExportIs16BitPng) {
   ASSERT_FALSE(back.empty());
   EXPECT_EQ(back.type(), CV_16UC1);
   EXPECT_EQ(back.at<uint16_t>(10, 18), 2);
+}
+
+// Labels past 65535 are never float: an unsigned 32-bit TIFF, also when PNG was asked for.
+TEST(Output, LabelExportAbove65535IsAnUnsigned32BitTiff) {
+  ScratchDir dir("output-export-big");
+  ResultStore store(dir.path());
+  ImageResult big = make_result("big", 2, 70000);
+  big.pixel_size = {0.5, "infer.pixel_size"};
+  for (const char* format : {"png", "tiff"}) {
+    auto path = store.export_labels(big, format);
+    EXPECT_EQ(path.extension(), ".tiff") << format;
+    auto raw = nucseg::io::read_raw_image(path, nucseg::io::PixelRange::labels);
+    ASSERT_EQ(raw.pixels.type(), CV_32SC1);
+    EXPECT_EQ(raw.pixels.at<int32_t>(10, 18), 70001);
+    EXPECT_EQ(cv::countNonZero(raw.pixels != big.labels), 0);
+    EXPECT_DOUBLE_EQ(raw.pixel_size.um, 0.5);
+  }
+  auto small = store.export_labels(make_result("small", 2), "tiff");
+  EXPECT_EQ(nucseg::io::read_raw_image(small, nucseg::io::PixelRange::labels).pixels.type(), CV_16UC1);
+}
+
+TEST(Output, RoiSetHasOneEntryPerObject) {
+  ScratchDir dir("output-rois");
+  ResultStore store(dir.path());
+  auto path = store.export_rois(make_result("r", 3));
+  EXPECT_EQ(path, dir.path() / "rois" / "r.zip");
+  const std::string zip = nucseg::fs::read_file(path);
+  for (const char* name : {"0001.roi", "0002.roi", "0003.roi"}) EXPECT_NE(zip.find(name), std::string::npos) << name;
+  EXPECT_EQ(zip.find("0004.roi"), std::string::npos);
+}
+
+// A rerun asked for exports writes those missing for results already on disk, once.
+TEST(Output, ExportsMissingForAStoredResult) {
+  ScratchDir dir("output-export-missing");
+  ResultStore store(dir.path());
+  ImageResult r = make_result("s", 2, 70000);
+  r.pixel_size = {0.5, "PNG pHYs"};
+  store.write(r, false);
+  EXPECT_TRUE(store.export_missing("s", "png", true));
+  auto raw = nucseg::io::read_raw_image(dir.path() / "labels" / "s.tiff", nucseg::io::PixelRange::labels);
+  EXPECT_EQ(cv::countNonZero(raw.pixels != r.labels), 0);
+  EXPECT_DOUBLE_EQ(raw.pixel_size.um, 0.5);
+  EXPECT_TRUE(stdfs::exists(dir.path() / "rois" / "s.zip"));
+  EXPECT_FALSE(store.export_missing("s", "png", true));  // a PNG past 65535 labels is the TIFF
+  EXPECT_FALSE(store.export_missing("s", "", false));
+}
+
+// _um columns exist once an image has a pixel size, NaN for images without; the CSVs carry
+// the same rows and are renamed into place with segmentation.h5.
+TEST(Output, PhysicalColumnsAndCsvTables) {
+  ScratchDir dir("output-physical");
+  ResultStore store(dir.path());
+  InputSet inputs;
+  for (std::string id : {"unknown", "known", "failed"}) inputs.items.push_back({id, "/d/" + id + ".tif", id + ".tif", 1});
+  ImageResult unknown = make_result("unknown", 1), known = make_result("known", 2);
+  known.pixel_size = {0.5, "OME-XML PhysicalSizeX"};
+  store.write(unknown, false);
+  store.write(known, false);
+  nucseg::fs::write_file_atomic(dir.path() / "objects.csv", "left over from an earlier run\n");
+  assemble_segmentation(dir.path(), inputs, {{"failed", "/d/failed.tif", "bad, \"very\" bad"}}, Provenance{});
+
+  nucseg::h5::File seg((dir.path() / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(seg.read<double>("index/pixel_size_um"), (std::vector<double>{0.0, 0.5}));
+  EXPECT_EQ(seg.read_strings("index/pixel_size_source"), (std::vector<std::string>{"none", "OME-XML PhysicalSizeX"}));
+  const auto area = seg.read<double>("objects/area"), area_um2 = seg.read<double>("objects/area_um2");
+  const auto perimeter_um = seg.read<double>("objects/perimeter_um");
+  ASSERT_EQ(area_um2.size(), 3u);
+  EXPECT_TRUE(std::isnan(area_um2[0]));
+  EXPECT_DOUBLE_EQ(area_um2[1], area[1] * 0.25);
+  EXPECT_DOUBLE_EQ(perimeter_um[2], seg.read<double>("objects/perimeter")[2] * 0.5);
+
+  const std::string objects = nucseg::fs::read_file(dir.path() / "objects.csv");
+  EXPECT_EQ(objects.rfind("image_id,source_path,label,area,", 0), 0u) << objects;
+  EXPECT_NE(objects.find(",perimeter_um\n"), std::string::npos);
+  EXPECT_NE(objects.find("\nknown,/nowhere/known.png,2,101,"), std::string::npos) << objects;
+  const std::string images = nucseg::fs::read_file(dir.path() / "images.csv");
+  EXPECT_NE(images.find("\nfailed,/d/failed.tif,failed.tif,failed,\"bad, \"\"very\"\" bad\",,"), std::string::npos) << images;
+  EXPECT_NE(images.find("\nunknown,/nowhere/unknown.png,unknown.tif,ok,,64,96,1,100,100,100,100,100,,none,1,0,,\n"),
+            std::string::npos)
+      << images;
+  for (const auto& e : stdfs::directory_iterator(dir.path())) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
 }
 
 TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {

@@ -144,12 +144,14 @@ struct InferConfig {
   bool overwrite = false;
   bool save_probabilities = false;
   std::string export_labels;  // "", png, tiff
+  bool export_rois = false;   // ImageJ ROI zip per image
   int threads = 0;
   bool fold_batchnorm = true;
   std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
   ChannelSpec channels{ChannelSpec::Kind::unset, {}};  // unset: the checkpoint's
   std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
   DiameterSpec diameter;  // rescale to the training set's nucleus diameter; 0: no rescaling
+  double pixel_size = 0.0;  // micrometres per pixel; 0: from each file's metadata, else unknown
   std::string tta = "off";  // test-time augmentation: off, flips (4 transforms), dihedral (8)
   double max_failed_fraction = 0.0;  // exit 3 only when more than this share of the images failed
   bool deterministic = false;  // bit-reproducible whatever the ranks and threads (run.cpp)

@@ -25,6 +25,7 @@
 #include "nucseg/infer/output.hpp"
 #include "nucseg/infer/tiler.hpp"
 #include "nucseg/io/normalize.hpp"
+#include "nucseg/io/pixel_size.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/objects.hpp"
 
@@ -38,6 +39,7 @@ struct LoadedImage {
   int bit_depth = 8;        // the container's: 8 or 16
   int effective_bits = 0;   // bits needed for the largest value of rgb; 0: unknown
   int source_channels = 3;
+  io::PixelSize pixel_size;  // what the file says (io/pixel_size.hpp)
 };
 
 struct Stages {

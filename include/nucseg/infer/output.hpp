@@ -4,9 +4,12 @@
 //                             the checkpoint hash and settings that made it (resume redoes a file
 //                             that is unreadable or was made otherwise);
 //   <output>/labels/<id>.png|.tiff  optional label exports (infer.export_labels);
+//   <output>/rois/<id>.zip    optional ImageJ ROI sets (infer.export_rois);
 //   <output>/segmentation.h5  built by rank 0 at the end: provenance attributes, /images/<id>
 //                             external links to the per-image files, /index, one /objects table
-//                             (columnar, gzip + shuffle) and the /failures table.
+//                             (columnar, gzip + shuffle) and the /failures table;
+//   <output>/objects.csv, images.csv  the same tables as CSV (tables_csv.hpp), renamed into place
+//                             after segmentation.h5.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +19,7 @@
 #include <opencv2/core.hpp>
 
 #include "nucseg/infer/inputs.hpp"
+#include "nucseg/io/pixel_size.hpp"
 #include "nucseg/segment/objects.hpp"
 
 namespace nucseg::infer {
@@ -32,7 +36,21 @@ struct ImageResult {
   int source_channels = 3;
   int effective_bits = 0;  // bits needed for the largest value of the network's input channels (0: unknown)
   double scale = 1.0;      // network pixels per input pixel (infer.diameter)
+  io::PixelSize pixel_size;  // the one used: infer.pixel_size, else the file's (choose_pixel_size)
 };
+
+// infer.pixel_size when it is set (source "infer.pixel_size"), else what the file says.
+io::PixelSize choose_pixel_size(double configured_um, const io::PixelSize& from_file);
+
+// The columns of the objects table that have a physical counterpart when the pixel size is
+// known: the pixel column, the converted column (<name>_um or area_um2) and the power of the
+// pixel size (1: a length, 2: an area). Positions (centroids, boxes) stay in pixels.
+struct PhysicalColumn {
+  const char* pixels;
+  const char* physical;
+  int power;
+};
+const std::vector<PhysicalColumn>& physical_columns();
 
 struct Failure {
   std::string image_id;
@@ -107,9 +125,19 @@ class ResultStore final {
   // flushed, read back and checked, fsync'ed, renamed. Error(runtime) with the system's reason
   // (e.g. "No space left on device") when the disk refuses; nothing is left under the final name.
   void write(const ImageResult& result, bool save_probabilities) const;
-  // Writes <output>/labels/<id>.png (16-bit) or .tiff atomically; format "png" or "tiff".
-  // Labels above 65535 are written as a 32-bit float TIFF (exact up to 2^24).
+  // Writes <output>/labels/<id>.png or .tiff atomically (format "png" or "tiff"): unsigned 16-bit,
+  // or, when a label exceeds 65535, an unsigned 32-bit TIFF (never float), with a warning when
+  // PNG was asked for. A TIFF carries the pixel size when it is known (io/label_tiff.hpp).
   std::filesystem::path export_labels(const ImageResult& result, const std::string& format) const;
+  // Writes <output>/rois/<id>.zip atomically: one ImageJ polygon ROI per object
+  // (segment::trace_outlines, io::encode_polygon_roi) named by its label, zero-padded to 4 digits
+  // ("0017.roi"), in label order. An object whose outline does not fit the format (more than
+  // 65535 corners, coordinates past 60000) is left out with a warning.
+  std::filesystem::path export_rois(const ImageResult& result) const;
+  // For a result already on disk (a resumed run skips its image): writes the exports asked for
+  // (labels in `label_format` unless "", the ROI set when `rois`) that are not there yet, from
+  // the labels and pixel size of images/<id>.h5. Returns whether it wrote anything.
+  bool export_missing(const std::string& id, const std::string& label_format, bool rois) const;
 
   const std::filesystem::path& dir() const { return dir_; }
   const ResultStamp& stamp() const { return stamp_; }

@@ -13,6 +13,7 @@
 #include <opencv2/core.hpp>
 
 #include "nucseg/core/config.hpp"
+#include "nucseg/io/pixel_size.hpp"
 
 namespace nucseg::io {
 
@@ -23,6 +24,7 @@ struct RawImage {
   bool alpha = false;  // the last channel is alpha (PNG RGBA, TIFF ExtraSamples = alpha)
   int pages = 1;       // TIFF pages stacked as channels (reduced-resolution pages skipped)
   std::string format;  // "png", "jpeg" or "tiff"
+  PixelSize pixel_size;  // what the file's metadata says (pixel_size.hpp); unknown for JPEG
 
   int channels() const { return pixels.channels(); }
   int container_bits() const;  // 8, 16 or 32: the sample size in the file
