@@ -7,6 +7,8 @@ root=$1
 t=$(mktemp -d "${TMPDIR:-/tmp}/nucseg-gpu-submit.XXXXXX")
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+bash -n "$root/jobs/gpu.sh" || fail "bash -n jobs/gpu.sh"
+if command -v shellcheck >/dev/null; then shellcheck "$root/jobs/gpu.sh" || fail "shellcheck jobs/gpu.sh"; fi
 mkdir "$t/bin"
 printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s/args"\n' "$t" >"$t/bin/sbatch"
 chmod +x "$t/bin/sbatch"
