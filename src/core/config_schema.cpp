@@ -197,12 +197,17 @@ std::vector<Field> build() {
                "<output>/rois/<id>.zip, for Fiji's ROI Manager; each ROI is named by its label."),
       int_key("infer.threads", &C::infer, &InferConfig::threads, 0, 1024,
               "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
+      string_key("infer.device", &C::infer, &InferConfig::device, {"auto", "cpu", "cuda"},
+                 "Where the network runs; auto picks CUDA when this LibTorch has it. A rank takes GPU (local "
+                 "rank mod visible GPUs), as training does; every rank must resolve to the same kind."),
       bool_key("infer.fold_batchnorm", &C::infer, &InferConfig::fold_batchnorm,
                "Fold BatchNorm into the preceding convolutions for inference."),
-      string_key("infer.precision", &C::infer, &InferConfig::precision, {"auto", "float32", "bfloat16"},
-                 "Arithmetic of the decoder (the encoder stays float32): bfloat16 runs it ~1.4x faster on CPUs "
-                 "with AVX512-BF16 or AMX (emulated, and slower, elsewhere) and needs fold_batchnorm; auto: "
-                 "bfloat16 where the CPU has it and BatchNorm is folded, else float32."),
+      string_key("infer.precision", &C::infer, &InferConfig::precision, {"auto", "float32", "bfloat16", "float16"},
+                 "Arithmetic of the network. On a CPU, bfloat16 runs the decoder in it (the encoder stays "
+                 "float32), ~1.4x faster on CPUs with AVX512-BF16 or AMX (emulated, and slower, elsewhere), and "
+                 "needs fold_batchnorm; auto: bfloat16 where the CPU has it and BatchNorm is folded, else "
+                 "float32; float16 is refused. On a GPU (infer.device), bfloat16 and float16 run the whole "
+                 "network under CUDA autocast (not yet run on a GPU); auto: float32."),
       channels_key("infer.channels", &C::infer, &InferConfig::channels, true,
                    "Source channels fed to the network, as data.channels; \"\": the checkpoint's choice."),
       string_key("infer.normalize", &C::infer, &InferConfig::normalize, {"", "percentile", "range", "fixed"},

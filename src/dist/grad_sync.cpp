@@ -1,16 +1,20 @@
 #include "nucseg/dist/grad_sync.hpp"
 
+#include <c10/core/impl/VirtualGuardImpl.h>
+
 #include <chrono>
-#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/dist/collectives.hpp"
+#include "nucseg/dist/device.hpp"
+#include "grad_buckets.hpp"
 #include "tensor_layout.hpp"
 
 namespace nucseg::dist {
@@ -22,40 +26,26 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// One fused buffer: the flattened gradients of its parameters, then one "had a gradient"
-// flag per parameter. The flags are summed with the gradients, so after the reduction they
-// count the ranks that contributed, at the cost of a few bytes.
-struct Bucket {
-  torch::Tensor flat;  // host, contiguous
-  int64_t grad_numel = 0;
-  std::vector<size_t> slots;
-  MPI_Datatype type = MPI_FLOAT;
-  int pending = 0;  // parameters of this step still without a gradient
-};
+using detail::Bucket;
+using detail::Slot;
 
-struct Slot {
-  size_t bucket = 0;
-  int64_t offset = 0;  // into the bucket's flat buffer
-  int64_t numel = 0;
-  int64_t flag = 0;  // index of its flag in the flat buffer
-  bool ready = false;
-};
-
-void set_flag(Bucket& bucket, int64_t index, double value) {
-  if (bucket.flat.scalar_type() == torch::kFloat)
-    bucket.flat.data_ptr<float>()[index] = static_cast<float>(value);
-  else
-    bucket.flat.data_ptr<double>()[index] = value;
+// A device bucket's last gradient is in: mark the point on this thread's stream that the
+// communication thread's side stream waits for (the copies into it are asynchronous).
+void record_filled(Bucket& bucket) {
+  if (!bucket.filled) return;
+  const auto device = bucket.flat.device();
+  bucket.filled->record(c10::impl::VirtualGuardImpl(device.type()).getStream(device));
 }
 
-double get_flag(const Bucket& bucket, int64_t index) {
-  if (bucket.flat.scalar_type() == torch::kFloat) return bucket.flat.data_ptr<float>()[index];
-  return bucket.flat.data_ptr<double>()[index];
-}
-
-template <typename T>
-void divide(T* data, int64_t count, T ranks) {
-  for (int64_t i = 0; i < count; ++i) data[i] /= ranks;
+const char* transport_name(GradientSync::Transport t) {
+  switch (t) {
+    case GradientSync::Transport::in_place:
+      return "in place";
+    case GradientSync::Transport::staged:
+      return "staged through host memory";
+    default:
+      return "automatic";
+  }
 }
 
 }  // namespace
@@ -76,25 +66,14 @@ struct GradientSync::State {
   double allreduce_seconds = 0;
   std::exception_ptr error;
 
-  // Sums one bucket over ranks in place and averages its gradients; returns the seconds spent.
-  double reduce(Bucket& bucket) const {
-    const auto start = Clock::now();
-    const int64_t total = bucket.flat.numel();
-    const size_t element = bucket.flat.element_size();
-    char* base = static_cast<char*>(bucket.flat.data_ptr());
-    for (int64_t offset = 0; offset < total;) {
-      const int count = static_cast<int>(std::min<int64_t>(total - offset, INT_MAX / 2));
-      NUCSEG_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + offset * element, count, bucket.type, MPI_SUM, comm));
-      offset += count;
-    }
-    if (bucket.flat.scalar_type() == torch::kFloat)
-      divide(bucket.flat.data_ptr<float>(), bucket.grad_numel, static_cast<float>(ranks));
-    else
-      divide(bucket.flat.data_ptr<double>(), bucket.grad_numel, static_cast<double>(ranks));
-    return seconds_since(start);
-  }
+  Transport transport = Transport::in_place;
+  c10::Device device = c10::Device(c10::kCPU);
+  std::optional<c10::Stream> side;  // device buckets: the stream their transfers run on
+
+  double reduce(Bucket& bucket) const { return detail::reduce_bucket(bucket, comm, ranks, transport, side); }
 
   static void communicate(std::shared_ptr<State> state) {
+    make_current(state->device);  // the current device is per thread
     for (;;) {
       size_t index = 0;
       {
@@ -122,7 +101,8 @@ struct GradientSync::State {
   }
 };
 
-GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap)
+GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap,
+                           Transport transport)
     : world_(world) {
   if (!(bucket_mb > 0)) throw_runtime("GradientSync: bucket_mb must be > 0 (MiB per fused gradient bucket)");
   // Every rank must build the same buckets in the same order, or the reductions would pair
@@ -132,40 +112,20 @@ GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params
                   "requires_grad); every rank must build the same model and freeze the same parameters");
   for (auto& p : params)
     if (p.requires_grad()) params_.push_back(p);
-  if (world.size() == 1) return;  // nothing to average: a no-op, no hooks
+  // Nothing to average: a no-op, no hooks (unless a test asks for a transport by name).
+  if (world.size() == 1 && transport == Transport::automatic) return;
 
   state_ = std::make_shared<State>();
   State& s = *state_;
   s.ranks = world.size();
-  s.slots.resize(params_.size());
-  const double capacity = bucket_mb * 1024.0 * 1024.0;
-  double filled = 0;
-  for (size_t k = params_.size(); k-- > 0;) {  // reverse registration order
-    const auto& p = params_[k];
-    if (p.scalar_type() != torch::kFloat && p.scalar_type() != torch::kDouble)
-      throw_runtime("GradientSync: parameter #" + std::to_string(k) + " has dtype " +
-                    std::string(c10::toString(p.scalar_type())) + "; only float and double gradients are reduced");
-    const double bytes = static_cast<double>(p.numel()) * static_cast<double>(p.element_size());
-    const bool new_bucket = s.buckets.empty() || s.buckets.back().flat.scalar_type() != p.scalar_type() ||
-                            (filled > 0 && filled + bytes > capacity);
-    if (new_bucket) {
-      Bucket b;
-      b.flat = torch::empty({0}, torch::TensorOptions().dtype(p.scalar_type()));  // dtype marker until sized
-      b.type = p.scalar_type() == torch::kFloat ? MPI_FLOAT : MPI_DOUBLE;
-      s.buckets.push_back(std::move(b));
-      filled = 0;
-    }
-    Bucket& b = s.buckets.back();
-    s.slots[k].bucket = s.buckets.size() - 1;
-    s.slots[k].offset = b.grad_numel;
-    s.slots[k].numel = p.numel();
-    b.grad_numel += p.numel();
-    b.slots.push_back(k);
-    filled += bytes;
-  }
-  for (auto& b : s.buckets) {
-    b.flat = torch::zeros({b.grad_numel + static_cast<int64_t>(b.slots.size())}, b.flat.options());
-    for (size_t j = 0; j < b.slots.size(); ++j) s.slots[b.slots[j]].flag = b.grad_numel + static_cast<int64_t>(j);
+  s.device = params_.empty() ? c10::Device(c10::kCPU) : params_.front().device();
+  s.transport = transport_ = detail::resolve_transport(transport, s.device);
+  auto set = detail::make_buckets(params_, bucket_mb, s.transport);
+  s.buckets = std::move(set.buckets);
+  s.slots = std::move(set.slots);
+  if (!s.device.is_cpu()) {
+    s.side = c10::impl::VirtualGuardImpl(s.device.type()).getStreamFromGlobalPool(s.device);
+    log::job().info("gradient buckets on {}, reduced {}", s.device.str(), transport_name(s.transport));
   }
   NUCSEG_MPI_CHECK(MPI_Comm_dup(world.comm(), &s.comm));
   s.threaded = overlap && world.thread_multiple();
@@ -236,10 +196,13 @@ void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
     const auto& existing = params_[k].grad();
     if (existing.defined()) dst.add_(existing.reshape({-1}).to(dst.device()));
   }
-  set_flag(bucket, slot.flag, 1.0);
+  detail::set_flag(bucket, slot.flag, 1.0);
   std::lock_guard<std::mutex> lock(s.mutex);
   slot.ready = true;
-  if (--bucket.pending == 0) launch_ready_buckets();
+  if (--bucket.pending == 0) {
+    record_filled(bucket);
+    launch_ready_buckets();
+  }
 }
 
 void GradientSync::launch_ready_buckets() {
@@ -275,7 +238,7 @@ void GradientSync::finish() {
         dst.copy_(existing.reshape({-1}));
       else
         dst.zero_();
-      set_flag(bucket, slot.flag, existing.defined() ? 1.0 : 0.0);
+      detail::set_flag(bucket, slot.flag, existing.defined() ? 1.0 : 0.0);
     }
   }
   const auto wait_start = Clock::now();
@@ -285,7 +248,8 @@ void GradientSync::finish() {
     for (size_t k = 0; k < s.slots.size(); ++k) {
       if (s.slots[k].ready) continue;
       s.slots[k].ready = true;
-      --s.buckets[s.slots[k].bucket].pending;
+      Bucket& bucket = s.buckets[s.slots[k].bucket];
+      if (--bucket.pending == 0) record_filled(bucket);
     }
     launch_ready_buckets();
     if (s.threaded) s.cv.wait(lock, [&] { return s.done == s.buckets.size(); });
@@ -301,7 +265,7 @@ void GradientSync::finish() {
   for (size_t k = 0; k < s.slots.size(); ++k) {
     const Slot& slot = s.slots[k];
     const Bucket& bucket = s.buckets[slot.bucket];
-    if (get_flag(bucket, slot.flag) == 0) continue;  // no rank had a gradient: stays undefined
+    if (detail::reduced_flag(bucket, slot.flag) == 0) continue;  // no rank had a gradient: stays undefined
     auto& p = params_[k];
     auto mean = bucket.flat.narrow(0, slot.offset, slot.numel).view(p.sizes());
     auto& grad = p.mutable_grad();

@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <memory>
@@ -14,7 +13,10 @@
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/core/signals.hpp"
+#include "nucseg/dist/collectives.hpp"
+#include "nucseg/dist/device.hpp"
 #include "nucseg/infer/driver.hpp"
+#include "nucseg/infer/network.hpp"
 #include "nucseg/infer/prepare.hpp"
 #include "nucseg/model/checkpoint.hpp"
 #include "nucseg/model/unet.hpp"
@@ -89,7 +91,30 @@ struct LoadedModel {
   double nucleus_diameter = 0.0;  // of the training set (px; 0: unknown)
 };
 
-LoadedModel load_model(const stdfs::path& file, const Config& config, const dist::World& world) {
+// Where and how this rank runs the network: infer.device by the rank -> GPU rule training uses,
+// the same kind of device on every rank (one image's tiles may be computed by several ranks and
+// must not mix arithmetic), infer.precision as rank 0 resolves it.
+NetworkOptions network_options(const InferConfig& ic, const dist::World& world) {
+  const torch::Device device = dist::select_device(ic.device, world.local_rank(), "infer.device");
+  dist::make_current(device);
+  if (!dist::all_equal(world, device.is_cpu() ? 0 : 1))
+    throw_config("infer.device", "\"" + ic.device + "\" gave a GPU to some ranks and the CPU to others; set cpu or "
+                                 "cuda (or give every node GPUs)");
+  const std::string kind = device.is_cpu() ? "cpu" : "cuda";
+  NetworkOptions options;
+  options.device = device.str();
+  options.fold_batchnorm = ic.fold_batchnorm;
+  // Validated on every rank (exit 2 everywhere); "auto" decided by rank 0 for every rank.
+  const bool native = cpu_has_native_bfloat16();
+  options.precision = resolve_precision(ic.precision, kind, ic.fold_batchnorm, ic.deterministic, native);
+  world.broadcast(options.precision);
+  if (kind == "cpu" && options.precision == "bfloat16" && !native)
+    log::rank().warn("infer.precision = bfloat16 on a CPU without AVX512-BF16 or AMX: oneDNN emulates it, "
+                     "which is slower than float32");
+  return options;
+}
+
+LoadedModel load_model(const stdfs::path& file, const Config& config, const NetworkOptions& options) {
   auto state = model::read_checkpoint_state(file);
   LoadedModel m;
   ModelConfig mc = config.model;
@@ -101,25 +126,8 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const dist
   m.nucleus_diameter = state.nucleus_diameter;
   m.net = model::make_model(mc);
   model::load_checkpoint(file, *m.net, nullptr, torch::kCPU);
-  m.net->eval();
-  if (config.infer.fold_batchnorm) model::fold_batchnorm(m.net);
-  const auto& precision = config.infer.precision;
-  if (precision == "bfloat16") {
-    if (!config.infer.fold_batchnorm)
-      throw_config("infer.precision", "bfloat16 runs the folded inference form: set infer.fold_batchnorm = true");
-    if (!cpu_has_native_bfloat16())
-      log::rank().warn("infer.precision = bfloat16 on a CPU without AVX512-BF16 or AMX: oneDNN emulates it, "
-                       "which is slower than float32");
-  }
-  // Measured on the demo checkpoint: held-out score 0.638 (float32) vs 0.637 (bfloat16).
-  // Rank 0 decides "auto" for every rank: helpers compute tiles of other ranks' images, and one
-  // image must not mix arithmetic (nor a job differ from what segmentation.h5 records).
-  std::string decided = precision;
-  if (precision == "auto")
-    decided = !config.infer.deterministic && config.infer.fold_batchnorm && cpu_has_native_bfloat16() ? "bfloat16"
-                                                                                                       : "float32";
-  world.broadcast(decided);
-  m.net->set_decoder_bfloat16(decided == "bfloat16");
+  // Measured on the demo checkpoint (CPU): held-out score 0.638 (float32) vs 0.637 (bfloat16).
+  place_network(*m.net, options);
   return m;
 }
 
@@ -173,18 +181,19 @@ int run_infer(const Config& config, const dist::World& world) {
   // it (measured: 1 thread vs 2 changed the class maps of 15 of 20 images in bfloat16 and the
   // probabilities of 1 of 20 in float32); parallelism then comes from ranks and tile sharing,
   // which do not change a result (each batch is blended in order whoever computed it).
-  if (ic.deterministic && ic.precision == "bfloat16")
-    throw_config("infer.precision", "bfloat16 is not reproducible across CPUs: use auto or float32 with infer.deterministic");
   const int threads = ic.deterministic ? 1 : world.default_threads(ic.threads);
   if (ic.deterministic && ic.threads > 1)
     log::job().warn("infer.deterministic: the network runs on 1 thread per rank, not infer.threads = {}", ic.threads);
   at::set_num_threads(threads);
-  LoadedModel model = load_model(model_file, config, world);
-  log::job().info("infer: model {} ({} classes, BatchNorm {}, {} decoder), {} images ({} input; skipped {} hidden and {} "
+  const NetworkOptions net_options = network_options(ic, world);
+  LoadedModel model = load_model(model_file, config, net_options);
+  log::job().info("infer: model {} ({} classes, BatchNorm {}, {} on {}), {} images ({} input; skipped {} hidden and {} "
                   "temporary file(s)), {} threads per rank on {} ranks",
                   model_file.string(), model.classes, model.net->folded() ? "folded" : "kept",
-                  model.net->decoder_bfloat16() ? "bfloat16" : "float32", inputs.items.size(), inputs.kind,
-                  inputs.hidden_skipped, inputs.temporary_skipped, threads, world.size());
+                  net_options.precision == "float32" || net_options.device != "cpu" ? net_options.precision
+                                                                                     : "bfloat16 decoder",
+                  net_options.device, inputs.items.size(), inputs.kind, inputs.hidden_skipped,
+                  inputs.temporary_skipped, threads, world.size());
 
   // Channels and normalisation as the checkpoint's training run prepared its images.
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());
@@ -198,18 +207,7 @@ int run_infer(const Config& config, const dist::World& world) {
   stages.classes = model.classes;
   stages.training_diameter = model.nucleus_diameter;
   stages.read = [rule](const std::string& path) { return load_image(path, rule); };
-  auto net = model.net.ptr();  // shared_ptr<UNetImpl>: forward() is non-const
-  const int classes = model.classes;
-  stages.model = [net, classes](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
-    torch::NoGradGuard no_grad;
-    // from_blob does not copy; the driver keeps `batch` alive for the call.
-    auto x = torch::from_blob(const_cast<float*>(batch.data()), {n, 3, h, w}, torch::kFloat32);
-    auto y = net->forward(x).contiguous();
-    if (y.size(0) != n || y.size(1) != classes || y.size(2) != h || y.size(3) != w)
-      throw_runtime("the network returned logits of an unexpected shape");
-    logits.resize(static_cast<size_t>(y.numel()));
-    std::memcpy(logits.data(), y.data_ptr<float>(), logits.size() * sizeof(float));
-  };
+  stages.model = network_tile_model(model.net.ptr(), model.classes, net_options);
   stages.segment_params = segment::params_from_config(config.segment);
   stages.segment = [](const segment::ClassEvidence& evidence) { return segment::instances_from_evidence(evidence); };
   stages.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage& image) {
@@ -223,8 +221,9 @@ int run_infer(const Config& config, const dist::World& world) {
   // Every rank stamps its results with it: rank 0 reads the file once and tells the others.
   if (world.is_root()) provenance.checkpoint_hash = fs::file_checksum(model_file);
   world.broadcast(provenance.checkpoint_hash);
-  Config resolved = config;  // what ran: "auto" precision resolved
-  resolved.infer.precision = model.net->decoder_bfloat16() ? "bfloat16" : "float32";
+  Config resolved = config;  // what ran: "auto" device and precision resolved
+  resolved.infer.precision = net_options.precision;
+  resolved.infer.device = net_options.device == "cpu" ? "cpu" : "cuda";
   provenance.config_toml = config_to_toml(resolved, {"log", "model", "infer", "segment"});
   provenance.settings = result_settings(resolved);
   provenance.training_config = model.config_toml;

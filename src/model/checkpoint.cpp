@@ -6,6 +6,8 @@
 #include <regex>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "nucseg/core/error.hpp"
@@ -76,6 +78,11 @@ void open_archive(torch::serialize::InputArchive& a, const stdfs::path& file, to
   }
 }
 
+// The default CUDA generator of the calling thread's current device (the rank's GPU: training
+// makes it current). Device-generic: reached through LibTorch's CUDA hooks, so this builds
+// with a CPU-only LibTorch, where torch::cuda::is_available() is false and it is never called.
+at::Generator current_cuda_generator() { return at::detail::getCUDAHooks().getDefaultCUDAGenerator(); }
+
 // A checkpoint records the hash of its model's tensors; loading recomputes it from what was
 // read. torch's archive reader checks no CRC, so without this a changed weight loads silently.
 std::string read_model_hash(torch::serialize::InputArchive& a) {
@@ -132,6 +139,11 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
     std::lock_guard<std::mutex> lock(gen.mutex());
     archive.write("rng", gen.get_state());
   }
+  if (torch::cuda::is_available()) {
+    auto gen = current_cuda_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("cuda_rng", gen.get_state());
+  }
   auto tmp = fs::temporary_sibling(file);
   try {
     archive.save_to(tmp.string());
@@ -170,6 +182,13 @@ CheckpointState load_checkpoint(const stdfs::path& file, torch::nn::Module& mode
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng.to(torch::kCPU));
+    }
+    // Written on a GPU: CUDA-side random draws continue where they were (ignored without a GPU).
+    torch::Tensor cuda_rng;
+    if (torch::cuda::is_available() && archive.try_read("cuda_rng", cuda_rng)) {
+      auto gen = current_cuda_generator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(cuda_rng.to(torch::kCPU));
     }
     return read_state(archive);
   } catch (const Error&) {

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <torch/cuda.h>
-
 #include "nucseg/core/error.hpp"
+#include "nucseg/dist/device.hpp"
 #include "nucseg/model/model_info.hpp"
 
 namespace nucseg::train {
@@ -40,12 +39,11 @@ TrainData open_train_data(const Config& config) {
 }
 
 torch::Device select_device(const std::string& device, int local_rank) {
-  const bool cuda = torch::cuda::is_available();
-  if (device == "cuda" && !cuda)
-    throw_config("train.device", "\"cuda\" requested but this LibTorch build sees no CUDA device");
-  if (device == "cpu" || !cuda) return torch::kCPU;
-  const int count = static_cast<int>(torch::cuda::device_count());
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % std::max(1, count)));
+  const torch::Device chosen = dist::select_device(device, local_rank, "train.device");
+  // Set once here, on the thread that trains: kernels, the caching allocator and streams that
+  // name no device index use it (autograd's device threads follow the tensors' devices).
+  dist::make_current(chosen);
+  return chosen;
 }
 
 }  // namespace nucseg::train

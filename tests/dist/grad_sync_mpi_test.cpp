@@ -56,11 +56,14 @@ TinyNet make_replica(const dist::World& world) {
 }
 
 // Trains a replica for kSteps; `after_step` sees the model after every optimizer step.
+using Transport = dist::GradientSync::Transport;
+
 TinyNet train_distributed(const dist::World& world, double bucket_mb, bool overlap,
-                          const std::function<void(TinyNet&)>& after_step = {}) {
+                          const std::function<void(TinyNet&)>& after_step = {},
+                          Transport transport = Transport::automatic) {
   TinyNet net = make_replica(world);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-2));
-  dist::GradientSync sync(world, net->parameters(), bucket_mb, overlap);
+  dist::GradientSync sync(world, net->parameters(), bucket_mb, overlap, transport);
   for (int step = 0; step < kSteps; ++step) {
     auto [x, y] = global_batch(step, world.size());
     auto mine = torch::indexing::Slice(world.rank() * kBatchPerRank, (world.rank() + 1) * kBatchPerRank);
@@ -116,13 +119,20 @@ TEST(GradientSync, BucketSizeAndOverlapDoNotChangeTheResult) {
   TinyNet many = train_distributed(world, 1e-6, true);   // every parameter its own bucket
   TinyNet one = train_distributed(world, 1000.0, true);  // a single bucket
   TinyNet serial = train_distributed(world, 1e-6, false);
+  // The staging path (device buckets without CUDA-aware MPI), forced on host buckets: the same
+  // sums through a second buffer, so the same bits.
+  TinyNet staged_many = train_distributed(world, 1e-6, true, {}, Transport::staged);
+  TinyNet staged_one = train_distributed(world, 1000.0, false, {}, Transport::staged);
   const uint64_t expected = dist::parameter_checksum(*many);
   EXPECT_EQ(dist::parameter_checksum(*one), expected);
   EXPECT_EQ(dist::parameter_checksum(*serial), expected);
+  EXPECT_EQ(dist::parameter_checksum(*staged_many), expected);
+  EXPECT_EQ(dist::parameter_checksum(*staged_one), expected);
 
   TinyNet net;
   dist::GradientSync tiny(world, net->parameters(), 1e-6);
   dist::GradientSync huge(world, net->parameters(), 1000.0);
+  EXPECT_EQ(tiny.transport(), Transport::in_place) << "host buckets are reduced in place";
   EXPECT_EQ(tiny.bucket_count(), static_cast<int>(net->parameters().size()));
   EXPECT_EQ(huge.bucket_count(), 1);
   ASSERT_TRUE(world.thread_multiple()) << "OpenMPI offers MPI_THREAD_MULTIPLE: the overlap must be on";
@@ -168,12 +178,14 @@ torch::Tensor grads_as_one(BranchyNet& net) {
 
 }  // namespace
 
-TEST(GradientSync, UnusedAndFrozenParametersNeitherDeadlockNorLeak) {
+class UnusedAndFrozen : public testing::TestWithParam<Transport> {};
+
+TEST_P(UnusedAndFrozen, NeitherDeadlockNorLeak) {
   dist::World world(&g_argc, &g_argv);
   torch::manual_seed(3);
   BranchyNet net;
   const auto frozen_before = net->frozen->weight.clone();
-  dist::GradientSync sync(world, net->parameters(), 1e-6);  // one bucket per parameter
+  dist::GradientSync sync(world, net->parameters(), 1e-6, true, GetParam());  // one bucket per parameter
   EXPECT_EQ(sync.bucket_count(), 6) << "frozen parameters are left out";
   for (int step = 0; step < 4; ++step) {
     // The branch runs on one rank only, a different one each step; on step 3 on none.
@@ -205,6 +217,10 @@ TEST(GradientSync, UnusedAndFrozenParametersNeitherDeadlockNorLeak) {
   }
   EXPECT_TRUE(net->frozen->weight.equal(frozen_before));
 }
+INSTANTIATE_TEST_SUITE_P(GradientSync, UnusedAndFrozen, testing::Values(Transport::automatic, Transport::staged),
+                         [](const testing::TestParamInfo<Transport>& info) {
+                           return info.param == Transport::staged ? "staged" : "automatic";
+                         });
 
 TEST(GradientSync, DifferentParameterListsFailOnEveryRankInsteadOfHanging) {
   dist::World world(&g_argc, &g_argv);

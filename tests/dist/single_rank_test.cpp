@@ -54,3 +54,100 @@ TEST(SingleRank, RejectsANonPositiveBucketSize) {
   torch::nn::Linear net(4, 2);
   EXPECT_THROW(dist::GradientSync(world, net->parameters(), 0.0), nucseg::Error);
 }
+
+TEST(SingleRank, BucketPlanPacksInReverseOrderWithinTheCapacity) {
+  // 1 MiB buckets; float parameters of 0.5, 0.5, 0.75 and 0.25 MiB, one frozen, one double.
+  const int64_t quarter = 1024 * 1024 / 4 / 4;  // floats in 0.25 MiB
+  std::vector<torch::Tensor> params = {
+      torch::zeros({2 * quarter}).set_requires_grad(true), torch::zeros({2 * quarter}).set_requires_grad(true),
+      torch::zeros({5}),  // frozen: not planned
+      torch::zeros({3 * quarter}).set_requires_grad(true), torch::zeros({quarter}).set_requires_grad(true),
+      torch::zeros({7}, torch::kDouble).set_requires_grad(true)};
+  const auto plan = dist::plan_gradient_buckets(params, 1.0);
+  ASSERT_EQ(plan.size(), 5u) << "one entry per trainable parameter";
+  // Reverse order: the double starts bucket 0; the floats fill 1 MiB buckets from the back.
+  EXPECT_EQ(plan[4].bucket, 0);
+  EXPECT_EQ(plan[4].offset, 0);
+  EXPECT_EQ(plan[3].bucket, 1);  // 0.25 MiB
+  EXPECT_EQ(plan[3].offset, 0);
+  EXPECT_EQ(plan[2].bucket, 1);  // + 0.75 MiB = 1 MiB
+  EXPECT_EQ(plan[2].offset, quarter);
+  EXPECT_EQ(plan[1].bucket, 2);  // would exceed: a new bucket
+  EXPECT_EQ(plan[0].bucket, 2);
+  EXPECT_EQ(plan[0].offset, 2 * quarter);
+  EXPECT_EQ(plan[0].numel, 2 * quarter);
+  // A parameter larger than the capacity gets a bucket of its own.
+  const auto big = dist::plan_gradient_buckets({torch::zeros({8 * quarter}).set_requires_grad(true),
+                                                torch::zeros({1}).set_requires_grad(true)},
+                                               1.0);
+  EXPECT_EQ(big[1].bucket, 0);
+  EXPECT_EQ(big[0].bucket, 1);
+  EXPECT_THROW(dist::plan_gradient_buckets({torch::zeros({2}, torch::kHalf).set_requires_grad(true)}, 1.0),
+               nucseg::Error);
+}
+
+namespace {
+
+// A net with a branch that is used only when asked and a frozen layer.
+struct TwoBranchImpl : torch::nn::Module {
+  TwoBranchImpl()
+      : a(register_module("a", torch::nn::Linear(5, 4))),
+        b(register_module("b", torch::nn::Linear(5, 4))),
+        frozen(register_module("frozen", torch::nn::Linear(4, 2))) {
+    for (auto& p : frozen->parameters()) p.set_requires_grad(false);
+  }
+  torch::Tensor forward(const torch::Tensor& x, bool use_b) {
+    auto h = torch::tanh(a(x));
+    if (use_b) h = h * b(x);
+    return frozen(h);
+  }
+  torch::nn::Linear a, b, frozen;
+};
+TORCH_MODULE(TwoBranch);
+
+// The gradients of one backward through a GradientSync with `transport` on one rank (MPI sums
+// over one rank and divides by one: every bucket is packed, reduced and unpacked unchanged).
+std::vector<torch::Tensor> grads_through(dist::GradientSync::Transport transport, double bucket_mb, bool overlap,
+                                         bool use_b) {
+  torch::manual_seed(4);
+  TwoBranch net;
+  dist::GradientSync sync(the_world(), net->parameters(), bucket_mb, overlap, transport);
+  EXPECT_EQ(sync.transport(), transport);
+  EXPECT_GE(sync.bucket_count(), 1);
+  net->a->bias.mutable_grad() = torch::full({4}, 0.5);  // accumulates onto what was there
+  sync.begin_step();
+  net->forward(torch::rand({3, 5}, at::detail::createCPUGenerator(9)), use_b).pow(2).sum().backward();
+  sync.finish();
+  EXPECT_EQ(sync.last_stats().buckets, sync.bucket_count());
+  std::vector<torch::Tensor> grads;
+  for (auto& p : net->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+  return grads;
+}
+
+}  // namespace
+
+TEST(SingleRank, StagedAndInPlaceBucketsUnpackEveryGradientUnchanged) {
+  using T = dist::GradientSync::Transport;
+  for (bool use_b : {true, false}) {
+    // The reference: plain autograd, no GradientSync.
+    torch::manual_seed(4);
+    TwoBranch net;
+    net->a->bias.mutable_grad() = torch::full({4}, 0.5);
+    net->forward(torch::rand({3, 5}, at::detail::createCPUGenerator(9)), use_b).pow(2).sum().backward();
+    for (T transport : {T::in_place, T::staged})
+      for (double mb : {1e-6, 1000.0})
+        for (bool overlap : {true, false}) {
+          const auto grads = grads_through(transport, mb, overlap, use_b);
+          const auto params = net->parameters();
+          ASSERT_EQ(grads.size(), params.size());
+          for (size_t k = 0; k < params.size(); ++k) {
+            const auto& want = params[k].grad();
+            ASSERT_EQ(grads[k].defined(), want.defined())
+                << "parameter " << k << (transport == T::staged ? " staged" : " in place") << " use_b " << use_b;
+            if (want.defined()) {
+              EXPECT_TRUE(grads[k].equal(want)) << "parameter " << k << " bucket_mb " << mb;
+            }
+          }
+        }
+  }
+}

@@ -146,8 +146,9 @@ struct InferConfig {
   std::string export_labels;  // "", png, tiff
   bool export_rois = false;   // ImageJ ROI zip per image
   int threads = 0;
+  std::string device = "auto";     // auto, cpu, cuda (dist/device.hpp's rank -> GPU rule)
   bool fold_batchnorm = true;
-  std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
+  std::string precision = "auto";  // auto, float32, bfloat16 (CPU: the decoder's), float16 (GPU only)
   ChannelSpec channels{ChannelSpec::Kind::unset, {}};  // unset: the checkpoint's
   std::string normalize;  // "": the checkpoint's; percentile, range, fixed (data.normalize_* values)
   DiameterSpec diameter;  // rescale to the training set's nucleus diameter; 0: no rescaling

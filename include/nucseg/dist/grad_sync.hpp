@@ -13,8 +13,16 @@
 // where a rank whose param got no gradient this step (unused branch) counts as zero; a param
 // that got no gradient on any rank keeps an undefined grad, as on one rank. Parameters with
 // requires_grad = false when the GradientSync is built are left out (frozen); build a new
-// GradientSync when the set of trainable parameters changes. Gradients are reduced on host
-// memory (CUDA gradients are copied to the host), in float or double.
+// GradientSync when the set of trainable parameters changes. Gradients are float or double.
+//
+// Where the buckets live and how they cross MPI (Transport): the buckets are on the
+// parameters' device (all parameters on one device), so a hook's copy never leaves it. A host
+// bucket is reduced in place. A device bucket (CUDA) is reduced in place, straight from device
+// memory, when the MPI library says at run time it is CUDA-aware (mpi_cuda_aware()); otherwise
+// it is staged: one asynchronous device-to-host copy of the whole bucket into pinned memory on
+// a side stream, MPI_Allreduce on the host, one copy back. The communication thread waits for
+// an event recorded when the bucket's last gradient was copied in, so backward never blocks on
+// a transfer. Only the host paths have run (the staged one forced on host buckets in tests).
 #pragma once
 
 #include <torch/torch.h>
@@ -30,8 +38,14 @@ namespace nucseg::dist {
 
 class GradientSync final {
  public:
+  enum class Transport {
+    automatic,  // host buckets: in_place; device buckets: in_place with CUDA-aware MPI, else staged
+    in_place,   // MPI_Allreduce on the bucket's own memory (a device bucket needs CUDA-aware MPI)
+    staged,     // bucket -> host buffer (pinned for CUDA) -> MPI_Allreduce -> bucket
+  };
+
   struct Stats {
-    double allreduce_seconds = 0;  // time inside MPI_Allreduce, summed over buckets
+    double allreduce_seconds = 0;  // time reducing buckets (MPI_Allreduce, and staging copies), summed
     double wait_seconds = 0;       // time finish() blocked on communication (not overlapped)
     double bytes = 0;              // bytes reduced per rank this step
     int buckets = 0;
@@ -40,8 +54,11 @@ class GradientSync final {
 
   // `params`: in the same order on every rank (e.g. module.parameters()); checked at
   // construction. `overlap` = false reduces every bucket in finish() on the calling thread
-  // (what also happens when MPI lacks MPI_THREAD_MULTIPLE). With one rank it is a no-op.
-  GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap = true);
+  // (what also happens when MPI lacks MPI_THREAD_MULTIPLE). With one rank and the automatic
+  // transport it is a no-op; a transport named explicitly runs the whole path even on one rank
+  // (tests use it to exercise packing and staging without mpiexec).
+  GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap = true,
+               Transport transport = Transport::automatic);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -52,6 +69,8 @@ class GradientSync final {
 
   int bucket_count() const;
   bool overlapping() const { return thread_ != nullptr; }
+  // What `automatic` resolved to (automatic itself for a no-op GradientSync).
+  Transport transport() const { return transport_; }
 
  private:
   struct State;
@@ -63,9 +82,20 @@ class GradientSync final {
   std::vector<unsigned> hook_ids_;
   std::shared_ptr<State> state_;  // shared with the communication thread
   std::unique_ptr<std::thread> thread_;
+  Transport transport_ = Transport::automatic;
   bool armed_ = false;
   Stats stats_;
 };
+
+// How GradientSync packs: the trainable ones of `params` in reverse order into buckets of at
+// most `bucket_mb` MiB (a larger parameter gets a bucket of its own; a change of dtype starts a
+// new bucket). One entry per trainable parameter, in the order of `params`.
+struct BucketEntry {
+  int bucket = 0;
+  int64_t offset = 0;  // elements into the bucket
+  int64_t numel = 0;
+};
+std::vector<BucketEntry> plan_gradient_buckets(const std::vector<torch::Tensor>& params, double bucket_mb);
 
 // Copies rank 0's parameters and buffers to every rank (the module structure must match;
 // checked). Call once after building the model and before the optimizer sees it.

@@ -8,8 +8,10 @@
 // "nucleus_diameter" (float64, px), "train_seconds" (float64; both absent in checkpoints written
 // before they existed, read as 0),
 // "world_size", "batch_size", "epoch_loss_sum", "epoch_loss_count" (the last four optional),
-// the CPU generator state "rng", the resolved config TOML as the string "config" (it holds
-// data.normalize*, data.channels: what inference needs to prepare images the same way), and
+// the CPU generator state "rng", the CUDA generator state "cuda_rng" of the writer's current
+// device (only when written where LibTorch sees a GPU; restored only where it does), the
+// resolved config TOML as the string "config" (it holds data.normalize*, data.channels: what
+// inference needs to prepare images the same way), and
 // "model_hash": model_tensors_hash() of the model as saved, which loading verifies.
 // Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
 // run's checkpoint folder is the trainer's (train/checkpoint_dir.hpp).
@@ -57,7 +59,8 @@ void save_checkpoint(const std::filesystem::path& file, torch::nn::Module& model
                      torch::optim::Optimizer* optimizer, const CheckpointState& state);
 
 // Loads into `model` (and `optimizer` when not null) and returns the saved state; also
-// restores the CPU generator. Throws Error(data) naming the file when it is unreadable or
+// restores the CPU generator (and the current device's CUDA generator when the file has its
+// state and LibTorch sees a GPU). Throws Error(data) naming the file when it is unreadable or
 // damaged (the loaded tensors do not hash to the recorded model_hash); a checkpoint without a
 // model_hash (nucseg 0.1) is loaded with a warning.
 // Tensors are read onto `device` (the model's).

@@ -24,6 +24,8 @@ struct TrainData {
 TrainData open_train_data(const Config& config);
 
 // train.device: auto -> CUDA when this LibTorch has a GPU; cuda without one is a config error.
+// A GPU rank takes GPU (local rank mod visible GPUs) (dist/device.hpp, the rule inference
+// shares) and makes it the calling thread's current device.
 torch::Device select_device(const std::string& device, int local_rank);
 
 }  // namespace nucseg::train
