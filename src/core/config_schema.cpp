@@ -238,6 +238,13 @@ std::vector<Field> build() {
       string_key("eval.truth", &C::eval, &EvalConfig::truth, {}, "Ground truth: a Kaggle-layout folder."),
       string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
       string_key("eval.output", &C::eval, &EvalConfig::output, {}, "JSON report path; empty: eval.json beside eval.pred."),
+
+      // [export]
+      string_key("export.model", &C::model_export, &ExportConfig::model, {},
+                 "Checkpoint file or training run directory (uses its best checkpoint), as infer.model."),
+      string_key("export.format", &C::model_export, &ExportConfig::format, {"torchscript"},
+                 "Format of the exported model: torchscript = a TorchScript module for torch.jit.load (docs/export.md)."),
+      string_key("export.output", &C::model_export, &ExportConfig::output, {}, "File that receives the exported model."),
   };
 }
 

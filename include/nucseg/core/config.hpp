@@ -169,6 +169,13 @@ struct EvalConfig {
   std::string output;  // JSON report path; empty: <pred dir>/eval.json
 };
 
+// nucseg_export: a checkpoint as a model for other frameworks.
+struct ExportConfig {
+  std::string model;                   // checkpoint file or training run directory
+  std::string format = "torchscript";  // torchscript
+  std::string output;                  // file to write
+};
+
 struct Config {
   LogConfig log;
   SynthConfig synth;
@@ -179,6 +186,7 @@ struct Config {
   InferConfig infer;
   SegmentConfig segment;
   EvalConfig eval;
+  ExportConfig model_export;  // [export] ("export" is a C++ keyword)
 };
 
 // One declared key, as documented.
