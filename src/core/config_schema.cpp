@@ -191,6 +191,9 @@ std::vector<Field> build() {
                "Also store class probabilities (uint8, x255) per image."),
       string_key("infer.export_labels", &C::infer, &InferConfig::export_labels, {"", "png", "tiff"},
                  "Also write each label image as a 16-bit PNG or TIFF under <output>/labels/."),
+      bool_key("infer.export_rle", &C::infer, &InferConfig::export_rle,
+               "Also write <output>/submission.csv in the Kaggle DSB 2018 layout (ImageId,EncodedPixels: one "
+               "run-length row per nucleus; an image without nuclei gets one row with empty EncodedPixels)."),
       int_key("infer.threads", &C::infer, &InferConfig::threads, 0, 1024,
               "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
       bool_key("infer.fold_batchnorm", &C::infer, &InferConfig::fold_batchnorm,
@@ -235,7 +238,9 @@ std::vector<Field> build() {
               "of the smallest nuclei."),
 
       // [eval]
-      string_key("eval.truth", &C::eval, &EvalConfig::truth, {}, "Ground truth: a Kaggle-layout folder."),
+      string_key("eval.truth", &C::eval, &EvalConfig::truth, {},
+                 "Ground truth: a dataset folder with masks (Kaggle layout or flat), or a Kaggle DSB 2018 "
+                 "run-length CSV (stage1_train_labels.csv, or the stage 1 solution with Height, Width, Usage)."),
       string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
       string_key("eval.output", &C::eval, &EvalConfig::output, {}, "JSON report path; empty: eval.json beside eval.pred."),
 

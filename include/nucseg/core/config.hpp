@@ -144,6 +144,7 @@ struct InferConfig {
   bool overwrite = false;
   bool save_probabilities = false;
   std::string export_labels;  // "", png, tiff
+  bool export_rle = false;    // <output>/submission.csv, Kaggle DSB run-length encoding
   int threads = 0;
   bool fold_batchnorm = true;
   std::string precision = "auto";  // the decoder's: auto, float32, bfloat16
