@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it only checks (about a second).
 # Usage: tools/install_deps.sh [--with-slurm] [--with-peer]
 #   --with-slurm  also install slurm-wlm and munge (the Slurm tests need them)
-#   --with-peer   also install python3-torch/torchvision (the speed baseline)
+#   --with-peer   also install python3-torchvision (the speed baseline)
 set -euo pipefail
 
 packages=(
@@ -15,11 +15,12 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libgtest-dev
   python3 python3-h5py python3-numpy python3-scipy python3-skimage
   python3-pandas python3-matplotlib python3-opencv python3-tifffile
+  python3-torch
 )
 for arg in "$@"; do
   case "$arg" in
     --with-slurm) packages+=(slurm-wlm munge) ;;
-    --with-peer) packages+=(python3-torch python3-torchvision) ;;
+    --with-peer) packages+=(python3-torchvision) ;;
     -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "install_deps.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac

@@ -195,6 +195,9 @@ std::vector<Field> build() {
       bool_key("infer.export_rois", &C::infer, &InferConfig::export_rois,
                "Also write each image's nuclei as ImageJ polygon ROIs (along pixel edges) in "
                "<output>/rois/<id>.zip, for Fiji's ROI Manager; each ROI is named by its label."),
+      bool_key("infer.export_rle", &C::infer, &InferConfig::export_rle,
+               "Also write <output>/submission.csv in the Kaggle DSB 2018 layout (ImageId,EncodedPixels: one "
+               "run-length row per nucleus; an image without nuclei gets one row with empty EncodedPixels)."),
       int_key("infer.threads", &C::infer, &InferConfig::threads, 0, 1024,
               "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
       string_key("infer.device", &C::infer, &InferConfig::device, {"auto", "cpu", "cuda"},
@@ -248,9 +251,18 @@ std::vector<Field> build() {
               "of the smallest nuclei."),
 
       // [eval]
-      string_key("eval.truth", &C::eval, &EvalConfig::truth, {}, "Ground truth: a Kaggle-layout folder."),
+      string_key("eval.truth", &C::eval, &EvalConfig::truth, {},
+                 "Ground truth: a dataset folder with masks (Kaggle layout or flat), or a Kaggle DSB 2018 "
+                 "run-length CSV (stage1_train_labels.csv, or the stage 1 solution with Height, Width, Usage)."),
       string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
       string_key("eval.output", &C::eval, &EvalConfig::output, {}, "JSON report path; empty: eval.json beside eval.pred."),
+
+      // [export]
+      string_key("export.model", &C::model_export, &ExportConfig::model, {},
+                 "Checkpoint file or training run directory (uses its best checkpoint), as infer.model."),
+      string_key("export.format", &C::model_export, &ExportConfig::format, {"torchscript"},
+                 "Format of the exported model: torchscript = a TorchScript module for torch.jit.load (docs/export.md)."),
+      string_key("export.output", &C::model_export, &ExportConfig::output, {}, "File that receives the exported model."),
   };
 }
 

@@ -13,20 +13,39 @@
 #include "nucseg/io/hdf5.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/image_ids.hpp"
+#include "truth_rle.hpp"
 
 namespace nucseg::eval {
 namespace {
 
 namespace stdfs = std::filesystem;
 
-cv::Mat read_predicted_labels(const h5::File& file, const std::string& id) {
-  auto group = file.open_group("images").open_group(id);  // an external link to images/<id>.h5
-  auto dims = group.shape("labels");
-  if (dims.size() != 2) throw_data(file.file_name(), "images/" + id + "/labels is not a 2-D dataset");
-  cv::Mat labels(static_cast<int>(dims[0]), static_cast<int>(dims[1]), CV_32SC1);
-  group.read("labels", h5::Type::i32, labels.ptr());
-  return labels;
+h5::File open_quietly(const stdfs::path& file) {
+  h5::silence_library_errors();
+  return h5::File(file.string(), h5::File::Mode::read);
 }
+
+// The predictions of a segmentation.h5: its image ids and their label images.
+struct Predictions {
+  h5::File file;
+  std::vector<std::string> ids;
+  std::set<std::string> available;
+
+  explicit Predictions(const stdfs::path& pred) : file(open_quietly(pred)) {
+    if (!file.exists("index")) throw_data(pred.string(), "no /index group: not a nucseg_infer segmentation.h5");
+    ids = file.open_group("index").read_strings("image_id");
+    available.insert(ids.begin(), ids.end());
+  }
+  bool has(const std::string& id) const { return available.count(id) > 0; }
+  cv::Mat labels(const std::string& id) const {
+    auto group = file.open_group("images").open_group(id);  // an external link to images/<id>.h5
+    auto dims = group.shape("labels");
+    if (dims.size() != 2) throw_data(file.file_name(), "images/" + id + "/labels is not a 2-D dataset");
+    cv::Mat labels(static_cast<int>(dims[0]), static_cast<int>(dims[1]), CV_32SC1);
+    group.read("labels", h5::Type::i32, labels.ptr());
+    return labels;
+  }
+};
 
 std::string json_list(const std::vector<std::string>& values) {
   std::string out = "[";
@@ -34,12 +53,9 @@ std::string json_list(const std::vector<std::string>& values) {
   return out + "]";
 }
 
-}  // namespace
-
-EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pred, int threads) {
-  std::error_code ec;
-  if (!stdfs::is_directory(truth, ec)) throw_config("eval.truth", "truth folder does not exist: " + truth.string());
-  if (!stdfs::is_regular_file(pred, ec)) throw_config("eval.pred", "prediction file does not exist: " + pred.string());
+// Truth from a mask folder (Kaggle layout or flat). Adds to `run.missing` and `matched`.
+std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions& predictions, EvalRun& run,
+                                    std::set<std::string>& matched) {
   auto layout = io::detect_layout(truth);
   if (layout == io::DatasetLayout::images_only)
     throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks or images/ + masks/)");
@@ -57,15 +73,6 @@ EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pr
     relatives.push_back(item.image.lexically_relative(base).generic_string());
   }
   const auto expected_ids = io::image_ids(relatives);
-
-  h5::silence_library_errors();
-  h5::File file(pred.string(), h5::File::Mode::read);
-  if (!file.exists("index")) throw_data(pred.string(), "no /index group: not a nucseg_infer segmentation.h5");
-  auto pred_ids = file.open_group("index").read_strings("image_id");
-  std::set<std::string> available(pred_ids.begin(), pred_ids.end());
-
-  EvalRun run;
-  std::set<std::string> matched;
   std::vector<LabelPair> pairs;
   pairs.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
@@ -75,15 +82,56 @@ EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pr
     auto size = io::read_raw_image(item.image).pixels.size();  // any channel count: only the size matters
     cv::Mat truth_labels = io::read_instance_labels(item, size);
     cv::Mat pred_labels;
-    if (available.count(pred_id)) {
-      pred_labels = read_predicted_labels(file, pred_id);
+    if (predictions.has(pred_id)) {
+      pred_labels = predictions.labels(pred_id);
     } else {
       run.missing.push_back(item.id);
       pred_labels = cv::Mat::zeros(size, CV_32SC1);
     }
     pairs.push_back({item.id, {std::move(truth_labels), std::move(pred_labels)}});
   }
-  for (const auto& id : pred_ids)
+  return pairs;
+}
+
+// Truth from a run-length CSV (truth_rle.hpp): ids as written there; an image's size is the
+// file's, else its prediction's.
+std::vector<LabelPair> rle_pairs(const stdfs::path& truth, const Predictions& predictions, EvalRun& run,
+                                 std::set<std::string>& matched) {
+  std::vector<std::string> ignored;
+  const auto images = read_rle_truth(truth, ignored);
+  if (images.empty()) throw_config("eval.truth", "no images in " + truth.string());
+  if (!ignored.empty())
+    log::job().info("eval: {} image(s) marked Usage=Ignored in {} are not scored", ignored.size(), truth.string());
+  matched.insert(ignored.begin(), ignored.end());  // predicted, but deliberately not scored
+  std::vector<LabelPair> pairs;
+  pairs.reserve(images.size());
+  for (const auto& image : images) {
+    matched.insert(image.id);
+    const bool sized = image.height > 0;
+    cv::Mat pred_labels;
+    if (predictions.has(image.id)) pred_labels = predictions.labels(image.id);
+    else run.missing.push_back(image.id);
+    const cv::Size size = sized ? cv::Size(image.width, image.height) : pred_labels.empty() ? one_row_size(image) : pred_labels.size();
+    if (pred_labels.empty()) pred_labels = cv::Mat::zeros(size, CV_32SC1);
+    pairs.push_back({image.id, {decode_truth(image, size, truth.string()), std::move(pred_labels)}});
+  }
+  return pairs;
+}
+
+}  // namespace
+
+EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pred, int threads) {
+  std::error_code ec;
+  const bool csv = stdfs::is_regular_file(truth, ec);
+  if (!csv && !stdfs::is_directory(truth, ec))
+    throw_config("eval.truth", "truth folder or run-length CSV does not exist: " + truth.string());
+  if (!stdfs::is_regular_file(pred, ec)) throw_config("eval.pred", "prediction file does not exist: " + pred.string());
+  const Predictions predictions(pred);
+
+  EvalRun run;
+  std::set<std::string> matched;
+  auto pairs = csv ? rle_pairs(truth, predictions, run, matched) : folder_pairs(truth, predictions, run, matched);
+  for (const auto& id : predictions.ids)
     if (!matched.count(id)) run.ignored.push_back(id);
 
   run.result = evaluate_pairs(pairs, threads);
@@ -113,7 +161,7 @@ std::string report_json(const EvalRun& run, const std::string& truth, const std:
 
 int run_eval(const Config& config, const dist::World& world) {
   const auto& ec = config.eval;
-  if (ec.truth.empty()) throw_config("eval.truth", "no truth folder given (--truth)");
+  if (ec.truth.empty()) throw_config("eval.truth", "no truth given (--truth: a mask folder or a run-length CSV)");
   if (ec.pred.empty()) throw_config("eval.pred", "no prediction file given (--pred, a segmentation.h5)");
   if (!world.is_root()) return exit_codes::ok;  // scoring is cheap; one rank does it
   stdfs::path output = ec.output.empty() ? stdfs::path(ec.pred).parent_path() / "eval.json" : stdfs::path(ec.output);

@@ -12,6 +12,7 @@
 #include "nucseg/dist/output_lock.hpp"
 #include "nucseg/dist/work_queue.hpp"
 #include "nucseg/infer/magnification.hpp"
+#include "nucseg/infer/submission.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
 #include "nucseg/infer/tta.hpp"
 #include "nucseg/segment/nucleus_size.hpp"
@@ -390,6 +391,11 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
       report.assembled = true;
       log::job().info("segmentation.h5: {} images, {} objects, {} failures", report.assembly.images,
                       report.assembly.objects, report.assembly.failures);
+      if (config.export_rle) {
+        const auto submission = write_submission(store.dir());
+        log::job().info("submission.csv: {} images, {} rows (Kaggle DSB run-length encoding)", submission.images,
+                        submission.rows);
+      }
     }
   }
   world.barrier();  // nobody exits (and maybe reruns) before segmentation.h5 is in place

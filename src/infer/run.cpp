@@ -135,7 +135,8 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const Netw
 
 std::string result_settings(const Config& config) {
   // Keys that say where things are or how fast they run, not what a result is.
-  static const std::set<std::string> neutral = {"model", "input", "output", "overwrite", "threads", "export_labels", "export_rois",
+  static const std::set<std::string> neutral = {"model",         "input",       "output",     "overwrite",
+                                                "threads",       "export_labels", "export_rois", "export_rle",
                                                 "max_failed_fraction"};
   std::istringstream toml(config_to_toml(config, {"data", "infer", "segment"}));
   std::string line, section, out;

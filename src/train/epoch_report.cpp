@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/train/preview.hpp"
@@ -20,12 +21,22 @@ void Reporter::report(const EpochMetrics& m, const ValidationResult& v, int clas
   for (int k = 0; k < classes; ++k)
     events->add_scalar("val/iou_" + class_name(k), m.step, static_cast<float>(v.confusion.iou(k)));
   events->add_scalar("val/object_score", m.step, static_cast<float>(m.object_score));
-  events->flush();
   if (!v.previews.empty()) {
     char name[32];
     std::snprintf(name, sizeof name, "epoch-%03ld.png", m.epoch);
-    write_preview(previews / name, v.previews);
+    const auto png = encode_preview(v.previews);
+    fs::create_directories(previews);
+    fs::write_file_atomic(previews / name, png.bytes);
+    events->add_image("val/preview", m.step, png.height, png.width, 3, png.bytes);
   }
+  events->flush();
+}
+
+void Reporter::report_step(long step, double loss, double lr) {
+  if (!events) return;  // rank 0 reports
+  events->add_scalar("step/loss", step, static_cast<float>(loss));
+  events->add_scalar("step/lr", step, static_cast<float>(lr));
+  events->flush_to_os();  // TensorBoard follows the run live; fsync waits for the epoch's end
 }
 
 void log_epoch_timing(const dist::World& world, long epoch, long steps, std::vector<double> seconds,

@@ -1,5 +1,5 @@
-// Private to src/train: the epoch-end outputs of a training run (metrics.csv, TensorBoard
-// scalars, previews) and the per-epoch timing line.
+// Private to src/train: the outputs of a training run as it goes (metrics.csv, TensorBoard
+// scalars and images, previews) and the per-epoch timing line.
 #pragma once
 
 #include <filesystem>
@@ -19,7 +19,12 @@ struct Reporter {
   std::unique_ptr<EventWriter> events;
   std::filesystem::path previews;
 
+  // metrics.csv row, epoch scalars, previews/epoch-NNN.png and the same picture as the image
+  // summary "val/preview".
   void report(const EpochMetrics& m, const ValidationResult& v, int classes);
+  // After each optimizer step (`step`: steps done): "step/loss" (the step's loss averaged over
+  // ranks) and "step/lr". No-op on ranks other than 0.
+  void report_step(long step, double loss, double lr);
 };
 
 // One line per epoch on where a step's time goes, averaged over ranks (collective): the

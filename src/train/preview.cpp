@@ -64,13 +64,18 @@ cv::Mat compose_preview(const std::vector<PreviewRow>& rows, int max_side) {
   return out;
 }
 
-void write_preview(const std::filesystem::path& file, const std::vector<PreviewRow>& rows, int max_side) {
+PreviewPng encode_preview(const std::vector<PreviewRow>& rows, int max_side) {
   cv::Mat bgr;
   cv::cvtColor(compose_preview(rows, max_side), bgr, cv::COLOR_RGB2BGR);  // imencode wants BGR
   std::vector<uchar> png;
-  if (!cv::imencode(".png", bgr, png)) throw_runtime("cannot encode preview PNG", file.string());
+  if (!cv::imencode(".png", bgr, png)) throw_runtime("cannot encode preview PNG");
+  return {std::string(png.begin(), png.end()), bgr.rows, bgr.cols};
+}
+
+void write_preview(const std::filesystem::path& file, const std::vector<PreviewRow>& rows, int max_side) {
+  const auto png = encode_preview(rows, max_side);
   if (!file.parent_path().empty()) fs::create_directories(file.parent_path());
-  fs::write_file_atomic(file, std::string(png.begin(), png.end()));
+  fs::write_file_atomic(file, png.bytes);
 }
 
 }  // namespace nucseg::train

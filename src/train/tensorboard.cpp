@@ -1,4 +1,4 @@
-// TFRecord + protobuf encoding of TensorBoard scalar events (format in tensorboard.hpp).
+// TFRecord + protobuf encoding of TensorBoard scalar and image events (format in tensorboard.hpp).
 #include "nucseg/train/tensorboard.hpp"
 
 #include <unistd.h>
@@ -71,13 +71,12 @@ std::string encode_file_version_event(double wall_time) {
   return e;
 }
 
-std::string encode_scalar_event(double wall_time, int64_t step, const std::string& tag, float value) {
-  std::string v;
-  put_bytes(v, 1, tag);
-  put_tag(v, 2, 5);
-  put_fixed(v, value);
+namespace {
+
+// An Event holding a Summary of one Value (`value`: its encoded fields).
+std::string encode_value_event(double wall_time, int64_t step, const std::string& value) {
   std::string summary;
-  put_bytes(summary, 1, v);
+  put_bytes(summary, 1, value);
   std::string e;
   put_tag(e, 1, 1);
   put_fixed(e, wall_time);
@@ -85,6 +84,32 @@ std::string encode_scalar_event(double wall_time, int64_t step, const std::strin
   put_varint(e, static_cast<uint64_t>(step));
   put_bytes(e, 5, summary);
   return e;
+}
+
+}  // namespace
+
+std::string encode_scalar_event(double wall_time, int64_t step, const std::string& tag, float value) {
+  std::string v;
+  put_bytes(v, 1, tag);
+  put_tag(v, 2, 5);
+  put_fixed(v, value);
+  return encode_value_event(wall_time, step, v);
+}
+
+std::string encode_image_event(double wall_time, int64_t step, const std::string& tag, int height, int width,
+                               int colorspace, const std::string& png) {
+  std::string image;
+  put_tag(image, 1, 0);
+  put_varint(image, static_cast<uint64_t>(height));
+  put_tag(image, 2, 0);
+  put_varint(image, static_cast<uint64_t>(width));
+  put_tag(image, 3, 0);
+  put_varint(image, static_cast<uint64_t>(colorspace));
+  put_bytes(image, 4, png);
+  std::string v;
+  put_bytes(v, 1, tag);
+  put_bytes(v, 4, image);
+  return encode_value_event(wall_time, step, v);
 }
 
 std::string frame_record(const std::string& data) {
@@ -126,6 +151,16 @@ void EventWriter::add_scalar(const std::string& tag, int64_t step, float value) 
 
 void EventWriter::add_scalar(const std::string& tag, int64_t step, float value, double wall_time) {
   write_record(encode_scalar_event(wall_time, step, tag, value));
+}
+
+void EventWriter::add_image(const std::string& tag, int64_t step, int height, int width, int colorspace,
+                            const std::string& png) {
+  write_record(encode_image_event(now_seconds(), step, tag, height, width, colorspace, png));
+}
+
+void EventWriter::flush_to_os() {
+  if (std::fflush(file_) != 0)
+    throw_runtime(std::string("cannot write event file: ") + std::strerror(errno), path_.string());
 }
 
 void EventWriter::flush() {

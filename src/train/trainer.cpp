@@ -86,8 +86,9 @@ class TrainingRun final {
   struct StepEnd {
     bool signal = false;  // a stop signal on some rank: checkpoint and exit for requeue
     bool budget = false;  // train.time_limit: no room for another step
+    double mean_loss = 0; // the step's loss averaged over ranks
   };
-  StepEnd agree_at_step_end();
+  StepEnd agree_at_step_end(double loss);
   void check_resume_layout(const TrainState& saved, const std::string& path) const;
   void checkpoint(const EpochTotals& totals);
   int stop_for_requeue() const;
@@ -299,7 +300,8 @@ int TrainingRun::run() {
     while (auto batch = loader_.next()) {
       const double loss = step(*batch, totals);
       log_progress(loss, totals);
-      const StepEnd end = agree_at_step_end();
+      const StepEnd end = agree_at_step_end(loss);
+      reporter_.report_step(state_.step, end.mean_loss, last_lr_);
       done = state_.step >= total_steps_ || end.budget;
       if (end.budget) {
         budget_stopped_ = true;
@@ -326,13 +328,14 @@ int TrainingRun::run() {
 
 // One collective per step (instead of a separate stop-signal vote): every rank's stop signal,
 // and rank 0's time-budget decision and budget fraction, so all ranks stop after the same step
-// and set the same learning rate; no rank is left waiting in a collective.
-TrainingRun::StepEnd TrainingRun::agree_at_step_end() {
+// and set the same learning rate; no rank is left waiting in a collective. It also sums the
+// ranks' losses for TensorBoard's per-step loss.
+TrainingRun::StepEnd TrainingRun::agree_at_step_end(double loss) {
   const auto now = Clock::now();
   step_wall_sum_ += std::chrono::duration<double>(now - last_step_end_).count();
   ++step_wall_count_;
   last_step_end_ = now;
-  std::vector<double> votes = {StopSignal::requested() ? 1.0 : 0.0, 0.0, 0.0};
+  std::vector<double> votes = {StopSignal::requested() ? 1.0 : 0.0, 0.0, 0.0, loss};
   if (world_.is_root() && budget_.enabled()) {
     const double elapsed = since(run_start_);
     // What must still fit after the next step: the final validation, and the epoch-end one
@@ -345,7 +348,7 @@ TrainingRun::StepEnd TrainingRun::agree_at_step_end() {
   }
   dist::sum_in_place(world_, votes);
   time_fraction_ = votes[2];
-  return {votes[0] > 0, votes[1] > 0};
+  return {votes[0] > 0, votes[1] > 0, votes[3] / world_.size()};
 }
 
 double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {

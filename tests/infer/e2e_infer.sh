@@ -2,7 +2,8 @@
 # End to end: nucseg_synth data -> a real (untrained, fixed-seed) checkpoint -> nucseg_infer on
 # 2 MPI ranks -> segmentation.h5 checked with h5py and tools/summarize_segmentation.py ->
 # resume (everything skipped) -> a corrupt image (exit 3, /failures) -> empty input (exit 2)
-# -> nucseg_eval checked against tools/kaggle_score_reference.py and a truth-as-prediction file.
+# -> nucseg_eval checked against tools/kaggle_score_reference.py and a truth-as-prediction file;
+# infer.export_rle's submission.csv read back as truth.
 # Args: BIN_DIR (nucseg_synth/infer/eval) MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -euo pipefail
 bin=$1 make_ckpt=$2 mpiexec=$3 src=$4
@@ -52,11 +53,19 @@ PY
 $py "$src/tools/summarize_segmentation.py" "$t/out/segmentation.h5" --out "$t/summary" >/dev/null
 ls "$t/summary"/*.png >/dev/null || fail "summary PNGs missing"
 
-# 2. rerun: every image is skipped, results untouched
+# 2. rerun: every image is skipped, results untouched (infer.export_rle changes no result)
 stamp=$(stat -c %Y:%s "$t/out/images/"*.h5 | sort | md5sum)
 sleep 1
-expect_rc 0 infer --model "$t/run/checkpoints/best.pt" --input "$t/data" --output "$t/out"
+expect_rc 0 infer --model "$t/run/checkpoints/best.pt" --input "$t/data" --output "$t/out" --set infer.export_rle=true
 [[ $(stat -c %Y:%s "$t/out/images/"*.h5 | sort | md5sum) == "$stamp" ]] || fail "rerun rewrote results"
+# its submission.csv, read back by nucseg_eval as run-length truth, is the prediction exactly
+expect_rc 0 "$bin/nucseg_eval" --truth "$t/out/submission.csv" --pred "$t/out/segmentation.h5" --output "$t/eval_rle.json"
+$py - "$t/eval_rle.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["images"] == 3 and r["score"] == 1.0 and not r["missing"] and not r["ignored"], r
+print("submission.csv read back as truth: score", r["score"])
+PY
 
 # 3. a corrupt image is recorded and the run goes on: exit 3
 cp -r "$t/data" "$t/data2"

@@ -1,5 +1,6 @@
 // Decodes the event file with a reader written from the format (TFRecord framing, protobuf
-// wire format) and a bit-by-bit CRC32C independent of the writer's table.
+// wire format) and a bit-by-bit CRC32C independent of the writer's table; and in Python
+// (tests/train/tensorboard_events.py; needs python3-opencv: fails, does not skip, without it).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,7 +8,13 @@
 #include <map>
 #include <vector>
 
+#include <sstream>
+
+#include <unistd.h>
+
+#include "../segment/test_util.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/train/preview.hpp"
 #include "nucseg/train/tensorboard.hpp"
 
 namespace stdfs = std::filesystem;
@@ -147,4 +154,58 @@ TEST(TensorBoard, CorruptedRecordFailsTheChecksum) {
   EXPECT_EQ(stored, mask(slow_crc32c(data)));
   data[data.size() - 1] ^= 1;
   EXPECT_NE(stored, mask(slow_crc32c(data)));
+}
+
+// Scalars and a preview image read back by tests/train/tensorboard_events.py, a parser written
+// from the formats in Python (CRCs, protobuf fields, the PNG decoded by OpenCV).
+TEST(TensorBoard, PythonReaderSeesScalarsAndPreviewImage) {
+  const auto dir = stdfs::temp_directory_path() / ("nucseg_tb_py_" + std::to_string(::getpid()));
+  stdfs::remove_all(dir);
+  std::vector<nucseg::train::PreviewRow> rows(2);
+  for (auto& r : rows) {
+    r.image = cv::Mat(40, 52, CV_32FC3, cv::Scalar(0.2, 0.5, 0.9));
+    r.truth = cv::Mat::zeros(40, 52, CV_8UC1);
+    r.predicted = cv::Mat::ones(40, 52, CV_8UC1);
+    r.truth(cv::Rect(5, 5, 10, 10)).setTo(2);
+  }
+  const auto png = nucseg::train::encode_preview(rows);
+  std::string events;
+  {
+    nucseg::train::EventWriter writer(dir);
+    for (int step = 1; step <= 3; ++step) {
+      writer.add_scalar("step/loss", step, 1.0f / static_cast<float>(step));
+      writer.add_scalar("step/lr", step, 0.001f * static_cast<float>(step));
+    }
+    writer.add_image("val/preview", 3, png.height, png.width, 3, png.bytes);
+    writer.flush();
+    events = writer.path().string();
+  }
+  nucseg::train::write_preview(dir / "epoch-001.png", rows);
+  const std::string out = nucseg::test::run_command(nucseg::test::python3() + " " + nucseg::test::source_dir() +
+                                                    "/tests/train/tensorboard_events.py " + events + " " +
+                                                    (dir / "epoch-001.png").string());
+  stdfs::remove_all(dir);
+  std::vector<std::vector<std::string>> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, '\t');) cells.push_back(cell);
+    lines.push_back(cells);
+  }
+  ASSERT_EQ(lines.size(), 7u) << out;
+  for (int step = 1; step <= 3; ++step) {
+    const auto& loss = lines[static_cast<size_t>(2 * step - 2)];
+    const auto& lr = lines[static_cast<size_t>(2 * step - 1)];
+    ASSERT_EQ(loss.size(), 4u);
+    ASSERT_EQ(lr.size(), 4u);
+    EXPECT_EQ(loss[0] + loss[1] + loss[2], "scalarstep/loss" + std::to_string(step));
+    EXPECT_EQ(lr[0] + lr[1] + lr[2], "scalarstep/lr" + std::to_string(step));
+    EXPECT_EQ(static_cast<float>(std::stod(loss[3])), 1.0f / static_cast<float>(step));  // float32 exactly
+    EXPECT_EQ(static_cast<float>(std::stod(lr[3])), 0.001f * static_cast<float>(step));
+  }
+  EXPECT_EQ(png.height, 80);   // two rows of 40
+  EXPECT_EQ(png.width, 156);   // three panels of 52
+  // Tag, step, the size recorded, RGB, the size decoded, the pixels of the PNG file.
+  EXPECT_EQ(lines[6], (std::vector<std::string>{"image", "val/preview", "3", "80", "156", "3", "80x156x3", "1"}));
 }

@@ -1,17 +1,20 @@
 // End-to-end training on generated data: the loss falls and the val object score beats the
 // untrained model; an interrupted-then-resumed run ends with the weights of an uninterrupted
-// one; bad inputs fail before training. Runs under mpiexec -n 1 (MPI main).
+// one; bad inputs fail before training; TensorBoard gets per-step scalars and preview images
+// (read by a Python parser: python3-opencv needed). Runs under mpiexec -n 1 (MPI main).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include "../segment/test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/lock.hpp"
@@ -127,6 +130,46 @@ model::UNet load_weights(const Config& c, const stdfs::path& file) {
   return model;
 }
 
+// The event file read by tests/train/tensorboard_events.py (an independent Python parser):
+// "step/loss" and "step/lr" at every step, each epoch's mean step loss equal to
+// metrics.csv's train loss, and per epoch the preview picture as the image "val/preview".
+void check_events(const stdfs::path& events, const stdfs::path& previews, const std::vector<std::vector<double>>& rows) {
+  std::string command = nucseg::test::python3() + " " + nucseg::test::source_dir() + "/tests/train/tensorboard_events.py " +
+                        events.string();
+  for (size_t e = 1; e <= rows.size(); ++e) {
+    char name[32];
+    std::snprintf(name, sizeof name, "epoch-%03zu.png", e);
+    command += " " + (previews / name).string();
+  }
+  std::istringstream in(nucseg::test::run_command(command));
+  std::map<std::string, std::vector<std::pair<long, double>>> scalars;
+  std::vector<std::string> images;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> f;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, '\t');) f.push_back(cell);
+    if (f.at(0) == "scalar") scalars[f.at(1)].emplace_back(std::stol(f.at(2)), std::stod(f.at(3)));
+    else images.push_back(f.at(1) + " " + f.at(2) + " " + f.at(7));
+  }
+  // metrics.csv columns: epoch, step (at the epoch's end), ..., train_loss (3).
+  const size_t steps = static_cast<size_t>(rows.back()[1]);
+  const auto& loss = scalars["step/loss"];
+  ASSERT_EQ(loss.size(), steps);
+  ASSERT_EQ(scalars["step/lr"].size(), steps);
+  for (size_t i = 0; i < loss.size(); ++i) EXPECT_EQ(loss[i].first, static_cast<long>(i) + 1);
+  std::vector<std::string> expected_images;
+  size_t first = 0;
+  for (const auto& row : rows) {
+    const auto last = static_cast<size_t>(row[1]);
+    double sum = 0;
+    for (size_t i = first; i < last; ++i) sum += loss[i].second;
+    EXPECT_NEAR(sum / static_cast<double>(last - first), row[3], 1e-5 * row[3]) << "epoch " << row[0];  // float32 events
+    expected_images.push_back("val/preview " + std::to_string(last) + " 1");
+    first = last;
+  }
+  EXPECT_EQ(images, expected_images);
+}
+
 }  // namespace
 
 TEST(Trainer, TinyRunLearnsAndWritesTheRunDirectory) {
@@ -154,10 +197,11 @@ TEST(Trainer, TinyRunLearnsAndWritesTheRunDirectory) {
   EXPECT_TRUE(stdfs::exists(out / "checkpoints" / "best.pt"));
   train::CheckpointDir ckpts(out / "checkpoints", 2);
   EXPECT_EQ(ckpts.list().size(), 2u);
-  int event_files = 0;
+  std::vector<stdfs::path> event_files;
   for (auto& e : stdfs::directory_iterator(out))
-    event_files += e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
-  EXPECT_EQ(event_files, 1);
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) event_files.push_back(e.path());
+  ASSERT_EQ(event_files.size(), 1u);
+  check_events(event_files[0], out / "previews", rows);
 }
 
 TEST(Trainer, InterruptedThenResumedRunEndsWithTheSameWeights) {

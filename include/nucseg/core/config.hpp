@@ -145,6 +145,7 @@ struct InferConfig {
   bool save_probabilities = false;
   std::string export_labels;  // "", png, tiff
   bool export_rois = false;   // ImageJ ROI zip per image
+  bool export_rle = false;    // <output>/submission.csv, Kaggle DSB run-length encoding
   int threads = 0;
   std::string device = "auto";     // auto, cpu, cuda (dist/device.hpp's rank -> GPU rule)
   bool fold_batchnorm = true;
@@ -172,6 +173,13 @@ struct EvalConfig {
   std::string output;  // JSON report path; empty: <pred dir>/eval.json
 };
 
+// nucseg_export: a checkpoint as a model for other frameworks.
+struct ExportConfig {
+  std::string model;                   // checkpoint file or training run directory
+  std::string format = "torchscript";  // torchscript
+  std::string output;                  // file to write
+};
+
 struct Config {
   LogConfig log;
   SynthConfig synth;
@@ -182,6 +190,7 @@ struct Config {
   InferConfig infer;
   SegmentConfig segment;
   EvalConfig eval;
+  ExportConfig model_export;  // [export] ("export" is a C++ keyword)
 };
 
 // One declared key, as documented.

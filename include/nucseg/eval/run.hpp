@@ -1,11 +1,14 @@
-// nucseg_eval's library entry: scores a nucseg_infer result (segmentation.h5) against the
-// instance masks of a dataset folder (Kaggle layout <id>/images/<id>.png + <id>/masks/*.png, or
-// the flat layout) and writes the report.
-//
-// Images are matched by id: each truth image's expected prediction id is the id nucseg_infer
-// gives it (io::image_ids of its path relative to the truth folder for the Kaggle layout, to
-// the images/ folder for the flat layout: the plain Kaggle id, or the sanitised file stem;
-// see docs/inference.md, "Image ids"), looked up in /index/image_id of segmentation.h5.
+// nucseg_eval's library entry: scores a nucseg_infer result (segmentation.h5) against ground
+// truth and writes the report. The truth is either
+//   - a dataset folder with instance masks (Kaggle layout <id>/images/<id>.png +
+//     <id>/masks/*.png, or the flat layout): each truth image's expected prediction id is the
+//     id nucseg_infer gives it (io::image_ids of its path relative to the truth folder for the
+//     Kaggle layout, to the images/ folder for the flat layout: the plain Kaggle id, or the
+//     sanitised file stem; see docs/inference.md, "Image ids"), or
+//   - a Kaggle DSB 2018 run-length CSV (a file): stage1_train_labels.csv (ImageId,
+//     EncodedPixels) or the stage 1 solution (ImageId,EncodedPixels,Height,Width,Usage), ids
+//     as written there, looked up in /index/image_id of segmentation.h5. An image's size is
+//     the file's, else its prediction's; rows with Usage "Ignored" are not scored.
 // Reports name truth images by their dataset id.
 // A truth image without a prediction scores 0 (warning); predictions without truth are ignored
 // (warning).
@@ -27,8 +30,8 @@ struct EvalRun {
   std::vector<std::string> ignored;  // prediction ids without truth
 };
 
-// Reads and scores; throws Error(config) for a missing truth folder / prediction file and
-// Error(data) for unreadable content (naming the file).
+// Reads and scores; throws Error(config) for a missing truth folder or CSV / prediction file
+// and Error(data) for unreadable content (naming the file).
 EvalRun evaluate_prediction_file(const std::filesystem::path& truth, const std::filesystem::path& pred, int threads);
 
 // The JSON report: top-level "score" (Kaggle DSB 2018, mean over images), "images" (count),

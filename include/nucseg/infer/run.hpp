@@ -18,8 +18,8 @@ std::filesystem::path resolve_model_file(const std::string& model);
 
 // The resolved settings that change what a result is, one "section.key = value" per line:
 // [infer] without the keys of where and how fast (model, input, output, overwrite, threads,
-// export_labels, export_rois, max_failed_fraction), all of [segment], and data.channels /
-// data.normalize*.
+// export_labels, export_rois, export_rle, max_failed_fraction), all of [segment], and
+// data.channels / data.normalize*.
 // Recorded on every per-image result; a resumed run redoes results made with other settings.
 std::string result_settings(const Config& config);
 

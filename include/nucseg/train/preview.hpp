@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -20,6 +21,13 @@ cv::Mat colour_classes(const cv::Mat& classes);
 
 // The composed RGB picture (panels scaled so the longer side is at most `max_side`).
 cv::Mat compose_preview(const std::vector<PreviewRow>& rows, int max_side = 256);
+
+// compose_preview(rows) as PNG bytes (RGB), with its size (for TensorBoard's image summary).
+struct PreviewPng {
+  std::string bytes;
+  int height = 0, width = 0;
+};
+PreviewPng encode_preview(const std::vector<PreviewRow>& rows, int max_side = 256);
 
 // Writes compose_preview(rows) as a PNG atomically.
 void write_preview(const std::filesystem::path& file, const std::vector<PreviewRow>& rows, int max_side = 256);
