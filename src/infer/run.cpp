@@ -19,6 +19,7 @@
 #include "nucseg/infer/network.hpp"
 #include "nucseg/infer/prepare.hpp"
 #include "nucseg/model/checkpoint.hpp"
+#include "nucseg/model/find_checkpoint.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/measure.hpp"
@@ -28,23 +29,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 constexpr const char* kModelKey = "infer.model";
-
-// The newest step checkpoint whose run state reads back (a half-copied file is skipped).
-// Temporaries are left alone: a trainer may be writing one.
-std::optional<stdfs::path> newest_readable(const stdfs::path& dir) {
-  std::error_code ec;
-  if (!stdfs::is_directory(dir, ec)) return std::nullopt;
-  auto files = model::list_step_checkpoints(dir);
-  for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    try {
-      model::read_checkpoint_state(*it);
-      return *it;
-    } catch (const Error& e) {
-      log::job().warn("infer: skipping unreadable checkpoint {}: {}", it->string(), e.what());
-    }
-  }
-  return std::nullopt;
-}
 
 // Inputs are discovered once (rank 0) and broadcast, so every rank sees the same ids; a
 // discovery error is re-raised on every rank so the job exits 2 rather than aborting.
@@ -155,20 +139,7 @@ std::string result_settings(const Config& config) {
   return out;
 }
 
-stdfs::path resolve_model_file(const std::string& model) {
-  if (model.empty()) throw_config(kModelKey, "no model given (a checkpoint file or a training run directory)");
-  stdfs::path p(model);
-  std::error_code ec;
-  if (stdfs::is_regular_file(p, ec)) return p;
-  if (!stdfs::is_directory(p, ec)) throw_config(kModelKey, "model does not exist: " + model);
-  for (const auto& dir : {p, p / "checkpoints"}) {
-    if (stdfs::is_regular_file(dir / "best.pt", ec)) return dir / "best.pt";
-  }
-  for (const auto& dir : {p, p / "checkpoints"}) {
-    if (auto f = newest_readable(dir)) return *f;
-  }
-  throw_config(kModelKey, "no best.pt or readable ckpt-step-*.pt in " + model + " (or its checkpoints/ folder)");
-}
+stdfs::path resolve_model_file(const std::string& model) { return model::find_checkpoint(model, kModelKey); }
 
 int run_infer(const Config& config, const dist::World& world) {
   // SIGTERM/SIGUSR1 finish the images in flight and exit with the requeue code (driver.cpp).
