@@ -8,10 +8,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <sstream>
 #include <thread>
 
+#include "nucseg/core/clock.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
@@ -20,14 +20,6 @@ namespace nucseg {
 namespace stdfs = std::filesystem;
 namespace {
 
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string read_or_empty(const stdfs::path& p) {
   try {
@@ -99,7 +91,7 @@ LockOwner this_process_owner(const std::string& tool) {
   o.pid = static_cast<long>(::getpid());
   o.tool = tool;
   if (const char* job = std::getenv("SLURM_JOB_ID")) o.slurm_job = job;
-  o.started = utc_now();
+  o.started = utc_timestamp();
   return o;
 }
 

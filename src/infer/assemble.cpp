@@ -10,6 +10,7 @@
 #include <map>
 #include <type_traits>
 
+#include "nucseg/core/clock.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"

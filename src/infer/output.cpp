@@ -1,6 +1,5 @@
 #include "nucseg/infer/output.hpp"
 
-#include <ctime>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -146,13 +145,5 @@ void ResultStore::write(const ImageResult& r, bool save_probabilities) const {
   }
 }
 
-std::string utc_timestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace nucseg::infer

@@ -177,6 +177,5 @@ struct AssemblySummary {
 AssemblySummary assemble_segmentation(const std::filesystem::path& output_dir, const InputSet& inputs,
                                       const std::vector<Failure>& failures, const Provenance& provenance);
 
-std::string utc_timestamp();  // ISO 8601, seconds
 
 }  // namespace nucseg::infer
