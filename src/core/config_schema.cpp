@@ -219,7 +219,8 @@ std::vector<Field> build() {
                    "Typical nucleus diameter of the input images in pixels: each image is resized by "
                    "(training diameter / this) before the network, and results come back at its own size; "
                    "auto = measured per image by a first pass (rescaled when it differs from the training "
-                   "diameter by more than 20%); 0: no rescaling. Needs a checkpoint that records its diameter."),
+                   "diameter by more than 20%; enlarged only when the foreground is narrow too, docs/inference.md); "
+                   "0: no rescaling. Needs a checkpoint that records its diameter."),
       float_key("infer.pixel_size", &C::infer, &InferConfig::pixel_size, 0.0, 1000.0,
                 "Micrometres per pixel of every input image, for the _um/_um2 columns of the objects table; "
                 "0: read per image from the file (OME-XML, ImageJ or TIFF resolution, PNG pHYs), unknown "

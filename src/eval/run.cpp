@@ -13,6 +13,7 @@
 #include "nucseg/io/hdf5.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/image_ids.hpp"
+#include "nucseg/io/segmentation_h5.hpp"
 #include "truth_rle.hpp"
 
 namespace nucseg::eval {
@@ -37,14 +38,7 @@ struct Predictions {
     available.insert(ids.begin(), ids.end());
   }
   bool has(const std::string& id) const { return available.count(id) > 0; }
-  cv::Mat labels(const std::string& id) const {
-    auto group = file.open_group("images").open_group(id);  // an external link to images/<id>.h5
-    auto dims = group.shape("labels");
-    if (dims.size() != 2) throw_data(file.file_name(), "images/" + id + "/labels is not a 2-D dataset");
-    cv::Mat labels(static_cast<int>(dims[0]), static_cast<int>(dims[1]), CV_32SC1);
-    group.read("labels", h5::Type::i32, labels.ptr());
-    return labels;
-  }
+  cv::Mat labels(const std::string& id) const { return io::read_segmentation_labels(file, id); }
 };
 
 std::string json_list(const std::vector<std::string>& values) {
