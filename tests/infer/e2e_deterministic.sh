@@ -1,8 +1,11 @@
 #!/bin/bash
 # infer.deterministic: the same class maps and probabilities, bit for bit, from 1 rank with
-# infer.threads = 2 and from 2 ranks with 1 thread each (one image large enough for the idle
-# rank to compute some of its tile batches). Without it the thread count changes results (on
-# the 2026-11-29 machine, bfloat16: every image); the test prints how many.
+# infer.threads = 2 and from 2 ranks with 1 thread each. One image is large enough for the idle
+# rank to compute some of its tile batches: 169 tiles of 64 against at most 9 for each of the 3
+# small images, so sharing happens even when one rank is slowed by other work (with 6 small
+# images and 81 tiles it once did not, on a loaded CI machine). Without the setting the thread
+# count changes results (on the 2026-11-29 machine, bfloat16: every image); the test prints how
+# many.
 # Args: BIN_DIR MAKE_CHECKPOINT MPIEXEC
 set -euo pipefail
 bin=$1 make_ckpt=$2 mpiexec=$3
@@ -12,10 +15,10 @@ t=$(mktemp -d "${TMPDIR:-/tmp}/nucseg-e2e-det.XXXXXX")
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$bin/nucseg_synth" --set synth.output="$t/data" --set synth.count=6 --set synth.seed=7 \
+"$bin/nucseg_synth" --set synth.output="$t/data" --set synth.count=3 --set synth.seed=7 \
   --set synth.min_side=96 --set synth.max_side=160 >/dev/null
 "$bin/nucseg_synth" --set synth.output="$t/big" --set synth.count=1 --set synth.seed=8 \
-  --set synth.min_side=448 --set synth.max_side=448 >/dev/null
+  --set synth.min_side=640 --set synth.max_side=640 >/dev/null
 cp -r "$t/big/"* "$t/data/"
 "$make_ckpt" "$t/ck.pt" 3 2  # BatchNorm calibrated: activations like a trained network's
 run() {  # output ranks threads deterministic

@@ -33,6 +33,10 @@ while ((step < steps)); do
   sleep 0.2 || true
   step=$((step + 1))
   if ((stop)); then
+    # Slurm and train.sbatch may signal every process of the step again (TERM, then USR1):
+    # ignored from here on, and inherited as ignored by mv, so a second signal cannot kill the
+    # checkpoint write half way (it did, once: mv died of USR1, set -e ended rank 0 with 138).
+    trap '' USR1 TERM
     if ((rank == 0)); then echo "$step" >"$out/checkpoint.tmp" && mv "$out/checkpoint.tmp" "$out/checkpoint"; fi
     echo "fake_trainer rank $rank: checkpointed at step $step"
     exit 75
