@@ -9,11 +9,12 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/io/hdf5.hpp"
+#include <unistd.h>
 
 using nucseg::h5::File;
 
 TEST(Hdf5, RoundTripDatasetsStringsAndAttributes) {
-  auto path = (std::filesystem::temp_directory_path() / "nucseg_hdf5_test.h5").string();
+  auto path = (std::filesystem::temp_directory_path() / ("nucseg_hdf5_test_" + std::to_string(::getpid()) + ".h5")).string();
   {
     File f(path, File::Mode::create_truncate);
     f.set_attr("format", std::string("nucseg-test"));

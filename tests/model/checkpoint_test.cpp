@@ -11,6 +11,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/model/checkpoint.hpp"
+#include <unistd.h>
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::model;
@@ -49,7 +50,8 @@ bool same_parameters(Tiny& a, Tiny& b) {
 }
 
 stdfs::path fresh_dir(const char* name) {
-  auto dir = stdfs::temp_directory_path() / name;
+  // The pid in the name: test runs of two checkouts at once must not share a folder.
+  auto dir = stdfs::temp_directory_path() / (std::string(name) + "_" + std::to_string(::getpid()));
   stdfs::remove_all(dir);
   stdfs::create_directories(dir);
   return dir;

@@ -20,7 +20,8 @@ using namespace nucseg::train;
 namespace {
 
 stdfs::path fresh_dir(const char* name) {
-  auto dir = stdfs::temp_directory_path() / name;
+  // The pid in the name: test runs of two checkouts at once must not share a folder.
+  auto dir = stdfs::temp_directory_path() / (std::string(name) + "_" + std::to_string(::getpid()));
   stdfs::remove_all(dir);
   stdfs::create_directories(dir);
   return dir;

@@ -13,6 +13,7 @@
 #include "nucseg/train/metrics.hpp"
 #include "nucseg/train/preview.hpp"
 #include "nucseg/train/time_budget.hpp"
+#include <unistd.h>
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::train;
@@ -35,7 +36,7 @@ EpochMetrics row(long epoch) {
 }  // namespace
 
 TEST(MetricsCsv, HeaderOnceAndRedoneEpochsNotDuplicated) {
-  auto dir = stdfs::temp_directory_path() / "nucseg_metrics_test";
+  auto dir = stdfs::temp_directory_path() / ("nucseg_metrics_test_" + std::to_string(::getpid()));
   stdfs::remove_all(dir);
   {
     MetricsCsv csv(dir / "metrics.csv", 3, 0);
@@ -153,7 +154,7 @@ TEST(TimeBudget, StopsWhenTheNextStepAndTheReserveDoNotFit) {
 }
 
 TEST(Preview, RowsOfImageTruthPrediction) {
-  auto dir = stdfs::temp_directory_path() / "nucseg_preview_test";
+  auto dir = stdfs::temp_directory_path() / ("nucseg_preview_test_" + std::to_string(::getpid()));
   stdfs::remove_all(dir);
   PreviewRow a;
   a.image = cv::Mat(40, 30, CV_32FC3, cv::Scalar(10 / 255.0, 20 / 255.0, 30 / 255.0));

@@ -119,7 +119,7 @@ TEST(TensorBoard, Crc32cMatchesTheStandardCheckValue) {
 }
 
 TEST(TensorBoard, EventFileDecodesToTheScalarsWritten) {
-  auto dir = stdfs::temp_directory_path() / "nucseg_tb_test";
+  auto dir = stdfs::temp_directory_path() / ("nucseg_tb_test_" + std::to_string(::getpid()));
   stdfs::remove_all(dir);
   stdfs::path file;
   {

@@ -26,6 +26,7 @@
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/trainer.hpp"
 #include "nucseg/train/validation.hpp"
+#include <unistd.h>
 
 namespace stdfs = std::filesystem;
 using namespace nucseg;
@@ -64,9 +65,23 @@ void write_dataset(const stdfs::path& root, int count) {
   }
 }
 
+// Every folder of this program lives under one folder of its own (the pid in the name: two
+// checkouts may run their suites at once), removed when the program ends.
+const stdfs::path& scratch() {
+  struct Scratch {
+    stdfs::path dir = stdfs::temp_directory_path() / ("nucseg_trainer_test_" + std::to_string(::getpid()));
+    ~Scratch() {
+      std::error_code ec;
+      stdfs::remove_all(dir, ec);
+    }
+  };
+  static const Scratch s;
+  return s.dir;
+}
+
+// Packed once per program and name, shared by the tests that ask for the same shards.
 stdfs::path make_shards(const std::string& name, double val_fraction) {
-  // The format version in the name: a folder cached by a build of another version is not reused.
-  auto base = stdfs::temp_directory_path() / ("nucseg_trainer_" + name + "_v" + std::to_string(io::kShardFormatVersion));
+  auto base = scratch() / ("shards_" + name);
   if (stdfs::exists(base / "shards" / "index.h5")) return base / "shards";
   stdfs::remove_all(base);
   write_dataset(base / "raw", 20);
@@ -87,7 +102,7 @@ Config tiny_config(const stdfs::path& shards, const std::string& run) {
   c.data.workers = 2;
   c.data.prefetch = 2;
   c.data.scale_jitter = 0.1;
-  c.train.output = (stdfs::temp_directory_path() / ("nucseg_trainer_run_" + run)).string();
+  c.train.output = (scratch() / ("run_" + run)).string();
   c.train.batch_size = 4;
   c.train.epochs = 6;
   c.train.threads = 1;
