@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
+#include <vector>
 
 #include "nucseg/core/config.hpp"
 #include "nucseg/core/error.hpp"
@@ -23,9 +25,19 @@ std::string error_of(const std::vector<std::string>& files, const std::vector<st
   return {};
 }
 
+// Files named with the pid (two checkouts may run their suites at once), removed at exit.
 std::string write_toml(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::temp_directory_path() / name;
+  struct Written {
+    std::vector<std::filesystem::path> paths;
+    ~Written() {
+      std::error_code ec;
+      for (const auto& p : paths) std::filesystem::remove(p, ec);
+    }
+  };
+  static Written written;
+  auto path = std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_" + name);
   std::ofstream(path) << text;
+  written.paths.push_back(path);
   return path.string();
 }
 

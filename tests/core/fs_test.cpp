@@ -1,8 +1,7 @@
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -22,7 +21,7 @@ TEST(Fs, SafeComponentNeverEscapesTheFolder) {
 }
 
 TEST(Fs, AtomicWriteLeavesNoTemporary) {
-  auto dir = stdfs::temp_directory_path() / "nucseg_fs_test";
+  auto dir = stdfs::temp_directory_path() / ("nucseg_fs_test_" + std::to_string(::getpid()));
   stdfs::remove_all(dir);
   nucseg::fs::create_directories(dir);
   nucseg::fs::write_file_atomic(dir / "a.txt", "hello");

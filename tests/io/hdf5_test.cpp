@@ -6,10 +6,10 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <unistd.h>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/io/hdf5.hpp"
-#include <unistd.h>
 
 using nucseg::h5::File;
 
@@ -48,6 +48,9 @@ TEST(Hdf5, RoundTripDatasetsStringsAndAttributes) {
   EXPECT_FALSE(f.exists("images/b"));
   EXPECT_FALSE(f.exists("nothing/here"));
   EXPECT_EQ(g.children(), (std::vector<std::string>{"a", "ids"}));
+  g = nucseg::h5::Group();
+  f.close();
+  std::filesystem::remove(path);
 }
 
 TEST(Hdf5, MissingFileAndDatasetAreDataErrorsNamingThem) {
@@ -58,7 +61,7 @@ TEST(Hdf5, MissingFileAndDatasetAreDataErrorsNamingThem) {
     EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/x.h5"), std::string::npos);
   }
-  auto path = (std::filesystem::temp_directory_path() / "nucseg_hdf5_missing.h5").string();
+  auto path = (std::filesystem::temp_directory_path() / ("nucseg_hdf5_missing_" + std::to_string(::getpid()) + ".h5")).string();
   File f(path, File::Mode::create_truncate);
   try {
     f.read<float>("absent");
@@ -66,6 +69,8 @@ TEST(Hdf5, MissingFileAndDatasetAreDataErrorsNamingThem) {
   } catch (const nucseg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("absent"), std::string::npos);
   }
+  f.close();
+  std::filesystem::remove(path);
 }
 
 // close() with a group still open would only drop the file handle: HDF5 writes the file when

@@ -8,10 +8,10 @@
 #include <iterator>
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/model/checkpoint.hpp"
-#include <unistd.h>
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::model;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
+#include <unistd.h>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -13,7 +14,6 @@
 #include "nucseg/train/metrics.hpp"
 #include "nucseg/train/preview.hpp"
 #include "nucseg/train/time_budget.hpp"
-#include <unistd.h>
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::train;

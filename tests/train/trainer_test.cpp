@@ -13,6 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include "../segment/test_util.hpp"
 #include "nucseg/core/error.hpp"
@@ -26,7 +27,6 @@
 #include "nucseg/train/setup.hpp"
 #include "nucseg/train/trainer.hpp"
 #include "nucseg/train/validation.hpp"
-#include <unistd.h>
 
 namespace stdfs = std::filesystem;
 using namespace nucseg;
