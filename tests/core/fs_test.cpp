@@ -34,6 +34,7 @@ TEST(Fs, AtomicWriteLeavesNoTemporary) {
     EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
   }
   EXPECT_EQ(files, 1);
+  stdfs::remove_all(dir);
 }
 
 TEST(Fs, ReadingAMissingFileIsADataError) {
