@@ -3,12 +3,12 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <sstream>
 #include <memory>
 #include <optional>
 #include <set>
 
+#include "nucseg/core/cpu.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
@@ -44,21 +44,6 @@ InputSet shared_inputs(const std::string& input, const dist::World& world) {
   world.broadcast(text);
   if (text.compare(0, 2, "ok") != 0) throw_config("infer.input", text.substr(2));
   return deserialize_inputs(text.substr(2));
-}
-
-// bfloat16 dot products in hardware (oneDNN uses them when the CPU has them).
-bool cpu_has_native_bfloat16() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream words(line);
-    std::string word;
-    while (words >> word)
-      if (word == "avx512_bf16" || word == "amx_bf16") return true;
-    return false;
-  }
-  return false;
 }
 
 // A channel choice as recorded: rgb, gray or [i, j, k] (TOML text without the string quotes).

@@ -68,6 +68,13 @@ void UNetImpl::set_decoder_bfloat16(bool on) {
   decoder_bf16_ = on;
 }
 
+void UNetImpl::set_mixed_bfloat16(bool on) {
+  if (on && options_.upsampling != Upsampling::adjoint)
+    throw_runtime("bfloat16 training needs the adjoint upsampling (the training default)");
+  for (auto& up : ups) up->set_bfloat16_products(on);
+  mixed_bf16_ = on;
+}
+
 void UNetImpl::set_encoder_frozen(bool frozen) {
   frozen_ = frozen;
   for (auto& p : encoder->parameters()) p.set_requires_grad(!frozen);

@@ -77,7 +77,8 @@ UpsampleImpl::UpsampleImpl(int in, int out, Upsampling mode) : mode_(mode) {
 
 torch::Tensor UpsampleImpl::forward(torch::Tensor x) {
   if (folded_) return conv_transpose_k3s2(x, conv->weight, folded_bias_, mode_).relu_();
-  x = conv_transpose_k3s2(x, conv->weight, {}, mode_);
+  x = mode_ == Upsampling::adjoint ? conv_transpose_k3s2_adjoint(x, conv->weight, {}, bf16_products_)
+                                    : conv_transpose_k3s2(x, conv->weight, {}, mode_);
   return bn->forward(x).relu_();
 }
 

@@ -46,4 +46,16 @@ torch::Device select_device(const std::string& device, int local_rank) {
   return chosen;
 }
 
+bool resolve_train_bfloat16(const std::string& precision, const torch::Device& device, bool native_bf16) {
+  if (precision == "float32") return false;
+  if (!device.is_cpu()) {
+    if (precision == "auto") return false;
+    throw_config("train.precision", "bfloat16 is for training on a CPU (oneDNN's bfloat16 convolutions); on " +
+                                        device.str() + " use float32 or auto");
+  }
+  if (precision == "bfloat16") return true;
+  if (precision == "auto") return native_bf16;
+  throw_config("train.precision", "unknown value \"" + precision + "\" (float32, bfloat16, auto)");
+}
+
 }  // namespace nucseg::train

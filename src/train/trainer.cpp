@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "nucseg/core/cpu.hpp"
 #include "nucseg/core/duration.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -201,6 +202,17 @@ model::UNet TrainingRun::build_model() const {
       if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(tc_.bn_momentum);
   model->to(device_);
   if (world_.size() > 1) dist::broadcast_parameters(world_, *model);
+  // Rank 0's CPU decides "auto" for every rank: ranks of one run compute alike.
+  std::string native = cpu_has_native_bfloat16() ? "1" : "0";
+  world_.broadcast(native);
+  const bool bf16 = resolve_train_bfloat16(tc_.precision, device_, native == "1");
+  model->set_mixed_bfloat16(bf16);
+  if (bf16 && native != "1")
+    log::job().warn("train.precision = bfloat16 on a CPU without AVX512-BF16 or AMX: oneDNN emulates it, which is "
+                    "slower than float32");
+  log::job().info("precision: {}", bf16 ? "bfloat16 products in the decoder's transposed convolutions, float32 "
+                                          "elsewhere (train.precision)"
+                                        : "float32");
   return model;
 }
 

@@ -2,6 +2,9 @@
 // torch's ConvTranspose2d (values and gradients), and TF 'same' padding on the stride-2 layers.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "nucseg/core/error.hpp"
 #include "nucseg/model/unet.hpp"
 
 using namespace nucseg::model;
@@ -22,7 +25,7 @@ TEST(SubpixelTransposedConv, EqualsConvTranspose2dWithGradients) {
     int64_t n, cin, cout, h, w;
     bool bias;
   };
-  // Output channels in each of the adjoint mode's ranges: GEMM (<= 16), native, oneDNN (>= 128).
+  // Output channels in both of the adjoint mode's ranges: GEMM (<= 16) and oneDNN (above).
   for (const Case& c : {Case{2, 5, 4, 6, 7, true}, Case{1, 8, 3, 4, 4, false}, Case{3, 16, 12, 5, 3, true},
                         Case{2, 24, 20, 5, 6, false}, Case{2, 7, 130, 4, 8, true}, Case{1, 9, 128, 3, 5, false}}) {
     auto x = torch::randn({c.n, c.cin, c.h, c.w}, torch::requires_grad());
@@ -120,6 +123,59 @@ TEST(AdjointTransposedConv, TrainingGradientsMatchTorch) {
     ++compared;
   }
   EXPECT_EQ(compared, static_cast<int>(ref->parameters().size()));
+}
+
+// train.precision = bfloat16: the decoder's transposed convolutions multiply bfloat16 copies of
+// their operands. A training step's loss and gradients stay close to float32's but differ from
+// them: the bfloat16 path ran. bfloat16 keeps 8 significant bits (0.4%); behind training-mode
+// BatchNorm, whose backward subtracts the gradient's mean and its projection on the input, the
+// rounding of large terms shows in small differences: up to 12% of a gradient's norm at random
+// initialisation (2026-11-29), so 25% is allowed (a gradient gone wrong is off by ~100%).
+TEST(MixedBfloat16, TrainingStepCloseToFloat32) {
+  torch::manual_seed(17);
+  UNet f32(UNetOptions{3, Upsampling::adjoint, false});
+  UNet mixed(UNetOptions{3, Upsampling::adjoint, false});
+  {
+    torch::NoGradGuard no_grad;
+    auto pf = f32->named_parameters();
+    for (auto& p : mixed->named_parameters()) p.value().copy_(pf[p.key()]);
+  }
+  mixed->set_mixed_bfloat16(true);
+  EXPECT_TRUE(mixed->mixed_bfloat16());
+  f32->train();
+  mixed->train();
+  auto x = torch::rand({4, 3, 64, 64});
+  auto y = torch::randint(0, 3, {4, 64, 64}, torch::kLong);
+  auto loss_f = torch::nn::functional::cross_entropy(f32->forward(x), y);
+  auto loss_m = torch::nn::functional::cross_entropy(mixed->forward(x), y);
+  loss_f.backward();
+  loss_m.backward();
+  EXPECT_NEAR(loss_m.item<double>(), loss_f.item<double>(), 1e-3 * loss_f.item<double>());
+  double largest = 0;
+  for (auto& p : f32->parameters()) largest = std::max(largest, p.grad().norm().item<double>());
+  ASSERT_GT(largest, 0.0);
+  auto gf = f32->named_parameters();
+  double worst = 0, decoder_change = 0;
+  for (auto& p : mixed->named_parameters()) {
+    const auto& g_ref = gf[p.key()].grad();
+    ASSERT_TRUE(g_ref.defined() && p.value().grad().defined()) << p.key();
+    const double scale = std::max(g_ref.norm().item<double>(), 1e-3 * largest);
+    const double rel = (p.value().grad() - g_ref).norm().item<double>() / scale;
+    worst = std::max(worst, rel);
+    if (p.key().rfind("up", 0) == 0 && p.key().find("conv") != std::string::npos)
+      decoder_change = std::max(decoder_change, rel);
+    EXPECT_LT(rel, 0.25) << p.key();
+  }
+  EXPECT_GT(decoder_change, 1e-4) << "the decoder's gradients are float32's: bfloat16 did not run";
+  std::printf("bfloat16 products: loss %.6f vs %.6f, largest relative gradient difference %.4f\n",
+              loss_m.item<double>(), loss_f.item<double>(), worst);
+}
+
+TEST(MixedBfloat16, NeedsTheAdjointUpsampling) {
+  UNet net(UNetOptions{3, Upsampling::torch, false});
+  EXPECT_THROW(net->set_mixed_bfloat16(true), nucseg::Error);
+  net->set_mixed_bfloat16(false);
+  EXPECT_FALSE(net->mixed_bfloat16());
 }
 
 TEST(TfPadding, StrideTwoDepthwiseIsPadBottomRightThenValid) {

@@ -1,6 +1,7 @@
 // Times the network: full training steps (forward, cross-entropy, backward, Adam) and
 // inference (eval, BatchNorm folded) on random data; prints "key value" lines that
 // tools/bench/model.sh puts next to the PyTorch peer measured in the same run.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -35,6 +36,8 @@ struct Args {
   std::string upsampling = "adjoint";
   std::string infer_upsampling;  // empty: what fold_batchnorm chooses
   bool bf16_decoder = false;
+  bool bf16_train = false;  // UNet::set_mixed_bfloat16 (train.precision = bfloat16)
+  std::string profile;  // chrome trace of the timed training steps (tools/bench/profile_ops.py sums it)
 };
 
 Args parse(int argc, char** argv) {
@@ -57,14 +60,17 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--infer-only")) a.train = false;
     else if (!std::strcmp(argv[i], "--channels-last")) a.channels_last = true;
     else if (!std::strcmp(argv[i], "--bf16-decoder")) a.bf16_decoder = true;
+    else if (!std::strcmp(argv[i], "--bf16-train")) a.bf16_train = true;
     else if (!std::strcmp(argv[i], "--upsampling") && i + 1 < argc) a.upsampling = argv[++i];
     else if (!std::strcmp(argv[i], "--infer-upsampling") && i + 1 < argc) a.infer_upsampling = argv[++i];
+    else if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) a.profile = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: nucseg_model_bench [--size N] [--batch N] [--threads N] [--steps N] [--warmup N]\n"
                    "                          [--frozen] [--train-only|--infer-only] [--channels-last]\n"
                    "                          [--upsampling adjoint|torch|subpixel|phases]\n"
-                   "                          [--infer-upsampling adjoint|torch|subpixel|phases] [--bf16-decoder]\n");
+                   "                          [--infer-upsampling adjoint|torch|subpixel|phases] [--bf16-decoder]\n"
+                   "                          [--bf16-train] [--profile TRACE.json]\n");
       std::exit(2);
     }
   }
@@ -99,6 +105,7 @@ int main(int argc, char** argv) {
   nucseg::model::UNet net(opt);
   // A frozen encoder normally holds ImageNet weights; random ones time the same.
   if (a.frozen) net->set_encoder_frozen(true);
+  net->set_mixed_bfloat16(a.bf16_train);
   auto x = torch::rand({a.batch, 3, a.size, a.size});
   auto y = torch::randint(0, 3, {a.batch, a.size, a.size}, torch::kLong);
 
@@ -113,7 +120,13 @@ int main(int argc, char** argv) {
     };
     for (int i = 0; i < a.warmup; ++i) step();
     auto t0 = Clock::now();
-    for (int i = 0; i < a.steps; ++i) step();
+    if (a.profile.empty()) {
+      for (int i = 0; i < a.steps; ++i) step();
+    } else {
+      // The profiler's own cost inflates the rate: a profiled run's images/s is not a result.
+      torch::autograd::profiler::RecordProfile guard(a.profile);
+      for (int i = 0; i < a.steps; ++i) step();
+    }
     const double s = seconds_since(t0);
     std::printf("train_img_per_s %.2f step_s %.3f\n", a.batch * a.steps / s, s / a.steps);
   }
@@ -128,9 +141,10 @@ int main(int argc, char** argv) {
     const double s = seconds_since(t0);
     std::printf("infer_img_per_s %.2f\n", a.batch * a.steps / s);
   }
-  std::printf("size %d batch %d threads %d frozen %d upsampling %s infer_upsampling %s channels_last %d bf16_decoder %d\n",
+  std::printf("size %d batch %d threads %d frozen %d upsampling %s infer_upsampling %s channels_last %d bf16_decoder %d "
+              "bf16_train %d\n",
               a.size, a.batch, a.threads, a.frozen ? 1 : 0, a.upsampling.c_str(),
               a.infer_upsampling.empty() ? "default" : a.infer_upsampling.c_str(), a.channels_last ? 1 : 0,
-              a.bf16_decoder ? 1 : 0);
+              a.bf16_decoder ? 1 : 0, a.bf16_train ? 1 : 0);
   return 0;
 }

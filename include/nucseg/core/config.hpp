@@ -123,6 +123,7 @@ struct TrainConfig {
   double dice_weight = 0.0;
   int threads = 0;                    // 0: the cores available to this rank
   std::string device = "auto";        // auto, cpu, cuda
+  std::string precision = "float32";  // float32, bfloat16 (the decoder's products), auto
   int seed = 1;
   bool deterministic = false;
   long checkpoint_every = 0;          // steps; 0: only at epoch ends

@@ -74,6 +74,9 @@ class UpsampleImpl : public torch::nn::Module {
   void set_mode(Upsampling mode) { mode_ = mode; }
   // Folded only: weights and bias in `dtype` (the input must then be `dtype` too).
   void set_dtype(torch::Dtype dtype);
+  // Training in the adjoint mode: the transposed convolution's products in bfloat16 (see
+  // conv_transpose_k3s2_adjoint).
+  void set_bfloat16_products(bool on) { bf16_products_ = on; }
 
   torch::nn::ConvTranspose2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
@@ -81,6 +84,7 @@ class UpsampleImpl : public torch::nn::Module {
  private:
   Upsampling mode_;
   bool folded_ = false;
+  bool bf16_products_ = false;
   torch::Tensor folded_bias_;
 };
 TORCH_MODULE(Upsample);
@@ -113,6 +117,11 @@ class UNetImpl : public torch::nn::Module {
   // CPUs with AVX512-BF16 or AMX; elsewhere it emulates it (slower than float32).
   void set_decoder_bfloat16(bool on);
   bool decoder_bfloat16() const { return decoder_bf16_; }
+  // Training (train.precision = bfloat16): the decoder's transposed convolutions multiply in
+  // bfloat16, everything else stays float32 (master weights, BatchNorm, the encoder, the logits
+  // layer, whose 3 output channels take the GEMM path). Needs the adjoint upsampling.
+  void set_mixed_bfloat16(bool on);
+  bool mixed_bfloat16() const { return mixed_bf16_; }
 
   const UNetOptions& options() const { return options_; }
   MobileNetV2Encoder encoder{nullptr};
@@ -125,6 +134,7 @@ class UNetImpl : public torch::nn::Module {
   bool frozen_ = false;
   bool folded_ = false;
   bool decoder_bf16_ = false;
+  bool mixed_bf16_ = false;
 };
 TORCH_MODULE(UNet);
 
@@ -141,8 +151,11 @@ torch::Tensor conv_transpose_k3s2(const torch::Tensor& x, const torch::Tensor& w
                                   Upsampling mode);
 
 // The `adjoint` way: forward and both gradients as oneDNN convolutions (GEMMs at <= 16 output
-// channels), registered as one autograd node.
-torch::Tensor conv_transpose_k3s2_adjoint(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias);
+// channels), registered as one autograd node. bf16_products (training, float32 x above 16
+// output channels): the three oneDNN passes multiply bfloat16 copies of their operands and
+// return float32, so weights, activations and gradients between layers stay float32.
+torch::Tensor conv_transpose_k3s2_adjoint(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias,
+                                          bool bf16_products = false);
 
 // TF 'same' on stride 2 for even sizes: one zero row/column at the bottom/right.
 torch::Tensor pad_bottom_right(const torch::Tensor& x);

@@ -28,4 +28,10 @@ TrainData open_train_data(const Config& config);
 // shares) and makes it the calling thread's current device.
 torch::Device select_device(const std::string& device, int local_rank);
 
+// train.precision for a device: true for bfloat16 products (UNet::set_mixed_bfloat16). auto:
+// bfloat16 on a CPU with native bfloat16 (native_bf16, rank 0's answer for every rank, so all
+// ranks compute alike), else float32. bfloat16 on a GPU is a config error; bfloat16 on a CPU
+// without native support is allowed (oneDNN emulates it; the caller warns).
+bool resolve_train_bfloat16(const std::string& precision, const torch::Device& device, bool native_bf16);
+
 }  // namespace nucseg::train
