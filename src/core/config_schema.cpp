@@ -160,7 +160,7 @@ std::vector<Field> build() {
       string_key("train.precision", &C::train, &TrainConfig::precision, {"float32", "bfloat16", "auto"},
                  "Arithmetic of training on a CPU. bfloat16: the decoder's transposed convolutions multiply "
                  "bfloat16 copies of their operands (their forward and both gradients; master weights, "
-                 "BatchNorm, the encoder, the logits layer and the optimizer stay float32), ~1.25x faster "
+                 "BatchNorm, the encoder, the logits layer and the optimizer stay float32), 1.15-1.25x faster "
                  "training steps on CPUs with AVX512-BF16 or AMX (emulated, and slower, elsewhere); auto: "
                  "bfloat16 where rank 0's CPU has it, else float32. With train.device on a GPU only float32 "
                  "(and auto, meaning float32) is accepted."),
