@@ -109,6 +109,7 @@ void place_network(model::UNetImpl& net, const NetworkOptions& options) {
   if (options.fold_batchnorm) net.fold_batchnorm();
   if (device.is_cpu()) {
     net.set_decoder_bfloat16(options.precision == "bfloat16");
+    net.set_encoder_bfloat16(options.precision == "bfloat16");
   } else {
     // fold_batchnorm picks the adjoint form, measured fastest on oneDNN; a GPU has cuDNN's own.
     net.set_upsampling(model::Upsampling::torch);

@@ -148,7 +148,7 @@ int run_infer(const Config& config, const dist::World& world) {
                   "temporary file(s)), {} threads per rank on {} ranks",
                   model_file.string(), model.classes, model.net->folded() ? "folded" : "kept",
                   net_options.precision == "float32" || net_options.device != "cpu" ? net_options.precision
-                                                                                     : "bfloat16 decoder",
+                                                                                     : "bfloat16",
                   net_options.device, inputs.items.size(), inputs.kind, inputs.hidden_skipped,
                   inputs.temporary_skipped, threads, world.size());
 
@@ -183,6 +183,10 @@ int run_infer(const Config& config, const dist::World& world) {
   resolved.infer.device = net_options.device == "cpu" ? "cpu" : "cuda";
   provenance.config_toml = config_to_toml(resolved, {"log", "model", "infer", "segment"});
   provenance.settings = result_settings(resolved);
+  // bfloat16 on a CPU took in the encoder on 2026-11-29 (it was the decoder's alone): results of
+  // the older form are redone on resume, not mixed with the new ones.
+  if (net_options.device == "cpu" && net_options.precision == "bfloat16")
+    provenance.settings += "network.bfloat16 = 'encoder and decoder'\n";
   provenance.training_config = model.config_toml;
   provenance.input_root = inputs.root;
   provenance.input_kind = inputs.kind;

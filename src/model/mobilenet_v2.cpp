@@ -2,6 +2,7 @@
 // with Keras's padding so that imported ImageNet weights reproduce Keras's activations.
 #include <cmath>
 
+#include "nucseg/core/error.hpp"
 #include "nucseg/model/unet.hpp"
 
 namespace nucseg::model {
@@ -118,6 +119,22 @@ void MobileNetV2EncoderImpl::fold_batchnorm() {
     fold(b.project);
   }
   folded_ = true;
+}
+
+void MobileNetV2EncoderImpl::set_dtype(torch::Dtype dtype) {
+  if (!folded_) throw_runtime("MobileNetV2Encoder::set_dtype: fold BatchNorm first");
+  torch::NoGradGuard no_grad;
+  auto cast = [dtype](ConvBn& u) {
+    if (!u.conv) return;
+    u.conv->weight.set_data(u.conv->weight.to(dtype));
+    if (u.bn) u.bn->bias.set_data(u.bn->bias.to(dtype));
+  };
+  cast(stem_);
+  for (Block& b : blocks_) {
+    cast(b.expand);
+    cast(b.depthwise);
+    cast(b.project);
+  }
 }
 
 }  // namespace nucseg::model

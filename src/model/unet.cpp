@@ -40,6 +40,7 @@ std::vector<torch::Tensor> UNetImpl::encoder_taps(torch::Tensor x) {
   x = x * 2.0 - 1.0;
   // Channels-last input makes every later activation NHWC (operators keep the layout).
   if (options_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (encoder_bf16_) x = x.to(torch::kBFloat16);
   if (frozen_) {
     // Nothing upstream of a frozen encoder needs gradients: skip recording its graph.
     torch::NoGradGuard no_grad;
@@ -50,7 +51,8 @@ std::vector<torch::Tensor> UNetImpl::encoder_taps(torch::Tensor x) {
 
 torch::Tensor UNetImpl::forward(torch::Tensor x) {
   auto taps = encoder_taps(x);
-  auto decoder_input = [this](const torch::Tensor& t) { return decoder_bf16_ ? t.to(torch::kBFloat16) : t; };
+  const auto decoder_dtype = decoder_bf16_ ? torch::kBFloat16 : torch::kFloat32;
+  auto decoder_input = [decoder_dtype](const torch::Tensor& t) { return t.to(decoder_dtype); };
   torch::Tensor y = decoder_input(taps[4]);
   for (size_t i = 0; i < ups.size(); ++i) y = torch::cat({ups[i]->forward(y), decoder_input(taps[3 - i])}, 1);
   auto logits = conv_transpose_k3s2(y, last->weight, last->bias, options_.upsampling);
@@ -66,6 +68,13 @@ void UNetImpl::set_decoder_bfloat16(bool on) {
   last->weight.set_data(last->weight.to(dtype));
   last->bias.set_data(last->bias.to(dtype));
   decoder_bf16_ = on;
+}
+
+void UNetImpl::set_encoder_bfloat16(bool on) {
+  if (on == encoder_bf16_) return;
+  if (!folded_) throw_runtime("a bfloat16 encoder is for the folded inference form only (fold BatchNorm first)");
+  encoder->set_dtype(on ? torch::kBFloat16 : torch::kFloat32);
+  encoder_bf16_ = on;
 }
 
 void UNetImpl::set_mixed_bfloat16(bool on) {

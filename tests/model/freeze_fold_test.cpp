@@ -1,6 +1,8 @@
 // Encoder freezing (transfer learning), make_model's config rules and the folded inference form.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "nucseg/core/error.hpp"
 #include "nucseg/model/unet.hpp"
 
@@ -117,4 +119,32 @@ TEST(Fold, BFloat16DecoderStaysCloseToFloat32) {
   EXPECT_GT(agree, 0.97);
   net->set_decoder_bfloat16(false);
   EXPECT_LT(((net->forward(x) - ref).abs().max() / ref.abs().max()).item<double>(), 1e-2);  // weights were rounded once
+}
+
+// The bfloat16 encoder (infer.precision = bfloat16 sets it with the decoder): as close to the
+// float32 logits as the bfloat16 decoder, with both on still within the same bounds.
+TEST(Fold, BFloat16EncoderStaysCloseToFloat32) {
+  torch::manual_seed(11);
+  UNet net;
+  randomise_bn_statistics(net);
+  EXPECT_THROW(net->set_encoder_bfloat16(true), nucseg::Error);
+  fold_batchnorm(net);
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({2, 3, 64, 96});
+  auto ref = net->forward(x);
+  for (bool decoder_too : {false, true}) {
+    net->set_encoder_bfloat16(true);
+    net->set_decoder_bfloat16(decoder_too);
+    EXPECT_TRUE(net->encoder_bfloat16());
+    auto low = net->forward(x);
+    ASSERT_EQ(low.scalar_type(), torch::kFloat32);
+    ASSERT_EQ(low.sizes(), ref.sizes());
+    const double rel = ((low - ref).abs().max() / ref.abs().max()).item<double>();
+    EXPECT_LT(rel, 0.05) << "decoder too: " << decoder_too;
+    EXPECT_GT(rel, 0.0);  // it did compute in bfloat16
+    const double agree = (low.argmax(1) == ref.argmax(1)).to(torch::kFloat32).mean().item<double>();
+    EXPECT_GT(agree, 0.97) << "decoder too: " << decoder_too;
+    std::printf("bfloat16 encoder%s: max relative logit difference %.4f, argmax agreement %.4f\n",
+                decoder_too ? " and decoder" : "", rel, agree);
+  }
 }

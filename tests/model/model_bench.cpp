@@ -36,7 +36,8 @@ struct Args {
   std::string upsampling = "adjoint";
   std::string infer_upsampling;  // empty: what fold_batchnorm chooses
   bool bf16_decoder = false;
-  bool bf16_train = false;  // UNet::set_mixed_bfloat16 (train.precision = bfloat16)
+  bool bf16_train = false;
+  bool bf16_encoder = false;  // inference: UNet::set_encoder_bfloat16  // UNet::set_mixed_bfloat16 (train.precision = bfloat16)
   std::string profile;  // chrome trace of the timed training steps (tools/bench/profile_ops.py sums it)
 };
 
@@ -61,6 +62,7 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--channels-last")) a.channels_last = true;
     else if (!std::strcmp(argv[i], "--bf16-decoder")) a.bf16_decoder = true;
     else if (!std::strcmp(argv[i], "--bf16-train")) a.bf16_train = true;
+    else if (!std::strcmp(argv[i], "--bf16-encoder")) a.bf16_encoder = true;
     else if (!std::strcmp(argv[i], "--upsampling") && i + 1 < argc) a.upsampling = argv[++i];
     else if (!std::strcmp(argv[i], "--infer-upsampling") && i + 1 < argc) a.infer_upsampling = argv[++i];
     else if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) a.profile = argv[++i];
@@ -70,7 +72,7 @@ Args parse(int argc, char** argv) {
                    "                          [--frozen] [--train-only|--infer-only] [--channels-last]\n"
                    "                          [--upsampling adjoint|torch|subpixel|phases]\n"
                    "                          [--infer-upsampling adjoint|torch|subpixel|phases] [--bf16-decoder]\n"
-                   "                          [--bf16-train] [--profile TRACE.json]\n");
+                   "                          [--bf16-train] [--bf16-encoder] [--profile TRACE.json]\n");
       std::exit(2);
     }
   }
@@ -134,6 +136,7 @@ int main(int argc, char** argv) {
     nucseg::model::fold_batchnorm(net);
     if (!a.infer_upsampling.empty()) net->set_upsampling(upsampling_named(a.infer_upsampling));
     net->set_decoder_bfloat16(a.bf16_decoder);
+    net->set_encoder_bfloat16(a.bf16_encoder);
     torch::NoGradGuard no_grad;
     for (int i = 0; i < a.warmup; ++i) net->forward(x);
     auto t0 = Clock::now();
@@ -142,9 +145,9 @@ int main(int argc, char** argv) {
     std::printf("infer_img_per_s %.2f\n", a.batch * a.steps / s);
   }
   std::printf("size %d batch %d threads %d frozen %d upsampling %s infer_upsampling %s channels_last %d bf16_decoder %d "
-              "bf16_train %d\n",
+              "bf16_train %d bf16_encoder %d\n",
               a.size, a.batch, a.threads, a.frozen ? 1 : 0, a.upsampling.c_str(),
               a.infer_upsampling.empty() ? "default" : a.infer_upsampling.c_str(), a.channels_last ? 1 : 0,
-              a.bf16_decoder ? 1 : 0, a.bf16_train ? 1 : 0);
+              a.bf16_decoder ? 1 : 0, a.bf16_train ? 1 : 0, a.bf16_encoder ? 1 : 0);
   return 0;
 }

@@ -38,7 +38,8 @@ std::string resolve_precision(const std::string& requested, const std::string& d
 
 // Puts `net` (loaded on the CPU, in eval mode) in its inference form on options.device: moved
 // there, BatchNorm folded when asked (after the move, so the folded biases are there too), and
-// on a CPU in bfloat16 the decoder cast (UNetImpl::set_decoder_bfloat16). On CUDA the decoder
+// on a CPU in bfloat16 the encoder and decoder cast (UNetImpl::set_encoder_bfloat16,
+// set_decoder_bfloat16). On CUDA the decoder
 // uses torch's transposed convolution (cuDNN; the adjoint form is a CPU/oneDNN choice).
 void place_network(model::UNetImpl& net, const NetworkOptions& options);
 

@@ -48,6 +48,8 @@ class MobileNetV2EncoderImpl : public torch::nn::Module {
   // BatchNorm folded into the convolutions (eval only; see fold_batchnorm).
   void fold_batchnorm();
   bool folded() const { return folded_; }
+  // Folded only: weights and folded biases in `dtype` (the input must then be `dtype` too).
+  void set_dtype(torch::Dtype dtype);
 
  private:
   struct Block {
@@ -117,6 +119,10 @@ class UNetImpl : public torch::nn::Module {
   // CPUs with AVX512-BF16 or AMX; elsewhere it emulates it (slower than float32).
   void set_decoder_bfloat16(bool on);
   bool decoder_bfloat16() const { return decoder_bf16_; }
+  // Folded only: the encoder computes in bfloat16 too (input cast once, taps handed on in
+  // bfloat16, cast to float32 where a float32 decoder reads them).
+  void set_encoder_bfloat16(bool on);
+  bool encoder_bfloat16() const { return encoder_bf16_; }
   // Training (train.precision = bfloat16): the decoder's transposed convolutions multiply in
   // bfloat16, everything else stays float32 (master weights, BatchNorm, the encoder, the logits
   // layer, whose 3 output channels take the GEMM path). Needs the adjoint upsampling.
@@ -134,6 +140,7 @@ class UNetImpl : public torch::nn::Module {
   bool frozen_ = false;
   bool folded_ = false;
   bool decoder_bf16_ = false;
+  bool encoder_bf16_ = false;
   bool mixed_bf16_ = false;
 };
 TORCH_MODULE(UNet);
