@@ -161,7 +161,8 @@ std::vector<Field> build() {
                  "Arithmetic of training on a CPU. bfloat16: the decoder's transposed convolutions multiply "
                  "bfloat16 copies of their operands (their forward and both gradients; master weights, "
                  "BatchNorm, the encoder, the logits layer and the optimizer stay float32), 1.15-1.25x faster "
-                 "training steps on CPUs with AVX512-BF16 or AMX (emulated, and slower, elsewhere); auto: "
+                 "training steps on CPUs with AVX512-BF16 or AMX (elsewhere emulated or on fallback kernels, "
+                 "slower than float32); auto: "
                  "bfloat16 where rank 0's CPU has it, else float32. With train.device on a GPU only float32 "
                  "(and auto, meaning float32) is accepted."),
       int_key("train.seed", &C::train, &TrainConfig::seed, 0, kIntMax, "Seed of initialisation, data order and augmentation."),
@@ -214,9 +215,8 @@ std::vector<Field> build() {
                "Fold BatchNorm into the preceding convolutions for inference."),
       string_key("infer.precision", &C::infer, &InferConfig::precision, {"auto", "float32", "bfloat16", "float16"},
                  "Arithmetic of the network. On a CPU, bfloat16 runs the folded encoder and decoder in it "
-                 "(logits float32), ~1.6x faster than float32 on CPUs with AVX512-BF16 or AMX (emulated, and "
-                 "slower, elsewhere), and "
-                 "needs fold_batchnorm; auto: bfloat16 where the CPU has it and BatchNorm is folded, else "
+                 "(logits float32), ~1.6x faster than float32 on CPUs with AVX512-BF16 or AMX (elsewhere "
+                 "emulated or on fallback kernels, slower), and needs fold_batchnorm; auto: bfloat16 where the CPU has it and BatchNorm is folded, else "
                  "float32; float16 is refused. On a GPU (infer.device), bfloat16 and float16 run the whole "
                  "network under CUDA autocast (not yet run on a GPU); auto: float32."),
       channels_key("infer.channels", &C::infer, &InferConfig::channels, true,

@@ -121,6 +121,10 @@ std::string result_settings(const Config& config) {
     if (section == "[data]" && key.rfind("channels", 0) != 0 && key.rfind("normalize", 0) != 0) continue;
     out += section.substr(1, section.size() - 2) + "." + line + "\n";
   }
+  // bfloat16 on a CPU took in the encoder on 2026-11-29 (it was the decoder's alone): results of
+  // the older form are redone on resume, not mixed with the new ones.
+  if (config.infer.device == "cpu" && config.infer.precision == "bfloat16")
+    out += "network.bfloat16 = 'encoder and decoder'\n";
   return out;
 }
 
@@ -183,10 +187,6 @@ int run_infer(const Config& config, const dist::World& world) {
   resolved.infer.device = net_options.device == "cpu" ? "cpu" : "cuda";
   provenance.config_toml = config_to_toml(resolved, {"log", "model", "infer", "segment"});
   provenance.settings = result_settings(resolved);
-  // bfloat16 on a CPU took in the encoder on 2026-11-29 (it was the decoder's alone): results of
-  // the older form are redone on resume, not mixed with the new ones.
-  if (net_options.device == "cpu" && net_options.precision == "bfloat16")
-    provenance.settings += "network.bfloat16 = 'encoder and decoder'\n";
   provenance.training_config = model.config_toml;
   provenance.input_root = inputs.root;
   provenance.input_kind = inputs.kind;

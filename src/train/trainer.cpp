@@ -202,6 +202,11 @@ model::UNet TrainingRun::build_model() const {
       if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(tc_.bn_momentum);
   model->to(device_);
   if (world_.size() > 1) dist::broadcast_parameters(world_, *model);
+  // One kind of device on every rank (a GPU rank and a CPU rank would resolve train.precision
+  // differently, and a refusal on some ranks only would leave the others waiting).
+  if (!dist::all_equal(world_, device_.is_cpu() ? 0 : 1))
+    throw_config("train.device", "\"" + tc_.device + "\" gave a GPU to some ranks and the CPU to others; set cpu or "
+                                 "cuda (or give every node GPUs)");
   // Rank 0's CPU decides "auto" for every rank: ranks of one run compute alike.
   std::string native = cpu_has_native_bfloat16() ? "1" : "0";
   world_.broadcast(native);

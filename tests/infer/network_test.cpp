@@ -5,6 +5,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/infer/network.hpp"
+#include "nucseg/infer/run.hpp"
 #include "nucseg/model/unet.hpp"
 
 namespace infer = nucseg::infer;
@@ -56,6 +57,31 @@ TEST(Network, PrecisionFollowsTheDevice) {
   expect_config_error([] { resolve("bfloat16", "cpu", false); });
   expect_config_error([] { resolve("bfloat16", "cuda", true, true); });
   expect_config_error([] { resolve("float16", "cuda", true, true); });
+}
+
+// infer.precision = bfloat16 on a CPU: the folded encoder and decoder both in bfloat16, and the
+// result settings say so (results of the earlier decoder-only form are redone on resume).
+TEST(Network, Bfloat16OnACpuCastsEncoderAndDecoder) {
+  torch::manual_seed(6);
+  auto net = nucseg::model::make_model(nucseg::ModelConfig{});
+  infer::NetworkOptions options;
+  options.precision = "bfloat16";
+  infer::place_network(*net, options);
+  EXPECT_TRUE(net->folded());
+  EXPECT_TRUE(net->encoder_bfloat16());
+  EXPECT_TRUE(net->decoder_bfloat16());
+  auto plain = nucseg::model::make_model(nucseg::ModelConfig{});
+  infer::place_network(*plain, infer::NetworkOptions{});
+  EXPECT_FALSE(plain->encoder_bfloat16());
+  EXPECT_FALSE(plain->decoder_bfloat16());
+
+  nucseg::Config c;
+  c.infer.device = "cpu";
+  c.infer.precision = "bfloat16";
+  const std::string marker = "network.bfloat16 = 'encoder and decoder'";
+  EXPECT_NE(infer::result_settings(c).find(marker), std::string::npos) << infer::result_settings(c);
+  c.infer.precision = "float32";
+  EXPECT_EQ(infer::result_settings(c).find(marker), std::string::npos);
 }
 
 TEST(Network, StagedHostBuffersGiveTheDirectLogits) {

@@ -36,8 +36,8 @@ struct Args {
   std::string upsampling = "adjoint";
   std::string infer_upsampling;  // empty: what fold_batchnorm chooses
   bool bf16_decoder = false;
-  bool bf16_train = false;
-  bool bf16_encoder = false;  // inference: UNet::set_encoder_bfloat16  // UNet::set_mixed_bfloat16 (train.precision = bfloat16)
+  bool bf16_train = false;    // UNet::set_mixed_bfloat16 (train.precision = bfloat16)
+  bool bf16_encoder = false;  // inference: UNet::set_encoder_bfloat16
   std::string profile;  // chrome trace of the timed training steps (tools/bench/profile_ops.py sums it)
 };
 

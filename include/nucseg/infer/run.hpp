@@ -19,7 +19,8 @@ std::filesystem::path resolve_model_file(const std::string& model);
 // The resolved settings that change what a result is, one "section.key = value" per line:
 // [infer] without the keys of where and how fast (model, input, output, overwrite, threads,
 // export_labels, export_rois, export_rle, max_failed_fraction), all of [segment], and
-// data.channels / data.normalize*.
+// data.channels / data.normalize*; with device cpu and precision bfloat16 (as resolved) also
+// "network.bfloat16 = 'encoder and decoder'", the CPU's bfloat16 form since 2026-11-29.
 // Recorded on every per-image result; a resumed run redoes results made with other settings.
 std::string result_settings(const Config& config);
 

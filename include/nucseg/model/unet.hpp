@@ -23,7 +23,7 @@ enum class Upsampling {
 struct UNetOptions {
   int classes = 3;
   // Training default: adjoint (measured fastest for training steps here; see docs/model.md).
-  // fold_batchnorm() switches to torch + NCHW, measured fastest for inference (unet.cpp).
+  // fold_batchnorm() keeps adjoint and sets NCHW, measured fastest for inference (unet.cpp).
   Upsampling upsampling = Upsampling::adjoint;
   // NHWC activations (oneDNN convolutions without layout reorders).
   bool channels_last = false;
@@ -114,9 +114,9 @@ class UNetImpl : public torch::nn::Module {
   bool folded() const { return folded_; }
   // How the decoder computes its transposed convolutions from now on (benchmarks compare modes).
   void set_upsampling(Upsampling mode);
-  // Folded only: the decoder computes in bfloat16 (the encoder stays float32; taps are cast
-  // where the decoder reads them, logits return as float32). oneDNN runs bfloat16 natively on
-  // CPUs with AVX512-BF16 or AMX; elsewhere it emulates it (slower than float32).
+  // Folded only: the decoder computes in bfloat16 (a float32 encoder's taps are cast where the
+  // decoder reads them, logits return as float32). oneDNN runs bfloat16 natively on CPUs with
+  // AVX512-BF16 or AMX; elsewhere it is emulated or falls back to slower kernels.
   void set_decoder_bfloat16(bool on);
   bool decoder_bfloat16() const { return decoder_bf16_; }
   // Folded only: the encoder computes in bfloat16 too (input cast once, taps handed on in
