@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "nucseg/core/cpu.hpp"
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/logging.hpp"
+#include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/device.hpp"
+#include "nucseg/dist/world.hpp"
 #include "nucseg/model/model_info.hpp"
 
 namespace nucseg::train {
@@ -56,6 +60,22 @@ bool resolve_train_bfloat16(const std::string& precision, const torch::Device& d
   if (precision == "bfloat16") return true;
   if (precision == "auto") return native_bf16;
   throw_config("train.precision", "unknown value \"" + precision + "\" (float32, bfloat16, auto)");
+}
+
+bool choose_train_bfloat16(const TrainConfig& train, const torch::Device& device, const dist::World& world) {
+  if (!dist::all_equal(world, device.is_cpu() ? 0 : 1))
+    throw_config("train.device", "\"" + train.device + "\" gave a GPU to some ranks and the CPU to others; set cpu or "
+                                 "cuda (or give every node GPUs)");
+  std::string native = cpu_has_native_bfloat16() ? "1" : "0";
+  world.broadcast(native);
+  const bool bf16 = resolve_train_bfloat16(train.precision, device, native == "1");
+  if (bf16 && native != "1")
+    log::job().warn("train.precision = bfloat16 on a CPU without AVX512-BF16 or AMX: emulated or on fallback kernels, "
+                    "slower than float32");
+  log::job().info("precision: {}", bf16 ? "bfloat16 products in the decoder's transposed convolutions, float32 "
+                                          "elsewhere (train.precision)"
+                                        : "float32");
+  return bf16;
 }
 
 }  // namespace nucseg::train

@@ -10,7 +10,6 @@
 
 #include <torch/torch.h>
 
-#include "nucseg/core/cpu.hpp"
 #include "nucseg/core/duration.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -202,22 +201,7 @@ model::UNet TrainingRun::build_model() const {
       if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(tc_.bn_momentum);
   model->to(device_);
   if (world_.size() > 1) dist::broadcast_parameters(world_, *model);
-  // One kind of device on every rank (a GPU rank and a CPU rank would resolve train.precision
-  // differently, and a refusal on some ranks only would leave the others waiting).
-  if (!dist::all_equal(world_, device_.is_cpu() ? 0 : 1))
-    throw_config("train.device", "\"" + tc_.device + "\" gave a GPU to some ranks and the CPU to others; set cpu or "
-                                 "cuda (or give every node GPUs)");
-  // Rank 0's CPU decides "auto" for every rank: ranks of one run compute alike.
-  std::string native = cpu_has_native_bfloat16() ? "1" : "0";
-  world_.broadcast(native);
-  const bool bf16 = resolve_train_bfloat16(tc_.precision, device_, native == "1");
-  model->set_mixed_bfloat16(bf16);
-  if (bf16 && native != "1")
-    log::job().warn("train.precision = bfloat16 on a CPU without AVX512-BF16 or AMX: oneDNN emulates it, which is "
-                    "slower than float32");
-  log::job().info("precision: {}", bf16 ? "bfloat16 products in the decoder's transposed convolutions, float32 "
-                                          "elsewhere (train.precision)"
-                                        : "float32");
+  model->set_mixed_bfloat16(choose_train_bfloat16(tc_, device_, world_));
   return model;
 }
 

@@ -11,6 +11,10 @@
 #include "nucseg/core/config.hpp"
 #include "nucseg/io/shard.hpp"
 
+namespace nucseg::dist {
+class World;
+}
+
 namespace nucseg::train {
 
 struct TrainData {
@@ -33,5 +37,11 @@ torch::Device select_device(const std::string& device, int local_rank);
 // ranks compute alike), else float32. bfloat16 on a GPU is a config error; bfloat16 on a CPU
 // without native support is allowed (oneDNN emulates it; the caller warns).
 bool resolve_train_bfloat16(const std::string& precision, const torch::Device& device, bool native_bf16);
+
+// Collective: train.precision for this run, resolved alike on every rank (rank 0's CPU answers
+// "auto"), logged, with a warning for bfloat16 without native support. Refuses (Error(config),
+// train.device) ranks that got different kinds of device: they would resolve differently, and a
+// refusal on some ranks only would leave the others waiting.
+bool choose_train_bfloat16(const TrainConfig& train, const torch::Device& device, const dist::World& world);
 
 }  // namespace nucseg::train
