@@ -5,33 +5,19 @@
 
 #include <fstream>
 
+#include "../infer/segmentation_fixture.hpp"
 #include "../infer/test_util.hpp"
 #include "../segment/test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/eval/run.hpp"
 #include "nucseg/infer/submission.hpp"
-#include "nucseg/io/hdf5.hpp"
 #include "nucseg/segment/kaggle_rle.hpp"
 
 namespace {
 
 namespace stdfs = std::filesystem;
-using nucseg::h5::File;
+using nucseg::testing::write_segmentation;
 using nucseg::testing::ScratchDir;
-
-void write_segmentation(const stdfs::path& file, const std::vector<std::pair<std::string, cv::Mat>>& images) {
-  File f(file.string(), File::Mode::create_truncate);
-  std::vector<std::string> ids;
-  for (const auto& image : images) ids.push_back(image.first);
-  f.create_group("index").write_strings("image_id", ids);
-  {
-    auto group = f.create_group("images");
-    for (const auto& [id, labels] : images)
-      group.create_group(id).write("labels", nucseg::h5::Type::i32, labels.ptr(),
-                                   {static_cast<hsize_t>(labels.rows), static_cast<hsize_t>(labels.cols)});
-  }
-  f.close();
-}
 
 // Rows "<id>,<rle>[,<suffix>]" for every object of `labels`.
 std::string rows(const std::string& id, const cv::Mat& labels, const std::string& suffix = "") {

@@ -7,28 +7,13 @@
 
 #include "../segment/test_util.hpp"
 #include "nucseg/infer/submission.hpp"
-#include "nucseg/io/hdf5.hpp"
+#include "segmentation_fixture.hpp"
 #include "test_util.hpp"
 
 namespace {
 
 namespace stdfs = std::filesystem;
-using nucseg::h5::File;
-
-// A segmentation.h5 as nucseg_infer lays it out (groups instead of external links).
-void write_segmentation(const stdfs::path& file, const std::vector<std::pair<std::string, cv::Mat>>& images) {
-  File f(file.string(), File::Mode::create_truncate);
-  std::vector<std::string> ids;
-  for (const auto& image : images) ids.push_back(image.first);
-  f.create_group("index").write_strings("image_id", ids);
-  {
-    auto group = f.create_group("images");
-    for (const auto& [id, labels] : images)
-      group.create_group(id).write("labels", nucseg::h5::Type::i32, labels.ptr(),
-                                   {static_cast<hsize_t>(labels.rows), static_cast<hsize_t>(labels.cols)});
-  }
-  f.close();
-}
+using nucseg::testing::write_segmentation;
 
 long distinct_labels(const cv::Mat& labels) {
   std::set<int32_t> values(labels.begin<int32_t>(), labels.end<int32_t>());

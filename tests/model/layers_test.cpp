@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/model/unet.hpp"
@@ -15,6 +16,21 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol, co
   ASSERT_EQ(a.sizes(), b.sizes()) << what;
   const double scale = std::max(1.0, b.abs().max().item<double>());
   EXPECT_LT((a - b).abs().max().item<double>(), tol * scale) << what;
+}
+
+// `to` gets `from`'s parameter values (same architecture, any upsampling or precision).
+void copy_parameters(UNet& from, UNet& to) {
+  torch::NoGradGuard no_grad;
+  auto source = from->named_parameters();
+  for (auto& p : to->named_parameters()) p.value().copy_(source[p.key()]);
+}
+
+// One training-mode forward and backward of cross-entropy on (x, y); returns the loss.
+double train_step_loss(UNet& net, const torch::Tensor& x, const torch::Tensor& y) {
+  net->train();
+  auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+  loss.backward();
+  return loss.item<double>();
 }
 
 }  // namespace
@@ -94,20 +110,11 @@ TEST(AdjointTransposedConv, TrainingGradientsMatchTorch) {
   torch::manual_seed(13);
   UNet ref(UNetOptions{3, Upsampling::torch, false});
   UNet ours(UNetOptions{3, Upsampling::adjoint, false});
-  {
-    torch::NoGradGuard no_grad;
-    auto pr = ref->named_parameters();
-    for (auto& p : ours->named_parameters()) p.value().copy_(pr[p.key()]);
-  }
-  ref->train();
-  ours->train();
+  copy_parameters(ref, ours);
   auto x = torch::rand({2, 3, 64, 64});
   auto y = torch::randint(0, 3, {2, 64, 64}, torch::kLong);
-  auto loss_ref = torch::nn::functional::cross_entropy(ref->forward(x), y);
-  auto loss_ours = torch::nn::functional::cross_entropy(ours->forward(x), y);
-  loss_ref.backward();
-  loss_ours.backward();
-  EXPECT_NEAR(loss_ours.item<double>(), loss_ref.item<double>(), 1e-4 * loss_ref.item<double>());
+  const double loss_ref = train_step_loss(ref, x, y);
+  EXPECT_NEAR(train_step_loss(ours, x, y), loss_ref, 1e-4 * loss_ref);
   auto gr = ref->named_parameters();
   // Some gradients are zero in exact arithmetic (a BatchNorm bias followed by a training-mode
   // BatchNorm): their float noise is judged against the model's largest gradient / 1000.
@@ -135,22 +142,14 @@ TEST(MixedBfloat16, TrainingStepCloseToFloat32) {
   torch::manual_seed(17);
   UNet f32(UNetOptions{3, Upsampling::adjoint, false});
   UNet mixed(UNetOptions{3, Upsampling::adjoint, false});
-  {
-    torch::NoGradGuard no_grad;
-    auto pf = f32->named_parameters();
-    for (auto& p : mixed->named_parameters()) p.value().copy_(pf[p.key()]);
-  }
+  copy_parameters(f32, mixed);
   mixed->set_mixed_bfloat16(true);
   EXPECT_TRUE(mixed->mixed_bfloat16());
-  f32->train();
-  mixed->train();
   auto x = torch::rand({4, 3, 64, 64});
   auto y = torch::randint(0, 3, {4, 64, 64}, torch::kLong);
-  auto loss_f = torch::nn::functional::cross_entropy(f32->forward(x), y);
-  auto loss_m = torch::nn::functional::cross_entropy(mixed->forward(x), y);
-  loss_f.backward();
-  loss_m.backward();
-  EXPECT_NEAR(loss_m.item<double>(), loss_f.item<double>(), 1e-3 * loss_f.item<double>());
+  const double loss_f = train_step_loss(f32, x, y);
+  const double loss_m = train_step_loss(mixed, x, y);
+  EXPECT_NEAR(loss_m, loss_f, 1e-3 * loss_f);
   double largest = 0;
   for (auto& p : f32->parameters()) largest = std::max(largest, p.grad().norm().item<double>());
   ASSERT_GT(largest, 0.0);
@@ -167,8 +166,8 @@ TEST(MixedBfloat16, TrainingStepCloseToFloat32) {
     EXPECT_LT(rel, 0.25) << p.key();
   }
   EXPECT_GT(decoder_change, 1e-4) << "the decoder's gradients are float32's: bfloat16 did not run";
-  std::printf("bfloat16 products: loss %.6f vs %.6f, largest relative gradient difference %.4f\n",
-              loss_m.item<double>(), loss_f.item<double>(), worst);
+  std::printf("bfloat16 products: loss %.6f vs %.6f, largest relative gradient difference %.4f\n", loss_m, loss_f,
+              worst);
 }
 
 TEST(MixedBfloat16, NeedsTheAdjointUpsampling) {

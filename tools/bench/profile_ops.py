@@ -28,21 +28,19 @@ def main():
     for evs in by_thread.values():
         # Parents first: earlier start, then the longer one.
         evs.sort(key=lambda e: (e["ts"], -e["dur"]))
-        stack = []  # [end, name, child time]
-        def close(item):
-            end, name, child, dur = item
-            self_us[name] += dur - child
-        for e in evs:
-            start, dur = e["ts"], e["dur"]
+        stack = []  # open events: [end, name, time of their children, duration]
+        for e in evs + [None]:  # None closes what is still open
+            start = e["ts"] if e else float("inf")
             while stack and stack[-1][0] <= start:
-                close(stack.pop())
+                _, name, child, dur = stack.pop()
+                self_us[name] += dur - child
+            if e is None:
+                break
             if stack:
-                stack[-1][2] += dur
-            stack.append([start + dur, e["name"], 0.0, dur])
-            incl_us[e["name"]] += dur
+                stack[-1][2] += e["dur"]
+            stack.append([start + e["dur"], e["name"], 0.0, e["dur"]])
+            incl_us[e["name"]] += e["dur"]
             calls[e["name"]] += 1
-        while stack:
-            close(stack.pop())
     total = sum(self_us.values())
     print(f"{'operator':<48} {'self ms/step':>12} {'share':>6} {'calls/step':>10} {'incl ms/step':>12}")
     for name, us in self_us.most_common(args.top):
