@@ -122,6 +122,10 @@ std::vector<Field> build() {
       // [model]
       int_key("model.classes", &C::model, &ModelConfig::classes, 2, 64,
               "Output classes per pixel (3: background, interior, border)."),
+      bool_key("model.distance_head", &C::model, &ModelConfig::distance_head,
+               "One more output channel: each nucleus' distance to its own boundary, normalised to 1 at its "
+               "centre (trained with train.distance_weight); segment.seeds = predicted seeds nuclei from it. "
+               "Off by default: in the demo's 10-minute budget it did not score higher (docs/benchmarks.md)."),
       string_key("model.encoder_weights", &C::model, &ModelConfig::encoder_weights, {},
                  "Keras MobileNetV2 ImageNet weights (.h5, no_top); empty: random initialisation."),
       tristate_key("model.freeze_encoder", &C::model, &ModelConfig::freeze_encoder,
@@ -153,6 +157,9 @@ std::vector<Field> build() {
                      "Cross-entropy weight per class; empty: unweighted."),
       float_key("train.dice_weight", &C::train, &TrainConfig::dice_weight, 0.0, 100.0,
                 "Weight of a soft Dice term added to the cross-entropy; 0: off."),
+      float_key("train.distance_weight", &C::train, &TrainConfig::distance_weight, 0.0, 100.0,
+                "model.distance_head: weight of the distance output's loss (binary cross-entropy against each "
+                "nucleus' normalised distance to its boundary, 0 on the background)."),
       int_key("train.threads", &C::train, &TrainConfig::threads, 0, 1024,
               "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
       string_key("train.device", &C::train, &TrainConfig::device, {"auto", "cpu", "cuda"},
@@ -196,7 +203,7 @@ std::vector<Field> build() {
       int_key("infer.batch", &C::infer, &InferConfig::batch, 1, 256, "Tiles per forward pass."),
       bool_key("infer.overwrite", &C::infer, &InferConfig::overwrite, "Redo images that already have results."),
       bool_key("infer.save_probabilities", &C::infer, &InferConfig::save_probabilities,
-               "Also store class probabilities (uint8, x255) per image."),
+               "Also store class probabilities (uint8, x255) per image (and a distance head's map as a last plane)."),
       string_key("infer.export_labels", &C::infer, &InferConfig::export_labels, {"", "png", "tiff"},
                  "Also write each label image under <output>/labels/: unsigned 16-bit PNG or TIFF, or a 32-bit "
                  "unsigned TIFF when a label exceeds 65535 (also when png was asked: PNG has no 32-bit gray)."),
@@ -251,13 +258,17 @@ std::vector<Field> build() {
       float_key("segment.seed_threshold", &C::segment, &SegmentConfig::seed_threshold, 0.0, 1.0,
                 "Interior probability above which a pixel counts as confident interior; its distance map "
                 "helps place the seeds."),
-      string_key("segment.seeds", &C::segment, &SegmentConfig::seeds, {"distance", "interior"},
-                 "How nuclei are seeded: distance = peaks of the foreground + confident-interior distance "
-                 "maps (robust to gaps in the predicted border); interior = one seed per confident-interior "
-                 "component, split along the predicted border."),
+      string_key("segment.seeds", &C::segment, &SegmentConfig::seeds, {"distance", "interior", "predicted"},
+                 "How nuclei are seeded: predicted = components of the network's distance output above "
+                 "center_threshold, grown down its slopes (needs model.distance_head); distance = peaks of the "
+                 "foreground + confident-interior distance maps (robust to gaps in the predicted border); "
+                 "interior = one seed per confident-interior component, split along the predicted border."),
       int_key("segment.seed_distance", &C::segment, &SegmentConfig::seed_distance, 1, 1024,
               "seeds = distance: distance-map peaks closer than this many pixels merge into one seed; about the radius "
               "of the smallest nuclei."),
+      float_key("segment.center_threshold", &C::segment, &SegmentConfig::center_threshold, 0.01, 0.99,
+                "seeds = predicted: a nucleus' seed is where the predicted normalised distance to its boundary "
+                "exceeds this (1 at the centre, 0 at the outline)."),
 
       // [eval]
       string_key("eval.truth", &C::eval, &EvalConfig::truth, {},

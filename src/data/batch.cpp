@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/data/targets.hpp"
 
 namespace nucseg::data {
 namespace {
@@ -44,6 +45,9 @@ Batch collate(const std::vector<Sample>& samples) {
   Batch b;
   b.images = torch::empty({n, 3, h, w}, torch::kFloat32);
   b.classes = torch::empty({n, h, w}, torch::kInt64);
+  // The distance head's targets come from the instance labels, when the samples carry them.
+  const bool with_labels = !samples[0].labels.empty();
+  if (with_labels) b.distance = torch::empty({n, h, w}, torch::kFloat32);
   float* img = b.images.data_ptr<float>();
   int64_t* cls = b.classes.data_ptr<int64_t>();
   const size_t plane = static_cast<size_t>(h) * w;
@@ -56,6 +60,11 @@ Batch collate(const std::vector<Sample>& samples) {
       const uint8_t* row = s.classes.ptr<uint8_t>(r);
       int64_t* dst = cls + i * plane + static_cast<size_t>(r) * w;
       for (int c = 0; c < w; ++c) dst[c] = row[c];
+    }
+    if (s.labels.empty() == with_labels) throw_data("", "batch: some samples carry instance labels and some do not");
+    if (with_labels) {
+      if (s.labels.size() != s.image.size()) throw_data("", "batch: instance labels differ in size from the image");
+      distance_targets(s.labels).copyTo(cv::Mat(h, w, CV_32FC1, b.distance.data_ptr<float>() + i * plane));
     }
   }
   return b;

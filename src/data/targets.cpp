@@ -47,3 +47,52 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
 }
 
 }  // namespace nucseg::data
+
+namespace nucseg::data {
+
+cv::Mat distance_targets(const cv::Mat& labels) {
+  if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
+  const int rows = labels.rows, cols = labels.cols;
+  // Inside: a nucleus pixel whose 4-neighbours inside the image all carry its label. Its
+  // distance to the nearest pixel that is not inside is then its distance to its own boundary
+  // (background or another nucleus); the image edge is not a boundary.
+  cv::Mat inside(rows, cols, CV_8UC1, cv::Scalar(0));
+  for (int y = 0; y < rows; ++y) {
+    const int32_t* up = labels.ptr<int32_t>(std::max(y - 1, 0));
+    const int32_t* mid = labels.ptr<int32_t>(y);
+    const int32_t* down = labels.ptr<int32_t>(std::min(y + 1, rows - 1));
+    uint8_t* out = inside.ptr<uint8_t>(y);
+    for (int x = 0; x < cols; ++x) {
+      const int32_t l = mid[x];
+      out[x] = l > 0 && up[x] == l && down[x] == l && mid[std::max(x - 1, 0)] == l && mid[std::min(x + 1, cols - 1)] == l
+                   ? 255
+                   : 0;
+    }
+  }
+  cv::Mat dist;
+  cv::distanceTransform(inside, dist, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
+  // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
+  // and its centre 1; the background stays 0.
+  std::vector<float> peak;
+  for (int y = 0; y < rows; ++y) {
+    const int32_t* l = labels.ptr<int32_t>(y);
+    const float* d = dist.ptr<float>(y);
+    for (int x = 0; x < cols; ++x) {
+      if (l[x] <= 0) continue;
+      const size_t id = static_cast<size_t>(l[x]);
+      if (id >= peak.size()) peak.resize(id + 1, 0.0f);
+      peak[id] = std::max(peak[id], d[x]);
+    }
+  }
+  cv::Mat out(rows, cols, CV_32FC1, cv::Scalar(0));
+  for (int y = 0; y < rows; ++y) {
+    const int32_t* l = labels.ptr<int32_t>(y);
+    const float* d = dist.ptr<float>(y);
+    float* o = out.ptr<float>(y);
+    for (int x = 0; x < cols; ++x)
+      if (l[x] > 0) o[x] = (d[x] + 1.0f) / (peak[static_cast<size_t>(l[x])] + 1.0f);
+  }
+  return out;
+}
+
+}  // namespace nucseg::data

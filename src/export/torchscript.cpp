@@ -44,6 +44,7 @@ void add_attributes(torch::jit::Module& module, const ExportInfo& info) {
   auto integer = [&](const char* name, int64_t value) { module.register_attribute(name, c10::IntType::get(), value); };
   text("nucseg_version", NUCSEG_VERSION);
   integer("classes", info.classes);
+  integer("distance_head", info.distance_head ? 1 : 0);
   integer("input_multiple", model::input_multiple);
   text("channels", info.channels);
   text("normalize", info.normalize);
@@ -62,11 +63,13 @@ ExportInfo export_torchscript(const std::filesystem::path& checkpoint, const std
   const auto state = model::read_checkpoint_state(checkpoint);
   ModelConfig mc;
   if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
+  mc.distance_head = state.distance_head;
   model::UNet net = model::make_model(mc);
   model::load_checkpoint(checkpoint, *net, nullptr, torch::kCPU);
   net->eval();
   ExportInfo info = recorded_info(state, checkpoint);
   info.classes = mc.classes;
+  info.distance_head = mc.distance_head;
   info.model_hash = model::model_tensors_hash(*net);
 
   torch::jit::Module module("__torch__.nucseg.UNet");

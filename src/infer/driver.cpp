@@ -87,6 +87,7 @@ TiledImage read_tiled(const InferConfig& config, const Stages& stages, const std
   t.tiling.overlap = config.overlap;
   t.tiling.batch = config.batch;
   t.tiling.classes = stages.classes;
+  t.tiling.extras = stages.extras;
   t.tiling.ranges = t.image.ranges;
   t.plan_at(scale);
   return t;
@@ -112,14 +113,14 @@ void run_network(long index, const TiledImage& tiled, const Stages& stages, Tile
   std::vector<cv::Mat> at_network;  // rescaled: the whole probability maps, resized at the end
   RowSink network_sink = sink;
   if (tiled.scale != 1.0) {
-    at_network.assign(static_cast<size_t>(stages.classes), cv::Mat());
+    at_network.assign(static_cast<size_t>(stages.classes + stages.extras), cv::Mat());
     for (auto& m : at_network) m.create(tiled.network_input.size(), CV_32F);
     network_sink = [&](int y0, const std::vector<cv::Mat>& rows) {
       for (size_t k = 0; k < rows.size(); ++k) rows[k].copyTo(at_network[k].rowRange(y0, y0 + rows[k].rows));
     };
   }
   auto compute = [&](size_t i, std::vector<float>& logits) { tiled.compute(stages, i, logits); };
-  const size_t floats_per_batch = static_cast<size_t>(tiled.tiling.batch) * tiled.tiling.classes *
+  const size_t floats_per_batch = static_cast<size_t>(tiled.tiling.batch) * tiled.tiling.outputs() *
                                   plan.grid.tile_height * plan.grid.tile_width;
   if (shareable && sharing.worth_sharing(index, plan.batches.size(), floats_per_batch)) {
     // Ranks without images of their own may take some of this image's batches.
@@ -148,12 +149,13 @@ void segment_pass(const InferConfig& config, long index, const TiledImage& tiled
   const cv::Size size = tiled.image.rgb.size();
   segment::ClassEvidence evidence(size, params_at_input_scale(stages.segment_params, tiled.scale));
   r.class_map.create(size, CV_8UC1);
-  r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes) : 0, cv::Mat());
+  // The class probabilities, then a distance head's map.
+  r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes + stages.extras) : 0, cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
   auto sink = [&](int y0, const std::vector<cv::Mat>& rows) {
     const cv::Range band(y0, y0 + rows[0].rows);
     evidence.add_rows(y0, rows);
-    argmax_class_map(rows).copyTo(r.class_map.rowRange(band));
+    argmax_class_map({rows.begin(), rows.begin() + stages.classes}).copyTo(r.class_map.rowRange(band));
     for (size_t k = 0; k < r.probabilities.size(); ++k) {
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);
@@ -271,7 +273,7 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   // Validated here, before any work, on every rank alike (exit 2 everywhere).
   const double first_scale = initial_scale(config.diameter, plain_stages.training_diameter);
   Stages stages = plain_stages;
-  stages.model = with_tta(plain_stages.model, parse_tta_mode(config.tta), plain_stages.classes);
+  stages.model = with_tta(plain_stages.model, parse_tta_mode(config.tta), plain_stages.classes, plain_stages.extras);
   // One run per output folder: another run's temporaries and results must not mix with ours.
   const FolderLock lock = dist::lock_output_folder(world, config.output, "nucseg_infer", "infer.output");
   ResultStore store(config.output, {provenance.checkpoint_hash, provenance.settings});

@@ -45,7 +45,7 @@ torch::Tensor host_buffer(torch::Tensor& buffer, int64_t numel, const torch::Dev
 
 struct NetworkStage {
   std::shared_ptr<model::UNetImpl> net;
-  int classes = 3;
+  int outputs = 3;  // class logits + extra outputs
   torch::Device device = torch::kCPU;
   bool staged = false;
   std::optional<at::ScalarType> autocast;  // CUDA, lower precision
@@ -69,7 +69,7 @@ struct NetworkStage {
       if (autocast) scope.emplace(*autocast);
       y = net->forward(x);
     }
-    if (y.size(0) != n || y.size(1) != classes || y.size(2) != h || y.size(3) != w)
+    if (y.size(0) != n || y.size(1) != outputs || y.size(2) != h || y.size(3) != w)
       throw_runtime("the network returned logits of an unexpected shape");
     y = y.to(torch::kFloat32);
     logits.resize(static_cast<size_t>(y.numel()));
@@ -116,10 +116,10 @@ void place_network(model::UNetImpl& net, const NetworkOptions& options) {
   }
 }
 
-TileModel network_tile_model(std::shared_ptr<model::UNetImpl> net, int classes, const NetworkOptions& options) {
+TileModel network_tile_model(std::shared_ptr<model::UNetImpl> net, int outputs, const NetworkOptions& options) {
   auto stage = std::make_shared<NetworkStage>();
   stage->net = std::move(net);
-  stage->classes = classes;
+  stage->outputs = outputs;
   stage->device = torch::Device(options.device);
   stage->staged = options.staged || !stage->device.is_cpu();
   if (!stage->device.is_cpu() && options.precision == "bfloat16") stage->autocast = at::kBFloat16;

@@ -56,6 +56,7 @@ std::string channel_text(const ChannelSpec& spec) {
 struct LoadedModel {
   model::UNet net{nullptr};
   int classes = 3;
+  int extras = 0;  // a distance head: 1
   std::string config_toml;  // of the training run
   double nucleus_diameter = 0.0;  // of the training set (px; 0: unknown)
 };
@@ -90,7 +91,9 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const Netw
   mc.encoder_weights.clear();  // the checkpoint holds every weight; no ImageNet file is needed
   mc.freeze_encoder = TriState::automatic;
   if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
+  mc.distance_head = state.distance_head;
   m.classes = mc.classes;
+  m.extras = mc.distance_head ? 1 : 0;
   m.config_toml = state.config;
   m.nucleus_diameter = state.nucleus_diameter;
   m.net = model::make_model(mc);
@@ -166,9 +169,10 @@ int run_infer(const Config& config, const dist::World& world) {
 
   Stages stages;
   stages.classes = model.classes;
+  stages.extras = model.extras;
   stages.training_diameter = model.nucleus_diameter;
   stages.read = [rule](const std::string& path) { return load_image(path, rule); };
-  stages.model = network_tile_model(model.net.ptr(), model.classes, net_options);
+  stages.model = network_tile_model(model.net.ptr(), model.classes + model.extras, net_options);
   stages.segment_params = segment::params_from_config(config.segment);
   stages.segment = [](const segment::ClassEvidence& evidence) { return segment::instances_from_evidence(evidence); };
   stages.measure = [](const std::string& id, const cv::Mat& labels, const LoadedImage& image) {

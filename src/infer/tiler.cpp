@@ -54,8 +54,9 @@ void extract_tile(const cv::Mat& image, int y, int x, int th, int tw, const std:
 // Weighted logits of the rows [y0, y0 + band) that tiles are still adding to.
 class Band final {
  public:
-  Band(int classes, int rows, int width) : classes_(classes), rows_(rows), width_(width) {
-    acc_.assign(static_cast<size_t>(classes) * rows * width, 0.0f);
+  // planes = classes + extras: the class logits (softmax), then extra outputs' logits (sigmoid).
+  Band(int classes, int planes, int rows, int width) : classes_(classes), planes_(planes), rows_(rows), width_(width) {
+    acc_.assign(static_cast<size_t>(planes) * rows * width, 0.0f);
     weight_.assign(static_cast<size_t>(rows) * width, 0.0f);
   }
 
@@ -67,7 +68,7 @@ class Band final {
       int br = y + r - y0_;
       float* wrow = &weight_[static_cast<size_t>(br) * width_ + x];
       for (int c = 0; c < cols; ++c) wrow[c] += wy[r] * wx[c];
-      for (int k = 0; k < classes_; ++k) {
+      for (int k = 0; k < planes_; ++k) {
         float* arow = &acc_[(static_cast<size_t>(k) * rows_ + br) * width_ + x];
         const float* lrow = logits + k * plane + static_cast<size_t>(r) * tw;
         for (int c = 0; c < cols; ++c) arow[c] += wy[r] * wx[c] * lrow[c];
@@ -79,7 +80,7 @@ class Band final {
   void flush(int until, const RowSink& sink) {
     int n = until - y0_;
     if (n <= 0) return;
-    std::vector<cv::Mat> out(static_cast<size_t>(classes_));
+    std::vector<cv::Mat> out(static_cast<size_t>(planes_));
     for (auto& m : out) m.create(n, width_, CV_32F);
     std::vector<float> z(static_cast<size_t>(classes_));
     for (int r = 0; r < n; ++r) {
@@ -93,12 +94,14 @@ class Band final {
         float sum = 0.0f;
         for (int k = 0; k < classes_; ++k) sum += (z[k] = std::exp(z[k] - top));
         for (int k = 0; k < classes_; ++k) out[k].at<float>(r, c) = z[k] / sum;
+        for (int k = classes_; k < planes_; ++k)
+          out[k].at<float>(r, c) = 1.0f / (1.0f + std::exp(-acc_[(static_cast<size_t>(k) * rows_ + r) * width_ + c] / w));
       }
     }
     sink(y0_, out);
     // Shift the unfinished rows up and clear the rows that become free.
     size_t keep = static_cast<size_t>(rows_ - n) * width_, moved = static_cast<size_t>(n) * width_;
-    for (int k = 0; k < classes_; ++k) {
+    for (int k = 0; k < planes_; ++k) {
       float* base = &acc_[static_cast<size_t>(k) * rows_ * width_];
       std::memmove(base, base + moved, keep * sizeof(float));
       std::fill(base + keep, base + keep + moved, 0.0f);
@@ -109,7 +112,7 @@ class Band final {
   }
 
  private:
-  int classes_, rows_, width_;
+  int classes_, planes_, rows_, width_;
   int y0_ = 0;
   std::vector<float> acc_, weight_;
 };
@@ -190,7 +193,7 @@ void compute_tile_batch(const cv::Mat& image, const TilePlan& plan, size_t index
   const TileGrid& grid = plan.grid;
   const TileBatch& batch = plan.batches.at(index);
   const int th = grid.tile_height, tw = grid.tile_width, n = static_cast<int>(batch.xs.size());
-  const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(options.classes) * th * tw;
+  const size_t in_tile = 3 * static_cast<size_t>(th) * tw, out_tile = static_cast<size_t>(options.outputs()) * th * tw;
   std::vector<float> input(in_tile * n);
   for (int i = 0; i < n; ++i) extract_tile(image, batch.y, batch.xs[i], th, tw, options.ranges, &input[in_tile * i]);
   logits.assign(out_tile * n, 0.0f);
@@ -202,11 +205,11 @@ int run_tiled_batches(const TilePlan& plan, const TilerOptions& options, const B
                       const RowSink& sink) {
   const TileGrid& g = plan.grid;
   const auto& batches = plan.batches;
-  const int th = g.tile_height, tw = g.tile_width, classes = options.classes;
+  const int th = g.tile_height, tw = g.tile_width;
   const auto wy = blend_window(th, options.overlap), wx = blend_window(tw, options.overlap);
-  const size_t out_tile = static_cast<size_t>(classes) * th * tw;
+  const size_t out_tile = static_cast<size_t>(options.outputs()) * th * tw;
 
-  Band band(classes, th, g.width);
+  Band band(options.classes, options.outputs(), th, g.width);
   std::vector<float> logits;
   for (size_t i = 0; i < batches.size(); ++i) {
     const TileBatch& b = batches[i];
@@ -228,7 +231,7 @@ int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel
 }
 
 std::vector<cv::Mat> predict_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model) {
-  std::vector<cv::Mat> probs(static_cast<size_t>(options.classes));
+  std::vector<cv::Mat> probs(static_cast<size_t>(options.outputs()));
   for (auto& m : probs) m.create(image.rows, image.cols, CV_32F);
   run_tiled(image, options, model, [&](int y0, const std::vector<cv::Mat>& rows) {
     for (size_t k = 0; k < probs.size(); ++k) rows[k].copyTo(probs[k].rowRange(y0, y0 + rows[k].rows));

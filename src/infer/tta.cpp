@@ -72,12 +72,14 @@ TtaMode parse_tta_mode(const std::string& name) {
 
 int tta_transform_count(TtaMode mode) { return mode == TtaMode::off ? 1 : mode == TtaMode::flips ? 4 : 8; }
 
-TileModel with_tta(TileModel model, TtaMode mode, int classes) {
+TileModel with_tta(TileModel model, TtaMode mode, int classes, int extras) {
   if (mode == TtaMode::off) return model;
   const int transforms = tta_transform_count(mode);
-  return [model = std::move(model), transforms, classes](const std::vector<float>& batch, int n, int h, int w,
-                                                         std::vector<float>& logits) {
-    const size_t plane = static_cast<size_t>(h) * w, in_tile = 3 * plane, out_tile = static_cast<size_t>(classes) * plane;
+  const int planes = classes + extras;
+  return [model = std::move(model), transforms, classes, planes](const std::vector<float>& batch, int n, int h, int w,
+                                                                 std::vector<float>& logits) {
+    const size_t plane = static_cast<size_t>(h) * w, in_tile = 3 * plane, out_tile = static_cast<size_t>(planes) * plane;
+    const size_t class_floats = static_cast<size_t>(classes) * plane;
     std::vector<float> input(batch.size()), output, back(out_tile), mean(out_tile * n, 0.0f);
     for (int t = 0; t < transforms; ++t) {
       const int th = swaps_sides(t) ? w : h, tw = swaps_sides(t) ? h : w;
@@ -86,13 +88,24 @@ TileModel with_tta(TileModel model, TtaMode mode, int classes) {
       model(input, n, th, tw, output);
       if (output.size() != out_tile * n) throw_runtime("model returned the wrong number of logits under TTA");
       for (int i = 0; i < n; ++i) {
-        transform_planes(inverse(t), &output[out_tile * i], classes, th, tw, back.data());
+        transform_planes(inverse(t), &output[out_tile * i], planes, th, tw, back.data());
         add_softmax(back.data(), classes, plane, &mean[out_tile * i]);
+        float* extra = &mean[out_tile * i + class_floats];
+        for (size_t j = 0; j < out_tile - class_floats; ++j) extra[j] += 1.0f / (1.0f + std::exp(-back[class_floats + j]));
       }
     }
     logits.resize(mean.size());
-    // log of the mean probability; the floor keeps a class no transform gave any weight finite.
-    for (size_t i = 0; i < mean.size(); ++i) logits[i] = std::log(std::max(mean[i] / transforms, 1e-30f));
+    for (int i = 0; i < n; ++i) {
+      float* tile = &logits[out_tile * i];
+      const float* m = &mean[out_tile * i];
+      // log of the mean probability; the floor keeps a class no transform gave any weight finite.
+      for (size_t j = 0; j < class_floats; ++j) tile[j] = std::log(std::max(m[j] / transforms, 1e-30f));
+      // Extra outputs: the logit of the mean sigmoid, clamped so 0 and 1 stay finite.
+      for (size_t j = class_floats; j < out_tile; ++j) {
+        const float p = std::min(std::max(m[j] / transforms, 1e-6f), 1.0f - 1e-6f);
+        tile[j] = std::log(p / (1.0f - p));
+      }
+    }
   };
 }
 

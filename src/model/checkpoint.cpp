@@ -61,6 +61,9 @@ CheckpointState read_state(torch::serialize::InputArchive& a) {
     torch::Tensor t;
     if (a.try_read(key, t)) into = static_cast<long>(t.item<int64_t>());
   };
+  long distance_head = 0;
+  optional_long("distance_head", distance_head);
+  s.distance_head = distance_head != 0;
   optional_long("world_size", s.world_size);
   optional_long("batch_size", s.batch_size);
   optional_long("epoch_loss_count", s.epoch_loss_count);
@@ -126,6 +129,7 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_double(archive, "best_score", state.best_score);
   write_long(archive, "best_step", state.best_step);
   write_long(archive, "classes", state.classes);
+  write_long(archive, "distance_head", state.distance_head ? 1 : 0);
   write_double(archive, "nucleus_diameter", state.nucleus_diameter);
   write_double(archive, "train_seconds", state.train_seconds);
   write_long(archive, "world_size", state.world_size);

@@ -16,6 +16,8 @@ void check_params(const SegmentParams& params) {
   if (params.min_area < 0) throw_runtime("segment: min_area must be >= 0, got " + std::to_string(params.min_area));
   if (params.seed_distance < 1 || params.seed_distance > 1024)
     throw_runtime("segment: seed_distance must lie in [1, 1024], got " + std::to_string(params.seed_distance));
+  if (!(params.center_threshold > 0.0 && params.center_threshold < 1.0))
+    throw_runtime("segment: center_threshold must lie in (0, 1), got " + std::to_string(params.center_threshold));
 }
 
 // A predicted hole inside a nucleus would otherwise turn it into a ring of distance peaks.
@@ -83,9 +85,31 @@ cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentPara
   return markers;
 }
 
-// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability.
-cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv::Mat& border, const SegmentParams& params) {
+// distance: CV_8UC1, the distance output x 255.
+cv::Mat predicted_seeds(const cv::Mat& fg, const cv::Mat& distance, const SegmentParams& params) {
+  cv::Mat seeds = distance > params.center_threshold * 255.0;
+  seeds &= fg;
+  cv::Mat markers;
+  cv::connectedComponents(seeds, markers, 8, CV_32S);
+  seeds.release();
+  remove_small_objects(markers, seed_min_area(params));
+  cv::Mat elevation;
+  distance.convertTo(elevation, CV_32F, -1.0);
+  flood_markers(elevation, fg, markers);
+  elevation.release();
+  finish(fg, params, markers);
+  return markers;
+}
+
+// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability; distance: CV_8UC1 or empty.
+cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv::Mat& border, const cv::Mat& distance,
+                       const SegmentParams& params) {
   const cv::Mat fg = fill_mask_holes(fg_raw);
+  if (params.seeds == SeedMode::predicted) {
+    if (distance.empty())
+      throw_runtime("segment: seeds = predicted needs a network with a distance head (model.distance_head)");
+    return predicted_seeds(fg, distance, params);
+  }
   const cv::Mat core = core_raw & fg;
   if (params.seeds == SeedMode::interior)
     return interior_seeds(fg, core, border.isContinuous() ? border : border.clone(), params);
@@ -97,7 +121,8 @@ cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv:
 SeedMode seed_mode_from_string(const std::string& name) {
   if (name == "interior") return SeedMode::interior;
   if (name == "distance") return SeedMode::distance;
-  throw_runtime("segment: unknown seed mode '" + name + "' (expected interior or distance)");
+  if (name == "predicted") return SeedMode::predicted;
+  throw_runtime("segment: unknown seed mode '" + name + "' (expected distance, interior or predicted)");
 }
 
 SegmentParams params_from_config(const SegmentConfig& config) {
@@ -106,6 +131,7 @@ SegmentParams params_from_config(const SegmentConfig& config) {
   p.min_area = config.min_area;
   p.seeds = seed_mode_from_string(config.seeds);
   p.seed_distance = config.seed_distance;
+  p.center_threshold = config.center_threshold;
   return p;
 }
 
@@ -118,9 +144,15 @@ ClassEvidence::ClassEvidence(cv::Size size, const SegmentParams& p)
 }
 
 void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
-  if (rows.size() != 3)
-    throw_runtime("segment: expected 3 class probability maps (background, interior, border), got " +
-                  std::to_string(rows.size()));
+  if (rows.size() != 3 && rows.size() != 4)
+    throw_runtime("segment: expected 3 class probability maps (background, interior, border) and optionally the "
+                  "distance output, got " + std::to_string(rows.size()) + " maps");
+  if (maps == 0) {
+    maps = static_cast<int>(rows.size());
+    if (maps == 4) distance.create(foreground.size(), CV_8UC1);
+  }
+  if (static_cast<int>(rows.size()) != maps)
+    throw_runtime("segment: every row band must carry the same maps (the distance output in all or none)");
   const int n = rows[0].rows;
   for (const auto& r : rows)
     if (r.type() != CV_32FC1 || r.size() != rows[0].size())
@@ -135,17 +167,21 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
   cv::compare(rows[0], 0.5, fg, cv::CMP_LT);
   cv::compare(rows[1], params.seed_threshold, core, cv::CMP_GT);
   if (!border.empty()) rows[2].copyTo(border.rowRange(band));
+  if (rows.size() == 4) {
+    cv::Mat d = distance.rowRange(band);
+    rows[3].convertTo(d, CV_8U, 255.0);  // saturates outside 0..1
+  }
 }
 
 cv::Mat instances_from_evidence(const ClassEvidence& evidence) {
   check_params(evidence.params);
   if (evidence.foreground.empty()) return cv::Mat(evidence.foreground.size(), CV_32SC1);
-  return grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.params);
+  return grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.distance, evidence.params);
 }
 
 cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params) {
-  if (class_probs.size() != 3)
-    throw_runtime("instances_from_probabilities: expected 3 class probability maps, got " +
+  if (class_probs.size() != 3 && class_probs.size() != 4)
+    throw_runtime("instances_from_probabilities: expected 3 class probability maps (+ the distance output), got " +
                   std::to_string(class_probs.size()));
   ClassEvidence evidence(class_probs[0].size(), params);
   evidence.add_rows(0, class_probs);
@@ -161,7 +197,7 @@ cv::Mat instances_from_classes(const cv::Mat& class_map, const SegmentParams& pa
   if (hi > 2) throw_runtime("instances_from_classes: class values must be 0, 1 or 2, found " + std::to_string(static_cast<int>(hi)));
   cv::Mat border;  // only interior mode grows along the border
   if (params.seeds == SeedMode::interior) cv::Mat(class_map == 2).convertTo(border, CV_32F, 1.0 / 255.0);
-  return grow_instances(class_map != 0, class_map == 1, border, params);
+  return grow_instances(class_map != 0, class_map == 1, border, cv::Mat(), params);
 }
 
 }  // namespace nucseg::segment

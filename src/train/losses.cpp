@@ -13,6 +13,8 @@ LossOptions LossOptions::from(const TrainConfig& train, int classes) {
   LossOptions o;
   o.class_weights = train.class_weights;
   o.dice_weight = train.dice_weight;
+  o.classes = classes;
+  o.distance_weight = train.distance_weight;
   return o;
 }
 
@@ -37,6 +39,22 @@ torch::Tensor segmentation_loss(const torch::Tensor& logits, const torch::Tensor
   auto loss = torch::nn::functional::cross_entropy(logits, targets, options);
   if (o.dice_weight > 0) loss = loss + o.dice_weight * soft_dice_loss(logits, targets);
   return loss;
+}
+
+torch::Tensor class_logits(const torch::Tensor& logits, int classes) {
+  if (classes <= 0 || logits.size(1) == classes) return logits;
+  return logits.narrow(1, 0, classes);
+}
+
+torch::Tensor training_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& distance,
+                            const LossOptions& o) {
+  auto loss = segmentation_loss(class_logits(logits, o.classes), targets, o);
+  if (o.classes <= 0 || logits.size(1) == o.classes) return loss;
+  if (logits.size(1) != o.classes + 1) throw_runtime("training loss: the network has more than one extra output");
+  if (!distance.defined()) throw_runtime("training loss: a distance head needs distance targets (instance labels)");
+  auto distance_loss =
+      torch::nn::functional::binary_cross_entropy_with_logits(logits.select(1, o.classes), distance.to(logits.dtype()));
+  return loss + o.distance_weight * distance_loss;
 }
 
 }  // namespace nucseg::train

@@ -216,11 +216,17 @@ TrainState TrainingRun::resume(const std::string& resolved_config) {
   TrainState state;
   state.seed = tc_.seed;
   state.classes = classes_;
+  state.distance_head = config_.model.distance_head;
   state.best_score = -std::numeric_limits<double>::infinity();
   if (auto path = resume_path(world_, ckpts_); !path.empty()) {
-    if (auto saved = model::read_checkpoint_state(path); saved.classes != classes_)
+    const auto saved = model::read_checkpoint_state(path);
+    if (saved.classes != classes_)
       throw_config("model.classes", "is " + std::to_string(classes_) + " but the checkpoint to resume (" + path +
                                         ") has " + std::to_string(saved.classes));
+    if (saved.distance_head != config_.model.distance_head)
+      throw_config("model.distance_head", std::string("is ") + (config_.model.distance_head ? "true" : "false") +
+                                              " but the checkpoint to resume (" + path + ") was trained " +
+                                              (saved.distance_head ? "with" : "without") + " it");
     state = model::load_checkpoint(path, *model_, &optimizer_, device_);
     log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
                     state.batch_in_epoch);
@@ -269,7 +275,9 @@ data::Sample TrainingRun::make_sample(long position, uint64_t seed) const {
   auto record = data_.dataset.read(index);
   const auto ranges = normalization_.ranges(index, record.image);
   std::mt19937_64 rng(seed);
-  return data::augment(data::Sample{record.image, record.classes, {}}, ranges, augment_params_, rng);
+  // The distance head learns from the instance labels; they travel through the augmentation.
+  const cv::Mat labels = config_.model.distance_head ? record.labels : cv::Mat();
+  return data::augment(data::Sample{record.image, record.classes, labels}, ranges, augment_params_, rng);
 }
 
 ValidationOptions TrainingRun::validation_options() const {
@@ -358,7 +366,8 @@ double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {
   set_lr(optimizer_, last_lr_);
   auto images = batch.images.to(device_), targets = batch.classes.to(device_);
   optimizer_.zero_grad();
-  auto loss = segmentation_loss(model_->forward(images), targets, loss_options_);
+  auto distance = batch.distance.defined() ? batch.distance.to(device_) : torch::Tensor();
+  auto loss = training_loss(model_->forward(images), targets, distance, loss_options_);
   if (sync_) sync_->begin_step();
   loss.backward();
   if (sync_) sync_->finish();

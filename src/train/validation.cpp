@@ -15,14 +15,14 @@ namespace nucseg::train {
 namespace {
 
 struct Prediction {
-  torch::Tensor logits;  // 1 x C x H x W
-  cv::Mat classes;       // CV_8UC1 argmax
+  torch::Tensor logits;  // 1 x outputs x H x W (the classes, then a distance head's channel)
+  cv::Mat classes;       // CV_8UC1 argmax over the classes
 };
 
 Prediction predict(model::UNet& model, const cv::Mat& image, torch::Device device) {
   Prediction p;
   p.logits = predict_logits(model, image, device);
-  auto argmax = p.logits.argmax(1)[0].to(torch::kUInt8).contiguous();
+  auto argmax = class_logits(p.logits, model->options().classes).argmax(1)[0].to(torch::kUInt8).contiguous();
   p.classes = cv::Mat(image.rows, image.cols, CV_8UC1, argmax.data_ptr<uint8_t>()).clone();
   return p;
 }
@@ -63,15 +63,19 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
     auto target = torch::from_blob(truth_classes.data, {1, truth_classes.rows, truth_classes.cols}, torch::kUInt8)
                       .to(torch::kInt64);
     const double n = static_cast<double>(truth_classes.total());
-    loss_sum += segmentation_loss(pred.logits, target, options.loss).item<double>() * n;
+    loss_sum += segmentation_loss(class_logits(pred.logits, classes), target, options.loss).item<double>() * n;
     pixels += n;
     auto flat_pred = torch::from_blob(pred.classes.data, {static_cast<int64_t>(n)}, torch::kUInt8).to(torch::kInt64);
     result.confusion.add(target.data_ptr<int64_t>(), flat_pred.data_ptr<int64_t>(), static_cast<size_t>(n));
     if (scored) {
-      auto probs = torch::softmax(pred.logits, 1)[0].contiguous();
+      auto probs = torch::softmax(class_logits(pred.logits, classes), 1)[0].contiguous();
       std::vector<cv::Mat> planes;
       for (int k = 0; k < 3; ++k)
         planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, probs[k].data_ptr<float>()).clone());
+      if (pred.logits.size(1) > classes) {  // the distance head: its map seeds the instances (segment.seeds)
+        auto d = torch::sigmoid(pred.logits[0][classes]).contiguous();
+        planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, d.data_ptr<float>()).clone());
+      }
       auto labels = segment::instances_from_probabilities(planes, options.segment);
       score_sum += segment::score_image(record.labels, labels).score;
     }

@@ -75,3 +75,38 @@ TEST(Targets, LargeNucleusKeepsInteriorAndRejectsBadInput) {
   cv::Mat wrong(4, 4, CV_8UC1, cv::Scalar(0));
   EXPECT_THROW(class_targets(wrong, 1), nucseg::Error);
 }
+
+// The distance head's target: 1 at each nucleus' centre whatever its size, (d + 1) / (D + 1)
+// inward from the outline, 0 on the background; touching nuclei meet in a valley; the image
+// edge is no boundary.
+TEST(DistanceTargets, PeakOneAtEachCentreValleyBetweenTouchingNuclei) {
+  using nucseg::data::distance_targets;
+  auto labels = labels_from({{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+                             {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  const cv::Mat d = distance_targets(labels);
+  ASSERT_EQ(d.type(), CV_32FC1);
+  ASSERT_EQ(d.size(), labels.size());
+  EXPECT_EQ(d.at<float>(0, 0), 0.0f);
+  EXPECT_EQ(d.at<float>(4, 7), 0.0f);
+  // Nucleus 1 (5 x 5): outline pixels d = 0, the ring inside d = 1, the centre d = 2 -> 1/3, 2/3, 1.
+  EXPECT_FLOAT_EQ(d.at<float>(1, 1), 1.0f / 3.0f);
+  EXPECT_FLOAT_EQ(d.at<float>(2, 2), 2.0f / 3.0f);
+  EXPECT_FLOAT_EQ(d.at<float>(3, 3), 1.0f);
+  // Nucleus 2 (3 x 3) peaks at 1 too; the column where 1 and 2 touch is an outline of both.
+  EXPECT_FLOAT_EQ(d.at<float>(2, 7), 1.0f);
+  EXPECT_FLOAT_EQ(d.at<float>(2, 6), 0.5f);
+  EXPECT_FLOAT_EQ(d.at<float>(2, 5), 1.0f / 3.0f);
+  for (int y = 0; y < d.rows; ++y)
+    for (int x = 0; x < d.cols; ++x) EXPECT_EQ(d.at<float>(y, x) > 0.0f, labels.at<int32_t>(y, x) > 0) << y << "," << x;
+
+  // A nucleus filling the image: the edge is not its boundary, so it has no outline and its
+  // map is flat at 1.
+  const cv::Mat whole = distance_targets(cv::Mat(5, 7, CV_32SC1, cv::Scalar(4)));
+  EXPECT_EQ(cv::countNonZero(whole != 1.0f), 0);
+  EXPECT_THROW(distance_targets(cv::Mat(4, 4, CV_8UC1, cv::Scalar(1))), nucseg::Error);
+}

@@ -217,6 +217,64 @@ TEST(DriverInput, NumericDiameterRescalesAndResultsComeBackAtInputSize) {
   EXPECT_DOUBLE_EQ(f.attr_double("scale"), 2.0);
 }
 
+// A network with a distance head (Stages::extras = 1): its 4th output reaches the segment step
+// and splits two overlapping nuclei the class map shows as one blob of interior; the class map
+// is the argmax of the three classes alone. The fake network reads the blob from the red
+// channel and the distance output from the green one (a cone per nucleus).
+TEST(DriverInput, DistanceOutputReachesTheSegmentStep) {
+  ScratchDir dir("driver-distance");
+  const stdfs::path in = dir.path() / "in";
+  stdfs::create_directories(in);
+  const cv::Size size(100, 80);
+  const std::vector<cv::Point> centres = {{35, 40}, {60, 40}};
+  cv::Mat image(size, CV_8UC3, cv::Scalar::all(0));  // BGR as written
+  for (int y = 0; y < size.height; ++y)
+    for (int x = 0; x < size.width; ++x)
+      for (auto c : centres) {
+        const double r = std::hypot(x - c.x, y - c.y);
+        if (r > 14) continue;
+        auto& px = image.at<cv::Vec3b>(y, x);
+        px[2] = 220;
+        px[1] = std::max<uint8_t>(px[1], cv::saturate_cast<uint8_t>(255.0 * (1.0 - r / 14.0)));
+      }
+  ASSERT_TRUE(cv::imwrite((in / "pair.png").string(), image));
+  const stdfs::path out = dir.path() / "out";
+  auto config = config_for(out);
+  auto stages = stages_for(resolve_input_rule(config, training_config("range"), "test.pt"));
+  stages.extras = 1;
+  stages.segment_params.seeds = nucseg::segment::SeedMode::predicted;
+  stages.model = [](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    const size_t plane = static_cast<size_t>(h) * w;
+    for (int i = 0; i < n; ++i) {
+      const float* rgb = &batch[static_cast<size_t>(i) * 3 * plane];
+      float* out = &logits[static_cast<size_t>(i) * 4 * plane];
+      for (size_t p = 0; p < plane; ++p) {
+        out[p] = 0.0f;
+        out[plane + p] = 20.0f * (rgb[p] - 0.5f);
+        out[2 * plane + p] = -10.0f;
+        out[3 * plane + p] = 12.0f * (rgb[plane + p] - 0.5f);
+      }
+    }
+  };
+  ASSERT_EQ(run(config, in, stages).exit_code, 0);
+  const cv::Mat labels = read_labels(out, "pair");
+  double largest = 0;
+  cv::minMaxLoc(labels, nullptr, &largest);
+  EXPECT_EQ(largest, 2.0) << "the two overlapping nuclei, split by the distance output";
+  EXPECT_NE(labels.at<int32_t>(40, 30), labels.at<int32_t>(40, 65));
+  double top_class = 0;
+  cv::minMaxLoc(read_class_map(out, "pair"), nullptr, &top_class);
+  EXPECT_EQ(top_class, 1.0) << "the class map holds the classes only";
+
+  // Without the distance output the same blob is one nucleus under interior seeding: the split
+  // above came from the 4th output.
+  auto plain = stages_for(resolve_input_rule(config, training_config("range"), "test.pt"));
+  plain.segment_params.seeds = nucseg::segment::SeedMode::interior;
+  ASSERT_EQ(run(config, in, plain).exit_code, 0);
+  cv::minMaxLoc(read_labels(out, "pair"), nullptr, &largest);
+  EXPECT_EQ(largest, 1.0);
+}
+
 // "auto": the first pass measures nuclei of ~10 px; against a training diameter of 20 the
 // image is run again at scale ~2, against 11 (within 20%) it is not.
 TEST(DriverInput, AutoDiameterMeasuresThenRescales) {

@@ -108,3 +108,37 @@ TEST(Tta, UnknownModeNamesTheKey) {
 }
 
 }  // namespace
+
+// A distance head's channel after the classes: averaged as a sigmoid (the mean of the
+// transforms' 0..1 maps), the classes as before. The extra channel here looks at the left
+// neighbour, so the flips average it with the right one.
+TEST(Tta, ExtraOutputIsTheMeanSigmoidOverTheTransforms) {
+  auto four = [](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    const size_t plane = static_cast<size_t>(h) * w;
+    std::vector<float> three(static_cast<size_t>(n) * 3 * plane);
+    pointwise(batch, n, h, w, three);
+    for (int i = 0; i < n; ++i) {
+      std::copy_n(&three[static_cast<size_t>(i) * 3 * plane], 3 * plane, &logits[static_cast<size_t>(i) * 4 * plane]);
+      for (int r = 0; r < h; ++r)
+        for (int c = 0; c < w; ++c) {
+          const size_t p = static_cast<size_t>(r) * w + c;
+          logits[(i * 4 + 3) * plane + p] = 8.0f * (batch[static_cast<size_t>(i) * 3 * plane + p - (c > 0 ? 1 : 0)] - 0.5f);
+        }
+    }
+  };
+  const cv::Mat image = random_image({96, 96}, 5);  // one tile: no blending between tiles
+  TilerOptions with_head = options();
+  with_head.extras = 1;
+  const auto plain = predict_tiled(image, with_head, four);
+  const auto flips = predict_tiled(image, with_head, with_tta(four, TtaMode::flips, 3, 1));
+  ASSERT_EQ(flips.size(), 4u);
+  const std::vector<cv::Mat> plain_classes(plain.begin(), plain.begin() + 3), flip_classes(flips.begin(), flips.begin() + 3);
+  EXPECT_LT(max_abs_diff(flip_classes, plain_classes), 1e-5);
+  auto sigmoid = [](float z) { return 1.0f / (1.0f + std::exp(-z)); };
+  for (int r = 0; r < 96; r += 7)
+    for (int c = 1; c < 95; c += 5) {
+      const float left = image.at<cv::Vec3b>(r, c - 1)[0] / 255.0f, right = image.at<cv::Vec3b>(r, c + 1)[0] / 255.0f;
+      EXPECT_NEAR(plain[3].at<float>(r, c), sigmoid(8.0f * (left - 0.5f)), 1e-5);
+      EXPECT_NEAR(flips[3].at<float>(r, c), 0.5f * (sigmoid(8.0f * (left - 0.5f)) + sigmoid(8.0f * (right - 0.5f))), 1e-4);
+    }
+}

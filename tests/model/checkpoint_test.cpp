@@ -73,6 +73,7 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   st.best_score = 0.5;
   st.best_step = 2;
   st.classes = 3;
+  st.distance_head = true;
   st.nucleus_diameter = 17.25;
   st.train_seconds = 123.5;
   st.config = "[train]\nlr = 0.01\n";
@@ -90,6 +91,7 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   EXPECT_DOUBLE_EQ(loaded.best_score, 0.5);
   EXPECT_EQ(loaded.best_step, 2);
   EXPECT_EQ(loaded.classes, 3);
+  EXPECT_TRUE(loaded.distance_head);
   EXPECT_DOUBLE_EQ(loaded.nucleus_diameter, 17.25);
   EXPECT_DOUBLE_EQ(read_checkpoint_state(dir / "c.pt").nucleus_diameter, 17.25);
   EXPECT_DOUBLE_EQ(loaded.train_seconds, 123.5);
@@ -99,8 +101,8 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   stdfs::remove_all(dir);
 }
 
-// A checkpoint written before "nucleus_diameter" and "train_seconds" existed reads them as 0
-// (unknown), not as an error.
+// A checkpoint written before "nucleus_diameter", "train_seconds" and "distance_head" existed
+// reads them as 0 (unknown; no head), not as an error.
 TEST(Checkpoint, FieldsMissingInOlderFilesReadAsZero) {
   auto dir = fresh_dir("nucseg_ckpt_old");
   Tiny m;
@@ -113,6 +115,7 @@ TEST(Checkpoint, FieldsMissingInOlderFilesReadAsZero) {
   archive.save_to((dir / "old.pt").string());
   auto st = read_checkpoint_state(dir / "old.pt");
   EXPECT_EQ(st.classes, 4);
+  EXPECT_FALSE(st.distance_head);
   EXPECT_EQ(st.nucleus_diameter, 0.0);
   EXPECT_EQ(st.train_seconds, 0.0);
   Tiny n;

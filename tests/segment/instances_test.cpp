@@ -3,6 +3,7 @@
 // filled, labels consecutive.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -275,4 +276,83 @@ TEST(ClassEvidence, BandsGiveTheWholeImageResult) {
     EXPECT_THROW(evidence.add_rows(101, past_end), nucseg::Error);
     EXPECT_THROW(evidence.add_rows(0, {probs[0], probs[1]}), nucseg::Error);
   }
+}
+
+namespace {
+
+// A distance-head map: each disc (cy, cx, r) falls from 1 at its centre to 0 at radius r; where
+// discs overlap the larger value wins (touching nuclei meet in a valley).
+cv::Mat cone_map(cv::Size size, const std::vector<cv::Vec3f>& discs) {
+  cv::Mat map(size, CV_32FC1, cv::Scalar(0));
+  for (int y = 0; y < size.height; ++y)
+    for (int x = 0; x < size.width; ++x)
+      for (const auto& d : discs) {
+        const float r = std::hypot(static_cast<float>(y) - d[0], static_cast<float>(x) - d[1]);
+        map.at<float>(y, x) = std::max(map.at<float>(y, x), std::max(0.0f, 1.0f - r / d[2]));
+      }
+  return map;
+}
+
+SegmentParams with_seeds(SeedMode mode) {
+  SegmentParams p;
+  p.seeds = mode;
+  return p;
+}
+
+}  // namespace
+
+// The distance head's map decides the split, not the shape: two peaks give two nuclei where the
+// class map has no border band at all; one peak gives one nucleus where distance seeding (the
+// shape) gives two.
+TEST(PredictedSeeds, TheDistanceOutputDecidesTheSplit) {
+  cv::Mat truth = cv::Mat::zeros(48, 64, CV_32SC1);
+  nucseg::test::paint_disc(truth, 24, 22, 11, 1);
+  nucseg::test::paint_disc(truth, 24, 40, 11, 2);
+  const auto probs = soft_probs(cv::Mat(truth != 0) / 255, 0.9f);  // interior everywhere, no border
+  const cv::Mat two_peaks = cone_map(truth.size(), {{24, 22, 11}, {24, 40, 11}});
+  const cv::Mat one_peak = cone_map(truth.size(), {{24, 31, 20}});
+
+  auto with_map = [&](const cv::Mat& map) {
+    auto maps = probs;
+    maps.push_back(map);
+    return maps;
+  };
+  const cv::Mat split = instances_from_probabilities(with_map(two_peaks), with_seeds(SeedMode::predicted));
+  EXPECT_EQ(count_labels(split), 2);
+  EXPECT_GT(score_image(truth, split).score, 0.8);
+  EXPECT_EQ(count_labels(instances_from_probabilities(with_map(one_peak), with_seeds(SeedMode::predicted))), 1);
+  EXPECT_EQ(count_labels(instances_from_probabilities(probs, with_seeds(SeedMode::distance))), 2);
+  EXPECT_EQ(count_labels(instances_from_probabilities(with_map(one_peak), with_seeds(SeedMode::distance))), 2)
+      << "distance seeding ignores the distance output";
+  // A seed level above both peaks' saddle but below the peaks keeps them apart; one above the
+  // peaks leaves no seed, and the foreground becomes one object of its own.
+  SegmentParams high = with_seeds(SeedMode::predicted);
+  high.center_threshold = 0.8;
+  EXPECT_EQ(count_labels(instances_from_probabilities(with_map(two_peaks), high)), 2);
+  high.center_threshold = 0.95;
+  EXPECT_EQ(count_labels(instances_from_probabilities(with_map(two_peaks * 0.9), high)), 1);
+}
+
+TEST(PredictedSeeds, NeedsTheDistanceOutputAndTheSameMapsInEveryBand) {
+  cv::Mat truth = cv::Mat::zeros(40, 40, CV_32SC1);
+  nucseg::test::paint_disc(truth, 20, 20, 10, 1);
+  const auto probs = soft_probs(class_map_from_labels(truth, 2), 0.8f);
+  EXPECT_THROW(instances_from_probabilities(probs, with_seeds(SeedMode::predicted)), nucseg::Error);
+  SegmentParams bad = with_seeds(SeedMode::predicted);
+  bad.center_threshold = 1.0;
+  auto maps = probs;
+  maps.push_back(cone_map(truth.size(), {{20, 20, 10}}));
+  EXPECT_THROW(instances_from_probabilities(maps, bad), nucseg::Error);
+  EXPECT_EQ(seed_mode_from_string("predicted"), SeedMode::predicted);
+  EXPECT_THROW(seed_mode_from_string("peaks"), nucseg::Error);
+
+  ClassEvidence evidence(truth.size(), with_seeds(SeedMode::predicted));
+  std::vector<cv::Mat> top, bottom;
+  for (const auto& m : maps) top.push_back(m.rowRange(0, 20));
+  for (size_t k = 0; k < 3; ++k) bottom.push_back(maps[k].rowRange(20, 40));
+  evidence.add_rows(0, top);
+  EXPECT_THROW(evidence.add_rows(20, bottom), nucseg::Error);  // the distance output went missing
+  bottom.push_back(maps[3].rowRange(20, 40));
+  evidence.add_rows(20, bottom);
+  EXPECT_EQ(count_labels(instances_from_evidence(evidence)), 1);
 }

@@ -48,3 +48,28 @@ TEST(Losses, DiceIsZeroForPerfectPredictionsAndAddsWithItsWeight) {
   got.backward();
   EXPECT_GT(logits.grad().abs().sum().item<float>(), 0.0f);
 }
+
+// A network with a distance head: the class channels get the segmentation loss, the extra
+// channel the weighted binary cross-entropy against the distance targets; both reach the
+// gradient. Without targets the head is an error, without the head the targets are ignored.
+TEST(Losses, DistanceHeadAddsItsWeightedBinaryCrossEntropy) {
+  torch::manual_seed(2);
+  auto logits = torch::randn({2, 4, 6, 6}, torch::requires_grad());
+  auto targets = torch::randint(0, 3, {2, 6, 6}, torch::kInt64);
+  auto distance = torch::rand({2, 6, 6});
+  nucseg::TrainConfig t;
+  t.distance_weight = 0.7;
+  const LossOptions o = LossOptions::from(t, 3);
+  auto got = training_loss(logits, targets, distance, o);
+  auto p = torch::sigmoid(logits.select(1, 3));
+  auto bce = -(distance * torch::log(p) + (1 - distance) * torch::log(1 - p)).mean();
+  auto expected = segmentation_loss(logits.narrow(1, 0, 3), targets, o) + 0.7 * bce;
+  EXPECT_NEAR(got.item<float>(), expected.item<float>(), 1e-5);
+  got.backward();
+  EXPECT_GT(logits.grad().select(1, 3).abs().sum().item<float>(), 0.0f);
+  EXPECT_GT(logits.grad().narrow(1, 0, 3).abs().sum().item<float>(), 0.0f);
+  EXPECT_THROW(training_loss(logits, targets, torch::Tensor(), o), nucseg::Error);
+  auto plain = torch::randn({2, 3, 6, 6});
+  EXPECT_NEAR(training_loss(plain, targets, distance, o).item<float>(), segmentation_loss(plain, targets, o).item<float>(),
+              1e-6);
+}

@@ -102,6 +102,7 @@ struct DataConfig {
 
 struct ModelConfig {
   int classes = 3;
+  bool distance_head = false;  // one more output: each nucleus' normalised distance to its boundary
   std::string encoder_weights;
   TriState freeze_encoder = TriState::automatic;
 };
@@ -121,6 +122,7 @@ struct TrainConfig {
   double weight_decay = 0.0;
   std::vector<double> class_weights;  // empty: unweighted
   double dice_weight = 0.0;
+  double distance_weight = 1.0;       // model.distance_head: weight of its loss term
   int threads = 0;                    // 0: the cores available to this rank
   std::string device = "auto";        // auto, cpu, cuda
   std::string precision = "float32";  // float32, bfloat16 (the decoder's products), auto
@@ -164,8 +166,9 @@ struct InferConfig {
 struct SegmentConfig {
   int min_area = 12;
   double seed_threshold = 0.5;
-  std::string seeds = "distance";  // distance, interior
+  std::string seeds = "distance";  // distance, interior, predicted
   int seed_distance = 4;
+  double center_threshold = 0.5;  // seeds = predicted: level of the predicted distance map
 };
 
 struct EvalConfig {

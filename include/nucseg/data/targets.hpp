@@ -1,4 +1,4 @@
-// Training targets derived from instance labels: the seed's 3-class map.
+// Training targets derived from instance labels: the seed's 3-class map and the distance head's map.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -14,5 +14,13 @@ enum TargetClass : uint8_t { kBackground = 0, kInterior = 1, kBorder = 2 };
 // Outside the image counts as nothing: a nucleus cut by the image edge has no border there,
 // since the image edge is not an object boundary. border_width >= 1, Error(runtime) otherwise.
 cv::Mat class_targets(const cv::Mat& labels, int border_width);
+
+// The distance head's target (model.distance_head): CV_32FC1, 0 on the background; on a
+// nucleus (d + 1) / (D + 1), with d a pixel's Euclidean distance to the nearest pixel of its
+// nucleus that touches another label or the background (4-neighbours), D the nucleus' largest d.
+// So each nucleus peaks at 1 in its centre whatever its size, falls to 1 / (D + 1) at its
+// outline, and touching nuclei meet in a valley. As class_targets, the image edge is not a
+// boundary. labels: CV_32SC1 (0 background, ids >= 1; large ids cost a vector of that length).
+cv::Mat distance_targets(const cv::Mat& labels);
 
 }  // namespace nucseg::data

@@ -3,12 +3,14 @@
 // convolutions, float32. (The namespace is nucseg::exporter: "export" is a C++ keyword.)
 //
 // forward(x): x is N x 3 x H x W float32, already normalised the way the training run did
-// (the attributes below), H and W multiples of 32; returns the logits N x classes x H x W,
-// what nucseg's UNet::forward returns (softmax over dim 1 gives the class probabilities).
+// (the attributes below), H and W multiples of 32; returns the logits N x (classes +
+// distance_head) x H x W, what nucseg's UNet::forward returns (softmax over the first `classes`
+// channels gives the class probabilities; sigmoid of the last, with a distance head, its map).
 // A wrong input shape raises "nucseg: input must be ...".
 //
 // Attributes (read in Python as module.<name>):
-//   nucseg_version (str), classes (int; 3 = background, interior, border), input_multiple
+//   nucseg_version (str), classes (int; 3 = background, interior, border), distance_head (int,
+//   0 or 1), input_multiple
 //   (int, 32), channels (str: rgb, gray, [i] or [i, j, k] as data.channels), normalize (str:
 //   percentile, range or fixed as data.normalize), normalize_low / normalize_high (float,
 //   percentiles), normalize_min / normalize_max (float, raw values), nucleus_diameter (float,
@@ -25,6 +27,7 @@ namespace nucseg::exporter {
 // What an export recorded besides the weights (the module's attributes).
 struct ExportInfo {
   int classes = 3;
+  bool distance_head = false;  // one more output channel after the classes (model.distance_head)
   std::string channels = "rgb";
   std::string normalize = "range";
   double normalize_low = 1.0, normalize_high = 99.8;

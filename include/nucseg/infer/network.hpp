@@ -44,8 +44,9 @@ std::string resolve_precision(const std::string& requested, const std::string& d
 void place_network(model::UNetImpl& net, const NetworkOptions& options);
 
 // The tiler's model for `net` (placed by place_network with the same options): N x 3 x H x W
-// float tiles in, N x classes x H x W float32 logits out, with CUDA autocast in options.precision
-// on a GPU. Not reentrant: call it from one thread at a time (it reuses its host buffers).
-TileModel network_tile_model(std::shared_ptr<model::UNetImpl> net, int classes, const NetworkOptions& options);
+// float tiles in, N x outputs x H x W float32 logits out (outputs: the classes + a distance
+// head's channel), with CUDA autocast in options.precision on a GPU. Not reentrant: call it from
+// one thread at a time (it reuses its host buffers).
+TileModel network_tile_model(std::shared_ptr<model::UNetImpl> net, int outputs, const NetworkOptions& options);
 
 }  // namespace nucseg::infer

@@ -10,7 +10,8 @@
 //
 // Blending: each tile's logits are weighted by a separable window that ramps up over `overlap`
 // pixels from each edge and is > 0 everywhere (so normalising by the summed weights is always
-// safe), summed, normalised and turned into probabilities by a softmax.
+// safe), summed, normalised and turned into probabilities by a softmax over the classes (and
+// a sigmoid for each extra output after them: a distance head's map).
 //
 // Memory: tiles are run one tile row at a time and accumulated in a band of tile-height rows
 // (classes x tile x width floats plus weights); rows are normalised and handed to the sink as
@@ -44,10 +45,11 @@ TileGrid make_tile_grid(int height, int width, int tile, int overlap);
 std::vector<float> blend_window(int n, int overlap);
 
 // The network seen by the tiler: `batch` holds n x 3 x h x w normalised floats (NCHW, contiguous);
-// the model fills `logits` with n x classes x h x w floats.
+// the model fills `logits` with n x outputs() x h x w floats (TilerOptions::outputs).
 using TileModel = std::function<void(const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits)>;
 
-// Receives finished rows [y0, y0 + rows) as one CV_32F (rows x width) matrix per class.
+// Receives finished rows [y0, y0 + rows) as one CV_32F (rows x width) matrix per output: the
+// class probabilities, then each extra output's sigmoid.
 using RowSink = std::function<void(int y0, const std::vector<cv::Mat>& rows)>;
 
 struct TilerOptions {
@@ -55,6 +57,8 @@ struct TilerOptions {
   int overlap = 64;
   int batch = 4;
   int classes = 3;
+  int extras = 0;  // outputs after the class logits (a distance head: 1), turned into 0..1 by a sigmoid
+  int outputs() const { return classes + extras; }
   // Per input channel, the raw values mapped to 0 and 1 (io::normalize_ranges of the whole
   // image, so every tile is normalised alike, by io::apply_normalization as in training).
   // Needed for 8/16-bit images; a CV_32FC3 image is taken as already normalised.
@@ -79,12 +83,12 @@ struct TilePlan {
 // image: 3 channels; Error(runtime) for an 8/16-bit image without options.ranges.
 TilePlan plan_tiles(const cv::Mat& image, const TilerOptions& options);
 
-// Runs `model` on batch `index`'s tiles of `image`; logits: xs.size() x classes x h x w floats.
+// Runs `model` on batch `index`'s tiles of `image`; logits: xs.size() x outputs() x h x w floats.
 void compute_tile_batch(const cv::Mat& image, const TilePlan& plan, size_t index, const TilerOptions& options,
                         const TileModel& model, std::vector<float>& logits);
 
 // Runs `model` over `image` (CV_8UC3 / CV_16UC3 with options.ranges, or normalised CV_32FC3) and streams class
-// probabilities to `sink`, top to bottom. Returns the number of forward passes.
+// probabilities (and extra outputs' maps) to `sink`, top to bottom. Returns the number of forward passes.
 int run_tiled(const cv::Mat& image, const TilerOptions& options, const TileModel& model, const RowSink& sink);
 
 // The same with batch i's logits supplied by `logits_of(i, logits)`, called for i = 0, 1, ...

@@ -21,7 +21,9 @@ TtaMode parse_tta_mode(const std::string& name);
 // Forward passes per tile batch: 1, 4 or 8.
 int tta_transform_count(TtaMode mode);
 
-// `model` under `mode` (off: `model` itself); `classes` logits per pixel.
-TileModel with_tta(TileModel model, TtaMode mode, int classes);
+// `model` under `mode` (off: `model` itself); `classes` class logits per pixel, then `extras`
+// extra outputs' logits (a distance head). The result's class logits are the log of the mean
+// softmax over the transforms, its extras the logit of the mean sigmoid.
+TileModel with_tta(TileModel model, TtaMode mode, int classes, int extras = 0);
 
 }  // namespace nucseg::infer

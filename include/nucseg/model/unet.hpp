@@ -27,6 +27,8 @@ struct UNetOptions {
   Upsampling upsampling = Upsampling::adjoint;
   // NHWC activations (oneDNN convolutions without layout reorders).
   bool channels_last = false;
+  // Outputs after the class logits (model.distance_head: 1, the distance-to-boundary logit).
+  int extra_outputs = 0;
 };
 
 // One convolution followed by BatchNorm (Keras pair such as block_1_expand + block_1_expand_BN).
@@ -94,7 +96,8 @@ TORCH_MODULE(Upsample);
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(UNetOptions options = {});
-  // x: N x 3 x H x W float in [0,1], H and W multiples of 32 -> logits N x classes x H x W.
+  // x: N x 3 x H x W float in [0,1], H and W multiples of 32 -> logits N x outputs() x H x W:
+  // the class logits, then the extra outputs' logits.
   torch::Tensor forward(torch::Tensor x);
   // The 5 encoder taps for x (same input convention as forward).
   std::vector<torch::Tensor> encoder_taps(torch::Tensor x);
@@ -130,6 +133,7 @@ class UNetImpl : public torch::nn::Module {
   bool mixed_bfloat16() const { return mixed_bf16_; }
 
   const UNetOptions& options() const { return options_; }
+  int outputs() const { return options_.classes + options_.extra_outputs; }
   MobileNetV2Encoder encoder{nullptr};
   std::vector<Upsample> ups;
   torch::nn::ConvTranspose2d last{nullptr};

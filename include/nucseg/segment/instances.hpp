@@ -12,6 +12,11 @@
 //   where the band is incomplete (a faint contact, a network trained for minutes) the first
 //   term still gives each round nucleus its own peak, as the classical watershed does. It
 //   scored higher with the demo's network (docs/eval.md has the numbers).
+// - SeedMode::predicted: for a network with a distance head (model.distance_head), whose 4th
+//   output is each nucleus' distance to its own boundary normalised to 1 at its centre. Seeds
+//   are the 8-connected components of that map above center_threshold inside the foreground;
+//   growth runs down its slopes. Touching nuclei are separated by the map's valley between
+//   their centres even where the class map has no border band between them.
 // Foreground no seed reaches becomes an object of its own; objects under min_area are removed,
 // holes filled, labels renumbered 1..N in raster order.
 #pragma once
@@ -25,9 +30,10 @@
 
 namespace nucseg::segment {
 
-enum class SeedMode { interior, distance };
+enum class SeedMode { interior, distance, predicted };
 
-// "interior" / "distance" (the segment.seeds key); anything else is a runtime error.
+// "interior" / "distance" / "predicted" (the segment.seeds key); anything else is a runtime
+// error.
 SeedMode seed_mode_from_string(const std::string& name);
 
 struct SegmentParams {
@@ -35,6 +41,7 @@ struct SegmentParams {
   int min_area = 12;            // objects with fewer pixels are removed (segment.min_area)
   SeedMode seeds = SeedMode::distance;  // segment.seeds
   int seed_distance = 4;        // distance mode: peaks closer than this merge (segment.seed_distance)
+  double center_threshold = 0.5;  // predicted mode: seed level of the distance output (segment.center_threshold)
 };
 
 // The [segment] keys; nucseg_infer and training's validation both read them.
@@ -46,20 +53,25 @@ SegmentParams params_from_config(const SegmentConfig& config);
 // (an 8192 x 8192 image: 805 MB for three).
 struct ClassEvidence {
   ClassEvidence(cv::Size size, const SegmentParams& params);
-  // rows[0..2]: CV_32FC1 background / interior / border probabilities of image rows [y0, y0 + n).
+  // rows[0..2]: CV_32FC1 background / interior / border probabilities of image rows [y0, y0 + n);
+  // rows[3], when given (a network with a distance head): its normalised distance in 0..1. Every
+  // call must pass the same number of rows. Predicted seeding without rows[3] is Error(runtime)
+  // at instances_from_evidence.
   void add_rows(int y0, const std::vector<cv::Mat>& rows);
 
   SegmentParams params;
   cv::Mat foreground;  // CV_8UC1, 255 where P(background) < 0.5
   cv::Mat interior;    // CV_8UC1, 255 where P(interior) > params.seed_threshold
   cv::Mat border;      // CV_32FC1 P(border); interior seeding only, else empty
+  cv::Mat distance;    // CV_8UC1 distance output x 255 (a quarter of a float map); empty without rows[3]
+  int maps = 0;        // maps per row band, fixed by the first add_rows
 };
 
 // Labels (CV_32SC1, 0 background, 1..N objects) from evidence built with add_rows over every row.
 cv::Mat instances_from_evidence(const ClassEvidence& evidence);
 
-// class_probs[0..2]: CV_32FC1 background / interior / border probabilities (summing to 1).
-// Returns CV_32SC1 labels, 0 background, 1..N objects.
+// class_probs[0..2]: CV_32FC1 background / interior / border probabilities (summing to 1),
+// optionally class_probs[3], the distance output (see ClassEvidence::add_rows). Returns CV_32SC1 labels, 0 background, 1..N objects.
 cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params);
 
 // The same algorithm on a hard class map (CV_8UC1: 0 background, 1 interior, 2 border).
