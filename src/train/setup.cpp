@@ -9,6 +9,7 @@
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/device.hpp"
 #include "nucseg/dist/world.hpp"
+#include "nucseg/model/checkpoint.hpp"
 #include "nucseg/model/model_info.hpp"
 
 namespace nucseg::train {
@@ -76,6 +77,16 @@ bool choose_train_bfloat16(const TrainConfig& train, const torch::Device& device
                                           "elsewhere (train.precision)"
                                         : "float32");
   return bf16;
+}
+
+void check_resume_model(const ModelConfig& model, const model::CheckpointState& saved, const std::string& path) {
+  if (saved.classes != model.classes)
+    throw_config("model.classes", "is " + std::to_string(model.classes) + " but the checkpoint to resume (" + path +
+                                      ") has " + std::to_string(saved.classes));
+  if (saved.distance_head != model.distance_head)
+    throw_config("model.distance_head", std::string("is ") + (model.distance_head ? "true" : "false") +
+                                            " but the checkpoint to resume (" + path + ") was trained " +
+                                            (saved.distance_head ? "with" : "without") + " it");
 }
 
 }  // namespace nucseg::train

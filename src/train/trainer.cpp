@@ -219,14 +219,7 @@ TrainState TrainingRun::resume(const std::string& resolved_config) {
   state.distance_head = config_.model.distance_head;
   state.best_score = -std::numeric_limits<double>::infinity();
   if (auto path = resume_path(world_, ckpts_); !path.empty()) {
-    const auto saved = model::read_checkpoint_state(path);
-    if (saved.classes != classes_)
-      throw_config("model.classes", "is " + std::to_string(classes_) + " but the checkpoint to resume (" + path +
-                                        ") has " + std::to_string(saved.classes));
-    if (saved.distance_head != config_.model.distance_head)
-      throw_config("model.distance_head", std::string("is ") + (config_.model.distance_head ? "true" : "false") +
-                                              " but the checkpoint to resume (" + path + ") was trained " +
-                                              (saved.distance_head ? "with" : "without") + " it");
+    check_resume_model(config_.model, model::read_checkpoint_state(path), path);
     state = model::load_checkpoint(path, *model_, &optimizer_, device_);
     log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
                     state.batch_in_epoch);

@@ -14,6 +14,9 @@
 namespace nucseg::dist {
 class World;
 }
+namespace nucseg::model {
+struct CheckpointState;
+}
 
 namespace nucseg::train {
 
@@ -43,5 +46,9 @@ bool resolve_train_bfloat16(const std::string& precision, const torch::Device& d
 // train.device) ranks that got different kinds of device: they would resolve differently, and a
 // refusal on some ranks only would leave the others waiting.
 bool choose_train_bfloat16(const TrainConfig& train, const torch::Device& device, const dist::World& world);
+
+// A checkpoint to resume must hold the network `model` describes: the same model.classes and
+// model.distance_head, else Error(config) naming the key and the file.
+void check_resume_model(const ModelConfig& model, const model::CheckpointState& saved, const std::string& path);
 
 }  // namespace nucseg::train
