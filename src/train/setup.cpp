@@ -89,4 +89,10 @@ void check_resume_model(const ModelConfig& model, const model::CheckpointState& 
                                             (saved.distance_head ? "with" : "without") + " it");
 }
 
+double train_bucket_mb(double requested, const torch::Device& device) {
+  if (requested < 0) throw_config("train.bucket_mb", "must be >= 0 (0: auto), got " + std::to_string(requested));
+  if (requested > 0) return requested;
+  return device.is_cpu() ? kCpuOneBucketMb : 4.0;
+}
+
 }  // namespace nucseg::train

@@ -160,7 +160,8 @@ TrainingRun::TrainingRun(const Config& config, const dist::World& world, const s
       loader_([this](long position, uint64_t seed) { return make_sample(position, seed); },
               data::LoaderOptions{config.data.workers, config.data.prefetch, tc_.batch_size,
                                   static_cast<uint64_t>(tc_.seed), true}),
-      sync_(world.size() > 1 ? std::make_unique<dist::GradientSync>(world, model_->parameters(), tc_.bucket_mb)
+      sync_(world.size() > 1 ? std::make_unique<dist::GradientSync>(world, model_->parameters(),
+                                                                         train_bucket_mb(tc_.bucket_mb, device_))
                              : nullptr),
       val_options_(validation_options()),
       run_start_(Clock::now()),

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/dist/grad_sync.hpp"
+#include "nucseg/model/unet.hpp"
 #include "nucseg/train/setup.hpp"
 
 using nucseg::train::resolve_train_bfloat16;
@@ -25,5 +27,31 @@ TEST(TrainPrecision, OnAGpuOnlyFloat32) {
   } catch (const nucseg::Error& e) {
     EXPECT_EQ(e.kind(), nucseg::ErrorKind::config);
     EXPECT_NE(std::string(e.what()).find("train.precision"), std::string::npos) << e.what();
+  }
+}
+
+// train.bucket_mb = 0 (auto): every gradient of the real network in one bucket on a CPU (an
+// overlapped reduction would share the cores with the backward), 4 MiB buckets on a GPU; a
+// value given is kept; a negative one names the key.
+TEST(TrainBuckets, AutoIsOneBucketOnACpuAndFourMibOnAGpu) {
+  using nucseg::train::train_bucket_mb;
+  const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 0);
+  auto net = nucseg::model::make_model(nucseg::ModelConfig{});
+  const auto params = net->parameters();
+  auto buckets = [&](double mb) {
+    const auto plan = nucseg::dist::plan_gradient_buckets(params, mb);
+    int last = -1;
+    for (const auto& e : plan) last = std::max(last, e.bucket);
+    return last + 1;
+  };
+  EXPECT_EQ(buckets(train_bucket_mb(0.0, cpu)), 1);
+  EXPECT_DOUBLE_EQ(train_bucket_mb(0.0, gpu), 4.0);
+  EXPECT_GT(buckets(train_bucket_mb(0.0, gpu)), 4) << "27 MB of gradients in 4 MiB buckets";
+  EXPECT_DOUBLE_EQ(train_bucket_mb(8.0, cpu), 8.0);
+  try {
+    train_bucket_mb(-1.0, cpu);
+    FAIL() << "a negative bucket size was accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.bucket_mb"), std::string::npos) << e.what();
   }
 }

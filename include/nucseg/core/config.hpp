@@ -132,7 +132,7 @@ struct TrainConfig {
   int keep_checkpoints = 3;
   int val_every = 1;
   int preview_count = 4;
-  double bucket_mb = 4.0;
+  double bucket_mb = 0.0;  // 0: auto (train_bucket_mb)
   bool sync_batchnorm = false;
   double bn_momentum = 0.0;           // 0: the model's Keras momenta
 };

@@ -47,6 +47,13 @@ bool resolve_train_bfloat16(const std::string& precision, const torch::Device& d
 // refusal on some ranks only would leave the others waiting.
 bool choose_train_bfloat16(const TrainConfig& train, const torch::Device& device, const dist::World& world);
 
+// train.bucket_mb as the gradient all-reduce uses it: `requested` when > 0; 0 (auto) is 4 MiB
+// on a GPU, where the reduction overlaps a backward that leaves the cores free, and on a CPU one
+// bucket holding every gradient (kCpuOneBucketMb), reduced once backward ends: there an
+// overlapped reduction shares the cores with the backward (10-19% slower steps, measured).
+inline constexpr double kCpuOneBucketMb = 1024.0;
+double train_bucket_mb(double requested, const torch::Device& device);
+
 // A checkpoint to resume must hold the network `model` describes: the same model.classes and
 // model.distance_head, else Error(config) naming the key and the file.
 void check_resume_model(const ModelConfig& model, const model::CheckpointState& saved, const std::string& path);
