@@ -151,6 +151,13 @@ int run_infer(const Config& config, const dist::World& world) {
   at::set_num_threads(threads);
   const NetworkOptions net_options = network_options(ic, world);
   LoadedModel model = load_model(model_file, config, net_options);
+  // Every rank loads the model, so these refusals are exit 2 everywhere, before any image.
+  if (model.classes != 3)
+    throw_config("model.classes", "the segment step needs 3 classes (background, interior, border); " +
+                                      model_file.string() + " has " + std::to_string(model.classes));
+  if (config.segment.seeds == "predicted" && model.extras == 0)
+    throw_config("segment.seeds", "predicted needs a network trained with model.distance_head = true; " +
+                                      model_file.string() + " has no distance head");
   log::job().info("infer: model {} ({} classes, BatchNorm {}, {} on {}), {} images ({} input; skipped {} hidden and {} "
                   "temporary file(s)), {} threads per rank on {} ranks",
                   model_file.string(), model.classes, model.net->folded() ? "folded" : "kept",

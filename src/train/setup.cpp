@@ -15,6 +15,9 @@
 namespace nucseg::train {
 
 TrainData open_train_data(const Config& config) {
+  if (config.segment.seeds == "predicted" && !config.model.distance_head)
+    throw_config("segment.seeds", "predicted seeds nuclei from the distance head's output: set model.distance_head = "
+                                  "true, or use seeds = distance or interior");
   const auto& dir = config.data.shards;
   if (dir.empty()) throw_config("data.shards", "is empty: set it to the folder written by nucseg_pack");
   if (!std::filesystem::is_directory(dir))

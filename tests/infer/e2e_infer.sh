@@ -1,7 +1,8 @@
 #!/bin/bash
 # End to end: nucseg_synth data -> a real (untrained, fixed-seed) checkpoint -> nucseg_infer on
 # 2 MPI ranks -> segmentation.h5 checked with h5py and tools/summarize_segmentation.py ->
-# resume (everything skipped) -> a corrupt image (exit 3, /failures) -> empty input (exit 2)
+# resume (everything skipped) -> a corrupt image (exit 3, /failures) -> empty input, a 4-class
+# network, predicted seeds without a distance head (exit 2)
 # -> nucseg_eval checked against tools/kaggle_score_reference.py and a truth-as-prediction file;
 # infer.export_rle's submission.csv read back as truth.
 # Args: BIN_DIR (nucseg_synth/infer/eval) MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
@@ -83,6 +84,15 @@ PY
 # 4. empty input: exit 2
 mkdir -p "$t/empty"
 expect_rc 2 infer --model "$t/run" --input "$t/empty" --output "$t/out3"
+# ... as are a network of 4 classes (the segment step needs 3) and predicted seeds without a
+# distance head, each naming its key and the checkpoint, before any image
+"$make_ckpt" "$t/four.pt" 4
+expect_rc 2 infer --model "$t/four.pt" --input "$t/data" --output "$t/out4"
+grep -q "model.classes" "$t/last.log" || fail "4 classes: model.classes not named"
+grep -q "four.pt" "$t/last.log" || fail "4 classes: the checkpoint not named"
+expect_rc 2 infer --model "$t/run" --input "$t/data" --output "$t/out4" --set segment.seeds=predicted
+grep -q "segment.seeds" "$t/last.log" || fail "predicted seeds: segment.seeds not named"
+[[ ! -e "$t/out4/segmentation.h5" ]] || fail "a refused run wrote results"
 
 # 5. eval of the network result == the independent reference
 expect_rc 0 "$bin/nucseg_eval" --truth "$t/data" --pred "$t/out/segmentation.h5" --output "$t/eval.json"

@@ -388,6 +388,9 @@ TEST(Trainer, BadInputsFailBeforeTraining) {
   c.train.class_weights = {1.0, 2.0};
   expect_error(c, ErrorKind::config, "train.class_weights");
   c = tiny_config(ok, "bad");
+  c.segment.seeds = "predicted";  // needs model.distance_head
+  expect_error(c, ErrorKind::config, "segment.seeds");
+  c = tiny_config(ok, "bad");
   c.data.channels.kind = ChannelSpec::Kind::gray;  // the shards were packed with "rgb"
   expect_error(c, ErrorKind::config, "data.channels");
   c = tiny_config(make_shards("noval", 0.0), "bad");

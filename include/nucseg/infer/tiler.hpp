@@ -14,7 +14,7 @@
 // a sigmoid for each extra output after them: a distance head's map).
 //
 // Memory: tiles are run one tile row at a time and accumulated in a band of tile-height rows
-// (classes x tile x width floats plus weights); rows are normalised and handed to the sink as
+// (outputs() x tile x width floats plus weights); rows are normalised and handed to the sink as
 // soon as no later tile touches them. For an 8192 x 8192 image with 512 tiles that band is
 // ~67 MB; the caller decides what to keep of the finished rows (run_infer keeps the class map
 // and the segment step's 8-bit masks, not full-image float probabilities: 805 MB for 3 classes).
