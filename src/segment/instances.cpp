@@ -149,7 +149,8 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
                   "distance output, got " + std::to_string(rows.size()) + " maps");
   if (maps == 0) {
     maps = static_cast<int>(rows.size());
-    if (maps == 4) distance.create(foreground.size(), CV_8UC1);
+    // Kept only where it is read: other seedings ignore the distance output.
+    if (maps == 4 && params.seeds == SeedMode::predicted) distance.create(foreground.size(), CV_8UC1);
   }
   if (static_cast<int>(rows.size()) != maps)
     throw_runtime("segment: every row band must carry the same maps (the distance output in all or none)");
@@ -167,7 +168,7 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
   cv::compare(rows[0], 0.5, fg, cv::CMP_LT);
   cv::compare(rows[1], params.seed_threshold, core, cv::CMP_GT);
   if (!border.empty()) rows[2].copyTo(border.rowRange(band));
-  if (rows.size() == 4) {
+  if (!distance.empty()) {
     cv::Mat d = distance.rowRange(band);
     rows[3].convertTo(d, CV_8U, 255.0);  // saturates outside 0..1
   }

@@ -355,4 +355,10 @@ TEST(PredictedSeeds, NeedsTheDistanceOutputAndTheSameMapsInEveryBand) {
   bottom.push_back(maps[3].rowRange(20, 40));
   evidence.add_rows(20, bottom);
   EXPECT_EQ(count_labels(instances_from_evidence(evidence)), 1);
+  EXPECT_FALSE(evidence.distance.empty());
+  // Another seeding does not keep the distance output (it is never read there).
+  ClassEvidence unused(truth.size(), with_seeds(SeedMode::distance));
+  unused.add_rows(0, maps);
+  EXPECT_TRUE(unused.distance.empty());
+  EXPECT_EQ(count_labels(instances_from_evidence(unused)), 1);
 }

@@ -63,7 +63,7 @@ struct ClassEvidence {
   cv::Mat foreground;  // CV_8UC1, 255 where P(background) < 0.5
   cv::Mat interior;    // CV_8UC1, 255 where P(interior) > params.seed_threshold
   cv::Mat border;      // CV_32FC1 P(border); interior seeding only, else empty
-  cv::Mat distance;    // CV_8UC1 distance output x 255 (a quarter of a float map); empty without rows[3]
+  cv::Mat distance;    // CV_8UC1 distance output x 255 (a quarter of a float map); predicted seeding only, else empty
   int maps = 0;        // maps per row band, fixed by the first add_rows
 };
 
