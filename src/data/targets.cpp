@@ -9,15 +9,13 @@
 #include "nucseg/core/error.hpp"
 
 namespace nucseg::data {
+namespace {
 
-cv::Mat class_targets(const cv::Mat& labels, int border_width) {
-  if (labels.type() != CV_32SC1) throw_runtime("class_targets: labels must be CV_32SC1");
-  if (border_width < 1) throw_runtime("class_targets: border_width must be >= 1");
+// 255 where a pixel (of any label, background included) has a neighbour of a different label:
+// its 8 neighbours, or with `four` only the 4 edge-sharing ones. Outside the image counts as
+// nothing (the clamped rows and columns repeat the pixel itself), so the image edge is no edge.
+cv::Mat label_edges(const cv::Mat& labels, bool four) {
   const int rows = labels.rows, cols = labels.cols;
-  // Pixels (of any label) with an 8-neighbour of a different label. A nucleus pixel p is
-  // within distance w of another label exactly when it is within distance w-1 of such an
-  // edge pixel: walking from p towards the foreign pixel, the last pixel still carrying any
-  // label seen so far is an edge pixel, and an edge pixel of another label is itself foreign.
   cv::Mat edge(rows, cols, CV_8UC1, cv::Scalar(0));
   for (int y = 0; y < rows; ++y) {
     const int32_t* up = labels.ptr<int32_t>(std::max(y - 1, 0));
@@ -27,11 +25,25 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
     for (int x = 0; x < cols; ++x) {
       const int32_t v = mid[x];
       const int xl = std::max(x - 1, 0), xr = std::min(x + 1, cols - 1);
-      bool differs = up[xl] != v || up[x] != v || up[xr] != v || mid[xl] != v || mid[xr] != v || down[xl] != v ||
-                     down[x] != v || down[xr] != v;
+      bool differs = up[x] != v || mid[xl] != v || mid[xr] != v || down[x] != v;
+      if (!four) differs = differs || up[xl] != v || up[xr] != v || down[xl] != v || down[xr] != v;
       out[x] = differs ? 255 : 0;
     }
   }
+  return edge;
+}
+
+}  // namespace
+
+cv::Mat class_targets(const cv::Mat& labels, int border_width) {
+  if (labels.type() != CV_32SC1) throw_runtime("class_targets: labels must be CV_32SC1");
+  if (border_width < 1) throw_runtime("class_targets: border_width must be >= 1");
+  const int rows = labels.rows, cols = labels.cols;
+  // Pixels (of any label) with an 8-neighbour of a different label. A nucleus pixel p is
+  // within distance w of another label exactly when it is within distance w-1 of such an
+  // edge pixel: walking from p towards the foreign pixel, the last pixel still carrying any
+  // label seen so far is an edge pixel, and an edge pixel of another label is itself foreign.
+  cv::Mat edge = label_edges(labels, /*four=*/false);
   if (border_width > 1) {
     cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, {2 * border_width - 1, 2 * border_width - 1});
     cv::dilate(edge, edge, kernel, {-1, -1}, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
@@ -46,29 +58,13 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
   return classes;
 }
 
-}  // namespace nucseg::data
-
-namespace nucseg::data {
-
 cv::Mat distance_targets(const cv::Mat& labels) {
   if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
   const int rows = labels.rows, cols = labels.cols;
   // Inside: a nucleus pixel whose 4-neighbours inside the image all carry its label. Its
   // distance to the nearest pixel that is not inside is then its distance to its own boundary
   // (background or another nucleus); the image edge is not a boundary.
-  cv::Mat inside(rows, cols, CV_8UC1, cv::Scalar(0));
-  for (int y = 0; y < rows; ++y) {
-    const int32_t* up = labels.ptr<int32_t>(std::max(y - 1, 0));
-    const int32_t* mid = labels.ptr<int32_t>(y);
-    const int32_t* down = labels.ptr<int32_t>(std::min(y + 1, rows - 1));
-    uint8_t* out = inside.ptr<uint8_t>(y);
-    for (int x = 0; x < cols; ++x) {
-      const int32_t l = mid[x];
-      out[x] = l > 0 && up[x] == l && down[x] == l && mid[std::max(x - 1, 0)] == l && mid[std::min(x + 1, cols - 1)] == l
-                   ? 255
-                   : 0;
-    }
-  }
+  cv::Mat inside = (labels > 0) & ~label_edges(labels, /*four=*/true);
   cv::Mat dist;
   cv::distanceTransform(inside, dist, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
   // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
