@@ -11,7 +11,8 @@ so an IoU of exactly 0.5 is not a hit at 0.5.
 Usage: kaggle_score_reference.py DIR
   DIR holds pairs <name>.truth.npy / <name>.pred.npy (2-D integer label images, 0 = background).
   Prints one line per pair, sorted by name:
-  name score n_true n_pred tp*10 fp*10 fn*10 pixel_accuracy fg_iou fg_dice
+  name score n_true n_pred tp*10 fp*10 fn*10 pixel_accuracy fg_iou fg_dice merged split missed outline
+  (the last four: the false negatives at IoU 0.5 by cause, docs/eval.md "Why objects are lost")
 """
 import sys
 from fractions import Fraction
@@ -49,7 +50,32 @@ def score_pair(truth, pred):
     inter, union, total = int((tf & pf).sum()), int((tf | pf).sum()), int(tf.sum() + pf.sum())
     fg_iou = inter / union if union else 1.0
     fg_dice = 2 * inter / total if total else 1.0
-    return float(np.mean(scores)), len(true_ids), len(pred_ids), tps, fps, fns, accuracy, fg_iou, fg_dice
+    causes = miss_causes(truth, pred, true_ids, pred_ids, iou)
+    return float(np.mean(scores)), len(true_ids), len(pred_ids), tps, fps, fns, accuracy, fg_iou, fg_dice, causes
+
+
+def miss_causes(truth, pred, true_ids, pred_ids, iou):
+    """Each true object without an IoU > 1/2 partner, by cause: a prediction covering more
+    than half of it that also covers more than half of another true object (merged); more than
+    half covered only by several together (split); at most half covered (missed); else outline."""
+    cover = [[int(np.logical_and(truth == t, pred == p).sum()) for p in pred_ids] for t in true_ids]
+    area = [int((truth == t).sum()) for t in true_ids]
+    majority = [[2 * cover[i][j] > area[i] for j in range(len(pred_ids))] for i in range(len(true_ids))]
+    merged = split = missed = outline = 0
+    for i in range(len(true_ids)):
+        if any(iou[i][j] > Fraction(1, 2) for j in range(len(pred_ids))):
+            continue
+        if 2 * sum(cover[i]) <= area[i]:
+            missed += 1
+        elif not any(majority[i]):
+            split += 1
+        else:
+            j = majority[i].index(True)
+            if sum(majority[k][j] for k in range(len(true_ids))) >= 2:
+                merged += 1
+            else:
+                outline += 1
+    return [merged, split, missed, outline]
 
 
 def main():
@@ -67,8 +93,9 @@ def main():
         if truth.shape != pred.shape:
             print(f"{name}: shapes differ {truth.shape} {pred.shape}", file=sys.stderr)
             return 1
-        s, nt, npred, tps, fps, fns, acc, iou, dice = score_pair(truth, pred)
+        s, nt, npred, tps, fps, fns, acc, iou, dice, causes = score_pair(truth, pred)
         fields = [name, repr(s), str(nt), str(npred)] + [str(v) for v in tps + fps + fns] + [repr(acc), repr(iou), repr(dice)]
+        fields += [str(v) for v in causes]
         print(" ".join(fields))
     return 0
 

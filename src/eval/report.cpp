@@ -23,6 +23,11 @@ std::string array(const std::array<T, segment::kThresholds>& a) {
   return out + "]";
 }
 
+std::string causes(const segment::MissCauses& c) {
+  return "{\"merged\": " + std::to_string(c.merged) + ", \"split\": " + std::to_string(c.split) +
+         ", \"missed\": " + std::to_string(c.missed) + ", \"outline\": " + std::to_string(c.outline) + "}";
+}
+
 std::string image_json(const std::string& id, const ImageScore& s) {
   std::ostringstream o;
   o << "{\"id\": " << json_string(id) << ", \"score\": " << num(s.score) << ", \"n_true\": " << s.n_true
@@ -30,7 +35,7 @@ std::string image_json(const std::string& id, const ImageScore& s) {
     << ", \"recall50\": " << num(s.recall50) << ", \"f1_50\": " << num(s.f1_50)
     << ", \"pixel_accuracy\": " << num(s.pixel_accuracy) << ", \"fg_iou\": " << num(s.fg_iou)
     << ", \"fg_dice\": " << num(s.fg_dice) << ", \"tp\": " << array(s.tp) << ", \"fp\": " << array(s.fp)
-    << ", \"fn\": " << array(s.fn) << "}";
+    << ", \"fn\": " << array(s.fn) << ", \"fn50_causes\": " << causes(s.fn50_causes) << "}";
   return o.str();
 }
 
@@ -70,7 +75,10 @@ std::string to_json(const DatasetScore& d, const std::vector<std::pair<std::stri
     << ", \"ap50\": " << num(d.ap50) << ", \"precision50\": " << num(d.precision50) << ", \"recall50\": " << num(d.recall50)
     << ", \"f1_50\": " << num(d.f1_50) << ", \"tp50\": " << d.tp50 << ", \"fp50\": " << d.fp50 << ", \"fn50\": " << d.fn50
     << ", \"n_true\": " << d.n_true << ", \"n_pred\": " << d.n_pred << ", \"pixel_accuracy\": " << num(d.pixel_accuracy)
-    << ", \"fg_iou\": " << num(d.fg_iou) << ", \"fg_dice\": " << num(d.fg_dice) << "},\n  \"images\": [";
+    << ", \"fg_iou\": " << num(d.fg_iou) << ", \"fg_dice\": " << num(d.fg_dice)
+    << ", \"fn50_causes\": " << causes({static_cast<int>(d.merged50), static_cast<int>(d.split50),
+                                          static_cast<int>(d.missed50), static_cast<int>(d.outline50)})
+    << "},\n  \"images\": [";
   for (size_t i = 0; i < per_image.size(); ++i)
     o << (i ? ",\n    " : "\n    ") << image_json(per_image[i].first, per_image[i].second);
   o << (per_image.empty() ? "]\n}\n" : "\n  ]\n}\n");
@@ -95,6 +103,10 @@ std::string format_table(const EvalResult& r) {
   o << line;
   std::snprintf(line, sizeof line, "Kaggle DSB 2018 score %.4f over %d images; pixel accuracy %.4f, fg IoU %.4f, Dice %.4f\n",
                 d.score, d.n_images, d.pixel_accuracy, d.fg_iou, d.fg_dice);
+  o << line;
+  std::snprintf(line, sizeof line,
+                "true objects not matched at IoU 0.5: %ld = %ld merged with a neighbour + %ld split + %ld missed + %ld "
+                "outline off\n", d.fn50, d.merged50, d.split50, d.missed50, d.outline50);
   o << line;
   return o.str();
 }

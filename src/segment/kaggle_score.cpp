@@ -22,6 +22,43 @@ cv::Mat as_labels(const cv::Mat& m, const char* which) {
 // 0/0 cases: nothing to find and nothing found is perfect.
 double ratio(double num, double den, bool both_empty) { return den > 0 ? num / den : (both_empty ? 1.0 : 0.0); }
 
+// The false negatives at IoU 0.5 by cause (MissCauses), from the overlap table. "Covers more
+// than half" is 2 * overlap > area, exact in integers.
+MissCauses miss_causes(const std::unordered_map<int32_t, int64_t>& area_t,
+                       const std::unordered_map<int32_t, int64_t>& area_p,
+                       const std::unordered_map<uint64_t, int64_t>& overlap) {
+  struct TrueSide {
+    int64_t covered = 0, best = 0;  // pixels under any prediction; under the best one
+    int32_t best_pred = 0;
+    bool matched = false;
+  };
+  std::unordered_map<int32_t, TrueSide> truths;
+  std::unordered_map<int32_t, int> majorities;  // per prediction: true objects it covers more than half of
+  for (const auto& [key, inter] : overlap) {
+    const auto t = static_cast<int32_t>(key >> 32), p = static_cast<int32_t>(key & 0xffffffffu);
+    const int64_t at = area_t.at(t), ap = area_p.at(p);
+    TrueSide& side = truths[t];
+    side.covered += inter;
+    if (inter > side.best) side.best = inter, side.best_pred = p;
+    if (2 * inter > at - inter + ap) side.matched = true;  // IoU > 0.5 <=> 2 inter > union
+    if (2 * inter > at) ++majorities[p];
+  }
+  MissCauses c;
+  for (const auto& [t, at] : area_t) {
+    const auto found = truths.find(t);
+    if (found == truths.end() || 2 * found->second.covered <= at) {
+      ++c.missed;
+      continue;
+    }
+    const TrueSide& side = found->second;
+    if (side.matched) continue;
+    if (2 * side.best <= at) ++c.split;
+    else if (majorities[side.best_pred] >= 2) ++c.merged;
+    else ++c.outline;
+  }
+  return c;
+}
+
 }  // namespace
 
 double threshold(int i) { return 0.5 + 0.05 * i; }
@@ -86,6 +123,7 @@ ImageScore score_image(const cv::Mat& truth_labels, const cv::Mat& pred_labels) 
     sum += ratio(s.tp[k], s.tp[k] + s.fp[k] + s.fn[k], both_empty);
   }
   s.score = sum / kThresholds;
+  s.fn50_causes = miss_causes(area_t, area_p, overlap);
   s.ap50 = ratio(s.tp[0], s.tp[0] + s.fp[0] + s.fn[0], both_empty);
   s.precision50 = ratio(s.tp[0], s.n_pred, both_empty);
   s.recall50 = ratio(s.tp[0], s.n_true, both_empty);
@@ -114,6 +152,10 @@ DatasetScore aggregate(const std::vector<ImageScore>& images) {
     d.pixel_accuracy += s.pixel_accuracy;
     d.fg_iou += s.fg_iou;
     d.fg_dice += s.fg_dice;
+    d.merged50 += s.fn50_causes.merged;
+    d.split50 += s.fn50_causes.split;
+    d.missed50 += s.fn50_causes.missed;
+    d.outline50 += s.fn50_causes.outline;
   }
   if (d.n_images > 0) {
     const double n = d.n_images;

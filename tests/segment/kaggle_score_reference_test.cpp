@@ -88,6 +88,7 @@ TEST(KaggleReference, MatchesIndependentPythonImplementation) {
   std::string line;
   size_t checked = 0;
   double score_sum = 0;
+  int causes_seen = 0, split_seen = 0;  // pairs with merges, with splits
   while (std::getline(lines, line)) {
     std::istringstream f(line);
     std::string name;
@@ -97,6 +98,8 @@ TEST(KaggleReference, MatchesIndependentPythonImplementation) {
     f >> name >> score >> n_true >> n_pred;
     for (auto& c : counts) f >> c;
     f >> acc >> iou >> dice;
+    std::array<int, 4> causes{};
+    for (auto& c : causes) f >> c;
     ASSERT_TRUE(f) << "unparsable line: " << line;
     const size_t i = static_cast<size_t>(std::stoi(name.substr(1)));
     ASSERT_LT(i, pairs.size());
@@ -112,12 +115,20 @@ TEST(KaggleReference, MatchesIndependentPythonImplementation) {
     EXPECT_NEAR(s.pixel_accuracy, acc, 1e-9) << name;
     EXPECT_NEAR(s.fg_iou, iou, 1e-9) << name;
     EXPECT_NEAR(s.fg_dice, dice, 1e-9) << name;
+    EXPECT_EQ(s.fn50_causes.merged, causes[0]) << name;
+    EXPECT_EQ(s.fn50_causes.split, causes[1]) << name;
+    EXPECT_EQ(s.fn50_causes.missed, causes[2]) << name;
+    EXPECT_EQ(s.fn50_causes.outline, causes[3]) << name;
+    causes_seen += causes[0] > 0, split_seen += causes[1] > 0;
     score_sum += score;
     ++checked;
   }
   EXPECT_EQ(checked, pairs.size()) << out;
   // The random pairs must exercise partial scores, not only 0 and 1.
   EXPECT_GT(score_sum / static_cast<double>(checked), 0.1);
+  // ... and both kinds of splitting error.
+  EXPECT_GT(causes_seen, 0);
+  EXPECT_GT(split_seen, 0);
   EXPECT_LT(score_sum / static_cast<double>(checked), 0.9);
   fs::remove_all(dir);
 }

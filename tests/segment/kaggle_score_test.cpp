@@ -164,3 +164,47 @@ TEST(KaggleAggregate, MeansAndPooledCounts) {
   EXPECT_EQ(empty.n_images, 0);
   EXPECT_DOUBLE_EQ(empty.score, 0.0);
 }
+
+// Each false negative at 0.5 gets exactly one cause, worked out by hand on one image:
+// objects 1+2 merged into one prediction; 3 cut in two halves; 4 unseen; 5 inside a prediction
+// four times its size; 6 found. The dataset pools the causes.
+TEST(KaggleScore, FalseNegativesByCause) {
+  cv::Mat t = blank(40, 40), p = blank(40, 40);
+  box(t, 0, 0, 6, 5, 1);    // 30 px
+  box(t, 0, 5, 6, 5, 2);    // 30 px, touching 1
+  box(p, 0, 0, 6, 10, 11);  // covers all of 1 and 2: IoU 0.5 each, no match
+  box(t, 10, 0, 6, 10, 3);  // 60 px
+  box(p, 10, 0, 6, 5, 12);  // half of 3 each: together all of it, neither more than half
+  box(p, 10, 5, 6, 5, 13);
+  box(t, 20, 0, 5, 5, 4);   // nothing predicted there
+  box(t, 30, 0, 4, 4, 5);   // 16 px inside a 64 px prediction: IoU 0.25
+  box(p, 30, 0, 8, 8, 14);
+  box(t, 20, 20, 8, 8, 6);  // found exactly
+  box(p, 20, 20, 8, 8, 15);
+  const auto s = score_image(t, p);
+  EXPECT_EQ(s.fn[0], 5);
+  EXPECT_EQ(s.fn50_causes.merged, 2);
+  EXPECT_EQ(s.fn50_causes.split, 1);
+  EXPECT_EQ(s.fn50_causes.missed, 1);
+  EXPECT_EQ(s.fn50_causes.outline, 1);
+  // A prediction over more than half of two objects merges both, even when most of it lies
+  // on one; a prediction over all of one object and less than half of its neighbour matches
+  // the first and leaves the neighbour missed.
+  cv::Mat t2 = blank(), p2 = blank();
+  box(t2, 0, 0, 4, 4, 1);   // 16 px
+  box(t2, 0, 4, 4, 8, 2);   // 32 px
+  box(p2, 0, 0, 4, 10, 7);  // all of 1, 24 of 2's 32 px: covers more than half of both: merge
+  box(t2, 10, 0, 4, 4, 3);  // 16 px
+  box(t2, 10, 4, 4, 8, 4);  // 32 px
+  box(p2, 10, 0, 4, 7, 8);  // all of 3, 12 of 4's 32 px: IoU(3) = 16/28, a match; 4: 12 + 0 covered
+  const auto s2 = score_image(t2, p2);
+  EXPECT_EQ(s2.fn50_causes.merged, 2);
+  EXPECT_EQ(s2.fn50_causes.missed, 1);  // object 4: 12 of 32 px under a prediction
+  EXPECT_EQ(s2.fn[0], 3);
+  const auto d = nucseg::segment::aggregate({s, s2});
+  EXPECT_EQ(d.merged50, 4);
+  EXPECT_EQ(d.split50, 1);
+  EXPECT_EQ(d.missed50, 2);
+  EXPECT_EQ(d.outline50, 1);
+  EXPECT_EQ(d.merged50 + d.split50 + d.missed50 + d.outline50, d.fn50);
+}

@@ -18,10 +18,22 @@ namespace nucseg::segment {
 inline constexpr int kThresholds = 10;
 double threshold(int i);  // 0.50 + 0.05 i
 
+// Why a true object is missed at IoU 0.5 (each false negative at 0.5 is exactly one of these):
+//   merged:  one prediction covers more than half of it and more than half of another true
+//            object too (touching nuclei came out as one);
+//   split:   predictions cover more than half of it together, but none alone does;
+//   missed:  predictions cover at most half of it (taken for background);
+//   outline: one prediction covers more than half of it, alone, yet their IoU is at most 0.5
+//            (that prediction is much larger, or its outline far off).
+struct MissCauses {
+  int merged = 0, split = 0, missed = 0, outline = 0;
+};
+
 struct ImageScore {
   double score = 0;  // mean over thresholds of TP/(TP+FP+FN)
   std::array<int, kThresholds> tp{}, fp{}, fn{};
   int n_true = 0, n_pred = 0;
+  MissCauses fn50_causes;  // the false negatives at 0.5 by cause
   double ap50 = 0, precision50 = 0, recall50 = 0, f1_50 = 0;
   double pixel_accuracy = 0, fg_iou = 0, fg_dice = 0;  // foreground = label > 0
 };
@@ -39,6 +51,7 @@ struct DatasetScore {
   double ap50 = 0, precision50 = 0, recall50 = 0, f1_50 = 0;  // from the pooled counts
   long n_true = 0, n_pred = 0;
   double pixel_accuracy = 0, fg_iou = 0, fg_dice = 0;  // means over images
+  long merged50 = 0, split50 = 0, missed50 = 0, outline50 = 0;  // fn50 by cause, pooled
 };
 
 DatasetScore aggregate(const std::vector<ImageScore>& images);
