@@ -71,6 +71,9 @@ print()
 print(f"Kaggle DSB 2018 score on {net['images']} held-out images (seed 2):")
 print(f"  nucseg network              {net['score']:.3f}")
 print(f"  classical threshold+watershed {cls['score']:.3f}")
+d = net['report']['dataset']; c = d['fn50_causes']
+print(f"  network's true nuclei not found at IoU 0.5: {d['fn50']} of {d['n_true']} = {c['merged']} merged with a "
+      f"neighbour, {c['split']} split, {c['missed']} missed, {c['outline']} outline off (docs/eval.md)")
 PY
 
 step "8/8 cross-distribution check: 16 images of another generator (tools/crosscheck/gen_c.py, seed 1)"
