@@ -77,6 +77,6 @@ if [[ ${ALLREDUCE:-1} == 0 ]]; then echo "load at end:$(uptime | sed 's/.*load a
 echo "== all-reduce: fused buckets vs one raw MPI_Allreduce ($ranks ranks)"
 echo "-- backward that leaves the CPU free (as on a GPU):"
 mpiexec -n "$ranks" --bind-to none "$bench" --work sleep "$@"
-echo "-- backward that keeps every core busy (CPU training; 64 MB = one bucket, the CPU default of train.bucket_mb):"
+echo "-- backward that keeps every core busy (CPU training; 64 MB holds every gradient in one bucket, as the CPU default of train.bucket_mb does):"
 mpiexec -n "$ranks" --bind-to none "$bench" --work spin --buckets-mb 4,64 "$@"
 echo "load at end:$(uptime | sed 's/.*load average://')"
