@@ -61,9 +61,7 @@ void add_attributes(torch::jit::Module& module, const ExportInfo& info) {
 
 ExportInfo export_torchscript(const std::filesystem::path& checkpoint, const std::filesystem::path& output) {
   const auto state = model::read_checkpoint_state(checkpoint);
-  ModelConfig mc;
-  if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
-  mc.distance_head = state.distance_head;
+  const ModelConfig mc = model::checkpoint_model_config(state);
   model::UNet net = model::make_model(mc);
   model::load_checkpoint(checkpoint, *net, nullptr, torch::kCPU);
   net->eval();

@@ -87,11 +87,7 @@ NetworkOptions network_options(const InferConfig& ic, const dist::World& world) 
 LoadedModel load_model(const stdfs::path& file, const Config& config, const NetworkOptions& options) {
   auto state = model::read_checkpoint_state(file);
   LoadedModel m;
-  ModelConfig mc = config.model;
-  mc.encoder_weights.clear();  // the checkpoint holds every weight; no ImageNet file is needed
-  mc.freeze_encoder = TriState::automatic;
-  if (state.classes > 0) mc.classes = static_cast<int>(state.classes);
-  mc.distance_head = state.distance_head;
+  const ModelConfig mc = model::checkpoint_model_config(state, config.model);
   m.classes = mc.classes;
   m.extras = mc.distance_head ? 1 : 0;
   m.config_toml = state.config;

@@ -212,6 +212,14 @@ CheckpointState read_checkpoint_state(const stdfs::path& file) {
   }
 }
 
+ModelConfig checkpoint_model_config(const CheckpointState& state, ModelConfig base) {
+  base.encoder_weights.clear();
+  base.freeze_encoder = TriState::automatic;
+  if (state.classes > 0) base.classes = static_cast<int>(state.classes);
+  base.distance_head = state.distance_head;
+  return base;
+}
+
 std::string step_checkpoint_name(long step) {
   char name[64];
   std::snprintf(name, sizeof name, "ckpt-step-%08ld.pt", step);

@@ -183,3 +183,27 @@ TEST(Checkpoint, AChangedWeightIsRefusedAndOldFilesStillLoad) {
   EXPECT_TRUE(same_parameters(a, d));
   stdfs::remove_all(dir);
 }
+
+// The network to rebuild for a checkpoint: its recorded classes and distance head override the
+// caller's configuration, an unrecorded class count (0, older files) keeps the caller's, and no
+// ImageNet file or freezing is asked for (the checkpoint holds every weight).
+TEST(Checkpoint, ModelConfigFollowsTheRecordedArchitecture) {
+  nucseg::ModelConfig base;
+  base.classes = 3;
+  base.encoder_weights = "imagenet.h5";
+  base.freeze_encoder = nucseg::TriState::yes;
+  CheckpointState state;
+  state.classes = 4;
+  state.distance_head = true;
+  const auto mc = checkpoint_model_config(state, base);
+  EXPECT_EQ(mc.classes, 4);
+  EXPECT_TRUE(mc.distance_head);
+  EXPECT_TRUE(mc.encoder_weights.empty());
+  EXPECT_EQ(mc.freeze_encoder, nucseg::TriState::automatic);
+  state.classes = 0;
+  state.distance_head = false;
+  base.distance_head = true;
+  const auto old = checkpoint_model_config(state, base);
+  EXPECT_EQ(old.classes, 3);
+  EXPECT_FALSE(old.distance_head);
+}

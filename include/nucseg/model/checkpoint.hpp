@@ -26,6 +26,8 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
+#include "nucseg/core/config.hpp"
+
 namespace nucseg::model {
 
 // What a checkpoint stores besides the tensors: the position of the training run.
@@ -75,6 +77,11 @@ std::string model_tensors_hash(torch::nn::Module& model);
 
 // Reads only the run state (no model), e.g. to size a model before loading it.
 CheckpointState read_checkpoint_state(const std::filesystem::path& file);
+
+// The network a checkpoint's weights fit, for make_model before load_checkpoint: `base` with the
+// architecture `state` records (its classes when recorded, the distance head) and no ImageNet
+// file or freezing (the checkpoint holds every weight).
+ModelConfig checkpoint_model_config(const CheckpointState& state, ModelConfig base = {});
 
 // "ckpt-step-00000042.pt": the name of the step checkpoint written after `step` steps.
 std::string step_checkpoint_name(long step);
