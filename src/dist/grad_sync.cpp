@@ -1,6 +1,8 @@
 #include "nucseg/dist/grad_sync.hpp"
 
 #include <c10/core/impl/VirtualGuardImpl.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -35,6 +37,14 @@ void record_filled(Bucket& bucket) {
   if (!bucket.filled) return;
   const auto device = bucket.flat.device();
   bucket.filled->record(c10::impl::VirtualGuardImpl(device.type()).getStream(device));
+}
+
+// `sizes` elements of `flat` from `offset` on, as a tensor that shares the bucket's storage but
+// is not an autograd view of it: LibTorch's Optimizer::zero_grad() calls detach_() on every
+// grad, which autograd refuses on a view.
+torch::Tensor bucket_view(const torch::Tensor& flat, int64_t offset, c10::IntArrayRef sizes) {
+  torch::NoGradGuard no_grad;
+  return torch::empty({0}, flat.options()).set_(flat.storage(), flat.storage_offset() + offset, sizes);
 }
 
 const char* transport_name(GradientSync::Transport t) {
@@ -132,12 +142,25 @@ GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params
   if (!s.threaded && overlap)
     log::job().warn("MPI offers no MPI_THREAD_MULTIPLE: gradients are reduced after backward, without overlap");
   if (s.threaded) thread_ = std::make_unique<std::thread>(State::communicate, state_);
-  for (size_t k = 0; k < params_.size(); ++k)
-    hook_ids_.push_back(params_[k].register_hook([this, k](const torch::Tensor& grad) { on_grad(k, grad); }));
+  // A post-hook on each parameter's gradient accumulator runs once autograd has added the
+  // step's gradient into param.grad (a tensor pre-hook would run before, seeing only the new
+  // part). The accumulators are held here: a parameter keeps only a weak reference, and a
+  // recreated accumulator would not carry the hook.
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (!params_[k].is_leaf())
+      throw_runtime("GradientSync: parameter #" + std::to_string(k) + " is not a leaf of the autograd graph");
+    auto accumulator = torch::autograd::impl::grad_accumulator(params_[k]);
+    hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list& inputs) {
+          on_grad(k, inputs.empty() ? torch::Tensor() : inputs.front());
+          return outputs;
+        })));
+    accumulators_.push_back(std::move(accumulator));
+  }
 }
 
 GradientSync::~GradientSync() {
-  for (size_t k = 0; k < hook_ids_.size(); ++k) params_[k].remove_hook(hook_ids_[k]);
+  for (size_t k = 0; k < hook_keys_.size(); ++k) accumulators_[k]->del_post_hook(hook_keys_[k]);
   if (!state_) return;
   bool in_flight = false;
   {
@@ -188,14 +211,10 @@ void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
                   "finish()); call begin_step()/finish() around each backward");
   if (grad.is_sparse()) throw_runtime("GradientSync: sparse gradients are not supported");
   Bucket& bucket = s.buckets[slot.bucket];
-  {
-    torch::NoGradGuard no_grad;
-    auto dst = bucket.flat.narrow(0, slot.offset, slot.numel);
-    dst.copy_(grad.reshape({-1}));
-    // The hook runs before autograd adds this gradient to param.grad: reduce what it will hold.
-    const auto& existing = params_[k].grad();
-    if (existing.defined()) dst.add_(existing.reshape({-1}).to(dst.device()));
-  }
+  // Autograd has accumulated into param.grad: in place into the bucket when param.grad is
+  // already its view (every step after the first with an in-place zero_grad), else into a
+  // tensor of its own, which is copied in once and replaced by the view.
+  bind_to_bucket(k, /*zero_if_undefined=*/false);
   detail::set_flag(bucket, slot.flag, 1.0);
   std::lock_guard<std::mutex> lock(s.mutex);
   slot.ready = true;
@@ -203,6 +222,24 @@ void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
     record_filled(bucket);
     launch_ready_buckets();
   }
+}
+
+bool GradientSync::bind_to_bucket(size_t k, bool zero_if_undefined) {
+  const Slot& slot = state_->slots[k];
+  auto& param = params_[k];
+  auto view = bucket_view(state_->buckets[slot.bucket].flat, slot.offset, param.sizes());
+  auto& grad = param.mutable_grad();
+  if (grad.defined() && grad.data_ptr() == view.data_ptr() && grad.sizes() == view.sizes() &&
+      grad.strides() == view.strides())
+    return true;
+  torch::NoGradGuard no_grad;
+  if (!grad.defined()) {
+    if (zero_if_undefined) view.zero_();
+    return false;
+  }
+  view.copy_(grad);
+  grad = view;
+  return true;
 }
 
 void GradientSync::launch_ready_buckets() {
@@ -229,16 +266,10 @@ void GradientSync::finish() {
   {
     torch::NoGradGuard no_grad;
     for (size_t k = 0; k < s.slots.size(); ++k) {
-      Slot& slot = s.slots[k];
+      const Slot& slot = s.slots[k];
       if (slot.ready) continue;
-      Bucket& bucket = s.buckets[slot.bucket];
-      auto dst = bucket.flat.narrow(0, slot.offset, slot.numel);
-      const auto& existing = params_[k].grad();
-      if (existing.defined())
-        dst.copy_(existing.reshape({-1}));
-      else
-        dst.zero_();
-      detail::set_flag(bucket, slot.flag, existing.defined() ? 1.0 : 0.0);
+      const bool had = bind_to_bucket(k, /*zero_if_undefined=*/true);
+      detail::set_flag(s.buckets[slot.bucket], slot.flag, had ? 1.0 : 0.0);
     }
   }
   const auto wait_start = Clock::now();
@@ -261,18 +292,15 @@ void GradientSync::finish() {
   stats_.wait_seconds = seconds_since(wait_start);
   if (s.error) std::rethrow_exception(s.error);
 
-  torch::NoGradGuard no_grad;
+  // The reduced means are in the buckets, which every param.grad that had a gradient here
+  // already views. A parameter without one on this rank views its bucket now when another rank
+  // had one; when no rank had, its grad stays undefined.
   for (size_t k = 0; k < s.slots.size(); ++k) {
     const Slot& slot = s.slots[k];
     const Bucket& bucket = s.buckets[slot.bucket];
-    if (detail::reduced_flag(bucket, slot.flag) == 0) continue;  // no rank had a gradient: stays undefined
-    auto& p = params_[k];
-    auto mean = bucket.flat.narrow(0, slot.offset, slot.numel).view(p.sizes());
-    auto& grad = p.mutable_grad();
-    if (grad.defined() && grad.sizes() == p.sizes())
-      grad.copy_(mean);
-    else
-      grad = mean.to(p.device(), /*non_blocking=*/false, /*copy=*/true);
+    auto& grad = params_[k].mutable_grad();
+    if (grad.defined() || detail::reduced_flag(bucket, slot.flag) == 0) continue;
+    grad = bucket_view(bucket.flat, slot.offset, params_[k].sizes());
   }
   stats_.allreduce_seconds = s.allreduce_seconds;
   stats_.buckets = static_cast<int>(s.buckets.size());

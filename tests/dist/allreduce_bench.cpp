@@ -7,8 +7,12 @@
 // buckets fill progressively in reverse order as in training. --work=sleep models compute that
 // leaves the CPU free (a GPU backward); --work=spin burns a core (a CPU backward).
 //
+// Between steps the gradients are zeroed in place, as the trainer's optimizer.zero_grad() does
+// (--grads zero), or set to none (--grads none: autograd then hands each parameter a fresh
+// tensor); the backward alone is measured the same way.
+//
 // Usage: mpiexec -n 2 nucseg_allreduce_bench [--iters N] [--backward-ms T] [--work sleep|spin]
-//                                           [--buckets-mb 1,4,16,64]
+//                                           [--buckets-mb 1,4,16,64] [--grads zero|none]
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -62,6 +66,7 @@ struct Options {
   int iters = 10;
   double backward_ms = 300;
   bool spin = false;
+  bool zero_grads = true;
   std::vector<double> buckets_mb = {1, 4, 16, 64};
 };
 
@@ -96,6 +101,17 @@ void backward(std::vector<torch::Tensor>& params, int64_t total, double backward
   loss.backward();
 }
 
+// What the trainer does between steps: torch::optim::Optimizer::zero_grad() zeroes every
+// defined grad in place; "none" drops them.
+void reset_grads(std::vector<torch::Tensor>& params, bool zero) {
+  for (auto& p : params) {
+    if (!zero)
+      p.mutable_grad() = torch::Tensor();
+    else if (p.grad().defined())
+      p.mutable_grad().zero_();
+  }
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -118,6 +134,13 @@ Options parse(int argc, char** argv) {
       o.backward_ms = std::atof(next().c_str());
     } else if (a == "--work") {
       o.spin = next() == "spin";
+    } else if (a == "--grads") {
+      const std::string mode = next();
+      if (mode != "zero" && mode != "none") {
+        std::fprintf(stderr, "allreduce_bench: --grads takes zero or none, got %s\n", mode.c_str());
+        std::exit(2);
+      }
+      o.zero_grads = mode == "zero";
     } else if (a == "--buckets-mb") {
       o.buckets_mb.clear();
       std::stringstream list(next());
@@ -149,6 +172,7 @@ int main(int argc, char** argv) {
     std::printf("ranks %d, thread_multiple %s, %zu tensors, %.3f M floats (%.1f MB), %d iterations, %s backward\n",
                 world.size(), world.thread_multiple() ? "yes" : "no", params.size(), total / 1e6, bytes / 1e6,
                 opt.iters, opt.spin ? "spinning" : "sleeping");
+  if (root) std::printf("gradients between steps: %s\n", opt.zero_grads ? "zeroed in place (the trainer's zero_grad)" : "set to none");
 
   // Raw: one MPI_Allreduce of all the bytes at once (the best case for bandwidth).
   std::vector<float> flat(static_cast<size_t>(total), 1.0f);
@@ -170,7 +194,7 @@ int main(int argc, char** argv) {
     const double t = now();
     backward(params, total, opt.backward_ms * 1e-3, opt.spin);
     compute.push_back(world.max(now() - t));
-    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    reset_grads(params, opt.zero_grads);
   }
   const double compute_s = median(compute);
   if (root) std::printf("backward alone (no sync):           %8.2f ms\n", compute_s * 1e3);
@@ -183,7 +207,7 @@ int main(int argc, char** argv) {
       dist::GradientSync sync(world, params, mb, overlap);
       std::vector<double> reduce, wait, step, raw_here;
       for (int i = 0; i < opt.iters + 2; ++i) {
-        for (auto& p : params) p.mutable_grad() = torch::Tensor();
+        reset_grads(params, opt.zero_grads);
         world.barrier();
         const double t = now();
         sync.begin_step();

@@ -148,6 +148,35 @@ TEST(GradientSync, BucketSizeAndOverlapDoNotChangeTheResult) {
   EXPECT_GE(stats.allreduce_seconds, 0);
 }
 
+// With an in-place zero_grad() (the optimizer's, as the trainer calls it) every param.grad is
+// its bucket's memory from the first step on: autograd accumulates there and the reduced mean
+// is read there, with no per-step copy or allocation. In one bucket the parameters lie in
+// reverse registration order, back to back.
+TEST(GradientSync, GradientsLiveInTheBucketAcrossSteps) {
+  dist::World world(&g_argc, &g_argv);
+  std::vector<const void*> first;
+  int steps = 0;
+  train_distributed(world, 1000.0, true, [&](TinyNet& model) {
+    std::vector<const void*> now;
+    for (auto& p : model->parameters()) now.push_back(p.grad().data_ptr());
+    if (first.empty()) first = now;
+    EXPECT_EQ(now, first) << "param.grad moved at step " << steps;
+    ++steps;
+  });
+  ASSERT_EQ(steps, kSteps);
+  TinyNet net = make_replica(world);
+  dist::GradientSync sync(world, net->parameters(), 1000.0);
+  sync.begin_step();
+  net->forward(torch::rand({2, 3, 8, 8})).sum().backward();
+  sync.finish();
+  const auto params = net->parameters();
+  for (size_t k = 0; k + 1 < params.size(); ++k) {
+    const auto* here = static_cast<const char*>(params[k].grad().data_ptr());
+    const auto* next = static_cast<const char*>(params[k + 1].grad().data_ptr());
+    EXPECT_EQ(here, next + params[k + 1].numel() * params[k + 1].element_size()) << "parameter " << k;
+  }
+}
+
 namespace {
 
 // `branch` feeds the output only when asked (unused on some ranks in some steps), `never` is
@@ -196,19 +225,24 @@ TEST_P(UnusedAndFrozen, NeitherDeadlockNorLeak) {
     auto local = torch::autograd::grad({net->forward(x, use_branch).pow(2).mean()}, {net->trunk->weight})[0];
     NUCSEG_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, local.data_ptr<float>(), static_cast<int>(local.numel()), MPI_FLOAT,
                                    MPI_SUM, world.comm()));
+    // This rank's own branch gradient, computed apart: param.grad between backward and
+    // finish() is the bucket, which the communication thread may already have reduced.
+    torch::Tensor local_branch_grad;
+    if (use_branch)
+      local_branch_grad = torch::autograd::grad({net->forward(x, use_branch).pow(2).mean()}, {net->branch->weight})[0];
     const auto start = torch::full_like(local, 0.25);
     net->trunk->weight.mutable_grad() = start.clone();
     sync.begin_step();
     net->forward(x, use_branch).pow(2).mean().backward();
-    torch::Tensor local_branch_grad;
-    if (use_branch) local_branch_grad = net->branch->weight.grad().clone();
     sync.finish();
     EXPECT_TRUE(net->trunk->weight.grad().allclose(start + local / 2, 1e-5, 1e-7));
     EXPECT_FALSE(net->never->weight.grad().defined()) << "no rank had a gradient: stays undefined";
     EXPECT_FALSE(net->frozen->weight.grad().defined());
     if (step < 3) {
       ASSERT_TRUE(net->branch->weight.grad().defined()) << "rank " << world.rank() << " step " << step;
-      if (use_branch) EXPECT_TRUE(net->branch->weight.grad().equal(local_branch_grad / 2));
+      if (use_branch) {
+        EXPECT_TRUE(net->branch->weight.grad().equal(local_branch_grad / 2));
+      }
     } else {
       EXPECT_FALSE(net->branch->weight.grad().defined());
     }
@@ -228,8 +262,12 @@ TEST(GradientSync, DifferentParameterListsFailOnEveryRankInsteadOfHanging) {
   if (world.rank() == 1) net->trunk->bias.set_requires_grad(false);
   EXPECT_THROW(dist::GradientSync(world, net->parameters(), 1.0), nucseg::Error);
   TinyNet other;
-  if (world.rank() == 1) EXPECT_THROW(dist::broadcast_parameters(world, *net), nucseg::Error);
-  if (world.rank() == 0) EXPECT_THROW(dist::broadcast_parameters(world, *other), nucseg::Error);
+  if (world.rank() == 1) {
+    EXPECT_THROW(dist::broadcast_parameters(world, *net), nucseg::Error);
+  }
+  if (world.rank() == 0) {
+    EXPECT_THROW(dist::broadcast_parameters(world, *other), nucseg::Error);
+  }
 }
 
 TEST(Collectives, SumsAndStopAgreement) {

@@ -3,20 +3,26 @@
 //
 // GradientSync follows Horovod / PyTorch DDP. The trainable parameters are packed, in reverse
 // registration order (backward produces their gradients roughly in that order), into buckets
-// of about `bucket_mb` MiB. A hook on each parameter copies its gradient into its bucket as
-// soon as autograd produces it; a full bucket is handed to a communication thread that runs
-// MPI_Allreduce on it while backward goes on. finish() waits for the last bucket and writes
-// the mean over ranks into every param.grad. Buckets are always reduced in the same order on
-// every rank (a bucket waits for the ones before it), so ranks never cross collectives.
+// of about `bucket_mb` MiB. Each param.grad is a view of its part of a bucket (PyTorch DDP's
+// gradient-as-bucket-view), so autograd accumulates straight into the bucket and the reduced
+// mean is param.grad with no copy either way: a hook on each parameter's gradient accumulator
+// marks its part ready once autograd has added the step's gradient; a full bucket is handed to
+// a communication thread that runs MPI_Allreduce on it while backward goes on. finish() waits
+// for the last bucket. Buckets are always reduced in the same order on every rank (a bucket
+// waits for the ones before it), so ranks never cross collectives.
 //
 // Semantics: after finish(), param.grad = (sum over ranks of that rank's param.grad) / ranks,
 // where a rank whose param got no gradient this step (unused branch) counts as zero; a param
 // that got no gradient on any rank keeps an undefined grad, as on one rank. Parameters with
 // requires_grad = false when the GradientSync is built are left out (frozen); build a new
 // GradientSync when the set of trainable parameters changes. Gradients are float or double.
+// A param.grad that is not the bucket's view (the first step, or one set to none or replaced
+// between steps) is copied into the bucket once and replaced by the view; an in-place
+// zero_grad() keeps the view. Between begin_step() and finish() param.grad holds partly reduced
+// values: read it after finish().
 //
 // Where the buckets live and how they cross MPI (Transport): the buckets are on the
-// parameters' device (all parameters on one device), so a hook's copy never leaves it. A host
+// parameters' device (all parameters on one device), so gradients never leave it to be packed. A host
 // bucket is reduced in place. A device bucket (CUDA) is reduced in place, straight from device
 // memory, when the MPI library says at run time it is CUDA-aware (mpi_cuda_aware()); otherwise
 // it is staged: one asynchronous device-to-host copy of the whole bucket into pinned memory on
@@ -75,11 +81,15 @@ class GradientSync final {
  private:
   struct State;
   void on_grad(size_t slot, const torch::Tensor& grad);
+  // Makes param.grad of `slot` the view of its bucket: a grad of its own is copied in (true);
+  // an undefined one stays undefined (false), its bucket part zeroed when asked.
+  bool bind_to_bucket(size_t slot, bool zero_if_undefined);
   void launch_ready_buckets();  // in order; caller holds the state's mutex
 
   const World& world_;
   std::vector<torch::Tensor> params_;  // trainable ones only
-  std::vector<unsigned> hook_ids_;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // their post-hooks are ours
+  std::vector<uintptr_t> hook_keys_;
   std::shared_ptr<State> state_;  // shared with the communication thread
   std::unique_ptr<std::thread> thread_;
   Transport transport_ = Transport::automatic;
