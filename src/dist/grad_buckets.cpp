@@ -70,6 +70,7 @@ void allreduce_sum(const torch::Tensor& buffer, MPI_Datatype type, MPI_Comm comm
 }
 
 void divide_gradients(Bucket& b, int ranks) {
+  if (ranks == 1) return;
   if (b.flat.is_cpu()) {
     if (b.flat.scalar_type() == torch::kFloat)
       divide(b.flat.data_ptr<float>(), b.grad_numel, static_cast<float>(ranks));

@@ -63,6 +63,7 @@ const char* transport_name(GradientSync::Transport t) {
 struct GradientSync::State {
   MPI_Comm comm = MPI_COMM_NULL;  // a duplicate: never interleaves with the trainer's collectives
   int ranks = 1;
+  bool divide = true;  // Mean::divide: divide each reduced bucket by the ranks
   bool threaded = false;
   std::vector<Bucket> buckets;
   std::vector<Slot> slots;
@@ -80,7 +81,7 @@ struct GradientSync::State {
   c10::Device device = c10::Device(c10::kCPU);
   std::optional<c10::Stream> side;  // device buckets: the stream their transfers run on
 
-  double reduce(Bucket& bucket) const { return detail::reduce_bucket(bucket, comm, ranks, transport, side); }
+  double reduce(Bucket& bucket) const { return detail::reduce_bucket(bucket, comm, divide ? ranks : 1, transport, side); }
 
   static void communicate(std::shared_ptr<State> state) {
     make_current(state->device);  // the current device is per thread
@@ -112,7 +113,7 @@ struct GradientSync::State {
 };
 
 GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap,
-                           Transport transport)
+                           Transport transport, Mean mean)
     : world_(world) {
   if (!(bucket_mb > 0)) throw_runtime("GradientSync: bucket_mb must be > 0 (MiB per fused gradient bucket)");
   // Every rank must build the same buckets in the same order, or the reductions would pair
@@ -122,12 +123,14 @@ GradientSync::GradientSync(const World& world, std::vector<torch::Tensor> params
                   "requires_grad); every rank must build the same model and freeze the same parameters");
   for (auto& p : params)
     if (p.requires_grad()) params_.push_back(p);
+  if (mean == Mean::prescaled) loss_scale_ = 1.0 / world.size();
   // Nothing to average: a no-op, no hooks (unless a test asks for a transport by name).
   if (world.size() == 1 && transport == Transport::automatic) return;
 
   state_ = std::make_shared<State>();
   State& s = *state_;
   s.ranks = world.size();
+  s.divide = mean == Mean::divide;
   s.device = params_.empty() ? c10::Device(c10::kCPU) : params_.front().device();
   s.transport = transport_ = detail::resolve_transport(transport, s.device);
   auto set = detail::make_buckets(params_, bucket_mb, s.transport);

@@ -13,6 +13,9 @@
 //
 // Usage: mpiexec -n 2 nucseg_allreduce_bench [--iters N] [--backward-ms T] [--work sleep|spin]
 //                                           [--buckets-mb 1,4,16,64] [--grads zero|none]
+//                                           [--mean prescaled|divide]
+// --mean: prescaled (the trainer's) scales the loss by 1/ranks before backward; divide divides
+// each reduced bucket instead (one more pass over the gradients).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -67,6 +70,7 @@ struct Options {
   double backward_ms = 300;
   bool spin = false;
   bool zero_grads = true;
+  bool prescaled = true;
   std::vector<double> buckets_mb = {1, 4, 16, 64};
 };
 
@@ -94,11 +98,12 @@ struct Work : torch::autograd::Function<Work> {
   }
 };
 
-void backward(std::vector<torch::Tensor>& params, int64_t total, double backward_seconds, bool spin) {
+void backward(std::vector<torch::Tensor>& params, int64_t total, double backward_seconds, bool spin,
+              double loss_scale = 1.0) {
   torch::Tensor loss = torch::zeros({});
   for (auto& p : params)
     loss = loss + Work::apply(p, backward_seconds * static_cast<double>(p.numel()) / static_cast<double>(total), spin);
-  loss.backward();
+  (loss * loss_scale).backward();
 }
 
 // What the trainer does between steps: torch::optim::Optimizer::zero_grad() zeroes every
@@ -141,6 +146,13 @@ Options parse(int argc, char** argv) {
         std::exit(2);
       }
       o.zero_grads = mode == "zero";
+    } else if (a == "--mean") {
+      const std::string mode = next();
+      if (mode != "prescaled" && mode != "divide") {
+        std::fprintf(stderr, "allreduce_bench: --mean takes prescaled or divide, got %s\n", mode.c_str());
+        std::exit(2);
+      }
+      o.prescaled = mode == "prescaled";
     } else if (a == "--buckets-mb") {
       o.buckets_mb.clear();
       std::stringstream list(next());
@@ -172,7 +184,10 @@ int main(int argc, char** argv) {
     std::printf("ranks %d, thread_multiple %s, %zu tensors, %.3f M floats (%.1f MB), %d iterations, %s backward\n",
                 world.size(), world.thread_multiple() ? "yes" : "no", params.size(), total / 1e6, bytes / 1e6,
                 opt.iters, opt.spin ? "spinning" : "sleeping");
-  if (root) std::printf("gradients between steps: %s\n", opt.zero_grads ? "zeroed in place (the trainer's zero_grad)" : "set to none");
+  if (root)
+    std::printf("gradients between steps: %s; mean: %s\n",
+                opt.zero_grads ? "zeroed in place (the trainer's zero_grad)" : "set to none",
+                opt.prescaled ? "loss prescaled by 1/ranks (the trainer's)" : "sums divided after the reduction");
 
   // Raw: one MPI_Allreduce of all the bytes at once (the best case for bandwidth).
   std::vector<float> flat(static_cast<size_t>(total), 1.0f);
@@ -204,14 +219,15 @@ int main(int argc, char** argv) {
                 "allreduce", "GB/s", "raw", "vs raw", "step", "finishwait", "exposed", "hidden", "exp/raw");
   for (double mb : opt.buckets_mb)
     for (bool overlap : {true, false}) {
-      dist::GradientSync sync(world, params, mb, overlap);
+      dist::GradientSync sync(world, params, mb, overlap, dist::GradientSync::Transport::automatic,
+                              opt.prescaled ? dist::GradientSync::Mean::prescaled : dist::GradientSync::Mean::divide);
       std::vector<double> reduce, wait, step, raw_here;
       for (int i = 0; i < opt.iters + 2; ++i) {
         reset_grads(params, opt.zero_grads);
         world.barrier();
         const double t = now();
         sync.begin_step();
-        backward(params, total, opt.backward_ms * 1e-3, opt.spin);
+        backward(params, total, opt.backward_ms * 1e-3, opt.spin, sync.loss_scale());
         sync.finish();
         const double elapsed = now() - t;
         if (i < 2) continue;

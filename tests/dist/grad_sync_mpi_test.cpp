@@ -60,16 +60,18 @@ using Transport = dist::GradientSync::Transport;
 
 TinyNet train_distributed(const dist::World& world, double bucket_mb, bool overlap,
                           const std::function<void(TinyNet&)>& after_step = {},
-                          Transport transport = Transport::automatic) {
+                          Transport transport = Transport::automatic,
+                          dist::GradientSync::Mean mean = dist::GradientSync::Mean::divide) {
   TinyNet net = make_replica(world);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-2));
-  dist::GradientSync sync(world, net->parameters(), bucket_mb, overlap, transport);
+  dist::GradientSync sync(world, net->parameters(), bucket_mb, overlap, transport, mean);
   for (int step = 0; step < kSteps; ++step) {
     auto [x, y] = global_batch(step, world.size());
     auto mine = torch::indexing::Slice(world.rank() * kBatchPerRank, (world.rank() + 1) * kBatchPerRank);
     opt.zero_grad();
     sync.begin_step();
-    torch::nn::functional::cross_entropy(net->forward(x.index({mine})), y.index({mine})).backward();
+    (torch::nn::functional::cross_entropy(net->forward(x.index({mine})), y.index({mine})) * sync.loss_scale())
+        .backward();
     sync.finish();
     opt.step();
     if (after_step) after_step(net);
@@ -123,7 +125,14 @@ TEST(GradientSync, BucketSizeAndOverlapDoNotChangeTheResult) {
   // sums through a second buffer, so the same bits.
   TinyNet staged_many = train_distributed(world, 1e-6, true, {}, Transport::staged);
   TinyNet staged_one = train_distributed(world, 1000.0, false, {}, Transport::staged);
+  // The loss scaled by 1/2 before backward instead of the sums divided by 2 after: the same
+  // bits on 2 ranks (a power of two).
+  using Mean = dist::GradientSync::Mean;
+  TinyNet prescaled_many = train_distributed(world, 1e-6, true, {}, Transport::automatic, Mean::prescaled);
+  TinyNet prescaled_one = train_distributed(world, 1000.0, true, {}, Transport::automatic, Mean::prescaled);
   const uint64_t expected = dist::parameter_checksum(*many);
+  EXPECT_EQ(dist::parameter_checksum(*prescaled_many), expected);
+  EXPECT_EQ(dist::parameter_checksum(*prescaled_one), expected);
   EXPECT_EQ(dist::parameter_checksum(*one), expected);
   EXPECT_EQ(dist::parameter_checksum(*serial), expected);
   EXPECT_EQ(dist::parameter_checksum(*staged_many), expected);
@@ -133,6 +142,9 @@ TEST(GradientSync, BucketSizeAndOverlapDoNotChangeTheResult) {
   dist::GradientSync tiny(world, net->parameters(), 1e-6);
   dist::GradientSync huge(world, net->parameters(), 1000.0);
   EXPECT_EQ(tiny.transport(), Transport::in_place) << "host buckets are reduced in place";
+  EXPECT_EQ(tiny.loss_scale(), 1.0);
+  EXPECT_EQ(dist::GradientSync(world, net->parameters(), 1.0, true, Transport::automatic, Mean::prescaled).loss_scale(),
+            1.0 / world.size());
   EXPECT_EQ(tiny.bucket_count(), static_cast<int>(net->parameters().size()));
   EXPECT_EQ(huge.bucket_count(), 1);
   ASSERT_TRUE(world.thread_multiple()) << "OpenMPI offers MPI_THREAD_MULTIPLE: the overlap must be on";

@@ -50,6 +50,14 @@ class GradientSync final {
     staged,     // bucket -> host buffer (pinned for CUDA) -> MPI_Allreduce -> bucket
   };
 
+  // How the sum over ranks becomes the mean. divide: each bucket is divided by the ranks after
+  // its reduction (one more pass over the gradients). prescaled: the caller multiplies its loss
+  // by loss_scale() (1 / ranks) before backward, so the reduced sum is already the mean, with
+  // no pass of its own; a gradient that param.grad held before begin_step() is then summed, not
+  // averaged, so zero the gradients before each step (as the trainer's optimizer does). For
+  // ranks a power of two the two give the same bits.
+  enum class Mean { divide, prescaled };
+
   struct Stats {
     double allreduce_seconds = 0;  // time reducing buckets (MPI_Allreduce, and staging copies), summed
     double wait_seconds = 0;       // time finish() blocked on communication (not overlapped)
@@ -64,7 +72,7 @@ class GradientSync final {
   // transport it is a no-op; a transport named explicitly runs the whole path even on one rank
   // (tests use it to exercise packing and staging without mpiexec).
   GradientSync(const World& world, std::vector<torch::Tensor> params, double bucket_mb, bool overlap = true,
-               Transport transport = Transport::automatic);
+               Transport transport = Transport::automatic, Mean mean = Mean::divide);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -73,6 +81,9 @@ class GradientSync final {
   void finish();      // after backward, before the optimizer step
   Stats last_stats() const { return stats_; }
 
+  // What the caller multiplies its loss by before backward: 1 / ranks with Mean::prescaled
+  // (a no-op GradientSync included), else 1.
+  double loss_scale() const { return loss_scale_; }
   int bucket_count() const;
   bool overlapping() const { return thread_ != nullptr; }
   // What `automatic` resolved to (automatic itself for a no-op GradientSync).
@@ -93,6 +104,7 @@ class GradientSync final {
   std::shared_ptr<State> state_;  // shared with the communication thread
   std::unique_ptr<std::thread> thread_;
   Transport transport_ = Transport::automatic;
+  double loss_scale_ = 1.0;
   bool armed_ = false;
   Stats stats_;
 };
