@@ -43,6 +43,7 @@ double auto_scale(double measured, double width, double training_diameter) {
   if (!(measured > 0.0) || !(training_diameter > 0.0)) return 1.0;
   const double ratio = training_diameter / measured;
   if (ratio <= kAutoTolerance && ratio >= 1.0 / kAutoTolerance) return 1.0;
+  if (ratio < 1.0 && measured <= kAutoShrinkFactor * training_diameter) return 1.0;
   if (ratio > 1.0 && width >= training_diameter) return 1.0;
   return std::clamp(ratio, kMinScale, kMaxScale);
 }

@@ -27,11 +27,15 @@ TEST(Magnification, InitialScaleFromTheGivenDiameter) {
   EXPECT_THROW(initial_scale(DiameterSpec{false, 1.0}, 20.0), nucseg::Error);  // x20
 }
 
-TEST(Magnification, AutoRescalesOnlyBeyondTwentyPercent) {
+TEST(Magnification, AutoEnlargesBeyondTwentyPercentAndShrinksOnlyBeyondTheTrainingRange) {
   EXPECT_EQ(auto_scale(18.0, 15.0, 20.0), 1.0);
   EXPECT_EQ(auto_scale(23.0, 30.0, 20.0), 1.0);
   EXPECT_DOUBLE_EQ(auto_scale(10.0, 15.0, 20.0), 2.0);
   EXPECT_DOUBLE_EQ(auto_scale(40.0, 60.0, 20.0), 0.5);
+  // Larger nuclei up to 1.8x the training diameter are segmented at their own size.
+  EXPECT_EQ(auto_scale(30.0, 40.0, 20.0), 1.0);
+  EXPECT_EQ(auto_scale(36.0, 40.0, 20.0), 1.0);
+  EXPECT_DOUBLE_EQ(auto_scale(37.0, 40.0, 20.0), 20.0 / 37.0);
   EXPECT_EQ(auto_scale(0.0, 0.0, 20.0), 1.0);  // no nuclei found
   EXPECT_EQ(auto_scale(1.0, 1.5, 200.0), kMaxScale);
 }
