@@ -142,8 +142,10 @@ void run_network(long index, const TiledImage& tiled, const Stages& stages, Tile
 // One pass at tiled.scale: the class map, (quantised) probabilities and instance labels of `r`,
 // all at the input's size. Helpers can take batches only of the pass every rank can plan alike
 // (`shareable`): the first one.
-void segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
-                  TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
+// One network pass at tiled.scale and the instance step into `r`; returns the network's
+// confidence over its foreground (ForegroundConfidence).
+double segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
+                    TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
   // Finished rows of probabilities become the class map, the segment step's evidence and, when
   // asked for, quantised probabilities; at scale 1 full-image float maps never exist.
   const cv::Size size = tiled.image.rgb.size();
@@ -152,10 +154,13 @@ void segment_pass(const InferConfig& config, long index, const TiledImage& tiled
   // The class probabilities, then a distance head's map.
   r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes + stages.extras) : 0, cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
+  ForegroundConfidence confidence;
   auto sink = [&](int y0, const std::vector<cv::Mat>& rows) {
     const cv::Range band(y0, y0 + rows[0].rows);
     evidence.add_rows(y0, rows);
-    argmax_class_map({rows.begin(), rows.begin() + stages.classes}).copyTo(r.class_map.rowRange(band));
+    const std::vector<cv::Mat> classes(rows.begin(), rows.begin() + stages.classes);
+    argmax_class_map(classes).copyTo(r.class_map.rowRange(band));
+    confidence.add(classes);
     for (size_t k = 0; k < r.probabilities.size(); ++k) {
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);
@@ -168,6 +173,7 @@ void segment_pass(const InferConfig& config, long index, const TiledImage& tiled
     throw_runtime("segmentation returned labels of the wrong type or size", r.source_path);
   r.scale = tiled.scale;
   lap(spent.instances);
+  return confidence.value();
 }
 
 // `index`: the item's index in the input set (what other ranks resolve when they help);
@@ -186,7 +192,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   r.effective_bits = image.effective_bits;
   r.source_channels = image.source_channels;
   r.pixel_size = choose_pixel_size(config.pixel_size, image.pixel_size);
-  segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
+  const double confidence = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
   if (config.diameter.automatic) {
     // The first pass ran at native scale; its nuclei say how far this image is from the
     // training set's magnification.
@@ -199,8 +205,20 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
       log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training: rescale clamped to {:.3g}", item.id,
                        measured, stages.training_diameter, scale);
     if (scale != tiled.scale) {
+      // The size read from the first pass is only a hint: nuclei larger than the training
+      // median that the network segments well at their own size read the same as magnified
+      // ones it cuts into pieces. The rescaled pass is kept only when the network is surer of
+      // its foreground there (docs/inference.md, measured in docs/benchmarks.md).
       tiled.plan_at(scale);
-      segment_pass(config, index, tiled, stages, sharing, false, r, lap, spent);
+      ImageResult rescaled = r;
+      rescaled.labels.release();
+      rescaled.class_map.release();
+      rescaled.probabilities.clear();
+      const double rescaled_confidence = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
+      const bool keep = rescaled_confidence > confidence;
+      log::rank().debug("{}: confidence {:.4f} at scale 1, {:.4f} at scale {:.3g}: {}", item.id, confidence,
+                        rescaled_confidence, scale, keep ? "rescaled" : "native kept");
+      if (keep) r = std::move(rescaled);
     }
   }
   r.objects = stages.measure(item.id, r.labels, image);

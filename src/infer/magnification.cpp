@@ -43,9 +43,19 @@ double auto_scale(double measured, double width, double training_diameter) {
   if (!(measured > 0.0) || !(training_diameter > 0.0)) return 1.0;
   const double ratio = training_diameter / measured;
   if (ratio <= kAutoTolerance && ratio >= 1.0 / kAutoTolerance) return 1.0;
-  if (ratio < 1.0 && measured <= kAutoShrinkFactor * training_diameter) return 1.0;
   if (ratio > 1.0 && width >= training_diameter) return 1.0;
   return std::clamp(ratio, kMinScale, kMaxScale);
+}
+
+void ForegroundConfidence::add(const std::vector<cv::Mat>& classes) {
+  if (classes.empty()) return;
+  const cv::Mat foreground = classes[0] < 0.5f;
+  const int n = cv::countNonZero(foreground);
+  if (n == 0) return;
+  cv::Mat top = classes[0].clone();
+  for (size_t k = 1; k < classes.size(); ++k) cv::max(top, classes[k], top);
+  sum_ += cv::mean(top, foreground)[0] * n;
+  pixels_ += n;
 }
 
 segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale) {

@@ -276,8 +276,11 @@ TEST(DriverInput, DistanceOutputReachesTheSegmentStep) {
 }
 
 // "auto": the first pass measures nuclei of ~10 px; against a training diameter of 20 the
-// image is run again at scale ~2, against 11 (within 20%) it is not.
-TEST(DriverInput, AutoDiameterMeasuresThenRescales) {
+// image is run again at scale ~2, and that pass is kept when the network is surer of its
+// foreground there, else the first stands; against 11 (within 20%) there is no second pass.
+// The model below is sure (logit margin 20) or unsure (2) by pass: the tiles up to
+// `native_tiles` are the first pass's.
+TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
   ScratchDir dir("driver-auto");
   const stdfs::path in = dir.path() / "in";
   stdfs::create_directories(in);
@@ -286,23 +289,46 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescales) {
   const stdfs::path out = dir.path() / "out";
   auto config = config_for(out);
   config.infer.diameter.automatic = true;
-  for (double training : {20.0, 11.0}) {
-    SCOPED_TRACE(training);
+  const size_t native_tiles = make_tile_grid(90, 120, config.infer.tile, config.infer.overlap).count();
+  struct Case {
+    double training;
+    float first_margin, second_margin;
+    double scale;  // kept
+  };
+  for (const Case c : {Case{20.0, 2.0f, 20.0f, 2.0}, Case{20.0, 20.0f, 2.0f, 1.0}, Case{11.0, 20.0f, 20.0f, 1.0}}) {
+    SCOPED_TRACE(testing::Message() << "training " << c.training << ", margins " << c.first_margin << " / "
+                                    << c.second_margin);
     Seen seen;
     auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
-    stages.training_diameter = training;
+    stages.training_diameter = c.training;
+    auto pointwise = stages.model;
+    stages.model = [&, pointwise](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+      size_t before = 0;
+      {
+        std::lock_guard<std::mutex> lock(seen.mutex);
+        before = seen.tiles;
+      }
+      pointwise(batch, n, h, w, logits);  // counts the tiles
+      const float margin = before < native_tiles ? c.first_margin : c.second_margin;
+      const size_t plane = static_cast<size_t>(h) * w;
+      for (int i = 0; i < n; ++i)
+        for (size_t p = 0; p < plane; ++p) logits[(i * 3 + 1) * plane + p] *= margin / 20.0f;
+    };
     ASSERT_EQ(run(config, in, stages).exit_code, 0);
     nucseg::h5::File f((out / "images" / "auto.h5").string(), nucseg::h5::File::Mode::read);
     const double scale = f.attr_double("scale");
-    const size_t native_tiles = make_tile_grid(90, 120, config.infer.tile, config.infer.overlap).count();
-    if (training == 20.0) {
-      EXPECT_NEAR(scale, 2.0, 0.15);
+    if (c.scale != 1.0) {
+      EXPECT_NEAR(scale, c.scale, 0.15);
       const cv::Size twice = scaled_size({120, 90}, scale);
       EXPECT_EQ(seen.tiles, native_tiles + make_tile_grid(twice.height, twice.width, 64, 16).count())
           << "a pass at native scale, then one rescaled";
     } else {
       EXPECT_EQ(scale, 1.0);
-      EXPECT_EQ(seen.tiles, native_tiles);
+      if (c.training == 20.0) {
+        EXPECT_GT(seen.tiles, native_tiles) << "a rescaled pass ran and was not kept";
+      } else {
+        EXPECT_EQ(seen.tiles, native_tiles);
+      }
     }
     EXPECT_EQ(f.attr_int("n_objects"), 5);
     EXPECT_EQ(read_labels(out, "auto").size(), image.size());

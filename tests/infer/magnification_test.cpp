@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/core/error.hpp"
@@ -27,15 +29,11 @@ TEST(Magnification, InitialScaleFromTheGivenDiameter) {
   EXPECT_THROW(initial_scale(DiameterSpec{false, 1.0}, 20.0), nucseg::Error);  // x20
 }
 
-TEST(Magnification, AutoEnlargesBeyondTwentyPercentAndShrinksOnlyBeyondTheTrainingRange) {
+TEST(Magnification, AutoRescalesOnlyBeyondTwentyPercent) {
   EXPECT_EQ(auto_scale(18.0, 15.0, 20.0), 1.0);
   EXPECT_EQ(auto_scale(23.0, 30.0, 20.0), 1.0);
   EXPECT_DOUBLE_EQ(auto_scale(10.0, 15.0, 20.0), 2.0);
   EXPECT_DOUBLE_EQ(auto_scale(40.0, 60.0, 20.0), 0.5);
-  // Larger nuclei up to 1.8x the training diameter are segmented at their own size.
-  EXPECT_EQ(auto_scale(30.0, 40.0, 20.0), 1.0);
-  EXPECT_EQ(auto_scale(36.0, 40.0, 20.0), 1.0);
-  EXPECT_DOUBLE_EQ(auto_scale(37.0, 40.0, 20.0), 20.0 / 37.0);
   EXPECT_EQ(auto_scale(0.0, 0.0, 20.0), 1.0);  // no nuclei found
   EXPECT_EQ(auto_scale(1.0, 1.5, 200.0), kMaxScale);
 }
@@ -48,6 +46,28 @@ TEST(Magnification, AutoDoesNotEnlargeFragmentsOfAWideForeground) {
   EXPECT_DOUBLE_EQ(auto_scale(10.0, 19.0, 20.0), 2.0);
   // Shrinking is not vetoed by the width.
   EXPECT_DOUBLE_EQ(auto_scale(40.0, 10.0, 20.0), 0.5);
+}
+
+TEST(Magnification, ForegroundConfidenceIsTheMeanTopProbabilityWhereTheNetworkSeesNuclei) {
+  // Two row bands of a 3-class map. Band 1: a background pixel (not counted), a sure interior
+  // pixel (top 0.9) and an unsure one (0.3 / 0.4 / 0.3: top 0.4). Band 2: a border pixel of
+  // top 0.6 and one at background probability exactly 0.5 (not foreground).
+  auto band = [](std::vector<std::array<float, 3>> pixels) {
+    std::vector<cv::Mat> planes(3, cv::Mat(1, static_cast<int>(pixels.size()), CV_32FC1));
+    for (auto& p : planes) p = p.clone();
+    for (size_t x = 0; x < pixels.size(); ++x)
+      for (int c = 0; c < 3; ++c) planes[c].at<float>(0, static_cast<int>(x)) = pixels[x][c];
+    return planes;
+  };
+  ForegroundConfidence confidence;
+  EXPECT_EQ(confidence.value(), 0.0);
+  confidence.add(band({{0.8f, 0.1f, 0.1f}, {0.05f, 0.9f, 0.05f}, {0.3f, 0.4f, 0.3f}}));
+  EXPECT_NEAR(confidence.value(), (0.9 + 0.4) / 2, 1e-6);
+  confidence.add(band({{0.1f, 0.3f, 0.6f}, {0.5f, 0.25f, 0.25f}}));
+  EXPECT_NEAR(confidence.value(), (0.9 + 0.4 + 0.6) / 3, 1e-6);
+  ForegroundConfidence none;
+  none.add(band({{0.9f, 0.05f, 0.05f}}));
+  EXPECT_EQ(none.value(), 0.0);
 }
 
 TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {

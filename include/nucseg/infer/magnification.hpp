@@ -26,12 +26,7 @@ namespace nucseg::infer {
 
 constexpr double kMinScale = 0.1;   // the network sees at most 10x fewer pixels ...
 constexpr double kMaxScale = 10.0;  // ... or 10x more per side
-constexpr double kAutoTolerance = 1.2;  // "auto" enlarges when the diameters differ by more than 20%
-// ... and shrinks only nuclei beyond 1.8x the training median: the training sets hold nuclei up
-// to about twice their median diameter, which the network segments at their own size. Shrinking
-// them too cost 0.09 on gen_b seed 1 at 1x (median 26 px against 15.4), while on 2x images the
-// gate kept auto's gain within 0.005 (docs/benchmarks.md, "generalisation, fifth pass").
-constexpr double kAutoShrinkFactor = 1.8;
+constexpr double kAutoTolerance = 1.2;  // "auto" rescales when the diameters differ by more than 20%
 
 // The scale every image starts with: training_diameter / spec.pixels for a number, 1 for 0 and
 // "auto". Throws Error(config, infer.diameter) when a rescale is asked of a checkpoint that
@@ -41,14 +36,28 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // "auto" after the first pass found objects of median equivalent diameter `measured` (0: none)
 // over a foreground of width `width` (segment::foreground_diameter): 1 while the ratio of
 // `measured` to the training diameter is within kAutoTolerance, else training / measured
-// clamped to [kMinScale, kMaxScale] -- except that a reduction needs `measured` beyond
-// kAutoShrinkFactor x the training diameter, and an enlargement needs the foreground to be
+// clamped to [kMinScale, kMaxScale] -- except that an enlargement needs the foreground to be
 // narrow too (width below the training diameter). Small objects on a wide foreground are
 // fragments of nuclei larger than the network knows, or debris among normal ones; enlarging
 // would make the first worse (measured: 25,328 objects for 1,865 nuclei on 2x images), so
 // such an image stays at scale 1. The width alone does not set the scale: crowded scenes
-// read wider than their nuclei.
+// read wider than their nuclei. The result is a candidate: inference keeps the rescaled pass
+// only when the network is more confident there (driver.cpp, docs/inference.md).
 double auto_scale(double measured, double width, double training_diameter);
+
+// How sure the network is of what it calls nuclei: the mean, over the pixels whose background
+// probability is below 0.5, of the highest class probability (0 without such pixels). "auto"
+// keeps a rescaled pass only when this is higher there than at scale 1. Fed row bands of the
+// class probabilities (CV_32FC1 planes, background first), in any order.
+class ForegroundConfidence {
+ public:
+  void add(const std::vector<cv::Mat>& classes);
+  double value() const { return pixels_ > 0 ? sum_ / pixels_ : 0.0; }
+
+ private:
+  double sum_ = 0;
+  double pixels_ = 0;
+};
 
 // The segment parameters for instances computed at the input's resolution of an image run at
 // `scale`: min_area / scale^2 and seed_distance / scale (rounded, seed_distance at least 1).
