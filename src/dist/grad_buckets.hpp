@@ -58,8 +58,7 @@ void set_flag(Bucket& bucket, int64_t index, double value);
 double reduced_flag(const Bucket& bucket, int64_t index);
 
 // Sums one bucket over the ranks of `comm` and divides its gradients by `ranks` (1: left as
-// sums), by
-// `transport`; for a device bucket on `side` (a stream of the device), after bucket.filled,
+// sums), by `transport`; for a device bucket on `side` (a stream of the device), after bucket.filled,
 // and returns once the result is in bucket.flat. Any thread; returns the seconds spent.
 double reduce_bucket(Bucket& bucket, MPI_Comm comm, int ranks, GradientSync::Transport transport,
                      const std::optional<c10::Stream>& side);

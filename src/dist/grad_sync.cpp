@@ -215,8 +215,8 @@ void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
   if (grad.is_sparse()) throw_runtime("GradientSync: sparse gradients are not supported");
   Bucket& bucket = s.buckets[slot.bucket];
   // Autograd has accumulated into param.grad: in place into the bucket when param.grad is
-  // already its view (every step after the first with an in-place zero_grad), else into a
-  // tensor of its own, which is copied in once and replaced by the view.
+  // already on it (every step after the first with an in-place zero_grad), else into a tensor
+  // of its own, which is copied in once and replaced by the bucket's part.
   bind_to_bucket(k, /*zero_if_undefined=*/false);
   detail::set_flag(bucket, slot.flag, 1.0);
   std::lock_guard<std::mutex> lock(s.mutex);
@@ -295,9 +295,9 @@ void GradientSync::finish() {
   stats_.wait_seconds = seconds_since(wait_start);
   if (s.error) std::rethrow_exception(s.error);
 
-  // The reduced means are in the buckets, which every param.grad that had a gradient here
-  // already views. A parameter without one on this rank views its bucket now when another rank
-  // had one; when no rank had, its grad stays undefined.
+  // The reduced means are in the buckets, where every param.grad that had a gradient here
+  // already lies. A parameter without one on this rank gets its bucket part now when another
+  // rank had one; when no rank had, its grad stays undefined.
   for (size_t k = 0; k < s.slots.size(); ++k) {
     const Slot& slot = s.slots[k];
     const Bucket& bucket = s.buckets[slot.bucket];

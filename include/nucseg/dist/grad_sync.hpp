@@ -3,8 +3,9 @@
 //
 // GradientSync follows Horovod / PyTorch DDP. The trainable parameters are packed, in reverse
 // registration order (backward produces their gradients roughly in that order), into buckets
-// of about `bucket_mb` MiB. Each param.grad is a view of its part of a bucket (PyTorch DDP's
-// gradient-as-bucket-view), so autograd accumulates straight into the bucket and the reduced
+// of about `bucket_mb` MiB. Each param.grad is its part of a bucket's memory (PyTorch DDP's
+// gradient-as-bucket-view; a tensor on the bucket's storage, not an autograd view, so the
+// optimizer's zero_grad() may detach it), so autograd accumulates straight into the bucket and the reduced
 // mean is param.grad with no copy either way: a hook on each parameter's gradient accumulator
 // marks its part ready once autograd has added the step's gradient; a full bucket is handed to
 // a communication thread that runs MPI_Allreduce on it while backward goes on. finish() waits
@@ -16,9 +17,9 @@
 // that got no gradient on any rank keeps an undefined grad, as on one rank. Parameters with
 // requires_grad = false when the GradientSync is built are left out (frozen); build a new
 // GradientSync when the set of trainable parameters changes. Gradients are float or double.
-// A param.grad that is not the bucket's view (the first step, or one set to none or replaced
-// between steps) is copied into the bucket once and replaced by the view; an in-place
-// zero_grad() keeps the view. Between begin_step() and finish() param.grad holds partly reduced
+// A param.grad that is not on the bucket (the first step, or one set to none or replaced
+// between steps) is copied into the bucket once and replaced by the bucket's part; an in-place
+// zero_grad() keeps it there. Between begin_step() and finish() param.grad holds partly reduced
 // values: read it after finish().
 //
 // Where the buckets live and how they cross MPI (Transport): the buckets are on the
@@ -92,7 +93,7 @@ class GradientSync final {
  private:
   struct State;
   void on_grad(size_t slot, const torch::Tensor& grad);
-  // Makes param.grad of `slot` the view of its bucket: a grad of its own is copied in (true);
+  // Makes param.grad of `slot` its part of the bucket: a grad of its own is copied in (true);
   // an undefined one stays undefined (false), its bucket part zeroed when asked.
   bool bind_to_bucket(size_t slot, bool zero_if_undefined);
   void launch_ready_buckets();  // in order; caller holds the state's mutex
