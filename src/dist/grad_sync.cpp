@@ -208,6 +208,8 @@ void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
   if (!armed_ || !grad.defined()) return;  // backward outside a step (e.g. a probe) is not ours
   State& s = *state_;
   Slot& slot = s.slots[k];
+  // A second gradient has already been added to param.grad, possibly inside a bucket that is
+  // being reduced: the step is lost either way, and the error stops the job.
   if (slot.ready)
     throw_runtime("GradientSync: parameter #" + std::to_string(k) +
                   " received a second gradient in one step (two backward passes between begin_step() and "
@@ -230,11 +232,13 @@ void GradientSync::on_grad(size_t k, const torch::Tensor& grad) {
 bool GradientSync::bind_to_bucket(size_t k, bool zero_if_undefined) {
   const Slot& slot = state_->slots[k];
   auto& param = params_[k];
-  auto view = bucket_view(state_->buckets[slot.bucket].flat, slot.offset, param.sizes());
+  const auto& flat = state_->buckets[slot.bucket].flat;
   auto& grad = param.mutable_grad();
-  if (grad.defined() && grad.data_ptr() == view.data_ptr() && grad.sizes() == view.sizes() &&
-      grad.strides() == view.strides())
+  // Already on the bucket (every step after the first): no tensor is built.
+  const void* part = static_cast<const char*>(flat.data_ptr()) + slot.offset * flat.element_size();
+  if (grad.defined() && grad.data_ptr() == part && grad.sizes() == param.sizes() && grad.is_contiguous())
     return true;
+  auto view = bucket_view(flat, slot.offset, param.sizes());
   torch::NoGradGuard no_grad;
   if (!grad.defined()) {
     if (zero_if_undefined) view.zero_();

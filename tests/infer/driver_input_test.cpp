@@ -332,6 +332,17 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
     }
     EXPECT_EQ(f.attr_int("n_objects"), 5);
     EXPECT_EQ(read_labels(out, "auto").size(), image.size());
+    if (c.scale == 1.0 && c.training == 20.0) {
+      // The first pass stands untouched by the second: the same labels and class map as a run
+      // without rescaling.
+      const cv::Mat labels = read_labels(out, "auto").clone(), classes = read_class_map(out, "auto").clone();
+      const stdfs::path out_fixed = dir.path() / "fixed";
+      const auto fixed = config_for(out_fixed);
+      ASSERT_FALSE(fixed.infer.diameter.automatic);
+      ASSERT_EQ(run(fixed, in, stages_for(resolve_input_rule(fixed, "", "test.pt"))).exit_code, 0);
+      EXPECT_EQ(cv::countNonZero(labels != read_labels(out_fixed, "auto")), 0);
+      EXPECT_EQ(cv::countNonZero(classes != read_class_map(out_fixed, "auto")), 0);
+    }
   }
 }
 

@@ -12,8 +12,9 @@
 // for the last bucket. Buckets are always reduced in the same order on every rank (a bucket
 // waits for the ones before it), so ranks never cross collectives.
 //
-// Semantics: after finish(), param.grad = (sum over ranks of that rank's param.grad) / ranks,
-// where a rank whose param got no gradient this step (unused branch) counts as zero; a param
+// Semantics: after finish(), param.grad = (sum over ranks of that rank's param.grad) / ranks
+// (Mean::divide; with Mean::prescaled the sum of the gradients of the prescaled losses, the
+// same mean), where a rank whose param got no gradient this step (unused branch) counts as zero; a param
 // that got no gradient on any rank keeps an undefined grad, as on one rank. Parameters with
 // requires_grad = false when the GradientSync is built are left out (frozen); build a new
 // GradientSync when the set of trainable parameters changes. Gradients are float or double.
@@ -28,7 +29,7 @@
 // memory, when the MPI library says at run time it is CUDA-aware (mpi_cuda_aware()); otherwise
 // it is staged: one asynchronous device-to-host copy of the whole bucket into pinned memory on
 // a side stream, MPI_Allreduce on the host, one copy back. The communication thread waits for
-// an event recorded when the bucket's last gradient was copied in, so backward never blocks on
+// an event recorded when the bucket's last gradient was accumulated into it, so backward never blocks on
 // a transfer. Only the host paths have run (the staged one forced on host buckets in tests).
 #pragma once
 
