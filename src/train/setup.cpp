@@ -8,6 +8,7 @@
 #include "nucseg/core/logging.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/device.hpp"
+#include "nucseg/dist/grad_sync.hpp"
 #include "nucseg/dist/world.hpp"
 #include "nucseg/model/checkpoint.hpp"
 #include "nucseg/model/model_info.hpp"
@@ -96,6 +97,14 @@ double train_bucket_mb(double requested, const torch::Device& device) {
   if (requested < 0) throw_config("train.bucket_mb", "must be >= 0 (0: auto), got " + std::to_string(requested));
   if (requested > 0) return requested;
   return device.is_cpu() ? kCpuOneBucketMb : 4.0;
+}
+
+std::unique_ptr<dist::GradientSync> make_gradient_sync(const dist::World& world, std::vector<torch::Tensor> params,
+                                                       double bucket_mb, const torch::Device& device) {
+  if (world.size() == 1) return nullptr;
+  return std::make_unique<dist::GradientSync>(world, std::move(params), train_bucket_mb(bucket_mb, device), true,
+                                              dist::GradientSync::Transport::automatic,
+                                              dist::GradientSync::Mean::prescaled);
 }
 
 }  // namespace nucseg::train

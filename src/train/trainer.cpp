@@ -160,13 +160,7 @@ TrainingRun::TrainingRun(const Config& config, const dist::World& world, const s
       loader_([this](long position, uint64_t seed) { return make_sample(position, seed); },
               data::LoaderOptions{config.data.workers, config.data.prefetch, tc_.batch_size,
                                   static_cast<uint64_t>(tc_.seed), true}),
-      // The loss is scaled by 1/ranks before backward (Mean::prescaled): the reduced sums are
-      // the means without a pass of their own over the gradients.
-      sync_(world.size() > 1
-                ? std::make_unique<dist::GradientSync>(world, model_->parameters(), train_bucket_mb(tc_.bucket_mb, device_),
-                                                       true, dist::GradientSync::Transport::automatic,
-                                                       dist::GradientSync::Mean::prescaled)
-                : nullptr),
+      sync_(make_gradient_sync(world, model_->parameters(), tc_.bucket_mb, device_)),
       val_options_(validation_options()),
       run_start_(Clock::now()),
       first_step_(state_.step),
@@ -367,10 +361,7 @@ double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {
   auto distance = batch.distance.defined() ? batch.distance.to(device_) : torch::Tensor();
   auto loss = training_loss(model_->forward(images), targets, distance, loss_options_);
   if (sync_) sync_->begin_step();
-  if (sync_)
-    (loss * sync_->loss_scale()).backward();
-  else
-    loss.backward();
+  (sync_ ? loss * sync_->loss_scale() : loss).backward();  // prescaled: make_gradient_sync
   if (sync_) sync_->finish();
   const double value = loss.item<double>();
   if (world_.any(!std::isfinite(value)))

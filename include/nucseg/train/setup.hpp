@@ -3,6 +3,7 @@
 // training time is spent, as Error(config) naming the key or Error(data) naming the file.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 namespace nucseg::dist {
 class World;
+class GradientSync;
 }
 namespace nucseg::model {
 struct CheckpointState;
@@ -53,6 +55,13 @@ bool choose_train_bfloat16(const TrainConfig& train, const torch::Device& device
 // overlapped reduction shares the cores with the backward (10-19% slower steps, measured).
 inline constexpr double kCpuOneBucketMb = 1024.0;
 double train_bucket_mb(double requested, const torch::Device& device);
+
+// The gradient all-reduce of a run on `world` (none on one rank), buckets of
+// train_bucket_mb(bucket_mb, device), overlapped, with the loss prescaled: the trainer
+// multiplies its loss by loss_scale() (1/ranks) before backward, so the reduced sums are the
+// means without a pass of their own over the gradients (dist::GradientSync::Mean::prescaled).
+std::unique_ptr<dist::GradientSync> make_gradient_sync(const dist::World& world, std::vector<torch::Tensor> params,
+                                                       double bucket_mb, const torch::Device& device);
 
 // A checkpoint to resume must hold the network `model` describes: the same model.classes and
 // model.distance_head, else Error(config) naming the key and the file.
