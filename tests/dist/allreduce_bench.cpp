@@ -122,6 +122,15 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// A two-way option's value: true for `first`, false for `second`, else exit 2.
+bool either(const std::string& option, const std::string& value, const char* first, const char* second) {
+  if (value != first && value != second) {
+    std::fprintf(stderr, "allreduce_bench: %s takes %s or %s, got %s\n", option.c_str(), first, second, value.c_str());
+    std::exit(2);
+  }
+  return value == first;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -140,19 +149,9 @@ Options parse(int argc, char** argv) {
     } else if (a == "--work") {
       o.spin = next() == "spin";
     } else if (a == "--grads") {
-      const std::string mode = next();
-      if (mode != "zero" && mode != "none") {
-        std::fprintf(stderr, "allreduce_bench: --grads takes zero or none, got %s\n", mode.c_str());
-        std::exit(2);
-      }
-      o.zero_grads = mode == "zero";
+      o.zero_grads = either(a, next(), "zero", "none");
     } else if (a == "--mean") {
-      const std::string mode = next();
-      if (mode != "prescaled" && mode != "divide") {
-        std::fprintf(stderr, "allreduce_bench: --mean takes prescaled or divide, got %s\n", mode.c_str());
-        std::exit(2);
-      }
-      o.prescaled = mode == "prescaled";
+      o.prescaled = either(a, next(), "prescaled", "divide");
     } else if (a == "--buckets-mb") {
       o.buckets_mb.clear();
       std::stringstream list(next());
