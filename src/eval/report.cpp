@@ -23,9 +23,9 @@ std::string array(const std::array<T, segment::kThresholds>& a) {
   return out + "]";
 }
 
-std::string causes(long merged, long split, long missed, long outline) {
-  return "{\"merged\": " + std::to_string(merged) + ", \"split\": " + std::to_string(split) +
-         ", \"missed\": " + std::to_string(missed) + ", \"outline\": " + std::to_string(outline) + "}";
+std::string causes(const segment::MissCauses& c) {
+  return "{\"merged\": " + std::to_string(c.merged) + ", \"split\": " + std::to_string(c.split) +
+         ", \"missed\": " + std::to_string(c.missed) + ", \"outline\": " + std::to_string(c.outline) + "}";
 }
 
 std::string image_json(const std::string& id, const ImageScore& s) {
@@ -35,7 +35,7 @@ std::string image_json(const std::string& id, const ImageScore& s) {
     << ", \"recall50\": " << num(s.recall50) << ", \"f1_50\": " << num(s.f1_50)
     << ", \"pixel_accuracy\": " << num(s.pixel_accuracy) << ", \"fg_iou\": " << num(s.fg_iou)
     << ", \"fg_dice\": " << num(s.fg_dice) << ", \"tp\": " << array(s.tp) << ", \"fp\": " << array(s.fp)
-    << ", \"fn\": " << array(s.fn) << ", \"fn50_causes\": " << causes(s.fn50_causes.merged, s.fn50_causes.split, s.fn50_causes.missed, s.fn50_causes.outline) << "}";
+    << ", \"fn\": " << array(s.fn) << ", \"fn50_causes\": " << causes(s.fn50_causes) << "}";
   return o.str();
 }
 
@@ -76,7 +76,7 @@ std::string to_json(const DatasetScore& d, const std::vector<std::pair<std::stri
     << ", \"f1_50\": " << num(d.f1_50) << ", \"tp50\": " << d.tp50 << ", \"fp50\": " << d.fp50 << ", \"fn50\": " << d.fn50
     << ", \"n_true\": " << d.n_true << ", \"n_pred\": " << d.n_pred << ", \"pixel_accuracy\": " << num(d.pixel_accuracy)
     << ", \"fg_iou\": " << num(d.fg_iou) << ", \"fg_dice\": " << num(d.fg_dice)
-    << ", \"fn50_causes\": " << causes(d.merged50, d.split50, d.missed50, d.outline50)
+    << ", \"fn50_causes\": " << causes(d.fn50_causes)
     << "},\n  \"images\": [";
   for (size_t i = 0; i < per_image.size(); ++i)
     o << (i ? ",\n    " : "\n    ") << image_json(per_image[i].first, per_image[i].second);
@@ -105,7 +105,8 @@ std::string format_table(const EvalResult& r) {
   o << line;
   std::snprintf(line, sizeof line,
                 "true objects not matched at IoU 0.5: %ld = %ld merged with a neighbour + %ld split + %ld missed + %ld "
-                "outline off\n", d.fn50, d.merged50, d.split50, d.missed50, d.outline50);
+                "outline off\n", d.fn50, d.fn50_causes.merged, d.fn50_causes.split, d.fn50_causes.missed,
+                d.fn50_causes.outline);
   o << line;
   return o.str();
 }

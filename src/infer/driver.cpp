@@ -141,9 +141,8 @@ void run_network(long index, const TiledImage& tiled, const Stages& stages, Tile
 
 // One pass at tiled.scale: the class map, (quantised) probabilities and instance labels of `r`,
 // all at the input's size. Helpers can take batches only of the pass every rank can plan alike
-// (`shareable`): the first one.
-// One network pass at tiled.scale and the instance step into `r`; returns the network's
-// confidence over its foreground (ForegroundConfidence).
+// (`shareable`): the first one. Returns, for infer.diameter = "auto", the network's confidence
+// over its foreground (ForegroundConfidence), which chooses between the two passes; else 0.
 double segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
                     TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
   // Finished rows of probabilities become the class map, the segment step's evidence and, when
@@ -160,7 +159,7 @@ double segment_pass(const InferConfig& config, long index, const TiledImage& til
     evidence.add_rows(y0, rows);
     const std::vector<cv::Mat> classes(rows.begin(), rows.begin() + stages.classes);
     argmax_class_map(classes).copyTo(r.class_map.rowRange(band));
-    confidence.add(classes);
+    if (config.diameter.automatic) confidence.add(classes);
     for (size_t k = 0; k < r.probabilities.size(); ++k) {
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);

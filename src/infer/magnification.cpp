@@ -52,8 +52,8 @@ void ForegroundConfidence::add(const std::vector<cv::Mat>& classes) {
   const cv::Mat foreground = classes[0] < 0.5f;
   const int n = cv::countNonZero(foreground);
   if (n == 0) return;
-  cv::Mat top = classes[0].clone();
-  for (size_t k = 1; k < classes.size(); ++k) cv::max(top, classes[k], top);
+  cv::Mat top = classes.size() > 1 ? cv::max(classes[0], classes[1]) : classes[0];
+  for (size_t k = 2; k < classes.size(); ++k) cv::max(top, classes[k], top);
   sum_ += cv::mean(top, foreground)[0] * n;
   pixels_ += n;
 }

@@ -152,10 +152,7 @@ DatasetScore aggregate(const std::vector<ImageScore>& images) {
     d.pixel_accuracy += s.pixel_accuracy;
     d.fg_iou += s.fg_iou;
     d.fg_dice += s.fg_dice;
-    d.merged50 += s.fn50_causes.merged;
-    d.split50 += s.fn50_causes.split;
-    d.missed50 += s.fn50_causes.missed;
-    d.outline50 += s.fn50_causes.outline;
+    d.fn50_causes += s.fn50_causes;
   }
   if (d.n_images > 0) {
     const double n = d.n_images;

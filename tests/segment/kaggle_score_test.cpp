@@ -202,9 +202,9 @@ TEST(KaggleScore, FalseNegativesByCause) {
   EXPECT_EQ(s2.fn50_causes.missed, 1);  // object 4: 12 of 32 px under a prediction
   EXPECT_EQ(s2.fn[0], 3);
   const auto d = nucseg::segment::aggregate({s, s2});
-  EXPECT_EQ(d.merged50, 4);
-  EXPECT_EQ(d.split50, 1);
-  EXPECT_EQ(d.missed50, 2);
-  EXPECT_EQ(d.outline50, 1);
-  EXPECT_EQ(d.merged50 + d.split50 + d.missed50 + d.outline50, d.fn50);
+  EXPECT_EQ(d.fn50_causes.merged, 4);
+  EXPECT_EQ(d.fn50_causes.split, 1);
+  EXPECT_EQ(d.fn50_causes.missed, 2);
+  EXPECT_EQ(d.fn50_causes.outline, 1);
+  EXPECT_EQ(d.fn50_causes.merged + d.fn50_causes.split + d.fn50_causes.missed + d.fn50_causes.outline, d.fn50);
 }

@@ -26,7 +26,11 @@ double threshold(int i);  // 0.50 + 0.05 i
 //   outline: one prediction covers more than half of it, alone, yet their IoU is at most 0.5
 //            (that prediction is much larger, or its outline far off).
 struct MissCauses {
-  int merged = 0, split = 0, missed = 0, outline = 0;
+  long merged = 0, split = 0, missed = 0, outline = 0;
+  MissCauses& operator+=(const MissCauses& o) {
+    merged += o.merged, split += o.split, missed += o.missed, outline += o.outline;
+    return *this;
+  }
 };
 
 struct ImageScore {
@@ -51,7 +55,7 @@ struct DatasetScore {
   double ap50 = 0, precision50 = 0, recall50 = 0, f1_50 = 0;  // from the pooled counts
   long n_true = 0, n_pred = 0;
   double pixel_accuracy = 0, fg_iou = 0, fg_dice = 0;  // means over images
-  long merged50 = 0, split50 = 0, missed50 = 0, outline50 = 0;  // fn50 by cause, pooled
+  MissCauses fn50_causes;  // fn50 by cause, pooled
 };
 
 DatasetScore aggregate(const std::vector<ImageScore>& images);
