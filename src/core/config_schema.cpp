@@ -228,7 +228,7 @@ std::vector<Field> build() {
                  "(logits float32), ~1.6x faster than float32 on CPUs with AVX512-BF16 or AMX (elsewhere "
                  "emulated or on fallback kernels, slower), and needs fold_batchnorm; auto: bfloat16 where the CPU has it and BatchNorm is folded, else "
                  "float32; float16 is refused. On a GPU (infer.device), bfloat16 and float16 run the whole "
-                 "network under CUDA autocast (not yet run on a GPU); auto: float32."),
+                 "network under CUDA autocast (instances equal to float32's on an H200); auto: float32."),
       channels_key("infer.channels", &C::infer, &InferConfig::channels, true,
                    "Source channels fed to the network, as data.channels; \"\": the checkpoint's choice."),
       string_key("infer.normalize", &C::infer, &InferConfig::normalize, {"", "percentile", "range", "fixed"},

@@ -6,6 +6,8 @@
 
 #include <sstream>
 
+#include <torch/version.h>
+
 #include "nucseg/core/error.hpp"
 #include "nucseg/model/model_info.hpp"
 
@@ -39,7 +41,12 @@ std::string pair(int64_t a, int64_t b) { return "[" + std::to_string(a) + ", " +
 
 template <class Options>
 std::string padding_of(const Options& options) {
+  // LibTorch 2.1 replaced c10::variant (and c10::get_if) with std::variant.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  const auto* pad = std::get_if<torch::ExpandingArray<2>>(&options.padding());
+#else
   const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
+#endif
   if (!pad) throw_runtime("export: convolutions with 'same'/'valid' padding modes are not expected");
   return pair((**pad)[0], (**pad)[1]);
 }

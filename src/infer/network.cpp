@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cstring>
 #include <optional>
@@ -14,19 +15,34 @@ namespace {
 
 constexpr const char* kPrecisionKey = "infer.precision";
 
+// LibTorch 2.4 made autocast's switches per device type and deprecated the CUDA-only ones
+// (removal announced); 1.13 has only those.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+void set_cuda_autocast(bool on, at::ScalarType dtype) {
+  at::autocast::set_autocast_enabled(at::kCUDA, on);
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+}
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
+#else
+bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
+void set_cuda_autocast(bool on, at::ScalarType dtype) {
+  at::autocast::set_enabled(on);
+  at::autocast::set_autocast_gpu_dtype(dtype);
+}
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
+#endif
+
 // CUDA autocast on this thread for the scope (thread-local in LibTorch), restored after.
 class CudaAutocast final {
  public:
-  explicit CudaAutocast(at::ScalarType dtype)
-      : was_enabled_(at::autocast::is_enabled()), previous_(at::autocast::get_autocast_gpu_dtype()) {
-    at::autocast::set_enabled(true);
-    at::autocast::set_autocast_gpu_dtype(dtype);
+  explicit CudaAutocast(at::ScalarType dtype) : was_enabled_(cuda_autocast_enabled()), previous_(cuda_autocast_dtype()) {
+    set_cuda_autocast(true, dtype);
     at::autocast::increment_nesting();
   }
   ~CudaAutocast() {
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_enabled(was_enabled_);
-    at::autocast::set_autocast_gpu_dtype(previous_);
+    set_cuda_autocast(was_enabled_, previous_);
   }
   CudaAutocast(const CudaAutocast&) = delete;
   CudaAutocast& operator=(const CudaAutocast&) = delete;

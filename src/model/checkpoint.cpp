@@ -6,7 +6,8 @@
 #include <regex>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/detail/CUDAHooksInterface.h>
+#include <ATen/Context.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -82,9 +83,13 @@ void open_archive(torch::serialize::InputArchive& a, const stdfs::path& file, to
 }
 
 // The default CUDA generator of the calling thread's current device (the rank's GPU: training
-// makes it current). Device-generic: reached through LibTorch's CUDA hooks, so this builds
-// with a CPU-only LibTorch, where torch::cuda::is_available() is false and it is never called.
-at::Generator current_cuda_generator() { return at::detail::getCUDAHooks().getDefaultCUDAGenerator(); }
+// makes it current). Device-generic (LibTorch's context and device guard, the same calls in
+// 1.13 and 2.x), so this builds with a CPU-only LibTorch, where torch::cuda::is_available() is
+// false and it is never called.
+at::Generator current_cuda_generator() {
+  const c10::Device current = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->getDevice();
+  return at::globalContext().defaultGenerator(current);
+}
 
 // A checkpoint records the hash of its model's tensors; loading recomputes it from what was
 // read. torch's archive reader checks no CRC, so without this a changed weight loads silently.

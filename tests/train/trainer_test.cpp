@@ -229,6 +229,7 @@ TEST(Trainer, Bfloat16ProductsLearnToo) {
   c.train.epochs = 4;
   c.train.threads = 2;
   c.train.precision = "bfloat16";
+  c.train.device = "cpu";  // bfloat16 training is CPU-only; the trainer refuses it on a GPU
   const double before = untrained_score(c);
   ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
   auto rows = csv_rows(stdfs::path(c.train.output) / "metrics.csv");
@@ -242,6 +243,7 @@ TEST(Trainer, Bfloat16ProductsLearnToo) {
   f32.data.samples_per_image = 4;
   f32.train.epochs = 1;
   f32.train.threads = 2;
+  f32.train.device = "cpu";
   ASSERT_EQ(train::run_train(f32, world()), exit_codes::ok);
   auto ref = csv_rows(stdfs::path(f32.train.output) / "metrics.csv");
   ASSERT_EQ(ref.size(), 1u);

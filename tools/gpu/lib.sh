@@ -117,7 +117,7 @@ with_prefix() {
   local usr=$work/prefix/usr lib=$work/prefix/usr/lib/$multiarch
   env OPAL_PREFIX="$usr" PMIX_INSTALL_PREFIX="$lib/pmix2" PATH="$usr/bin:$PATH" \
     OMPI_MCA_mca_base_param_files="$work/prefix/etc/openmpi/openmpi-mca-params.conf" \
-    LD_LIBRARY_PATH="$lib:$lib/openmpi/lib:$lib/pmix2/lib:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    LD_LIBRARY_PATH="$lib:$usr/lib:$work/prefix/lib/$multiarch:$lib/openmpi/lib:$lib/pmix2/lib:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "$@"
 }
 
@@ -125,6 +125,10 @@ build_nucseg() {
   local prefix=$1 build=$2 usr=$1/usr lib=$1/usr/lib/$multiarch torch_prefix
   torch_prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
   command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+  # LibTorch 2.x ships its own, newer fmt headers; Debian's spdlog 1.10 needs Debian's fmt 9.
+  # -I folders are searched before every -isystem one, whatever order CMake writes them in.
+  mkdir -p "$build/fmt-first"
+  ln -sfn "$usr/include/fmt" "$build/fmt-first/fmt"
   # Every dependency named into the prefix (configured so on Debian 12 with the host's copies
   # present: each was found in the prefix). HDF5 without its h5cc wrapper (/bin/false: one on
   # PATH, e.g. conda's, would mix in another HDF5). RPATH (not RUNPATH: --disable-new-dtags)
@@ -138,8 +142,9 @@ build_nucseg() {
     -DMPI_CXX_SKIP_MPICXX=ON -DMPI_CXX_HEADER_DIR="$lib/openmpi/include" -DMPI_CXX_LIB_NAMES=mpi \
     -DMPI_mpi_LIBRARY="$lib/openmpi/lib/libmpi.so" -DMPIEXEC_EXECUTABLE="$usr/bin/mpiexec.openmpi" \
     -DTIFF_INCLUDE_DIR="$usr/include/$multiarch" -DTIFF_LIBRARY="$lib/libtiff.so" \
-    -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags" \
-    -DCMAKE_BUILD_RPATH="$lib;$lib/openmpi/lib;$lib/pmix2/lib;$lib/hdf5/serial"
+    -DCMAKE_CXX_FLAGS="-I$build/fmt-first" -DNUCSEG_PYTHON3="$(command -v "$python")" \
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state" \
+    -DCMAKE_BUILD_RPATH="$lib;$usr/lib;$prefix/lib/$multiarch;$lib/openmpi/lib;$lib/pmix2/lib;$lib/hdf5/serial"
   cmake --build "$build" -j "${NUCSEG_GPU_JOBS:-$(nproc)}"
   local unresolved
   unresolved=$(ldd "$build/src/apps/nucseg_train" | grep 'not found' || true)
