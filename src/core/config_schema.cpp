@@ -126,6 +126,10 @@ std::vector<Field> build() {
                "One more output channel: each nucleus' distance to its own boundary, normalised to 1 at its "
                "centre (trained with train.distance_weight); segment.seeds = predicted seeds nuclei from it. "
                "Off by default: in the demo's 10-minute budget it did not score higher (docs/benchmarks.md)."),
+      bool_key("model.flow_head", &C::model, &ModelConfig::flow_head,
+               "Two more output channels (after the distance head's): per pixel the unit vector to its nucleus' "
+               "centre (Cellpose-style flows, trained with train.flow_weight); segment.seeds = flows follows them "
+               "to separate touching nuclei."),
       string_key("model.encoder_weights", &C::model, &ModelConfig::encoder_weights, {},
                  "Keras MobileNetV2 ImageNet weights (.h5, no_top); empty: random initialisation."),
       tristate_key("model.freeze_encoder", &C::model, &ModelConfig::freeze_encoder,
@@ -160,6 +164,9 @@ std::vector<Field> build() {
       float_key("train.distance_weight", &C::train, &TrainConfig::distance_weight, 0.0, 100.0,
                 "model.distance_head: weight of the distance output's loss (binary cross-entropy against each "
                 "nucleus' normalised distance to its boundary, 0 on the background)."),
+      float_key("train.flow_weight", &C::train, &TrainConfig::flow_weight, 0.0, 100.0,
+                "model.flow_head: weight of the flow outputs' loss (mean squared error of the predicted unit vectors "
+                "against those to each nucleus' centre, 0 on the background)."),
       int_key("train.threads", &C::train, &TrainConfig::threads, 0, 1024,
               "Intra-op threads per rank; 0: the cores of the node divided by the ranks on it."),
       string_key("train.device", &C::train, &TrainConfig::device, {"auto", "cpu", "cuda"},
@@ -262,8 +269,9 @@ std::vector<Field> build() {
       float_key("segment.seed_threshold", &C::segment, &SegmentConfig::seed_threshold, 0.0, 1.0,
                 "Interior probability above which a pixel counts as confident interior; its distance map "
                 "helps place the seeds."),
-      string_key("segment.seeds", &C::segment, &SegmentConfig::seeds, {"distance", "interior", "predicted"},
-                 "How nuclei are seeded: predicted = components of the network's distance output above "
+      string_key("segment.seeds", &C::segment, &SegmentConfig::seeds, {"distance", "interior", "predicted", "flows"},
+                 "How nuclei are seeded: flows = every foreground pixel follows the network's flow outputs "
+                 "and pixels whose paths end together form a nucleus (needs model.flow_head); predicted = components of the network's distance output above "
                  "center_threshold, grown down its slopes (needs model.distance_head); distance = peaks of the "
                  "foreground + confident-interior distance maps (robust to gaps in the predicted border); "
                  "interior = one seed per confident-interior component, split along the predicted border."),

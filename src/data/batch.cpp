@@ -45,9 +45,12 @@ Batch collate(const std::vector<Sample>& samples) {
   Batch b;
   b.images = torch::empty({n, 3, h, w}, torch::kFloat32);
   b.classes = torch::empty({n, h, w}, torch::kInt64);
-  // The distance head's targets come from the instance labels, when the samples carry them.
+  // The distance and flow heads' targets come from the instance labels, when the samples carry them.
   const bool with_labels = !samples[0].labels.empty();
-  if (with_labels) b.distance = torch::empty({n, h, w}, torch::kFloat32);
+  if (with_labels) {
+    b.distance = torch::empty({n, h, w}, torch::kFloat32);
+    b.flows = torch::empty({n, 2, h, w}, torch::kFloat32);
+  }
   float* img = b.images.data_ptr<float>();
   int64_t* cls = b.classes.data_ptr<int64_t>();
   const size_t plane = static_cast<size_t>(h) * w;
@@ -65,6 +68,9 @@ Batch collate(const std::vector<Sample>& samples) {
     if (with_labels) {
       if (s.labels.size() != s.image.size()) throw_data("", "batch: instance labels differ in size from the image");
       distance_targets(s.labels).copyTo(cv::Mat(h, w, CV_32FC1, b.distance.data_ptr<float>() + i * plane));
+      float* f = b.flows.data_ptr<float>() + 2 * i * plane;
+      std::vector<cv::Mat> dy_dx = {cv::Mat(h, w, CV_32FC1, f), cv::Mat(h, w, CV_32FC1, f + plane)};
+      cv::split(flow_targets(s.labels), dy_dx);
     }
   }
   return b;

@@ -58,35 +58,74 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
   return classes;
 }
 
-cv::Mat distance_targets(const cv::Mat& labels) {
-  if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
-  const int rows = labels.rows, cols = labels.cols;
-  // Inside: a nucleus pixel whose 4-neighbours inside the image all carry its label. Its
-  // distance to the nearest pixel that is not inside is then its distance to its own boundary
-  // (background or another nucleus); the image edge is not a boundary.
+namespace {
+
+// Each pixel's Euclidean distance to the nearest pixel of its nucleus that touches another
+// label or the background (4-neighbours; the image edge is not a boundary), and each
+// nucleus' largest such distance (indexed by label id).
+cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak) {
   cv::Mat inside = (labels > 0) & ~label_edges(labels, /*four=*/true);
   cv::Mat dist;
   cv::distanceTransform(inside, dist, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
-  // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
-  // and its centre 1; the background stays 0.
-  std::vector<float> peak;
-  for (int y = 0; y < rows; ++y) {
+  peak.clear();
+  for (int y = 0; y < labels.rows; ++y) {
     const int32_t* l = labels.ptr<int32_t>(y);
     const float* d = dist.ptr<float>(y);
-    for (int x = 0; x < cols; ++x) {
+    for (int x = 0; x < labels.cols; ++x) {
       if (l[x] <= 0) continue;
       const size_t id = static_cast<size_t>(l[x]);
       if (id >= peak.size()) peak.resize(id + 1, 0.0f);
       peak[id] = std::max(peak[id], d[x]);
     }
   }
-  cv::Mat out(rows, cols, CV_32FC1, cv::Scalar(0));
-  for (int y = 0; y < rows; ++y) {
+  return dist;
+}
+
+}  // namespace
+
+cv::Mat distance_targets(const cv::Mat& labels) {
+  if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
+  std::vector<float> peak;
+  const cv::Mat dist = inside_distance(labels, peak);
+  // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
+  // and its centre 1; the background stays 0.
+  cv::Mat out(labels.rows, labels.cols, CV_32FC1, cv::Scalar(0));
+  for (int y = 0; y < labels.rows; ++y) {
     const int32_t* l = labels.ptr<int32_t>(y);
     const float* d = dist.ptr<float>(y);
     float* o = out.ptr<float>(y);
-    for (int x = 0; x < cols; ++x)
+    for (int x = 0; x < labels.cols; ++x)
       if (l[x] > 0) o[x] = (d[x] + 1.0f) / (peak[static_cast<size_t>(l[x])] + 1.0f);
+  }
+  return out;
+}
+
+cv::Mat flow_targets(const cv::Mat& labels) {
+  if (labels.type() != CV_32SC1) throw_runtime("flow_targets: labels must be CV_32SC1");
+  std::vector<float> peak;
+  const cv::Mat dist = inside_distance(labels, peak);
+  // The centre of each nucleus: its first pixel (raster order) at its largest distance.
+  std::vector<cv::Point> centre(peak.size(), cv::Point(-1, -1));
+  for (int y = 0; y < labels.rows; ++y) {
+    const int32_t* l = labels.ptr<int32_t>(y);
+    const float* d = dist.ptr<float>(y);
+    for (int x = 0; x < labels.cols; ++x) {
+      if (l[x] <= 0) continue;
+      const size_t id = static_cast<size_t>(l[x]);
+      if (centre[id].x < 0 && d[x] == peak[id]) centre[id] = cv::Point(x, y);
+    }
+  }
+  cv::Mat out(labels.rows, labels.cols, CV_32FC2, cv::Scalar(0, 0));
+  for (int y = 0; y < labels.rows; ++y) {
+    const int32_t* l = labels.ptr<int32_t>(y);
+    auto* o = out.ptr<cv::Vec2f>(y);
+    for (int x = 0; x < labels.cols; ++x) {
+      if (l[x] <= 0) continue;
+      const cv::Point c = centre[static_cast<size_t>(l[x])];
+      const float dy = static_cast<float>(c.y - y), dx = static_cast<float>(c.x - x);
+      const float norm = std::sqrt(dy * dy + dx * dx);
+      if (norm > 0.0f) o[x] = cv::Vec2f(dy / norm, dx / norm);
+    }
   }
   return out;
 }

@@ -45,6 +45,7 @@ void add_attributes(torch::jit::Module& module, const ExportInfo& info) {
   text("nucseg_version", NUCSEG_VERSION);
   integer("classes", info.classes);
   integer("distance_head", info.distance_head ? 1 : 0);
+  integer("flow_head", info.flow_head ? 1 : 0);
   integer("input_multiple", model::input_multiple);
   text("channels", info.channels);
   text("normalize", info.normalize);
@@ -68,6 +69,7 @@ ExportInfo export_torchscript(const std::filesystem::path& checkpoint, const std
   ExportInfo info = recorded_info(state, checkpoint);
   info.classes = mc.classes;
   info.distance_head = mc.distance_head;
+  info.flow_head = mc.flow_head;
   info.model_hash = model::model_tensors_hash(*net);
 
   torch::jit::Module module("__torch__.nucseg.UNet");

@@ -150,7 +150,7 @@ double segment_pass(const InferConfig& config, long index, const TiledImage& til
   const cv::Size size = tiled.image.rgb.size();
   segment::ClassEvidence evidence(size, params_at_input_scale(stages.segment_params, tiled.scale));
   r.class_map.create(size, CV_8UC1);
-  // The class probabilities, then a distance head's map.
+  // The class probabilities, then the distance and flow heads' maps.
   r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes + stages.extras) : 0, cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
   ForegroundConfidence confidence;

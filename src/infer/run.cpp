@@ -56,7 +56,8 @@ std::string channel_text(const ChannelSpec& spec) {
 struct LoadedModel {
   model::UNet net{nullptr};
   int classes = 3;
-  int extras = 0;  // a distance head: 1
+  int extras = 0;  // outputs after the classes: a distance head 1, a flow head 2 (after the distance's)
+  bool distance_head = false, flow_head = false;
   std::string config_toml;  // of the training run
   double nucleus_diameter = 0.0;  // of the training set (px; 0: unknown)
 };
@@ -89,7 +90,9 @@ LoadedModel load_model(const stdfs::path& file, const Config& config, const Netw
   LoadedModel m;
   const ModelConfig mc = model::checkpoint_model_config(state, config.model);
   m.classes = mc.classes;
-  m.extras = mc.distance_head ? 1 : 0;
+  m.distance_head = mc.distance_head;
+  m.flow_head = mc.flow_head;
+  m.extras = (mc.distance_head ? 1 : 0) + (mc.flow_head ? 2 : 0);
   m.config_toml = state.config;
   m.nucleus_diameter = state.nucleus_diameter;
   m.net = model::make_model(mc);
@@ -151,7 +154,10 @@ int run_infer(const Config& config, const dist::World& world) {
   if (model.classes != 3)
     throw_config("model.classes", "the segment step needs 3 classes (background, interior, border); " +
                                       model_file.string() + " has " + std::to_string(model.classes));
-  if (config.segment.seeds == "predicted" && model.extras == 0)
+  if (config.segment.seeds == "flows" && !model.flow_head)
+    throw_config("segment.seeds", "flows needs a network trained with model.flow_head = true; " + model_file.string() +
+                                      " has no flow head");
+  if (config.segment.seeds == "predicted" && !model.distance_head)
     throw_config("segment.seeds", "predicted needs a network trained with model.distance_head = true; " +
                                       model_file.string() + " has no distance head");
   log::job().info("infer: model {} ({} classes, BatchNorm {}, {} on {}), {} images ({} input; skipped {} hidden and {} "

@@ -49,6 +49,30 @@ void transform_planes(int t, const float* src, int planes, int h, int w, float* 
   }
 }
 
+// A flow head's (dy, dx) logits of a tile the network saw under transform t, already moved back
+// to the tile's pixels: turned back into the tile's own directions. v = tanh(logit / 2), so
+// negating a component negates its logit. With (y, x) -> (y', x') the transform's linear part:
+// flips negate one or both, the transposes swap them, the quarter turns swap and negate one.
+void unturn_flow(int t, float* fy, float* fx, size_t plane) {
+  const bool swap = swaps_sides(t);
+  // Signs of the result's dy and dx, each applied to the component it is taken from.
+  float sy = 1.0f, sx = 1.0f;
+  switch (t) {
+    case identity: case transpose: break;
+    case flip_lr: sx = -1.0f; break;
+    case flip_ud: sy = -1.0f; break;
+    case rotate_180: case anti_transpose: sy = sx = -1.0f; break;
+    case rotate_cw: sy = -1.0f; break;   // (y, x) -> (x, h-1-y): dy = -dx', dx = dy'
+    case rotate_ccw: sx = -1.0f; break;  // (y, x) -> (w-1-x, y): dy = dx', dx = -dy'
+    default: throw_runtime("unknown TTA transform");
+  }
+  for (size_t i = 0; i < plane; ++i) {
+    const float a = fy[i], b = fx[i];
+    fy[i] = sy * (swap ? b : a);
+    fx[i] = sx * (swap ? a : b);
+  }
+}
+
 // acc += softmax over the classes, per pixel, of `logits` (classes planes of `plane` floats).
 void add_softmax(const float* logits, int classes, size_t plane, float* acc) {
   std::vector<float> e(static_cast<size_t>(classes));
@@ -76,7 +100,9 @@ TileModel with_tta(TileModel model, TtaMode mode, int classes, int extras) {
   if (mode == TtaMode::off) return model;
   const int transforms = tta_transform_count(mode);
   const int planes = classes + extras;
-  return [model = std::move(model), transforms, classes, planes](const std::vector<float>& batch, int n, int h, int w,
+  // A flow head's two planes are the last ones (2 or 3 extras; 1 is a distance head alone).
+  const int flow_at = extras >= 2 ? planes - 2 : -1;
+  return [model = std::move(model), transforms, classes, planes, flow_at](const std::vector<float>& batch, int n, int h, int w,
                                                                  std::vector<float>& logits) {
     const size_t plane = static_cast<size_t>(h) * w, in_tile = 3 * plane, out_tile = static_cast<size_t>(planes) * plane;
     const size_t class_floats = static_cast<size_t>(classes) * plane;
@@ -89,6 +115,7 @@ TileModel with_tta(TileModel model, TtaMode mode, int classes, int extras) {
       if (output.size() != out_tile * n) throw_runtime("model returned the wrong number of logits under TTA");
       for (int i = 0; i < n; ++i) {
         transform_planes(inverse(t), &output[out_tile * i], planes, th, tw, back.data());
+        if (flow_at >= 0) unturn_flow(t, &back[flow_at * plane], &back[(flow_at + 1) * plane], plane);
         add_softmax(back.data(), classes, plane, &mean[out_tile * i]);
         float* extra = &mean[out_tile * i + class_floats];
         for (size_t j = 0; j < out_tile - class_floats; ++j) extra[j] += 1.0f / (1.0f + std::exp(-back[class_floats + j]));

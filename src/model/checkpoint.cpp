@@ -65,6 +65,9 @@ CheckpointState read_state(torch::serialize::InputArchive& a) {
   long distance_head = 0;
   optional_long("distance_head", distance_head);
   s.distance_head = distance_head != 0;
+  long flow_head = 0;
+  optional_long("flow_head", flow_head);
+  s.flow_head = flow_head != 0;
   optional_long("world_size", s.world_size);
   optional_long("batch_size", s.batch_size);
   optional_long("epoch_loss_count", s.epoch_loss_count);
@@ -135,6 +138,7 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_long(archive, "best_step", state.best_step);
   write_long(archive, "classes", state.classes);
   write_long(archive, "distance_head", state.distance_head ? 1 : 0);
+  write_long(archive, "flow_head", state.flow_head ? 1 : 0);
   write_double(archive, "nucleus_diameter", state.nucleus_diameter);
   write_double(archive, "train_seconds", state.train_seconds);
   write_long(archive, "world_size", state.world_size);
@@ -222,6 +226,7 @@ ModelConfig checkpoint_model_config(const CheckpointState& state, ModelConfig ba
   base.freeze_encoder = TriState::automatic;
   if (state.classes > 0) base.classes = static_cast<int>(state.classes);
   base.distance_head = state.distance_head;
+  base.flow_head = state.flow_head;
   return base;
 }
 

@@ -9,8 +9,8 @@ namespace nucseg::model {
 
 UNetImpl::UNetImpl(UNetOptions options) : options_(options) {
   if (options_.classes < 1) throw_config("model.classes", "must be at least 1");
-  if (options_.extra_outputs < 0 || options_.extra_outputs > 1)
-    throw_runtime("UNet: extra_outputs must be 0 or 1, got " + std::to_string(options_.extra_outputs));
+  if (options_.extra_outputs < 0 || options_.extra_outputs > 3)
+    throw_runtime("UNet: extra_outputs must lie in 0..3, got " + std::to_string(options_.extra_outputs));
   encoder = register_module("encoder", MobileNetV2Encoder());
   // Decoder input channels: the previous stage's output concatenated with the skip tap.
   int in = encoder_taps_info[4].channels;
@@ -128,7 +128,7 @@ void fold_batchnorm(UNet& model) { model->fold_batchnorm(); }
 UNet make_model(const ModelConfig& config) {
   UNetOptions options;
   options.classes = config.classes;
-  options.extra_outputs = config.distance_head ? 1 : 0;
+  options.extra_outputs = (config.distance_head ? 1 : 0) + (config.flow_head ? 2 : 0);
   const bool have_weights = !config.encoder_weights.empty();
   if (config.freeze_encoder == TriState::yes && !have_weights)
     throw_config("model.freeze_encoder",

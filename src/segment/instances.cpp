@@ -1,6 +1,9 @@
 #include "nucseg/segment/instances.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -101,10 +104,75 @@ cv::Mat predicted_seeds(const cv::Mat& fg, const cv::Mat& distance, const Segmen
   return markers;
 }
 
-// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability; distance: CV_8UC1 or empty.
+// The predicted flow as unit-range vectors, 0 outside the foreground (f8: CV_8UC1, (1 + d) / 2 x 255).
+cv::Mat flow_component(const cv::Mat& f8, const cv::Mat& fg) {
+  cv::Mat v;
+  f8.convertTo(v, CV_32F, 2.0 / 255.0, -1.0);
+  v.setTo(0.0f, fg == 0);
+  return v;
+}
+
+float bilinear(const cv::Mat& m, float y, float x) {
+  const int y0 = static_cast<int>(y), x0 = static_cast<int>(x);
+  const int y1 = std::min(y0 + 1, m.rows - 1), x1 = std::min(x0 + 1, m.cols - 1);
+  const float ty = y - static_cast<float>(y0), tx = x - static_cast<float>(x0);
+  const float* r0 = m.ptr<float>(y0);
+  const float* r1 = m.ptr<float>(y1);
+  return (1 - ty) * ((1 - tx) * r0[x0] + tx * r0[x1]) + ty * ((1 - tx) * r1[x0] + tx * r1[x1]);
+}
+
+// fg: CV_8UC1 foreground; fy, fx: CV_8UC1 flow outputs. See SeedMode::flows.
+cv::Mat flow_seeds(const cv::Mat& fg, const cv::Mat& fy, const cv::Mat& fx, const SegmentParams& params) {
+  const int rows = fg.rows, cols = fg.cols;
+  const cv::Mat vy = flow_component(fy, fg), vx = flow_component(fx, fg);
+  std::vector<cv::Point> start;
+  cv::findNonZero(fg, start);
+  // Every foreground pixel's end point after kFlowSteps steps along the (bilinear) field.
+  std::vector<cv::Point2f> end(start.size());
+  const float ymax = static_cast<float>(rows - 1), xmax = static_cast<float>(cols - 1);
+  for (size_t i = 0; i < start.size(); ++i) {
+    float y = static_cast<float>(start[i].y), x = static_cast<float>(start[i].x);
+    for (int step = 0; step < kFlowSteps; ++step) {
+      const float dy = bilinear(vy, y, x), dx = bilinear(vx, y, x);
+      y = std::min(std::max(y + dy, 0.0f), ymax);
+      x = std::min(std::max(x + dx, 0.0f), xmax);
+    }
+    end[i] = cv::Point2f(x, y);
+  }
+  auto cell = [](const cv::Point2f& p) { return cv::Point(static_cast<int>(std::lround(p.x)), static_cast<int>(std::lround(p.y))); };
+  cv::Mat pile(rows, cols, CV_32F, cv::Scalar(0));
+  for (const auto& p : end) pile.at<float>(cell(p)) += 1.0f;
+  // End points within 1 px of a pixel; seeds are its 5 x 5 maxima with enough of them.
+  cv::boxFilter(pile, pile, -1, cv::Size(3, 3), cv::Point(-1, -1), /*normalize=*/false);
+  cv::Mat markers;
+  {
+    cv::Mat local_max;
+    cv::dilate(pile, local_max, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
+    cv::Mat peaks = (pile >= local_max) & (pile >= static_cast<float>(std::max(2, seed_min_area(params))));
+    cv::connectedComponents(peaks, markers, 8, CV_32S);
+  }
+  // Each seed takes the end points around it: a watershed of the pile, downhill from its peaks.
+  const cv::Mat support = pile > 0.0f;
+  cv::Mat elevation = -pile;
+  flood_markers(elevation, support, markers);
+  // Each pixel gets the seed of its end point; pixels whose end point no seed reached are left
+  // to their neighbours (a flat flood over the foreground), then to finish().
+  cv::Mat labels(rows, cols, CV_32SC1, cv::Scalar(0));
+  for (size_t i = 0; i < start.size(); ++i) labels.at<int32_t>(start[i]) = markers.at<int32_t>(cell(end[i]));
+  flood_markers(cv::Mat(rows, cols, CV_32F, cv::Scalar(0)), fg, labels);
+  finish(fg, params, labels);
+  return labels;
+}
+
+// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability; distance, flow_y, flow_x: CV_8UC1 or empty.
 cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv::Mat& border, const cv::Mat& distance,
-                       const SegmentParams& params) {
+                       const SegmentParams& params, const cv::Mat& flow_y = cv::Mat(), const cv::Mat& flow_x = cv::Mat()) {
   const cv::Mat fg = fill_mask_holes(fg_raw);
+  if (params.seeds == SeedMode::flows) {
+    if (flow_y.empty() || flow_x.empty())
+      throw_runtime("segment: seeds = flows needs a network with a flow head (model.flow_head)");
+    return flow_seeds(fg, flow_y, flow_x, params);
+  }
   if (params.seeds == SeedMode::predicted) {
     if (distance.empty())
       throw_runtime("segment: seeds = predicted needs a network with a distance head (model.distance_head)");
@@ -122,7 +190,8 @@ SeedMode seed_mode_from_string(const std::string& name) {
   if (name == "interior") return SeedMode::interior;
   if (name == "distance") return SeedMode::distance;
   if (name == "predicted") return SeedMode::predicted;
-  throw_runtime("segment: unknown seed mode '" + name + "' (expected distance, interior or predicted)");
+  if (name == "flows") return SeedMode::flows;
+  throw_runtime("segment: unknown seed mode '" + name + "' (expected distance, interior, predicted or flows)");
 }
 
 SegmentParams params_from_config(const SegmentConfig& config) {
@@ -144,16 +213,23 @@ ClassEvidence::ClassEvidence(cv::Size size, const SegmentParams& p)
 }
 
 void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
-  if (rows.size() != 3 && rows.size() != 4)
+  if (rows.size() < 3 || rows.size() > 6)
     throw_runtime("segment: expected 3 class probability maps (background, interior, border) and optionally the "
-                  "distance output, got " + std::to_string(rows.size()) + " maps");
+                  "distance and flow outputs, got " + std::to_string(rows.size()) + " maps");
+  // Where the extra outputs are: 4 maps the distance, 5 the flow, 6 both (distance first).
+  const int count = static_cast<int>(rows.size());
+  const int distance_at = count == 4 || count == 6 ? 3 : -1, flow_at = count >= 5 ? count - 2 : -1;
   if (maps == 0) {
-    maps = static_cast<int>(rows.size());
-    // Kept only where it is read: other seedings ignore the distance output.
-    if (maps == 4 && params.seeds == SeedMode::predicted) distance.create(foreground.size(), CV_8UC1);
+    maps = count;
+    // Kept only where it is read: other seedings ignore the extra outputs.
+    if (distance_at >= 0 && params.seeds == SeedMode::predicted) distance.create(foreground.size(), CV_8UC1);
+    if (flow_at >= 0 && params.seeds == SeedMode::flows) {
+      flow_y.create(foreground.size(), CV_8UC1);
+      flow_x.create(foreground.size(), CV_8UC1);
+    }
   }
-  if (static_cast<int>(rows.size()) != maps)
-    throw_runtime("segment: every row band must carry the same maps (the distance output in all or none)");
+  if (count != maps)
+    throw_runtime("segment: every row band must carry the same maps (the extra outputs in all or none)");
   const int n = rows[0].rows;
   for (const auto& r : rows)
     if (r.type() != CV_32FC1 || r.size() != rows[0].size())
@@ -168,21 +244,28 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
   cv::compare(rows[0], 0.5, fg, cv::CMP_LT);
   cv::compare(rows[1], params.seed_threshold, core, cv::CMP_GT);
   if (!border.empty()) rows[2].copyTo(border.rowRange(band));
+  // 8-bit copies (a quarter of a float map each); convertTo saturates outside 0..1.
   if (!distance.empty()) {
     cv::Mat d = distance.rowRange(band);
-    rows[3].convertTo(d, CV_8U, 255.0);  // saturates outside 0..1
+    rows[static_cast<size_t>(distance_at)].convertTo(d, CV_8U, 255.0);
+  }
+  if (!flow_y.empty()) {
+    cv::Mat fy = flow_y.rowRange(band), fx = flow_x.rowRange(band);
+    rows[static_cast<size_t>(flow_at)].convertTo(fy, CV_8U, 255.0);
+    rows[static_cast<size_t>(flow_at) + 1].convertTo(fx, CV_8U, 255.0);
   }
 }
 
 cv::Mat instances_from_evidence(const ClassEvidence& evidence) {
   check_params(evidence.params);
   if (evidence.foreground.empty()) return cv::Mat(evidence.foreground.size(), CV_32SC1);
-  return grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.distance, evidence.params);
+  return grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.distance, evidence.params,
+                        evidence.flow_y, evidence.flow_x);
 }
 
 cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params) {
-  if (class_probs.size() != 3 && class_probs.size() != 4)
-    throw_runtime("instances_from_probabilities: expected 3 class probability maps (+ the distance output), got " +
+  if (class_probs.size() < 3 || class_probs.size() > 6)
+    throw_runtime("instances_from_probabilities: expected 3 class probability maps (+ the extra outputs), got " +
                   std::to_string(class_probs.size()));
   ClassEvidence evidence(class_probs[0].size(), params);
   evidence.add_rows(0, class_probs);

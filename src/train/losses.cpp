@@ -15,6 +15,7 @@ LossOptions LossOptions::from(const TrainConfig& train, int classes) {
   o.dice_weight = train.dice_weight;
   o.classes = classes;
   o.distance_weight = train.distance_weight;
+  o.flow_weight = train.flow_weight;
   return o;
 }
 
@@ -47,14 +48,24 @@ torch::Tensor class_logits(const torch::Tensor& logits, int classes) {
 }
 
 torch::Tensor training_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& distance,
-                            const LossOptions& o) {
+                            const LossOptions& o, const torch::Tensor& flows) {
   auto loss = segmentation_loss(class_logits(logits, o.classes), targets, o);
   if (o.classes <= 0 || logits.size(1) == o.classes) return loss;
-  if (logits.size(1) != o.classes + 1) throw_runtime("training loss: the network has more than one extra output");
-  if (!distance.defined()) throw_runtime("training loss: a distance head needs distance targets (instance labels)");
-  auto distance_loss =
-      torch::nn::functional::binary_cross_entropy_with_logits(logits.select(1, o.classes), distance.to(logits.dtype()));
-  return loss + o.distance_weight * distance_loss;
+  // The extra channels after the classes: 1 a distance head, 2 a flow head, 3 both (distance first).
+  const int64_t extras = logits.size(1) - o.classes;
+  if (extras > 3) throw_runtime("training loss: the network has more than 3 extra outputs");
+  if (extras != 2) {
+    if (!distance.defined()) throw_runtime("training loss: a distance head needs distance targets (instance labels)");
+    loss = loss + o.distance_weight * torch::nn::functional::binary_cross_entropy_with_logits(
+                                          logits.select(1, o.classes), distance.to(logits.dtype()));
+  }
+  if (extras >= 2) {
+    if (!flows.defined()) throw_runtime("training loss: a flow head needs flow targets (instance labels)");
+    // The channels are logits of (1 + v) / 2, as inference's sigmoid reads them: v = tanh(logit / 2).
+    auto predicted = torch::tanh(logits.narrow(1, logits.size(1) - 2, 2) * 0.5);
+    loss = loss + o.flow_weight * torch::mse_loss(predicted, flows.to(predicted.dtype()));
+  }
+  return loss;
 }
 
 }  // namespace nucseg::train

@@ -19,6 +19,9 @@ TrainData open_train_data(const Config& config) {
   if (config.segment.seeds == "predicted" && !config.model.distance_head)
     throw_config("segment.seeds", "predicted seeds nuclei from the distance head's output: set model.distance_head = "
                                   "true, or use seeds = distance or interior");
+  if (config.segment.seeds == "flows" && !config.model.flow_head)
+    throw_config("segment.seeds", "flows follows the flow head's output: set model.flow_head = true, or use seeds = "
+                                  "distance or interior");
   const auto& dir = config.data.shards;
   if (dir.empty()) throw_config("data.shards", "is empty: set it to the folder written by nucseg_pack");
   if (!std::filesystem::is_directory(dir))
@@ -91,6 +94,10 @@ void check_resume_model(const ModelConfig& model, const model::CheckpointState& 
     throw_config("model.distance_head", std::string("is ") + (model.distance_head ? "true" : "false") +
                                             " but the checkpoint to resume (" + path + ") was trained " +
                                             (saved.distance_head ? "with" : "without") + " it");
+  if (saved.flow_head != model.flow_head)
+    throw_config("model.flow_head", std::string("is ") + (model.flow_head ? "true" : "false") +
+                                        " but the checkpoint to resume (" + path + ") was trained " +
+                                        (saved.flow_head ? "with" : "without") + " it");
 }
 
 double train_bucket_mb(double requested, const torch::Device& device) {

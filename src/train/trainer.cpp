@@ -216,6 +216,7 @@ TrainState TrainingRun::resume(const std::string& resolved_config) {
   state.seed = tc_.seed;
   state.classes = classes_;
   state.distance_head = config_.model.distance_head;
+  state.flow_head = config_.model.flow_head;
   state.best_score = -std::numeric_limits<double>::infinity();
   if (auto path = resume_path(world_, ckpts_); !path.empty()) {
     check_resume_model(config_.model, model::read_checkpoint_state(path), path);
@@ -267,8 +268,8 @@ data::Sample TrainingRun::make_sample(long position, uint64_t seed) const {
   auto record = data_.dataset.read(index);
   const auto ranges = normalization_.ranges(index, record.image);
   std::mt19937_64 rng(seed);
-  // The distance head learns from the instance labels; they travel through the augmentation.
-  const cv::Mat labels = config_.model.distance_head ? record.labels : cv::Mat();
+  // The distance and flow heads learn from the instance labels; they travel through the augmentation.
+  const cv::Mat labels = config_.model.distance_head || config_.model.flow_head ? record.labels : cv::Mat();
   return data::augment(data::Sample{record.image, record.classes, labels}, ranges, augment_params_, rng);
 }
 
@@ -359,7 +360,8 @@ double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {
   auto images = batch.images.to(device_), targets = batch.classes.to(device_);
   optimizer_.zero_grad();
   auto distance = batch.distance.defined() ? batch.distance.to(device_) : torch::Tensor();
-  auto loss = training_loss(model_->forward(images), targets, distance, loss_options_);
+  auto flows = batch.flows.defined() ? batch.flows.to(device_) : torch::Tensor();
+  auto loss = training_loss(model_->forward(images), targets, distance, loss_options_, flows);
   if (sync_) sync_->begin_step();
   (sync_ ? loss * sync_->loss_scale() : loss).backward();  // prescaled: make_gradient_sync
   if (sync_) sync_->finish();

@@ -74,8 +74,9 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
       std::vector<cv::Mat> planes;
       for (int k = 0; k < 3; ++k)
         planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, probs[k].data_ptr<float>()).clone());
-      if (pred.logits.size(1) > classes) {  // the distance head: its map seeds the instances (segment.seeds)
-        auto d = torch::sigmoid(pred.logits[0][classes]).contiguous();
+      // The distance and flow heads' outputs, as 0..1 maps: the instance step reads them (segment.seeds).
+      for (int64_t k = classes; k < pred.logits.size(1); ++k) {
+        auto d = torch::sigmoid(pred.logits[0][k]).contiguous();
         planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, d.data_ptr<float>()).clone());
       }
       auto labels = segment::instances_from_probabilities(planes, options.segment);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "nucseg/core/error.hpp"
 #include "nucseg/data/targets.hpp"
 
@@ -109,4 +111,41 @@ TEST(DistanceTargets, PeakOneAtEachCentreValleyBetweenTouchingNuclei) {
   const cv::Mat whole = distance_targets(cv::Mat(5, 7, CV_32SC1, cv::Scalar(4)));
   EXPECT_EQ(cv::countNonZero(whole != 1.0f), 0);
   EXPECT_THROW(distance_targets(cv::Mat(4, 4, CV_8UC1, cv::Scalar(1))), nucseg::Error);
+}
+
+// Unit vectors to each nucleus' own centre (its pixel farthest from its boundary): the two
+// touching nuclei's vectors point apart across their contact; background and centres are 0.
+TEST(FlowTargets, UnitVectorsToEachNucleusOwnCentre) {
+  using nucseg::data::flow_targets;
+  auto labels = labels_from({{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+                             {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  const cv::Mat f = flow_targets(labels);
+  ASSERT_EQ(f.type(), CV_32FC2);
+  ASSERT_EQ(f.size(), labels.size());
+  auto at = [&f](int y, int x) { return f.at<cv::Vec2f>(y, x); };
+  // Centres: (3, 3) for nucleus 1 (5 x 5), (2, 7) for nucleus 2 (3 x 3).
+  EXPECT_EQ(at(3, 3), cv::Vec2f(0, 0));
+  EXPECT_EQ(at(2, 7), cv::Vec2f(0, 0));
+  EXPECT_EQ(at(0, 0), cv::Vec2f(0, 0));
+  EXPECT_EQ(at(4, 7), cv::Vec2f(0, 0));
+  // Across the contact between columns 5 and 6 (row 2): left points left, right points right.
+  EXPECT_FLOAT_EQ(at(2, 5)[0], 1.0f / std::sqrt(5.0f));
+  EXPECT_FLOAT_EQ(at(2, 5)[1], -2.0f / std::sqrt(5.0f));
+  EXPECT_FLOAT_EQ(at(2, 6)[0], 0.0f);
+  EXPECT_FLOAT_EQ(at(2, 6)[1], 1.0f);
+  // A corner of nucleus 1 points diagonally in; every nucleus pixel but the centres has length 1.
+  EXPECT_FLOAT_EQ(at(1, 1)[0], std::sqrt(0.5f));
+  EXPECT_FLOAT_EQ(at(1, 1)[1], std::sqrt(0.5f));
+  for (int y = 0; y < f.rows; ++y)
+    for (int x = 0; x < f.cols; ++x) {
+      const bool centre = (y == 3 && x == 3) || (y == 2 && x == 7);
+      const float length = static_cast<float>(cv::norm(at(y, x)));
+      EXPECT_NEAR(length, labels.at<int32_t>(y, x) > 0 && !centre ? 1.0f : 0.0f, 1e-6) << y << "," << x;
+    }
+  EXPECT_THROW(flow_targets(cv::Mat(3, 3, CV_8UC1, cv::Scalar(1))), nucseg::Error);
 }

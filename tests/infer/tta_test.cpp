@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -141,4 +142,46 @@ TEST(Tta, ExtraOutputIsTheMeanSigmoidOverTheTransforms) {
       EXPECT_NEAR(plain[3].at<float>(r, c), sigmoid(8.0f * (left - 0.5f)), 1e-5);
       EXPECT_NEAR(flips[3].at<float>(r, c), 0.5f * (sigmoid(8.0f * (left - 0.5f)) + sigmoid(8.0f * (right - 0.5f))), 1e-4);
     }
+}
+
+// A flow head's two channels are vectors: under a flip or a quarter turn the network sees the
+// image turned and answers in the turned frame's directions, which must be turned back before
+// the transforms are averaged. The model's flow here is the gradient of the image's first
+// channel (central differences, exact inside the tile for the ramp y + floor(x / 2)), which
+// turns with the image; every mode must then give the plain run's flow.
+TEST(Tta, FlowChannelsTurnBackWithTheImage) {
+  auto gradient = [](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+    const size_t plane = static_cast<size_t>(h) * w;
+    std::vector<float> three(static_cast<size_t>(n) * 3 * plane);
+    pointwise(batch, n, h, w, three);
+    for (int i = 0; i < n; ++i) {
+      std::copy_n(&three[static_cast<size_t>(i) * 3 * plane], 3 * plane, &logits[static_cast<size_t>(i) * 5 * plane]);
+      const float* in = &batch[static_cast<size_t>(i) * 3 * plane];
+      auto v = [&](int r, int c) { return in[static_cast<size_t>(std::clamp(r, 0, h - 1)) * w + std::clamp(c, 0, w - 1)]; };
+      for (int r = 0; r < h; ++r)
+        for (int c = 0; c < w; ++c) {
+          const size_t p = static_cast<size_t>(r) * w + c;
+          logits[(i * 5 + 3) * plane + p] = 255.0f * (v(r + 1, c) - v(r - 1, c)) / 2.0f;
+          logits[(i * 5 + 4) * plane + p] = 255.0f * (v(r, c + 1) - v(r, c - 1)) / 2.0f;
+        }
+    }
+  };
+  cv::Mat image(96, 96, CV_8UC3, cv::Scalar(0, 0, 0));
+  for (int y = 0; y < 96; ++y)
+    for (int x = 0; x < 96; ++x) image.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(20 + y + x / 2), 90, 160);
+  TilerOptions with_flow = options();
+  with_flow.extras = 2;
+  const auto plain = predict_tiled(image, with_flow, gradient);
+  auto sigmoid = [](float z) { return 1.0f / (1.0f + std::exp(-z)); };
+  ASSERT_EQ(plain.size(), 5u);
+  EXPECT_NEAR(plain[3].at<float>(40, 40), sigmoid(1.0f), 1e-5);  // dy = 1 grey level per row
+  EXPECT_NEAR(plain[4].at<float>(40, 40), sigmoid(0.5f), 1e-5);  // dx = 1/2 per column
+  for (TtaMode mode : {TtaMode::flips, TtaMode::dihedral}) {
+    const auto turned = predict_tiled(image, with_flow, with_tta(gradient, mode, 3, 2));
+    ASSERT_EQ(turned.size(), 5u);
+    const cv::Rect inside(1, 1, 94, 94);  // the tile's edge rows clamp the differences
+    for (int k = 3; k < 5; ++k)
+      EXPECT_LT(cv::norm(turned[static_cast<size_t>(k)](inside), plain[static_cast<size_t>(k)](inside), cv::NORM_INF), 1e-4)
+          << "flow plane " << k << ", mode " << static_cast<int>(mode);
+  }
 }

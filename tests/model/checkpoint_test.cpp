@@ -74,6 +74,7 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   st.best_step = 2;
   st.classes = 3;
   st.distance_head = true;
+  st.flow_head = true;
   st.nucleus_diameter = 17.25;
   st.train_seconds = 123.5;
   st.config = "[train]\nlr = 0.01\n";
@@ -92,6 +93,7 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   EXPECT_EQ(loaded.best_step, 2);
   EXPECT_EQ(loaded.classes, 3);
   EXPECT_TRUE(loaded.distance_head);
+  EXPECT_TRUE(loaded.flow_head);
   EXPECT_DOUBLE_EQ(loaded.nucleus_diameter, 17.25);
   EXPECT_DOUBLE_EQ(read_checkpoint_state(dir / "c.pt").nucleus_diameter, 17.25);
   EXPECT_DOUBLE_EQ(loaded.train_seconds, 123.5);
@@ -101,7 +103,7 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   stdfs::remove_all(dir);
 }
 
-// A checkpoint written before "nucleus_diameter", "train_seconds" and "distance_head" existed
+// A checkpoint written before "nucleus_diameter", "train_seconds", "distance_head" and "flow_head" existed
 // reads them as 0 (unknown; no head), not as an error.
 TEST(Checkpoint, FieldsMissingInOlderFilesReadAsZero) {
   auto dir = fresh_dir("nucseg_ckpt_old");
@@ -116,6 +118,7 @@ TEST(Checkpoint, FieldsMissingInOlderFilesReadAsZero) {
   auto st = read_checkpoint_state(dir / "old.pt");
   EXPECT_EQ(st.classes, 4);
   EXPECT_FALSE(st.distance_head);
+  EXPECT_FALSE(st.flow_head);
   EXPECT_EQ(st.nucleus_diameter, 0.0);
   EXPECT_EQ(st.train_seconds, 0.0);
   Tiny n;
@@ -195,15 +198,20 @@ TEST(Checkpoint, ModelConfigFollowsTheRecordedArchitecture) {
   CheckpointState state;
   state.classes = 4;
   state.distance_head = true;
+  state.flow_head = true;
   const auto mc = checkpoint_model_config(state, base);
   EXPECT_EQ(mc.classes, 4);
   EXPECT_TRUE(mc.distance_head);
+  EXPECT_TRUE(mc.flow_head);
   EXPECT_TRUE(mc.encoder_weights.empty());
   EXPECT_EQ(mc.freeze_encoder, nucseg::TriState::automatic);
   state.classes = 0;
   state.distance_head = false;
+  state.flow_head = false;
   base.distance_head = true;
+  base.flow_head = true;
   const auto old = checkpoint_model_config(state, base);
   EXPECT_EQ(old.classes, 3);
   EXPECT_FALSE(old.distance_head);
+  EXPECT_FALSE(old.flow_head);
 }

@@ -362,3 +362,68 @@ TEST(PredictedSeeds, NeedsTheDistanceOutputAndTheSameMapsInEveryBand) {
   EXPECT_TRUE(unused.distance.empty());
   EXPECT_EQ(count_labels(instances_from_evidence(unused)), 1);
 }
+
+namespace {
+
+// A flow head's two maps, (1 + dy) / 2 and (1 + dx) / 2: each pixel of `labels` points (unit
+// length) at the centre of disc labels[pixel] - 1 of `centres` (cy, cx); 0.5 (no flow) elsewhere.
+std::vector<cv::Mat> flow_maps(const cv::Mat& labels, const std::vector<cv::Point2f>& centres) {
+  std::vector<cv::Mat> maps(2, cv::Mat(labels.size(), CV_32FC1, cv::Scalar(0.5f)));
+  maps[0] = maps[0].clone();
+  maps[1] = maps[1].clone();
+  for (int y = 0; y < labels.rows; ++y)
+    for (int x = 0; x < labels.cols; ++x) {
+      const int id = labels.at<int32_t>(y, x);
+      if (id <= 0) continue;
+      const cv::Point2f c = centres[static_cast<size_t>(id - 1)];
+      const float dy = c.y - static_cast<float>(y), dx = c.x - static_cast<float>(x);
+      const float n = std::hypot(dy, dx);
+      if (n == 0.0f) continue;
+      maps[0].at<float>(y, x) = 0.5f * (1.0f + dy / n);
+      maps[1].at<float>(y, x) = 0.5f * (1.0f + dx / n);
+    }
+  return maps;
+}
+
+}  // namespace
+
+// Following the flow separates three overlapping discs that form one blob without any border
+// band; one flow field over the same blob gives one nucleus. A distance output before the flow (6 maps) changes nothing.
+TEST(FlowSeeds, PathsThatEndTogetherAreOneNucleus) {
+  cv::Mat truth = cv::Mat::zeros(64, 80, CV_32SC1);
+  const std::vector<cv::Point2f> centres = {{24, 24}, {40, 26}, {33, 42}};  // (x, y)
+  nucseg::test::paint_disc(truth, 24, 24, 12, 1);
+  nucseg::test::paint_disc(truth, 26, 40, 12, 2);
+  nucseg::test::paint_disc(truth, 42, 33, 12, 3);
+  const auto probs = soft_probs(cv::Mat(truth != 0) / 255, 0.9f);  // interior everywhere, no border
+  auto with_flow = [&](const std::vector<cv::Mat>& flow) {
+    auto maps = probs;
+    maps.insert(maps.end(), flow.begin(), flow.end());
+    return maps;
+  };
+  const cv::Mat split = instances_from_probabilities(with_flow(flow_maps(truth, centres)), with_seeds(SeedMode::flows));
+  EXPECT_EQ(count_labels(split), 3);
+  EXPECT_GT(score_image(truth, split).score, 0.8);
+  // One centre for the whole blob: one nucleus.
+  const cv::Mat one_id = cv::Mat(truth != 0) / 255;
+  cv::Mat blob;
+  one_id.convertTo(blob, CV_32S);
+  const cv::Mat merged =
+      instances_from_probabilities(with_flow(flow_maps(blob, {{32, 33}})), with_seeds(SeedMode::flows));
+  EXPECT_EQ(count_labels(merged), 1);
+  // The distance output first, then the flow: the same split.
+  auto six = probs;
+  six.push_back(cv::Mat(truth.size(), CV_32FC1, cv::Scalar(0.5f)));
+  for (const auto& m : flow_maps(truth, centres)) six.push_back(m);
+  EXPECT_EQ(cv::countNonZero(instances_from_probabilities(six, with_seeds(SeedMode::flows)) != split), 0);
+}
+
+TEST(FlowSeeds, NeedsTheFlowOutputs) {
+  cv::Mat truth = cv::Mat::zeros(40, 40, CV_32SC1);
+  nucseg::test::paint_disc(truth, 20, 20, 10, 1);
+  auto maps = soft_probs(class_map_from_labels(truth, 2), 0.8f);
+  EXPECT_THROW(instances_from_probabilities(maps, with_seeds(SeedMode::flows)), nucseg::Error);
+  maps.push_back(cv::Mat(truth.size(), CV_32FC1, cv::Scalar(0.5f)));  // a distance output only
+  EXPECT_THROW(instances_from_probabilities(maps, with_seeds(SeedMode::flows)), nucseg::Error);
+  EXPECT_EQ(seed_mode_from_string("flows"), SeedMode::flows);
+}

@@ -73,3 +73,32 @@ TEST(Losses, DistanceHeadAddsItsWeightedBinaryCrossEntropy) {
   EXPECT_NEAR(training_loss(plain, targets, distance, o).item<float>(), segmentation_loss(plain, targets, o).item<float>(),
               1e-6);
 }
+
+// A flow head: the last two channels' tanh(logit / 2) against the flow targets by mean squared
+// error, weighted; after a distance head's channel when there is one (5 + 1 channels).
+TEST(Losses, FlowHeadAddsItsWeightedSquaredError) {
+  torch::manual_seed(3);
+  auto targets = torch::randint(0, 3, {2, 6, 6}, torch::kInt64);
+  auto distance = torch::rand({2, 6, 6});
+  auto flows = torch::rand({2, 2, 6, 6}) * 2 - 1;
+  nucseg::TrainConfig t;
+  t.distance_weight = 0.7;
+  t.flow_weight = 3.0;
+  const LossOptions o = LossOptions::from(t, 3);
+  auto logits = torch::randn({2, 5, 6, 6}, torch::requires_grad());
+  auto got = training_loss(logits, targets, torch::Tensor(), o, flows);
+  auto v = torch::tanh(logits.narrow(1, 3, 2) / 2);
+  auto expected = segmentation_loss(logits.narrow(1, 0, 3), targets, o) + 3.0 * (v - flows).pow(2).mean();
+  EXPECT_NEAR(got.item<float>(), expected.item<float>(), 1e-5);
+  got.backward();
+  EXPECT_GT(logits.grad().narrow(1, 3, 2).abs().sum().item<float>(), 0.0f);
+  EXPECT_THROW(training_loss(logits, targets, distance, o), nucseg::Error);  // no flow targets
+
+  auto both = torch::randn({2, 6, 6, 6});
+  auto p = torch::sigmoid(both.select(1, 3));
+  auto bce = -(distance * torch::log(p) + (1 - distance) * torch::log(1 - p)).mean();
+  auto vb = torch::tanh(both.narrow(1, 4, 2) / 2);
+  auto expected_both =
+      segmentation_loss(both.narrow(1, 0, 3), targets, o) + 0.7 * bce + 3.0 * (vb - flows).pow(2).mean();
+  EXPECT_NEAR(training_loss(both, targets, distance, o, flows).item<float>(), expected_both.item<float>(), 1e-5);
+}

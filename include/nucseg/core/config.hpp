@@ -103,6 +103,7 @@ struct DataConfig {
 struct ModelConfig {
   int classes = 3;
   bool distance_head = false;  // one more output: each nucleus' normalised distance to its boundary
+  bool flow_head = false;      // two more outputs (after the distance's): unit vectors to each nucleus' centre
   std::string encoder_weights;
   TriState freeze_encoder = TriState::automatic;
 };
@@ -123,6 +124,7 @@ struct TrainConfig {
   std::vector<double> class_weights;  // empty: unweighted
   double dice_weight = 0.0;
   double distance_weight = 1.0;       // model.distance_head: weight of its loss term
+  double flow_weight = 5.0;           // model.flow_head: weight of its loss term
   int threads = 0;                    // 0: the cores available to this rank
   std::string device = "auto";        // auto, cpu, cuda
   std::string precision = "float32";  // float32, bfloat16 (the decoder's products), auto
@@ -166,7 +168,7 @@ struct InferConfig {
 struct SegmentConfig {
   int min_area = 12;
   double seed_threshold = 0.5;
-  std::string seeds = "distance";  // distance, interior, predicted
+  std::string seeds = "distance";  // distance, interior, predicted, flows
   int seed_distance = 4;
   double center_threshold = 0.5;  // seeds = predicted: level of the predicted distance map
 };

@@ -26,6 +26,7 @@ struct Batch {
   torch::Tensor images;   // N x 3 x H x W float32, normalised (~0..1, not clipped)
   torch::Tensor classes;  // N x H x W int64
   torch::Tensor distance; // N x H x W float32 distance_targets() when the samples carry labels; else undefined
+  torch::Tensor flows;    // N x 2 x H x W float32 flow_targets() (dy, dx planes), likewise
   std::vector<long> indices;  // dataset index of each sample
   long epoch = 0;
   long number = 0;  // batch position in the epoch
@@ -33,8 +34,8 @@ struct Batch {
 
 // 3 x H x W float32 from a normalised CV_32FC3 image (values copied as they are).
 torch::Tensor image_to_tensor(const cv::Mat& image);
-// Stacks samples of one size (CV_32FC3 images), with the distance targets of their labels when
-// they carry any (all or none must); throws Error(data) when sizes or types differ.
+// Stacks samples of one size (CV_32FC3 images), with the distance and flow targets of their
+// labels when they carry any (all or none must); throws Error(data) when sizes or types differ.
 Batch collate(const std::vector<Sample>& samples);
 
 // Produces the (augmented) sample for `index`; `seed` = sample_seed(seed, epoch, index) seeds it.

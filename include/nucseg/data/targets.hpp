@@ -1,4 +1,5 @@
-// Training targets derived from instance labels: the seed's 3-class map and the distance head's map.
+// Training targets derived from instance labels: the seed's 3-class map, the distance head's map
+// and the flow head's vectors.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -22,5 +23,13 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width);
 // outline, and touching nuclei meet in a valley. As class_targets, the image edge is not a
 // boundary. labels: CV_32SC1 (0 background, ids >= 1; large ids cost a vector of that length).
 cv::Mat distance_targets(const cv::Mat& labels);
+
+// The flow head's target (model.flow_head): CV_32FC2, per pixel the unit vector (dy, dx) from
+// the pixel towards its nucleus' centre, (0, 0) on the background and at the centre itself.
+// A nucleus' centre is its pixel farthest from its own boundary (distance_targets' d; the
+// first in raster order on a tie), so it lies inside the nucleus and each of two touching
+// nuclei keeps its own: their vectors point apart across the line where they meet, whether or
+// not the image shows that line (Cellpose's flows, with straight paths instead of diffusion).
+cv::Mat flow_targets(const cv::Mat& labels);
 
 }  // namespace nucseg::data

@@ -4,13 +4,14 @@
 //
 // forward(x): x is N x 3 x H x W float32, already normalised the way the training run did
 // (the attributes below), H and W multiples of 32; returns the logits N x (classes +
-// distance_head) x H x W, what nucseg's UNet::forward returns (softmax over the first `classes`
-// channels gives the class probabilities; sigmoid of the last, with a distance head, its map).
+// distance_head + 2 flow_head) x H x W, what nucseg's UNet::forward returns (softmax over the
+// first `classes` channels gives the class probabilities; sigmoid of the next, with a distance
+// head, its map; 2 sigmoid - 1 of the last two, with a flow head, the (dy, dx) flow).
 // A wrong input shape raises "nucseg: input must be ...".
 //
 // Attributes (read in Python as module.<name>):
 //   nucseg_version (str), classes (int; 3 = background, interior, border), distance_head (int,
-//   0 or 1), input_multiple
+//   0 or 1), flow_head (int, 0 or 1), input_multiple
 //   (int, 32), channels (str: rgb, gray, [i] or [i, j, k] as data.channels), normalize (str:
 //   percentile, range or fixed as data.normalize), normalize_low / normalize_high (float,
 //   percentiles), normalize_min / normalize_max (float, raw values), nucleus_diameter (float,
@@ -28,6 +29,7 @@ namespace nucseg::exporter {
 struct ExportInfo {
   int classes = 3;
   bool distance_head = false;  // one more output channel after the classes (model.distance_head)
+  bool flow_head = false;      // two more after those (model.flow_head)
   std::string channels = "rgb";
   std::string normalize = "range";
   double normalize_low = 1.0, normalize_high = 99.8;

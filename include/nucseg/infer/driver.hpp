@@ -46,7 +46,7 @@ struct Stages {
   std::function<LoadedImage(const std::string& path)> read;  // throws for unreadable input
   TileModel model;  // run_inference wraps it for infer.tta
   int classes = 3;
-  int extras = 0;  // outputs after the classes (a distance head: 1); the evidence gets them too
+  int extras = 0;  // outputs after the classes (a distance head 1, a flow head 2); the evidence gets them too
   double training_diameter = 0.0;  // the training set's median nucleus diameter (px; 0: unknown)
   // The driver streams the tiler's probabilities into a ClassEvidence built with these
   // parameters (no full-image float maps), then calls segment for instance labels CV_32SC1.

@@ -11,7 +11,7 @@
 // Blending: each tile's logits are weighted by a separable window that ramps up over `overlap`
 // pixels from each edge and is > 0 everywhere (so normalising by the summed weights is always
 // safe), summed, normalised and turned into probabilities by a softmax over the classes (and
-// a sigmoid for each extra output after them: a distance head's map).
+// a sigmoid for each extra output after them: a distance head's map, a flow head's two).
 //
 // Memory: tiles are run one tile row at a time and accumulated in a band of tile-height rows
 // (outputs() x tile x width floats plus weights); rows are normalised and handed to the sink as
@@ -57,7 +57,7 @@ struct TilerOptions {
   int overlap = 64;
   int batch = 4;
   int classes = 3;
-  int extras = 0;  // outputs after the class logits (a distance head: 1), turned into 0..1 by a sigmoid
+  int extras = 0;  // outputs after the class logits (distance head 1, flow head 2), turned into 0..1 by a sigmoid
   int outputs() const { return classes + extras; }
   // Per input channel, the raw values mapped to 0 and 1 (io::normalize_ranges of the whole
   // image, so every tile is normalised alike, by io::apply_normalization as in training).

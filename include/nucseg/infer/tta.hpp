@@ -22,8 +22,9 @@ TtaMode parse_tta_mode(const std::string& name);
 int tta_transform_count(TtaMode mode);
 
 // `model` under `mode` (off: `model` itself); `classes` class logits per pixel, then `extras`
-// extra outputs' logits (a distance head). The result's class logits are the log of the mean
-// softmax over the transforms, its extras the logit of the mean sigmoid.
+// extra outputs' logits (1: a distance head; 2: a flow head's dy, dx; 3: both). The result's
+// class logits are the log of the mean softmax over the transforms, its extras the logit of the
+// mean sigmoid; a flow's vectors are turned back with the image before they are averaged.
 TileModel with_tta(TileModel model, TtaMode mode, int classes, int extras = 0);
 
 }  // namespace nucseg::infer

@@ -27,7 +27,8 @@ struct UNetOptions {
   Upsampling upsampling = Upsampling::adjoint;
   // NHWC activations (oneDNN convolutions without layout reorders).
   bool channels_last = false;
-  // Outputs after the class logits (model.distance_head: 1, the distance-to-boundary logit).
+  // Outputs after the class logits: model.distance_head's distance logit (1), model.flow_head's
+  // (dy, dx) logits (2, after the distance's when both).
   int extra_outputs = 0;
 };
 

@@ -17,6 +17,14 @@
 //   are the 8-connected components of that map above center_threshold inside the foreground;
 //   growth runs down its slopes. Touching nuclei are separated by the map's valley between
 //   their centres even where the class map has no border band between them.
+// - SeedMode::flows: for a network with a flow head (model.flow_head), whose last two outputs
+//   are per pixel the unit vector (dy, dx) to its nucleus' centre (Cellpose-style). Every
+//   foreground pixel follows the predicted field for kFlowSteps unit-speed steps; the paths'
+//   end points pile up at the centres. Peaks of that pile (at least seed_min_area end points
+//   within 1 px, the highest in 5 x 5) are the seeds; each seed takes the end points around
+//   it (a watershed of the pile), and each pixel the seed of its own end point. Two touching
+//   nuclei whose flows point apart across their contact separate even where the class map
+//   shows no border between them; the class map only gives the foreground.
 // Foreground no seed reaches becomes an object of its own; objects under min_area are removed,
 // holes filled, labels renumbered 1..N in raster order.
 #pragma once
@@ -30,9 +38,14 @@
 
 namespace nucseg::segment {
 
-enum class SeedMode { interior, distance, predicted };
+enum class SeedMode { interior, distance, predicted, flows };
 
-// "interior" / "distance" / "predicted" (the segment.seeds key); anything else is a runtime
+// Flow seeding: steps of one pixel each pixel takes along the predicted flow (beyond the
+// radius of the largest nuclei the network is run on; near a centre the flow fades and the
+// end points stay put).
+constexpr int kFlowSteps = 50;
+
+// "interior" / "distance" / "predicted" / "flows" (the segment.seeds key); anything else is a runtime
 // error.
 SeedMode seed_mode_from_string(const std::string& name);
 
@@ -53,10 +66,11 @@ SegmentParams params_from_config(const SegmentConfig& config);
 // (an 8192 x 8192 image: 805 MB for three).
 struct ClassEvidence {
   ClassEvidence(cv::Size size, const SegmentParams& params);
-  // rows[0..2]: CV_32FC1 background / interior / border probabilities of image rows [y0, y0 + n);
-  // rows[3], when given (a network with a distance head): its normalised distance in 0..1. Every
-  // call must pass the same number of rows. Predicted seeding without rows[3] is Error(runtime)
-  // at instances_from_evidence.
+  // rows[0..2]: CV_32FC1 background / interior / border probabilities of image rows [y0, y0 + n),
+  // then a network's extra outputs as 0..1 maps: 4 maps, a distance head's normalised distance;
+  // 5 maps, a flow head's (1 + dy) / 2 and (1 + dx) / 2; 6 maps, the distance then the flow.
+  // Every call must pass the same number of maps. Predicted seeding without the distance, or
+  // flow seeding without the flow, is Error(runtime) at instances_from_evidence.
   void add_rows(int y0, const std::vector<cv::Mat>& rows);
 
   SegmentParams params;
@@ -64,6 +78,7 @@ struct ClassEvidence {
   cv::Mat interior;    // CV_8UC1, 255 where P(interior) > params.seed_threshold
   cv::Mat border;      // CV_32FC1 P(border); interior seeding only, else empty
   cv::Mat distance;    // CV_8UC1 distance output x 255 (a quarter of a float map); predicted seeding only, else empty
+  cv::Mat flow_y, flow_x;  // CV_8UC1 flow outputs x 255 ((1 + d) / 2); flow seeding only, else empty
   int maps = 0;        // maps per row band, fixed by the first add_rows
 };
 
@@ -71,7 +86,7 @@ struct ClassEvidence {
 cv::Mat instances_from_evidence(const ClassEvidence& evidence);
 
 // class_probs[0..2]: CV_32FC1 background / interior / border probabilities (summing to 1),
-// optionally class_probs[3], the distance output (see ClassEvidence::add_rows). Returns CV_32SC1 labels, 0 background, 1..N objects.
+// optionally the extra outputs (see ClassEvidence::add_rows). Returns CV_32SC1 labels, 0 background, 1..N objects.
 cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params);
 
 // The same algorithm on a hard class map (CV_8UC1: 0 background, 1 interior, 2 border).

@@ -16,6 +16,7 @@ struct LossOptions {
   double dice_weight = 0.0;
   int classes = 0;               // class channels of the logits; 0: all of them
   double distance_weight = 1.0;  // the distance head's term (training_loss)
+  double flow_weight = 5.0;      // the flow head's term (training_loss)
 
   static LossOptions from(const TrainConfig& train, int classes);  // checks the weight count
 };
@@ -28,10 +29,13 @@ torch::Tensor class_logits(const torch::Tensor& logits, int classes);
 
 // What a training step minimises: segmentation_loss on the class channels, plus, for a network
 // with a distance head (one channel after the classes), distance_weight x the binary
-// cross-entropy of that channel's logit against `distance` (N x H x W, data::distance_targets).
-// `distance` may be undefined for a network without the head; with it, Error(runtime).
+// cross-entropy of that channel's logit against `distance` (N x H x W, data::distance_targets),
+// plus, for a network with a flow head (the last two channels, after the distance head's when
+// there is one), flow_weight x the mean squared error of tanh(logit / 2) against `flows`
+// (N x 2 x H x W, data::flow_targets). A target may be undefined for a network without its
+// head; with the head, Error(runtime).
 torch::Tensor training_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& distance,
-                            const LossOptions& options);
+                            const LossOptions& options, const torch::Tensor& flows = torch::Tensor());
 
 // 1 - mean over classes of 2|P∩T| / (|P| + |T|), with P the softmax probabilities.
 torch::Tensor soft_dice_loss(const torch::Tensor& logits, const torch::Tensor& targets);
