@@ -38,19 +38,16 @@ torch::Tensor image_to_tensor(const cv::Mat& image) {
   return t;
 }
 
-Batch collate(const std::vector<Sample>& samples) {
+Batch collate(const std::vector<Sample>& samples, HeadTargets heads) {
   if (samples.empty()) throw_data("", "batch: no samples");
   const int h = samples[0].image.rows, w = samples[0].image.cols;
   const long n = static_cast<long>(samples.size());
   Batch b;
   b.images = torch::empty({n, 3, h, w}, torch::kFloat32);
   b.classes = torch::empty({n, h, w}, torch::kInt64);
-  // The distance and flow heads' targets come from the instance labels, when the samples carry them.
-  const bool with_labels = !samples[0].labels.empty();
-  if (with_labels) {
-    b.distance = torch::empty({n, h, w}, torch::kFloat32);
-    b.flows = torch::empty({n, 2, h, w}, torch::kFloat32);
-  }
+  // The distance and flow heads' targets come from the instance labels.
+  if (heads.distance) b.distance = torch::empty({n, h, w}, torch::kFloat32);
+  if (heads.flows) b.flows = torch::empty({n, 2, h, w}, torch::kFloat32);
   float* img = b.images.data_ptr<float>();
   int64_t* cls = b.classes.data_ptr<int64_t>();
   const size_t plane = static_cast<size_t>(h) * w;
@@ -64,13 +61,15 @@ Batch collate(const std::vector<Sample>& samples) {
       int64_t* dst = cls + i * plane + static_cast<size_t>(r) * w;
       for (int c = 0; c < w; ++c) dst[c] = row[c];
     }
-    if (s.labels.empty() == with_labels) throw_data("", "batch: some samples carry instance labels and some do not");
-    if (with_labels) {
-      if (s.labels.size() != s.image.size()) throw_data("", "batch: instance labels differ in size from the image");
+    if (!heads.distance && !heads.flows) continue;
+    if (s.labels.size() != s.image.size())
+      throw_data("", "batch: a head's targets need instance labels of the image's size in every sample");
+    if (heads.distance)
       distance_targets(s.labels).copyTo(cv::Mat(h, w, CV_32FC1, b.distance.data_ptr<float>() + i * plane));
+    if (heads.flows) {
       float* f = b.flows.data_ptr<float>() + 2 * i * plane;
       std::vector<cv::Mat> dy_dx = {cv::Mat(h, w, CV_32FC1, f), cv::Mat(h, w, CV_32FC1, f + plane)};
-      cv::split(flow_targets(s.labels), dy_dx);
+      cv::split(flow_targets(s.labels), dy_dx);  // writes into the batch: same size and type
     }
   }
   return b;
@@ -122,7 +121,7 @@ Batch BatchLoader::build(long generation, long epoch, long number) {
   std::vector<Sample> samples;
   samples.reserve(picked.size());
   for (long index : picked) samples.push_back(make_sample_(index, sample_seed(options_.seed, epoch, index)));
-  Batch b = collate(samples);
+  Batch b = collate(samples, options_.heads);
   b.indices = std::move(picked);
   b.epoch = epoch;
   b.number = number;

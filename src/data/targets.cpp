@@ -61,21 +61,28 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
 namespace {
 
 // Each pixel's Euclidean distance to the nearest pixel of its nucleus that touches another
-// label or the background (4-neighbours; the image edge is not a boundary), and each
-// nucleus' largest such distance (indexed by label id).
-cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak) {
+// label or the background (4-neighbours; the image edge is not a boundary); per label id, the
+// nucleus' largest such distance and its first pixel (raster order) at that distance.
+cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak, std::vector<cv::Point>& centre) {
   cv::Mat inside = (labels > 0) & ~label_edges(labels, /*four=*/true);
   cv::Mat dist;
   cv::distanceTransform(inside, dist, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
   peak.clear();
+  centre.clear();
   for (int y = 0; y < labels.rows; ++y) {
     const int32_t* l = labels.ptr<int32_t>(y);
     const float* d = dist.ptr<float>(y);
     for (int x = 0; x < labels.cols; ++x) {
       if (l[x] <= 0) continue;
       const size_t id = static_cast<size_t>(l[x]);
-      if (id >= peak.size()) peak.resize(id + 1, 0.0f);
-      peak[id] = std::max(peak[id], d[x]);
+      if (id >= peak.size()) {
+        peak.resize(id + 1, -1.0f);
+        centre.resize(id + 1, cv::Point(-1, -1));
+      }
+      if (d[x] > peak[id]) {
+        peak[id] = d[x];
+        centre[id] = cv::Point(x, y);
+      }
     }
   }
   return dist;
@@ -86,7 +93,8 @@ cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak) {
 cv::Mat distance_targets(const cv::Mat& labels) {
   if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
   std::vector<float> peak;
-  const cv::Mat dist = inside_distance(labels, peak);
+  std::vector<cv::Point> centre;
+  const cv::Mat dist = inside_distance(labels, peak, centre);
   // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
   // and its centre 1; the background stays 0.
   cv::Mat out(labels.rows, labels.cols, CV_32FC1, cv::Scalar(0));
@@ -103,18 +111,8 @@ cv::Mat distance_targets(const cv::Mat& labels) {
 cv::Mat flow_targets(const cv::Mat& labels) {
   if (labels.type() != CV_32SC1) throw_runtime("flow_targets: labels must be CV_32SC1");
   std::vector<float> peak;
-  const cv::Mat dist = inside_distance(labels, peak);
-  // The centre of each nucleus: its first pixel (raster order) at its largest distance.
-  std::vector<cv::Point> centre(peak.size(), cv::Point(-1, -1));
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* l = labels.ptr<int32_t>(y);
-    const float* d = dist.ptr<float>(y);
-    for (int x = 0; x < labels.cols; ++x) {
-      if (l[x] <= 0) continue;
-      const size_t id = static_cast<size_t>(l[x]);
-      if (centre[id].x < 0 && d[x] == peak[id]) centre[id] = cv::Point(x, y);
-    }
-  }
+  std::vector<cv::Point> centre;
+  inside_distance(labels, peak, centre);
   cv::Mat out(labels.rows, labels.cols, CV_32FC2, cv::Scalar(0, 0));
   for (int y = 0; y < labels.rows; ++y) {
     const int32_t* l = labels.ptr<int32_t>(y);

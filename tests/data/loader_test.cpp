@@ -11,6 +11,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/data/batch.hpp"
+#include "nucseg/data/targets.hpp"
 
 using namespace nucseg::data;
 
@@ -75,6 +76,35 @@ TEST(Batch, TensorsAreNchwCopiesOfTheNormalisedFloats) {
   b.image = cv::Mat(2, 3, CV_8UC3);  // a raw image is not a prepared sample
   b.classes = cv::Mat::zeros(2, 3, CV_8UC1);
   EXPECT_THROW(collate({a, b}), nucseg::Error);
+}
+
+// The heads' targets come from the samples' labels, only those asked for; a head without labels
+// in a sample is an error, labels without a head are ignored.
+TEST(Batch, BuildsTheTargetsOfTheHeadsAskedFor) {
+  Sample a;
+  a.image = cv::Mat(6, 7, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5));
+  a.classes = cv::Mat::zeros(6, 7, CV_8UC1);
+  a.labels = cv::Mat::zeros(6, 7, CV_32SC1);
+  a.labels(cv::Rect(1, 1, 4, 4)).setTo(1);
+  a.labels(cv::Rect(5, 1, 2, 3)).setTo(2);
+  const auto both = collate({a, a}, HeadTargets{true, true});
+  ASSERT_EQ(both.distance.sizes(), (std::vector<int64_t>{2, 6, 7}));
+  ASSERT_EQ(both.flows.sizes(), (std::vector<int64_t>{2, 2, 6, 7}));
+  const cv::Mat d = nucseg::data::distance_targets(a.labels), f = nucseg::data::flow_targets(a.labels);
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 7; ++x) {
+      EXPECT_EQ(both.distance[1][y][x].item<float>(), d.at<float>(y, x));
+      EXPECT_EQ(both.flows[1][0][y][x].item<float>(), f.at<cv::Vec2f>(y, x)[0]);
+      EXPECT_EQ(both.flows[1][1][y][x].item<float>(), f.at<cv::Vec2f>(y, x)[1]);
+    }
+  const auto flows_only = collate({a}, HeadTargets{false, true});
+  EXPECT_FALSE(flows_only.distance.defined());
+  EXPECT_TRUE(flows_only.flows.defined());
+  const auto none = collate({a});
+  EXPECT_FALSE(none.distance.defined() || none.flows.defined());
+  Sample bare = a;
+  bare.labels = cv::Mat();
+  EXPECT_THROW(collate({a, bare}, HeadTargets{true, false}), nucseg::Error);
 }
 
 TEST(BatchLoader, ContentIndependentOfWorkersAndTiming) {

@@ -14,6 +14,16 @@ cv::Mat labels_from(const std::vector<std::vector<int>>& rows) {
     for (int x = 0; x < m.cols; ++x) m.at<int32_t>(y, x) = rows[static_cast<size_t>(y)][static_cast<size_t>(x)];
   return m;
 }
+// A 5 x 5 nucleus (1) touching a 3 x 3 one (2) along a column, both inside the image.
+cv::Mat touching_pair() {
+  return labels_from({{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                      {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                      {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                      {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
+                      {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+                      {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
+                      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+}
 std::vector<std::vector<int>> as_rows(const cv::Mat& c) {
   std::vector<std::vector<int>> out(static_cast<size_t>(c.rows));
   for (int y = 0; y < c.rows; ++y)
@@ -83,13 +93,7 @@ TEST(Targets, LargeNucleusKeepsInteriorAndRejectsBadInput) {
 // edge is no boundary.
 TEST(DistanceTargets, PeakOneAtEachCentreValleyBetweenTouchingNuclei) {
   using nucseg::data::distance_targets;
-  auto labels = labels_from({{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
-                             {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  const cv::Mat labels = touching_pair();
   const cv::Mat d = distance_targets(labels);
   ASSERT_EQ(d.type(), CV_32FC1);
   ASSERT_EQ(d.size(), labels.size());
@@ -117,13 +121,7 @@ TEST(DistanceTargets, PeakOneAtEachCentreValleyBetweenTouchingNuclei) {
 // touching nuclei's vectors point apart across their contact; background and centres are 0.
 TEST(FlowTargets, UnitVectorsToEachNucleusOwnCentre) {
   using nucseg::data::flow_targets;
-  auto labels = labels_from({{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
-                             {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0},
-                             {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  const cv::Mat labels = touching_pair();
   const cv::Mat f = flow_targets(labels);
   ASSERT_EQ(f.type(), CV_32FC2);
   ASSERT_EQ(f.size(), labels.size());

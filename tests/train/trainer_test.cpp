@@ -23,6 +23,7 @@
 #include "nucseg/data/targets.hpp"
 #include "nucseg/dist/world.hpp"
 #include "nucseg/io/normalize.hpp"
+#include "nucseg/io/shard.hpp"
 #include "nucseg/model/unet.hpp"
 #include "nucseg/pack/pack.hpp"
 #include "nucseg/train/checkpoint_dir.hpp"
@@ -252,50 +253,70 @@ TEST(Trainer, Bfloat16ProductsLearnToo) {
   EXPECT_NEAR(rows.front()[3], ref.front()[3], 0.05 * ref.front()[3]);
 }
 
+// A tiny run with an extra head (`configure` switches it on): 4 epochs, the train loss falls
+// and the val object score ends 0.3 above the untrained model's. Returns the logits best.pt
+// gives on the first val image, with that image's record.
+struct HeadRun {
+  torch::Tensor logits;  // 1 x outputs x H x W
+  io::ShardRecord record;
+};
+template <class Configure>
+HeadRun train_with_head(Config& c, const char* what, Configure configure) {
+  c.data.samples_per_image = 4;
+  c.train.epochs = 4;
+  c.train.threads = 2;
+  configure(c);
+  const double before = untrained_score(c);
+  EXPECT_EQ(train::run_train(c, world()), exit_codes::ok);
+  const stdfs::path out = c.train.output;
+  auto rows = csv_rows(out / "metrics.csv");
+  EXPECT_EQ(rows.size(), 4u);
+  if (rows.size() != 4u) return {};
+  EXPECT_LT(rows.back()[3], 0.7 * rows.front()[3]) << "train loss did not fall";
+  std::printf("%s: val object score untrained %.4f, trained %.4f\n", what, before, rows.back()[9]);
+  EXPECT_GT(rows.back()[9], before + 0.3);
+  auto net = load_weights(c, out / "checkpoints" / "best.pt");
+  auto data = train::open_train_data(c);
+  HeadRun run;
+  run.record = data.dataset.read(data.val.at(0));
+  const cv::Mat image = io::normalize_image(run.record.image, io::normalize_spec(c.data));
+  run.logits = train::predict_logits(net, image, torch::kCPU);
+  return run;
+}
+
+// Resuming `c`'s run after `switch_off` removed its head is refused, naming `key`.
+template <class SwitchOff>
+void expect_resume_refused(Config c, const std::string& key, SwitchOff switch_off) {
+  switch_off(c);
+  c.train.epochs = 5;
+  try {
+    train::run_train(c, world());
+    ADD_FAILURE() << "resumed a checkpoint without its " << key;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+  }
+}
+
 // model.distance_head: the extra output learns each disk's distance map (high at the centres,
 // low on the background) beside the classes, validation with segment.seeds = predicted seeds
 // instances from it and still beats the untrained model by the margin above; the checkpoint
 // says it has the head, and resuming it with the head switched off is refused.
 TEST(Trainer, DistanceHeadLearnsTheCentres) {
   auto c = tiny_config(make_shards("ok", 0.25), "distance");
-  c.data.samples_per_image = 4;
-  c.train.epochs = 4;
-  c.train.threads = 2;
-  c.model.distance_head = true;
-  c.segment.seeds = "predicted";
-  const double before = untrained_score(c);
-  ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
-  const stdfs::path out = c.train.output;
-  auto rows = csv_rows(out / "metrics.csv");
-  ASSERT_EQ(rows.size(), 4u);
-  EXPECT_LT(rows.back()[3], 0.7 * rows.front()[3]) << "train loss did not fall";
-  std::printf("distance head: val object score untrained %.4f, trained %.4f\n", before, rows.back()[9]);
-  EXPECT_GT(rows.back()[9], before + 0.3);
-
-  const auto best = out / "checkpoints" / "best.pt";
-  ASSERT_TRUE(model::read_checkpoint_state(best).distance_head);
-  auto net = load_weights(c, best);
-  auto data = train::open_train_data(c);
-  auto record = data.dataset.read(data.val.at(0));
-  const cv::Mat image = io::normalize_image(record.image, io::normalize_spec(c.data));
-  auto logits = train::predict_logits(net, image, torch::kCPU);
-  ASSERT_EQ(logits.size(1), 4);
-  auto map = torch::sigmoid(logits[0][3]);
-  auto truth = torch::from_blob(record.classes.data, {record.classes.rows, record.classes.cols}, torch::kUInt8);
+  auto run = train_with_head(c, "distance head", [](Config& k) {
+    k.model.distance_head = true;
+    k.segment.seeds = "predicted";
+  });
+  ASSERT_TRUE(model::read_checkpoint_state(stdfs::path(c.train.output) / "checkpoints" / "best.pt").distance_head);
+  ASSERT_EQ(run.logits.size(1), 4);
+  auto map = torch::sigmoid(run.logits[0][3]);
+  const cv::Mat& classes = run.record.classes;
+  auto truth = torch::from_blob(classes.data, {classes.rows, classes.cols}, torch::kUInt8);
   const double inside = map.masked_select(truth == 1).mean().item<double>();
   const double outside = map.masked_select(truth == 0).mean().item<double>();
   std::printf("distance output: mean %.3f on interior pixels, %.3f on the background\n", inside, outside);
   EXPECT_GT(inside, outside + 0.3);
-
-  auto resumed = c;
-  resumed.model.distance_head = false;
-  resumed.train.epochs = 5;
-  try {
-    train::run_train(resumed, world());
-    ADD_FAILURE() << "resumed a distance-head checkpoint without the head";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("model.distance_head"), std::string::npos) << e.what();
-  }
+  expect_resume_refused(c, "model.distance_head", [](Config& k) { k.model.distance_head = false; });
 }
 
 // model.flow_head: the two extra outputs learn to point at each disk's centre (the flow
@@ -304,30 +325,14 @@ TEST(Trainer, DistanceHeadLearnsTheCentres) {
 // checkpoint says it has the head, and resuming it with the head switched off is refused.
 TEST(Trainer, FlowHeadLearnsToPointAtTheCentres) {
   auto c = tiny_config(make_shards("ok", 0.25), "flows");
-  c.data.samples_per_image = 4;
-  c.train.epochs = 4;
-  c.train.threads = 2;
-  c.model.flow_head = true;
-  c.segment.seeds = "flows";
-  const double before = untrained_score(c);
-  ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
-  const stdfs::path out = c.train.output;
-  auto rows = csv_rows(out / "metrics.csv");
-  ASSERT_EQ(rows.size(), 4u);
-  EXPECT_LT(rows.back()[3], 0.7 * rows.front()[3]) << "train loss did not fall";
-  std::printf("flow head: val object score untrained %.4f, trained %.4f\n", before, rows.back()[9]);
-  EXPECT_GT(rows.back()[9], before + 0.3);
-
-  const auto best = out / "checkpoints" / "best.pt";
-  ASSERT_TRUE(model::read_checkpoint_state(best).flow_head);
-  auto net = load_weights(c, best);
-  auto data = train::open_train_data(c);
-  auto record = data.dataset.read(data.val.at(0));
-  const cv::Mat image = io::normalize_image(record.image, io::normalize_spec(c.data));
-  auto logits = train::predict_logits(net, image, torch::kCPU);
-  ASSERT_EQ(logits.size(1), 5);
-  const cv::Mat target = data::flow_targets(record.labels);
-  auto predicted = torch::tanh(logits[0].narrow(0, 3, 2) * 0.5).contiguous();
+  auto run = train_with_head(c, "flow head", [](Config& k) {
+    k.model.flow_head = true;
+    k.segment.seeds = "flows";
+  });
+  ASSERT_TRUE(model::read_checkpoint_state(stdfs::path(c.train.output) / "checkpoints" / "best.pt").flow_head);
+  ASSERT_EQ(run.logits.size(1), 5);
+  const cv::Mat target = data::flow_targets(run.record.labels);
+  auto predicted = torch::tanh(run.logits[0].narrow(0, 3, 2) * 0.5).contiguous();
   const float* dy = predicted[0].data_ptr<float>();
   const float* dx = predicted[1].data_ptr<float>();
   long agree = 0, nucleus = 0;
@@ -343,17 +348,10 @@ TEST(Trainer, FlowHeadLearnsToPointAtTheCentres) {
   const double share = static_cast<double>(agree) / static_cast<double>(nucleus);
   std::printf("flow output: within 90 degrees of the centre on %.3f of nucleus pixels\n", share);
   EXPECT_GT(share, 0.75);
-
-  auto resumed = c;
-  resumed.model.flow_head = false;
-  resumed.segment.seeds = "distance";
-  resumed.train.epochs = 5;
-  try {
-    train::run_train(resumed, world());
-    ADD_FAILURE() << "resumed a flow-head checkpoint without the head";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("model.flow_head"), std::string::npos) << e.what();
-  }
+  expect_resume_refused(c, "model.flow_head", [](Config& k) {
+    k.model.flow_head = false;
+    k.segment.seeds = "distance";
+  });
 }
 
 TEST(Trainer, InterruptedThenResumedRunEndsWithTheSameWeights) {

@@ -34,9 +34,16 @@ struct Batch {
 
 // 3 x H x W float32 from a normalised CV_32FC3 image (values copied as they are).
 torch::Tensor image_to_tensor(const cv::Mat& image);
-// Stacks samples of one size (CV_32FC3 images), with the distance and flow targets of their
-// labels when they carry any (all or none must); throws Error(data) when sizes or types differ.
-Batch collate(const std::vector<Sample>& samples);
+// Which heads' targets a batch carries (model.distance_head, model.flow_head).
+struct HeadTargets {
+  bool distance = false;
+  bool flows = false;
+};
+
+// Stacks samples of one size (CV_32FC3 images) and builds, from their instance labels, the
+// targets of the heads in `heads` (then every sample must carry labels of its size). Throws
+// Error(data) when sizes or types differ or labels are missing.
+Batch collate(const std::vector<Sample>& samples, HeadTargets heads = {});
 
 // Produces the (augmented) sample for `index`; `seed` = sample_seed(seed, epoch, index) seeds it.
 using SampleFn = std::function<Sample(long index, uint64_t seed)>;
@@ -47,6 +54,7 @@ struct LoaderOptions {
   int batch_size = 1;
   uint64_t seed = 1;
   bool drop_last = true;  // a short final batch is dropped (keeps batch shapes and ranks equal)
+  HeadTargets heads;      // targets built from the samples' labels (collate)
 };
 
 struct LoaderStats {
