@@ -213,7 +213,8 @@ std::vector<Field> build() {
       int_key("infer.batch", &C::infer, &InferConfig::batch, 1, 256, "Tiles per forward pass."),
       bool_key("infer.overwrite", &C::infer, &InferConfig::overwrite, "Redo images that already have results."),
       bool_key("infer.save_probabilities", &C::infer, &InferConfig::save_probabilities,
-               "Also store class probabilities (uint8, x255) per image (and a distance head's map as a last plane)."),
+               "Also store class probabilities (uint8, x255) per image, then a distance head's map and a flow head's two "
+               "planes ((1 + dy) / 2, (1 + dx) / 2) when the network has them."),
       string_key("infer.export_labels", &C::infer, &InferConfig::export_labels, {"", "png", "tiff"},
                  "Also write each label image under <output>/labels/: unsigned 16-bit PNG or TIFF, or a 32-bit "
                  "unsigned TIFF when a label exceeds 65535 (also when png was asked: PNG has no 32-bit gray)."),

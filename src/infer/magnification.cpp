@@ -62,6 +62,7 @@ segment::SegmentParams params_at_input_scale(const segment::SegmentParams& param
   segment::SegmentParams out = params;
   out.min_area = static_cast<int>(std::lround(params.min_area / (scale * scale)));
   out.seed_distance = std::max(1, static_cast<int>(std::lround(params.seed_distance / scale)));
+  out.flow_steps = std::max(1, static_cast<int>(std::ceil(params.flow_steps / scale)));
   return out;
 }
 

@@ -19,6 +19,8 @@ void check_params(const SegmentParams& params) {
   if (params.min_area < 0) throw_runtime("segment: min_area must be >= 0, got " + std::to_string(params.min_area));
   if (params.seed_distance < 1 || params.seed_distance > 1024)
     throw_runtime("segment: seed_distance must lie in [1, 1024], got " + std::to_string(params.seed_distance));
+  if (params.flow_steps < 1 || params.flow_steps > 100000)
+    throw_runtime("segment: flow_steps must lie in [1, 100000], got " + std::to_string(params.flow_steps));
   if (!(params.center_threshold > 0.0 && params.center_threshold < 1.0))
     throw_runtime("segment: center_threshold must lie in (0, 1), got " + std::to_string(params.center_threshold));
 }
@@ -112,13 +114,18 @@ cv::Mat flow_component(const cv::Mat& f8, const cv::Mat& fg) {
   return v;
 }
 
-float bilinear(const cv::Mat& m, float y, float x) {
+// The field (vy, vx) at (y, x), bilinear; one set of weights for both components.
+cv::Vec2f bilinear(const cv::Mat& vy, const cv::Mat& vx, float y, float x) {
   const int y0 = static_cast<int>(y), x0 = static_cast<int>(x);
-  const int y1 = std::min(y0 + 1, m.rows - 1), x1 = std::min(x0 + 1, m.cols - 1);
+  const int y1 = std::min(y0 + 1, vy.rows - 1), x1 = std::min(x0 + 1, vy.cols - 1);
   const float ty = y - static_cast<float>(y0), tx = x - static_cast<float>(x0);
-  const float* r0 = m.ptr<float>(y0);
-  const float* r1 = m.ptr<float>(y1);
-  return (1 - ty) * ((1 - tx) * r0[x0] + tx * r0[x1]) + ty * ((1 - tx) * r1[x0] + tx * r1[x1]);
+  const float w00 = (1 - ty) * (1 - tx), w01 = (1 - ty) * tx, w10 = ty * (1 - tx), w11 = ty * tx;
+  auto at = [&](const cv::Mat& m) {
+    const float* r0 = m.ptr<float>(y0);
+    const float* r1 = m.ptr<float>(y1);
+    return w00 * r0[x0] + w01 * r0[x1] + w10 * r1[x0] + w11 * r1[x1];
+  };
+  return {at(vy), at(vx)};
 }
 
 // fg: CV_8UC1 foreground; fy, fx: CV_8UC1 flow outputs. See SeedMode::flows.
@@ -127,15 +134,15 @@ cv::Mat flow_seeds(const cv::Mat& fg, const cv::Mat& fy, const cv::Mat& fx, cons
   const cv::Mat vy = flow_component(fy, fg), vx = flow_component(fx, fg);
   std::vector<cv::Point> start;
   cv::findNonZero(fg, start);
-  // Every foreground pixel's end point after kFlowSteps steps along the (bilinear) field.
+  // Every foreground pixel's end point after flow_steps steps along the (bilinear) field.
   std::vector<cv::Point2f> end(start.size());
   const float ymax = static_cast<float>(rows - 1), xmax = static_cast<float>(cols - 1);
   for (size_t i = 0; i < start.size(); ++i) {
     float y = static_cast<float>(start[i].y), x = static_cast<float>(start[i].x);
-    for (int step = 0; step < kFlowSteps; ++step) {
-      const float dy = bilinear(vy, y, x), dx = bilinear(vx, y, x);
-      y = std::min(std::max(y + dy, 0.0f), ymax);
-      x = std::min(std::max(x + dx, 0.0f), xmax);
+    for (int step = 0; step < params.flow_steps; ++step) {
+      const cv::Vec2f d = bilinear(vy, vx, y, x);
+      y = std::min(std::max(y + d[0], 0.0f), ymax);
+      x = std::min(std::max(x + d[1], 0.0f), xmax);
     }
     end[i] = cv::Point2f(x, y);
   }
@@ -153,8 +160,8 @@ cv::Mat flow_seeds(const cv::Mat& fg, const cv::Mat& fy, const cv::Mat& fx, cons
   }
   // Each seed takes the end points around it: a watershed of the pile, downhill from its peaks.
   const cv::Mat support = pile > 0.0f;
-  cv::Mat elevation = -pile;
-  flood_markers(elevation, support, markers);
+  pile *= -1.0f;  // the elevation: downhill from the peaks
+  flood_markers(pile, support, markers);
   // Each pixel gets the seed of its end point; pixels whose end point no seed reached are left
   // to their neighbours (a flat flood over the foreground), then to finish().
   cv::Mat labels(rows, cols, CV_32SC1, cv::Scalar(0));

@@ -63,8 +63,8 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
     auto target = torch::from_blob(truth_classes.data, {1, truth_classes.rows, truth_classes.cols}, torch::kUInt8)
                       .to(torch::kInt64);
     const double n = static_cast<double>(truth_classes.total());
-    // The class part of the loss only (a distance head's term needs the instance targets that
-    // training derives per crop): with the head, val loss and train loss are not the same sum.
+    // The class part of the loss only (the distance and flow heads' terms need the instance
+    // targets that training derives per crop): with a head, val loss and train loss are not the same sum.
     loss_sum += segmentation_loss(class_logits(pred.logits, classes), target, options.loss).item<double>() * n;
     pixels += n;
     auto flat_pred = torch::from_blob(pred.classes.data, {static_cast<int64_t>(n)}, torch::kUInt8).to(torch::kInt64);

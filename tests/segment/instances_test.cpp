@@ -426,4 +426,15 @@ TEST(FlowSeeds, NeedsTheFlowOutputs) {
   maps.push_back(cv::Mat(truth.size(), CV_32FC1, cv::Scalar(0.5f)));  // a distance output only
   EXPECT_THROW(instances_from_probabilities(maps, with_seeds(SeedMode::flows)), nucseg::Error);
   EXPECT_EQ(seed_mode_from_string("flows"), SeedMode::flows);
+  // Five maps are the classes and a flow: no distance output for predicted seeding, and
+  // another seeding does not keep the flow (it is never read there).
+  maps.push_back(cv::Mat(truth.size(), CV_32FC1, cv::Scalar(0.5f)));
+  EXPECT_THROW(instances_from_probabilities(maps, with_seeds(SeedMode::predicted)), nucseg::Error);
+  ClassEvidence other(truth.size(), with_seeds(SeedMode::distance));
+  other.add_rows(0, maps);
+  EXPECT_TRUE(other.flow_y.empty() && other.flow_x.empty() && other.distance.empty());
+  ClassEvidence flows(truth.size(), with_seeds(SeedMode::flows));
+  flows.add_rows(0, maps);
+  EXPECT_FALSE(flows.flow_y.empty() || flows.flow_x.empty());
+  EXPECT_TRUE(flows.distance.empty());
 }

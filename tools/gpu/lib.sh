@@ -143,7 +143,7 @@ build_nucseg() {
     -DMPI_mpi_LIBRARY="$lib/openmpi/lib/libmpi.so" -DMPIEXEC_EXECUTABLE="$usr/bin/mpiexec.openmpi" \
     -DTIFF_INCLUDE_DIR="$usr/include/$multiarch" -DTIFF_LIBRARY="$lib/libtiff.so" \
     -DCMAKE_CXX_FLAGS="-I$build/fmt-first" -DNUCSEG_PYTHON3="$(command -v "$python")" \
-    -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags -Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state" \
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,--disable-new-dtags" \
     -DCMAKE_BUILD_RPATH="$lib;$usr/lib;$prefix/lib/$multiarch;$lib/openmpi/lib;$lib/pmix2/lib;$lib/hdf5/serial"
   cmake --build "$build" -j "${NUCSEG_GPU_JOBS:-$(nproc)}"
   local unresolved

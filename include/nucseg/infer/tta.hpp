@@ -4,7 +4,8 @@
 // transformed back, and the class probabilities (softmax of the logits) are averaged. The
 // wrapped model returns log(mean probability), which the tiler blends and turns back into
 // probabilities like any logits (softmax of log p is p). Costs x4 or x8 network time.
-// A model that commutes with the transforms (a pointwise one, say) gives its plain result.
+// A model that commutes with the transforms (a pointwise one, say; for a flow head's planes, one
+// whose vectors turn with the image) gives its plain result.
 #pragma once
 
 #include <string>

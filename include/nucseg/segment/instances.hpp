@@ -1,7 +1,7 @@
 // Nucleus instances from the network's 3-class output (background / interior / border).
 //
-// The foreground is background probability < 0.5 (holes filled). Two ways to place the seeds
-// that then grow over the foreground by a marker watershed:
+// The foreground is background probability < 0.5 (holes filled). Four ways to place the seeds
+// that then grow over the foreground (a marker watershed, or the flow's own grouping):
 // - SeedMode::interior: one seed per 4-connected component of confident interior
 //   (interior probability > seed_threshold); growth follows the border probability, so a
 //   predicted border band splits touching nuclei exactly along its middle. Best when the
@@ -19,9 +19,9 @@
 //   their centres even where the class map has no border band between them.
 // - SeedMode::flows: for a network with a flow head (model.flow_head), whose last two outputs
 //   are per pixel the unit vector (dy, dx) to its nucleus' centre (Cellpose-style). Every
-//   foreground pixel follows the predicted field for kFlowSteps unit-speed steps; the paths'
-//   end points pile up at the centres. Peaks of that pile (at least seed_min_area end points
-//   within 1 px, the highest in 5 x 5) are the seeds; each seed takes the end points around
+//   foreground pixel follows the predicted field for flow_steps unit-speed steps; the paths'
+//   end points pile up at the centres. Peaks of that pile (at least max(2, seed_min_area) end
+//   points within 1 px, the highest in 5 x 5) are the seeds; each seed takes the end points around
 //   it (a watershed of the pile), and each pixel the seed of its own end point. Two touching
 //   nuclei whose flows point apart across their contact separate even where the class map
 //   shows no border between them; the class map only gives the foreground.
@@ -40,9 +40,9 @@ namespace nucseg::segment {
 
 enum class SeedMode { interior, distance, predicted, flows };
 
-// Flow seeding: steps of one pixel each pixel takes along the predicted flow (beyond the
-// radius of the largest nuclei the network is run on; near a centre the flow fades and the
-// end points stay put).
+// Flow seeding: steps of one pixel each pixel takes along the predicted flow, in network pixels
+// (beyond the radius of the largest nuclei the network is trained on; near a centre the flow
+// fades and the end points stay put). SegmentParams::flow_steps is this at the input's scale.
 constexpr int kFlowSteps = 50;
 
 // "interior" / "distance" / "predicted" / "flows" (the segment.seeds key); anything else is a runtime
@@ -55,6 +55,7 @@ struct SegmentParams {
   SeedMode seeds = SeedMode::distance;  // segment.seeds
   int seed_distance = 4;        // distance mode: peaks closer than this merge (segment.seed_distance)
   double center_threshold = 0.5;  // predicted mode: seed level of the distance output (segment.center_threshold)
+  int flow_steps = kFlowSteps;    // flows mode: steps along the flow (infer::params_at_input_scale scales it)
 };
 
 // The [segment] keys; nucseg_infer and training's validation both read them.
@@ -92,8 +93,9 @@ cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, co
 // The same algorithm on a hard class map (CV_8UC1: 0 background, 1 interior, 2 border).
 cv::Mat instances_from_classes(const cv::Mat& class_map, const SegmentParams& params);
 
-// Interior mode: seed components smaller than this are dropped (usually noise inside one
-// nucleus that would split it); their pixels are reached by a neighbouring seed.
+// Seed components smaller than this are dropped (interior and predicted modes: usually noise
+// inside one nucleus that would split it; their pixels are reached by a neighbouring seed);
+// flows mode: a seed needs at least max(2, this) end points.
 int seed_min_area(const SegmentParams& params);
 
 }  // namespace nucseg::segment

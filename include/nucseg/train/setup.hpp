@@ -63,8 +63,8 @@ double train_bucket_mb(double requested, const torch::Device& device);
 std::unique_ptr<dist::GradientSync> make_gradient_sync(const dist::World& world, std::vector<torch::Tensor> params,
                                                        double bucket_mb, const torch::Device& device);
 
-// A checkpoint to resume must hold the network `model` describes: the same model.classes and
-// model.distance_head, else Error(config) naming the key and the file.
+// A checkpoint to resume must hold the network `model` describes: the same model.classes,
+// model.distance_head and model.flow_head, else Error(config) naming the key and the file.
 void check_resume_model(const ModelConfig& model, const model::CheckpointState& saved, const std::string& path);
 
 }  // namespace nucseg::train
