@@ -74,8 +74,11 @@ ValidationResult validate(model::UNet& model, const io::ShardDataset& data, cons
       std::vector<cv::Mat> planes;
       for (int k = 0; k < 3; ++k)
         planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, probs[k].data_ptr<float>()).clone());
-      // The distance and flow heads' outputs, as 0..1 maps: the instance step reads them (segment.seeds).
-      for (int64_t k = classes; k < pred.logits.size(1); ++k) {
+      // The distance and flow heads' outputs, as 0..1 maps, only for a seeding that reads them
+      // (predicted, flows); distance and interior seeding read the classes alone.
+      const bool reads_extras =
+          options.segment.seeds == segment::SeedMode::predicted || options.segment.seeds == segment::SeedMode::flows;
+      for (int64_t k = classes; reads_extras && k < pred.logits.size(1); ++k) {
         auto d = torch::sigmoid(pred.logits[0][k]).contiguous();
         planes.push_back(cv::Mat(record.image.rows, record.image.cols, CV_32FC1, d.data_ptr<float>()).clone());
       }
