@@ -62,30 +62,47 @@ namespace {
 
 // Each pixel's Euclidean distance to the nearest pixel of its nucleus that touches another
 // label or the background (4-neighbours; the image edge is not a boundary); per label id, the
-// nucleus' largest such distance and its first pixel (raster order) at that distance.
-cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak, std::vector<cv::Point>& centre) {
+// nucleus' largest such distance.
+cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak) {
   cv::Mat inside = (labels > 0) & ~label_edges(labels, /*four=*/true);
   cv::Mat dist;
   cv::distanceTransform(inside, dist, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
   peak.clear();
-  centre.clear();
   for (int y = 0; y < labels.rows; ++y) {
     const int32_t* l = labels.ptr<int32_t>(y);
     const float* d = dist.ptr<float>(y);
     for (int x = 0; x < labels.cols; ++x) {
       if (l[x] <= 0) continue;
       const size_t id = static_cast<size_t>(l[x]);
-      if (id >= peak.size()) {
-        peak.resize(id + 1, -1.0f);
-        centre.resize(id + 1, cv::Point(-1, -1));
-      }
-      if (d[x] > peak[id]) {
-        peak[id] = d[x];
-        centre[id] = cv::Point(x, y);
-      }
+      if (id >= peak.size()) peak.resize(id + 1, -1.0f);
+      peak[id] = std::max(peak[id], d[x]);
     }
   }
   return dist;
+}
+
+// Per label id, the centroid (x, y) of the nucleus' pixels at its largest inside distance. The
+// distance's 5x5 mask is symmetric under flips and quarter turns, so this plateau, and with it
+// the centre, turns with the image: an augmented crop teaches the same directions as the
+// original (a single pixel of the plateau, e.g. the first in raster order, would not).
+std::vector<cv::Point2f> plateau_centres(const cv::Mat& labels, const cv::Mat& dist, const std::vector<float>& peak) {
+  std::vector<cv::Point2d> sum(peak.size(), cv::Point2d(0, 0));
+  std::vector<double> count(peak.size(), 0.0);
+  for (int y = 0; y < labels.rows; ++y) {
+    const int32_t* l = labels.ptr<int32_t>(y);
+    const float* d = dist.ptr<float>(y);
+    for (int x = 0; x < labels.cols; ++x) {
+      if (l[x] <= 0) continue;
+      const size_t id = static_cast<size_t>(l[x]);
+      if (d[x] < peak[id]) continue;
+      sum[id] += cv::Point2d(x, y);
+      count[id] += 1.0;
+    }
+  }
+  std::vector<cv::Point2f> centre(peak.size(), cv::Point2f(-1.0f, -1.0f));
+  for (size_t id = 0; id < peak.size(); ++id)
+    if (count[id] > 0) centre[id] = cv::Point2f(static_cast<float>(sum[id].x / count[id]), static_cast<float>(sum[id].y / count[id]));
+  return centre;
 }
 
 }  // namespace
@@ -93,8 +110,7 @@ cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak, std::ve
 cv::Mat distance_targets(const cv::Mat& labels) {
   if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
   std::vector<float> peak;
-  std::vector<cv::Point> centre;
-  const cv::Mat dist = inside_distance(labels, peak, centre);
+  const cv::Mat dist = inside_distance(labels, peak);
   // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
   // and its centre 1; the background stays 0.
   cv::Mat out(labels.rows, labels.cols, CV_32FC1, cv::Scalar(0));
@@ -111,16 +127,16 @@ cv::Mat distance_targets(const cv::Mat& labels) {
 cv::Mat flow_targets(const cv::Mat& labels) {
   if (labels.type() != CV_32SC1) throw_runtime("flow_targets: labels must be CV_32SC1");
   std::vector<float> peak;
-  std::vector<cv::Point> centre;
-  inside_distance(labels, peak, centre);
+  const cv::Mat dist = inside_distance(labels, peak);
+  const std::vector<cv::Point2f> centre = plateau_centres(labels, dist, peak);
   cv::Mat out(labels.rows, labels.cols, CV_32FC2, cv::Scalar(0, 0));
   for (int y = 0; y < labels.rows; ++y) {
     const int32_t* l = labels.ptr<int32_t>(y);
     auto* o = out.ptr<cv::Vec2f>(y);
     for (int x = 0; x < labels.cols; ++x) {
       if (l[x] <= 0) continue;
-      const cv::Point c = centre[static_cast<size_t>(l[x])];
-      const float dy = static_cast<float>(c.y - y), dx = static_cast<float>(c.x - x);
+      const cv::Point2f c = centre[static_cast<size_t>(l[x])];
+      const float dy = c.y - static_cast<float>(y), dx = c.x - static_cast<float>(x);
       const float norm = std::sqrt(dy * dy + dx * dx);
       if (norm > 0.0f) o[x] = cv::Vec2f(dy / norm, dx / norm);
     }

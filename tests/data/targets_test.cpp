@@ -147,3 +147,37 @@ TEST(FlowTargets, UnitVectorsToEachNucleusOwnCentre) {
     }
   EXPECT_THROW(flow_targets(cv::Mat(3, 3, CV_8UC1, cv::Scalar(1))), nucseg::Error);
 }
+
+// Even-sided and elongated nuclei have many pixels farthest from their boundary: the centre is
+// their centroid, so the targets of a flipped or turned label image are the original targets
+// flipped or turned, their vectors with them (what augmentation does to a crop).
+TEST(FlowTargets, TurnWithTheImage) {
+  using nucseg::data::flow_targets;
+  cv::Mat labels(12, 14, CV_32SC1, cv::Scalar(0));
+  labels(cv::Rect(1, 1, 4, 4)).setTo(1);   // 4 x 4: a 2 x 2 plateau
+  labels(cv::Rect(6, 2, 7, 3)).setTo(2);   // 7 x 3: a ridge along its middle row
+  labels(cv::Rect(2, 6, 6, 5)).setTo(3);   // 6 x 5
+  const cv::Mat f = flow_targets(labels);
+  // The 4 x 4 nucleus' corner pixels point along the diagonal to its middle (3, 3) - (1.5 px).
+  EXPECT_FLOAT_EQ(f.at<cv::Vec2f>(1, 1)[0], std::sqrt(0.5f));
+  EXPECT_FLOAT_EQ(f.at<cv::Vec2f>(4, 4)[1], -std::sqrt(0.5f));
+  // Left-right flip: x mirrored, dx negated. Up-down: y mirrored, dy negated.
+  cv::Mat lr, ud;
+  cv::flip(labels, lr, 1);
+  cv::flip(labels, ud, 0);
+  const cv::Mat flr = flow_targets(lr), fud = flow_targets(ud);
+  // Transpose (a quarter turn combined with a flip): dy and dx swap.
+  const cv::Mat ft = flow_targets(cv::Mat(labels.t()));
+  for (int y = 0; y < labels.rows; ++y)
+    for (int x = 0; x < labels.cols; ++x) {
+      const cv::Vec2f v = f.at<cv::Vec2f>(y, x);
+      const cv::Vec2f a = flr.at<cv::Vec2f>(y, labels.cols - 1 - x), b = fud.at<cv::Vec2f>(labels.rows - 1 - y, x);
+      const cv::Vec2f c = ft.at<cv::Vec2f>(x, y);
+      EXPECT_NEAR(a[0], v[0], 1e-6) << y << "," << x;
+      EXPECT_NEAR(a[1], -v[1], 1e-6) << y << "," << x;
+      EXPECT_NEAR(b[0], -v[0], 1e-6) << y << "," << x;
+      EXPECT_NEAR(b[1], v[1], 1e-6) << y << "," << x;
+      EXPECT_NEAR(c[0], v[1], 1e-6) << y << "," << x;
+      EXPECT_NEAR(c[1], v[0], 1e-6) << y << "," << x;
+    }
+}
