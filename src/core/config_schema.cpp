@@ -130,6 +130,13 @@ std::vector<Field> build() {
                "Two more output channels (after the distance head's): per pixel the unit vector to its nucleus' "
                "centre (Cellpose-style flows, trained with train.flow_weight); segment.seeds = flows follows them "
                "to separate touching nuclei."),
+      int_key("model.full_res", &C::model, &ModelConfig::full_res, 0, 256,
+              "Channels of a stage at the input's resolution before the outputs (upsampling, the input image "
+              "concatenated, a 3x3 convolution); 0: the seed's last layer, one transposed convolution from "
+              "half-resolution features to the outputs."),
+      float_key("model.decoder_width", &C::model, &ModelConfig::decoder_width, 0.125, 2.0,
+                "The decoder's filters (the seed's 512, 256, 128, 64) times this, rounded, at least 8: fewer "
+                "floating-point operations per step at < 1."),
       string_key("model.encoder_weights", &C::model, &ModelConfig::encoder_weights, {},
                  "Keras MobileNetV2 ImageNet weights (.h5, no_top); empty: random initialisation."),
       tristate_key("model.freeze_encoder", &C::model, &ModelConfig::freeze_encoder,

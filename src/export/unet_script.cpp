@@ -157,8 +157,20 @@ void emit_decoder(ScriptWriter& w, model::UNetImpl& net) {
     w.line("y = torch.relu(" + conv_transpose(*up.conv, "y", args) + ")");
     w.line("y = torch.cat([y, t" + std::to_string(deepest - 1 - i) + "], 1)");
   }
-  const auto args = w.parameters("last", fold(net.last->weight, net.last->bias, nullptr, 1));
-  w.line("return " + conv_transpose(*net.last, "y", args));
+  if (!net.full_res) {
+    const auto args = w.parameters("last", fold(net.last->weight, net.last->bias, nullptr, 1));
+    w.line("return " + conv_transpose(*net.last, "y", args));
+    return;
+  }
+  // model.full_res: upsample + BatchNorm + ReLU, the input image, 3x3 conv + BatchNorm + ReLU, 1x1 to the outputs.
+  auto& f = *net.full_res;
+  const auto up = w.parameters("full_res_up", fold(f.up->conv->weight, f.up->conv->bias, f.up->bn.get(), 1));
+  w.line("y = torch.relu(" + conv_transpose(*f.up->conv, "y", up) + ")");
+  w.line("y = torch.cat([y, image], 1)");
+  const auto conv = w.parameters("full_res_conv", fold(f.conv->weight, f.conv->bias, f.bn.get(), 0));
+  w.line("y = torch.relu(torch.conv2d(y, " + conv + ", [1, 1], " + padding_of(f.conv->options) + "))");
+  const auto head = w.parameters("full_res_head", fold(f.head->weight, f.head->bias, nullptr, 0));
+  w.line("return torch.conv2d(y, " + head + ")");
 }
 
 }  // namespace
@@ -170,6 +182,7 @@ void define_unet_forward(torch::jit::Module& module, model::UNetImpl& net) {
   w.line("assert x.dim() == 4 and x.size(1) == 3 and x.size(2) % " + m + " == 0 and x.size(3) % " + m +
          " == 0, \"nucseg: input must be N x 3 x H x W (normalised float32), H and W multiples of " + m + "\"");
   w.line("x = x * 2.0 - 1.0");  // Keras's MobileNetV2 preprocessing of 0..1 input (UNetImpl::encoder_taps)
+  if (net.full_res) w.line("image = x");  // model.full_res reads it at the end
   emit_encoder(w, *net.encoder);
   emit_decoder(w, net);
   module.define(w.source());

@@ -68,6 +68,8 @@ CheckpointState read_state(torch::serialize::InputArchive& a) {
   long flow_head = 0;
   optional_long("flow_head", flow_head);
   s.flow_head = flow_head != 0;
+  optional_long("full_res", s.full_res);
+  if (a.try_read("decoder_width", optional)) s.decoder_width = optional.item<double>();
   optional_long("world_size", s.world_size);
   optional_long("batch_size", s.batch_size);
   optional_long("epoch_loss_count", s.epoch_loss_count);
@@ -139,6 +141,8 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_long(archive, "classes", state.classes);
   write_long(archive, "distance_head", state.distance_head ? 1 : 0);
   write_long(archive, "flow_head", state.flow_head ? 1 : 0);
+  write_long(archive, "full_res", state.full_res);
+  write_double(archive, "decoder_width", state.decoder_width);
   write_double(archive, "nucleus_diameter", state.nucleus_diameter);
   write_double(archive, "train_seconds", state.train_seconds);
   write_long(archive, "world_size", state.world_size);
@@ -227,6 +231,8 @@ ModelConfig checkpoint_model_config(const CheckpointState& state, ModelConfig ba
   if (state.classes > 0) base.classes = static_cast<int>(state.classes);
   base.distance_head = state.distance_head;
   base.flow_head = state.flow_head;
+  base.full_res = static_cast<int>(state.full_res);
+  base.decoder_width = state.decoder_width;
   return base;
 }
 

@@ -1,4 +1,5 @@
 // The U-Net of the TensorFlow segmentation tutorial: MobileNetV2 taps + pix2pix decoder.
+#include <algorithm>
 #include <cmath>
 
 #include "nucseg/core/error.hpp"
@@ -15,9 +16,13 @@ UNetImpl::UNetImpl(UNetOptions options) : options_(options) {
   // Decoder input channels: the previous stage's output concatenated with the skip tap.
   int in = encoder_taps_info[4].channels;
   for (size_t i = 0; i < decoder_filters.size(); ++i) {
-    const int out = decoder_filters[i];
+    const int out = std::max(8, static_cast<int>(std::lround(decoder_filters[i] * options_.decoder_width)));
     ups.push_back(register_module("up" + std::to_string(i + 1), Upsample(in, out, options_.upsampling)));
     in = out + encoder_taps_info[3 - i].channels;
+  }
+  if (options_.full_res > 0) {
+    full_res = register_module("full_res", FullRes(in, options_.full_res, outputs(), options_.upsampling));
+    return;
   }
   last = register_module("last", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, outputs(), 3)
                                                                 .stride(2)
@@ -57,7 +62,8 @@ torch::Tensor UNetImpl::forward(torch::Tensor x) {
   auto decoder_input = [decoder_dtype](const torch::Tensor& t) { return t.to(decoder_dtype); };
   torch::Tensor y = decoder_input(taps[4]);
   for (size_t i = 0; i < ups.size(); ++i) y = torch::cat({ups[i]->forward(y), decoder_input(taps[3 - i])}, 1);
-  auto logits = conv_transpose_k3s2(y, last->weight, last->bias, options_.upsampling);
+  auto logits = full_res ? full_res->forward(y, x * 2.0 - 1.0)
+                         : conv_transpose_k3s2(y, last->weight, last->bias, options_.upsampling);
   return decoder_bf16_ ? logits.to(torch::kFloat32) : logits;
 }
 
@@ -66,9 +72,13 @@ void UNetImpl::set_decoder_bfloat16(bool on) {
   if (!folded_) throw_runtime("a bfloat16 decoder is for the folded inference form only (fold BatchNorm first)");
   const auto dtype = on ? torch::kBFloat16 : torch::kFloat32;
   for (auto& up : ups) up->set_dtype(dtype);
-  torch::NoGradGuard no_grad;
-  last->weight.set_data(last->weight.to(dtype));
-  last->bias.set_data(last->bias.to(dtype));
+  if (full_res) {
+    full_res->set_dtype(dtype);
+  } else {
+    torch::NoGradGuard no_grad;
+    last->weight.set_data(last->weight.to(dtype));
+    last->bias.set_data(last->bias.to(dtype));
+  }
   decoder_bf16_ = on;
 }
 
@@ -83,6 +93,7 @@ void UNetImpl::set_mixed_bfloat16(bool on) {
   if (on && options_.upsampling != Upsampling::adjoint)
     throw_runtime("bfloat16 training needs the adjoint upsampling (the training default)");
   for (auto& up : ups) up->set_bfloat16_products(on);
+  if (full_res) full_res->up->set_bfloat16_products(on);
   mixed_bf16_ = on;
 }
 
@@ -111,6 +122,7 @@ void UNetImpl::fold_batchnorm() {
   train(false);
   encoder->fold_batchnorm();
   for (auto& up : ups) up->fold_batchnorm();
+  if (full_res) full_res->fold_batchnorm();
   // Inference form: the adjoint (oneDNN backward-data) transposed convolution at every decoder
   // layer, NCHW. Without autograd it has no native fallback; see docs/model.md for the timings.
   set_upsampling(Upsampling::adjoint);
@@ -121,6 +133,7 @@ void UNetImpl::fold_batchnorm() {
 void UNetImpl::set_upsampling(Upsampling mode) {
   options_.upsampling = mode;
   for (auto& up : ups) up->set_mode(mode);
+  if (full_res) full_res->up->set_mode(mode);
 }
 
 void fold_batchnorm(UNet& model) { model->fold_batchnorm(); }
@@ -129,6 +142,8 @@ UNet make_model(const ModelConfig& config) {
   UNetOptions options;
   options.classes = config.classes;
   options.extra_outputs = (config.distance_head ? 1 : 0) + (config.flow_head ? 2 : 0);
+  options.full_res = config.full_res;
+  options.decoder_width = config.decoder_width;
   const bool have_weights = !config.encoder_weights.empty();
   if (config.freeze_encoder == TriState::yes && !have_weights)
     throw_config("model.freeze_encoder",

@@ -98,6 +98,12 @@ void check_resume_model(const ModelConfig& model, const model::CheckpointState& 
     throw_config("model.flow_head", std::string("is ") + (model.flow_head ? "true" : "false") +
                                         " but the checkpoint to resume (" + path + ") was trained " +
                                         (saved.flow_head ? "with" : "without") + " it");
+  if (saved.full_res != model.full_res)
+    throw_config("model.full_res", "is " + std::to_string(model.full_res) + " but the checkpoint to resume (" + path +
+                                       ") has " + std::to_string(saved.full_res));
+  if (saved.decoder_width != model.decoder_width)
+    throw_config("model.decoder_width", "is " + std::to_string(model.decoder_width) + " but the checkpoint to resume (" +
+                                            path + ") has " + std::to_string(saved.decoder_width));
 }
 
 double train_bucket_mb(double requested, const torch::Device& device) {

@@ -52,10 +52,12 @@ std::map<std::string, std::string> parse_lines(const std::string& text) {
   return out;
 }
 
-TEST(ExportTorchScript, PythonOutputEqualsNucsegs) {
-  ScratchDir dir("export-torchscript");
+// full_res: model.full_res of the exported network (0: the seed's last layer).
+void expect_python_output_equals_nucsegs(int full_res) {
+  ScratchDir dir("export-torchscript-" + std::to_string(full_res));
   torch::manual_seed(11);
   nucseg::Config config;
+  config.model.full_res = full_res;
   config.data.normalize = "percentile";
   config.data.normalize_low = 2.0;
   config.data.normalize_high = 99.5;
@@ -65,6 +67,7 @@ TEST(ExportTorchScript, PythonOutputEqualsNucsegs) {
   nucseg::model::CheckpointState state;
   state.classes = 3;
   state.step = 42;
+  state.full_res = full_res;
   state.nucleus_diameter = 17.5;
   state.config = nucseg::config_to_toml(config, {"data", "model"});
   const stdfs::path run = dir.path() / "run";
@@ -121,6 +124,15 @@ TEST(ExportTorchScript, PythonOutputEqualsNucsegs) {
   // BatchNorm, a missing pad, a wrong tap) moves the logits by 1e-2 or more.
   EXPECT_LE(diff, 1e-5 * scale);
 }
+
+}  // namespace
+
+TEST(ExportTorchScript, PythonOutputEqualsNucsegs) { expect_python_output_equals_nucsegs(0); }
+
+// model.full_res: the stage at the input's resolution reads the input image at the end.
+TEST(ExportTorchScript, PythonOutputEqualsNucsegsWithFullResolutionStage) { expect_python_output_equals_nucsegs(16); }
+
+namespace {
 
 // The Python block of docs/export.md (the one after "<!-- python example -->").
 std::string doc_example() {

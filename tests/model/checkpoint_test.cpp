@@ -75,6 +75,8 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   st.classes = 3;
   st.distance_head = true;
   st.flow_head = true;
+  st.full_res = 16;
+  st.decoder_width = 0.5;
   st.nucleus_diameter = 17.25;
   st.train_seconds = 123.5;
   st.config = "[train]\nlr = 0.01\n";
@@ -94,6 +96,8 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   EXPECT_EQ(loaded.classes, 3);
   EXPECT_TRUE(loaded.distance_head);
   EXPECT_TRUE(loaded.flow_head);
+  EXPECT_EQ(loaded.full_res, 16);
+  EXPECT_DOUBLE_EQ(loaded.decoder_width, 0.5);
   EXPECT_DOUBLE_EQ(loaded.nucleus_diameter, 17.25);
   EXPECT_DOUBLE_EQ(read_checkpoint_state(dir / "c.pt").nucleus_diameter, 17.25);
   EXPECT_DOUBLE_EQ(loaded.train_seconds, 123.5);
@@ -103,8 +107,8 @@ TEST(Checkpoint, ResumedTrainingMatchesUninterruptedTraining) {
   stdfs::remove_all(dir);
 }
 
-// A checkpoint written before "nucleus_diameter", "train_seconds", "distance_head" and "flow_head" existed
-// reads them as 0 (unknown; no head), not as an error.
+// A checkpoint written before "nucleus_diameter", "train_seconds", "distance_head", "flow_head", "full_res" and "decoder_width" existed
+// reads them as 0 (unknown; no head; decoder_width 1, the seed's), not as an error.
 TEST(Checkpoint, FieldsMissingInOlderFilesReadAsZero) {
   auto dir = fresh_dir("nucseg_ckpt_old");
   Tiny m;
@@ -119,6 +123,8 @@ TEST(Checkpoint, FieldsMissingInOlderFilesReadAsZero) {
   EXPECT_EQ(st.classes, 4);
   EXPECT_FALSE(st.distance_head);
   EXPECT_FALSE(st.flow_head);
+  EXPECT_EQ(st.full_res, 0);
+  EXPECT_DOUBLE_EQ(st.decoder_width, 1.0);
   EXPECT_EQ(st.nucleus_diameter, 0.0);
   EXPECT_EQ(st.train_seconds, 0.0);
   Tiny n;
@@ -187,7 +193,7 @@ TEST(Checkpoint, AChangedWeightIsRefusedAndOldFilesStillLoad) {
   stdfs::remove_all(dir);
 }
 
-// The network to rebuild for a checkpoint: its recorded classes and distance head override the
+// The network to rebuild for a checkpoint: its recorded classes, heads and full_res override the
 // caller's configuration, an unrecorded class count (0, older files) keeps the caller's, and no
 // ImageNet file or freezing is asked for (the checkpoint holds every weight).
 TEST(Checkpoint, ModelConfigFollowsTheRecordedArchitecture) {
@@ -199,19 +205,26 @@ TEST(Checkpoint, ModelConfigFollowsTheRecordedArchitecture) {
   state.classes = 4;
   state.distance_head = true;
   state.flow_head = true;
+  state.full_res = 8;
+  state.decoder_width = 0.25;
   const auto mc = checkpoint_model_config(state, base);
   EXPECT_EQ(mc.classes, 4);
   EXPECT_TRUE(mc.distance_head);
   EXPECT_TRUE(mc.flow_head);
+  EXPECT_EQ(mc.full_res, 8);
+  EXPECT_DOUBLE_EQ(mc.decoder_width, 0.25);
   EXPECT_TRUE(mc.encoder_weights.empty());
   EXPECT_EQ(mc.freeze_encoder, nucseg::TriState::automatic);
   state.classes = 0;
   state.distance_head = false;
   state.flow_head = false;
+  state.full_res = 0;
   base.distance_head = true;
   base.flow_head = true;
+  base.full_res = 16;
   const auto old = checkpoint_model_config(state, base);
   EXPECT_EQ(old.classes, 3);
   EXPECT_FALSE(old.distance_head);
   EXPECT_FALSE(old.flow_head);
+  EXPECT_EQ(old.full_res, 0);
 }

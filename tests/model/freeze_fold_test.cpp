@@ -146,3 +146,34 @@ TEST(Fold, BFloat16EncoderStaysCloseToFloat32) {
     expect_bfloat16_close(net->forward(x), ref, decoder_too ? "bfloat16 encoder and decoder" : "bfloat16 encoder");
   }
 }
+
+// model.full_res: the full-resolution stage keeps the output's shape, takes part in training
+// (its parameters get gradients; the image it reads changes the logits where the decoder's
+// features alone would not), and folds and runs in bfloat16 like the rest of the decoder.
+TEST(FullRes, ShapesGradientsFoldAndBFloat16) {
+  torch::manual_seed(12);
+  UNetOptions options{3, Upsampling::torch, false, 3};
+  options.full_res = 8;
+  UNet net(options);
+  ASSERT_TRUE(net->full_res);
+  EXPECT_FALSE(net->last);
+  const auto x = torch::rand({2, 3, 64, 96});
+  net->train();
+  auto y = net->forward(x);
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 6, 64, 96}));
+  y.pow(2).mean().backward();
+  for (auto& p : net->full_res->named_parameters())
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+
+  randomise_bn_statistics(net);
+  for (auto& p : net->named_parameters())
+    if (p.key().find("full_res.bn") != std::string::npos) p.value().data().uniform_(0.5, 1.5);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto ref = net->forward(x);
+  fold_batchnorm(net);
+  const auto folded = net->forward(x);
+  EXPECT_LT(((folded - ref).abs().max() / ref.abs().max()).item<double>(), 1e-4);
+  net->set_decoder_bfloat16(true);
+  expect_bfloat16_close(net->forward(x).slice(1, 0, 3), ref.slice(1, 0, 3), "bfloat16 decoder with full_res");
+}

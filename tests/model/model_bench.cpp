@@ -38,6 +38,8 @@ struct Args {
   bool bf16_decoder = false;
   bool bf16_train = false;    // UNet::set_mixed_bfloat16 (train.precision = bfloat16)
   bool bf16_encoder = false;  // inference: UNet::set_encoder_bfloat16
+  int full_res = 0;            // model.full_res
+  double decoder_width = 1.0;  // model.decoder_width
   std::string profile;  // chrome trace of the timed training steps (tools/bench/profile_ops.py sums it)
 };
 
@@ -63,6 +65,8 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--bf16-decoder")) a.bf16_decoder = true;
     else if (!std::strcmp(argv[i], "--bf16-train")) a.bf16_train = true;
     else if (!std::strcmp(argv[i], "--bf16-encoder")) a.bf16_encoder = true;
+    else if (!std::strcmp(argv[i], "--full-res")) a.full_res = next("--full-res");
+    else if (!std::strcmp(argv[i], "--decoder-width") && i + 1 < argc) a.decoder_width = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--upsampling") && i + 1 < argc) a.upsampling = argv[++i];
     else if (!std::strcmp(argv[i], "--infer-upsampling") && i + 1 < argc) a.infer_upsampling = argv[++i];
     else if (!std::strcmp(argv[i], "--profile") && i + 1 < argc) a.profile = argv[++i];
@@ -72,7 +76,8 @@ Args parse(int argc, char** argv) {
                    "                          [--frozen] [--train-only|--infer-only] [--channels-last]\n"
                    "                          [--upsampling adjoint|torch|subpixel|phases]\n"
                    "                          [--infer-upsampling adjoint|torch|subpixel|phases] [--bf16-decoder]\n"
-                   "                          [--bf16-train] [--bf16-encoder] [--profile TRACE.json]\n");
+                   "                          [--bf16-train] [--bf16-encoder] [--profile TRACE.json]\n"
+                   "                          [--full-res N] [--decoder-width X]\n");
       std::exit(2);
     }
   }
@@ -104,6 +109,8 @@ int main(int argc, char** argv) {
   nucseg::model::UNetOptions opt;
   opt.channels_last = a.channels_last;
   opt.upsampling = upsampling_named(a.upsampling);
+  opt.full_res = a.full_res;
+  opt.decoder_width = a.decoder_width;
   nucseg::model::UNet net(opt);
   // A frozen encoder normally holds ImageNet weights; random ones time the same.
   if (a.frozen) net->set_encoder_frozen(true);

@@ -44,6 +44,37 @@ TEST(ModelShapes, ClassesOption) {
   EXPECT_EQ(net->forward(torch::rand({1, 3, 32, 64})).sizes(), (std::vector<int64_t>{1, 5, 32, 64}));
 }
 
+// model.full_res = 16: the same output; instead of the seed's last layer (160 -> 6 channels,
+// 3 x 3 transposed, bias) an upsampling 160 -> 16 and a 3 x 3 convolution (16 + 3) -> 16, each
+// with BatchNorm, and a 1 x 1 convolution 16 -> 6 with bias.
+TEST(ModelShapes, FullResolutionStage) {
+  UNetOptions options{3, Upsampling::adjoint, false, 3};
+  UNet plain(options);
+  options.full_res = 16;
+  UNet full(options);
+  full->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(full->forward(torch::rand({1, 3, 64, 96})).sizes(), (std::vector<int64_t>{1, 6, 64, 96}));
+  const int64_t last = 160 * 6 * 9 + 6;
+  const int64_t stage = 160 * 16 * 9 + 2 * 16 + (16 + 3) * 16 * 9 + 2 * 16 + 16 * 6 + 6;
+  EXPECT_EQ(count(full->parameters()) - count(plain->parameters()), stage - last);
+}
+
+// model.decoder_width scales the pix2pix filters (512, 256, 128, 64), rounded, at least 8.
+TEST(ModelShapes, DecoderWidth) {
+  for (auto [width, filters] : std::vector<std::pair<double, std::vector<int64_t>>>{
+           {0.5, {256, 128, 64, 32}}, {0.3, {154, 77, 38, 19}}, {0.125, {64, 32, 16, 8}}}) {
+    UNetOptions options;
+    options.decoder_width = width;
+    UNet net(options);
+    ASSERT_EQ(net->ups.size(), filters.size());
+    for (size_t i = 0; i < filters.size(); ++i) EXPECT_EQ(net->ups[i]->conv->weight.size(1), filters[i]) << width;
+    net->eval();
+    torch::NoGradGuard no_grad;
+    EXPECT_EQ(net->forward(torch::rand({1, 3, 64, 96})).sizes(), (std::vector<int64_t>{1, 3, 64, 96})) << width;
+  }
+}
+
 TEST(ModelShapes, RejectsSidesNotMultipleOf32) {
   UNet net;
   EXPECT_THROW(net->forward(torch::rand({1, 3, 48, 64})), nucseg::Error);

@@ -253,7 +253,7 @@ TEST(Trainer, Bfloat16ProductsLearnToo) {
   EXPECT_NEAR(rows.front()[3], ref.front()[3], 0.05 * ref.front()[3]);
 }
 
-// A tiny run with an extra head (`configure` switches it on): 4 epochs, the train loss falls
+// A tiny run with an extra head or stage (`configure` switches it on): 4 epochs, the train loss falls
 // and the val object score ends 0.3 above the untrained model's. Returns the logits best.pt
 // gives on the first val image, with that image's record.
 struct HeadRun {
@@ -352,6 +352,18 @@ TEST(Trainer, FlowHeadLearnsToPointAtTheCentres) {
     k.model.flow_head = false;
     k.segment.seeds = "distance";
   });
+}
+
+// model.full_res: the network with a stage at the input's resolution trains as well (the margin
+// over the untrained model above), the checkpoint records its width, and resuming it with
+// another width, or another model.decoder_width, is refused.
+TEST(Trainer, FullResolutionStageTrains) {
+  auto c = tiny_config(make_shards("ok", 0.25), "full_res");
+  auto run = train_with_head(c, "full_res 8", [](Config& k) { k.model.full_res = 8; });
+  EXPECT_EQ(model::read_checkpoint_state(stdfs::path(c.train.output) / "checkpoints" / "best.pt").full_res, 8);
+  ASSERT_EQ(run.logits.size(1), 3);
+  expect_resume_refused(c, "model.full_res", [](Config& k) { k.model.full_res = 16; });
+  expect_resume_refused(c, "model.decoder_width", [](Config& k) { k.model.decoder_width = 0.5; });
 }
 
 TEST(Trainer, InterruptedThenResumedRunEndsWithTheSameWeights) {

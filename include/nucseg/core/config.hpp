@@ -104,6 +104,8 @@ struct ModelConfig {
   int classes = 3;
   bool distance_head = false;  // one more output: each nucleus' normalised distance to its boundary
   bool flow_head = false;      // two more outputs (after the distance's): unit vectors to each nucleus' centre
+  int full_res = 0;            // channels of a full-resolution stage before the outputs (0: the seed's last layer)
+  double decoder_width = 1.0;  // the decoder's filters x this (1: the seed's 512-256-128-64)
   std::string encoder_weights;
   TriState freeze_encoder = TriState::automatic;
 };

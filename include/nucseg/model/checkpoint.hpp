@@ -5,7 +5,8 @@
 // complete.
 // Layout (torch::serialize archive): "model/..." parameters and buffers, "optimizer/...",
 // scalars "epoch", "step", "batch_in_epoch", "seed", "best_score", "best_step", "classes",
-// "distance_head", "flow_head" (0/1, absent in checkpoints written before they existed, read as 0),
+// "distance_head", "flow_head" (0/1), "full_res" (channels; all three absent in checkpoints written
+// before they existed, read as 0), "decoder_width" (float64; absent: 1),
 // "nucleus_diameter" (float64, px), "train_seconds" (float64; both absent in checkpoints written
 // before they existed, read as 0),
 // "world_size", "batch_size", "epoch_loss_sum", "epoch_loss_count" (the last four optional),
@@ -41,6 +42,8 @@ struct CheckpointState {
   long classes = 0;
   bool distance_head = false;  // the network has model.distance_head's extra output
   bool flow_head = false;      // ... and model.flow_head's two (after the distance's)
+  long full_res = 0;           // model.full_res's channels (0: none)
+  double decoder_width = 1.0;  // model.decoder_width
   // Median equivalent diameter (pixels) of the training set's nuclei, from the pack index's
   // `nucleus_diameter_median`; 0 = unknown (older checkpoint or index). Inference rescales
   // images to this size.

@@ -30,6 +30,11 @@ struct UNetOptions {
   // Outputs after the class logits: model.distance_head's distance logit (1), model.flow_head's
   // (dy, dx) logits (2, after the distance's when both).
   int extra_outputs = 0;
+  // model.full_res: channels of a stage at the input's resolution (0: the seed's last layer,
+  // one transposed convolution from the stride-2 features straight to the logits).
+  int full_res = 0;
+  // model.decoder_width: decoder_filters (model_info.hpp) times this, rounded, at least 8.
+  double decoder_width = 1.0;
 };
 
 // One convolution followed by BatchNorm (Keras pair such as block_1_expand + block_1_expand_BN).
@@ -94,6 +99,30 @@ class UpsampleImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Upsample);
 
+// model.full_res: the seed's last layer maps stride-2 features linearly to full-resolution
+// logits, so nothing nonlinear sees a single pixel. This stage upsamples to `channels` features
+// (Upsample), concatenates the network's input image, and runs Conv3x3 -> BatchNorm -> ReLU and
+// a 1x1 convolution to the outputs: a border one pixel wide can be drawn where the image shows it.
+class FullResImpl : public torch::nn::Module {
+ public:
+  FullResImpl(int in, int channels, int outputs, Upsampling mode);
+  // y: the decoder's stride-2 features; image: the network input as the encoder sees it ([-1, 1]).
+  torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& image);
+  void fold_batchnorm();
+  // Folded only: weights and biases in `dtype`.
+  void set_dtype(torch::Dtype dtype);
+
+  Upsample up{nullptr};
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::Conv2d head{nullptr};
+
+ private:
+  bool folded_ = false;
+  torch::Tensor folded_bias_;
+};
+TORCH_MODULE(FullRes);
+
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(UNetOptions options = {});
@@ -137,7 +166,8 @@ class UNetImpl : public torch::nn::Module {
   int outputs() const { return options_.classes + options_.extra_outputs; }
   MobileNetV2Encoder encoder{nullptr};
   std::vector<Upsample> ups;
-  torch::nn::ConvTranspose2d last{nullptr};
+  torch::nn::ConvTranspose2d last{nullptr};  // null with options().full_res > 0
+  FullRes full_res{nullptr};                 // null without
 
  private:
   void check_input(const torch::Tensor& x) const;
