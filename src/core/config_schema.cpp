@@ -210,7 +210,7 @@ std::vector<Field> build() {
       // [infer]
       string_key("infer.model", &C::infer, &InferConfig::model, {}, "Checkpoint file or training run directory (uses its best checkpoint)."),
       string_key("infer.input", &C::infer, &InferConfig::input, {},
-                 "Folder tree of images, a Kaggle-layout folder, or a text file listing image paths."),
+                 "Folder tree of images, a Kaggle-layout folder, a text file listing image paths, or one image."),
       string_key("infer.output", &C::infer, &InferConfig::output, {}, "Output folder (segmentation.h5 and part files)."),
       int_key("infer.tile", &C::infer, &InferConfig::tile, 64, 4096,
               "Largest tile area, as the side of a square: tiles hold at most tile x tile pixels; per image the "

@@ -188,6 +188,14 @@ InputSet discover_inputs(const std::string& input) {
   if (stdfs::is_directory(root, ec)) {
     set.kind = looks_kaggle(root) ? "kaggle" : "folder";
     set.items = set.kind == "kaggle" ? walk_kaggle(root, set) : walk_folder(root, set);
+  } else if (stdfs::is_regular_file(root, ec) && is_image_file(root.string())) {
+    // One image: its own set, named by its file name (a list file would read its bytes as paths).
+    set.kind = "file";
+    InputItem item;
+    item.path = set.root;
+    item.relative = root.filename().generic_string();
+    item.bytes = size_or_zero(root);
+    set.items.push_back(std::move(item));
   } else if (stdfs::is_regular_file(root, ec)) {
     set.kind = "list";
     set.items = read_list(root);

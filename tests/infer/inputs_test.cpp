@@ -160,6 +160,23 @@ TEST(Inputs, ListFileWithCommentsRelativeAndEscapingPaths) {
   expect_safe_ids(set, dir.path() / "out");
 }
 
+// One image given as the input (a PNG is not a list of paths): one item, the file itself, its
+// id the file name without the extension, whatever the case of the extension.
+TEST(Inputs, OneImageFileIsOneInput) {
+  ScratchDir dir("inputs-one-file");
+  for (const char* name : {"ihc.png", "Scan 7.TIF"}) {
+    const auto file = dir.path() / name;
+    touch(file, "discovery does not decode it");
+    const auto set = discover_inputs(file.string());
+    EXPECT_EQ(set.kind, "file");
+    ASSERT_EQ(set.items.size(), 1u) << name;
+    EXPECT_EQ(set.items[0].path, stdfs::absolute(file).lexically_normal().string());
+    EXPECT_EQ(set.items[0].relative, name);
+    EXPECT_EQ(set.items[0].id, std::string(name) == "ihc.png" ? "ihc" : "Scan_7");
+    EXPECT_GT(set.items[0].bytes, 0u);
+  }
+}
+
 TEST(Inputs, EmptyOrMissingInputIsAConfigError) {
   ScratchDir dir("inputs-empty");
   touch(dir.path() / "readme.txt");

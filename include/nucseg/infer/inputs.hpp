@@ -18,8 +18,8 @@ struct InputItem {
 };
 
 struct InputSet {
-  std::string root;  // the folder, or the list file
-  std::string kind;  // "folder", "kaggle" or "list"
+  std::string root;  // the folder, the list file, or the one image
+  std::string kind;  // "folder", "kaggle", "list" or "file" (one image, by its extension)
   std::vector<InputItem> items;  // sorted by relative path
   size_t hidden_skipped = 0;     // hidden files and folders (".name") left out
   size_t temporary_skipped = 0;  // the tools' own temporaries (fs::is_temporary_name) left out
