@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
@@ -84,24 +85,46 @@ cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak) {
 // Per label id, the centroid (x, y) of the nucleus' pixels at its largest inside distance. The
 // distance's 5x5 mask is symmetric under flips and quarter turns, so this plateau, and with it
 // the centre, turns with the image: an augmented crop teaches the same directions as the
-// original (a single pixel of the plateau, e.g. the first in raster order, would not).
+// original (a single pixel of the plateau, e.g. the first in raster order, would not). A
+// centroid that misses the nucleus (its nearest pixel has another label) is replaced by the
+// plateau pixel nearest to it, so every vector points into the nucleus' own body.
 std::vector<cv::Point2f> plateau_centres(const cv::Mat& labels, const cv::Mat& dist, const std::vector<float>& peak) {
   std::vector<cv::Point2d> sum(peak.size(), cv::Point2d(0, 0));
   std::vector<double> count(peak.size(), 0.0);
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* l = labels.ptr<int32_t>(y);
-    const float* d = dist.ptr<float>(y);
-    for (int x = 0; x < labels.cols; ++x) {
-      if (l[x] <= 0) continue;
-      const size_t id = static_cast<size_t>(l[x]);
-      if (d[x] < peak[id]) continue;
-      sum[id] += cv::Point2d(x, y);
-      count[id] += 1.0;
+  auto for_plateau = [&](auto&& visit) {
+    for (int y = 0; y < labels.rows; ++y) {
+      const int32_t* l = labels.ptr<int32_t>(y);
+      const float* d = dist.ptr<float>(y);
+      for (int x = 0; x < labels.cols; ++x)
+        if (l[x] > 0 && d[x] >= peak[static_cast<size_t>(l[x])]) visit(static_cast<size_t>(l[x]), x, y);
     }
-  }
+  };
+  for_plateau([&](size_t id, int x, int y) {
+    sum[id] += cv::Point2d(x, y);
+    count[id] += 1.0;
+  });
   std::vector<cv::Point2f> centre(peak.size(), cv::Point2f(-1.0f, -1.0f));
-  for (size_t id = 0; id < peak.size(); ++id)
-    if (count[id] > 0) centre[id] = cv::Point2f(static_cast<float>(sum[id].x / count[id]), static_cast<float>(sum[id].y / count[id]));
+  std::vector<size_t> missed;
+  for (size_t id = 0; id < peak.size(); ++id) {
+    if (count[id] <= 0) continue;
+    centre[id] = cv::Point2f(static_cast<float>(sum[id].x / count[id]), static_cast<float>(sum[id].y / count[id]));
+    const int cx = static_cast<int>(std::lround(centre[id].x)), cy = static_cast<int>(std::lround(centre[id].y));
+    if (labels.at<int32_t>(cy, cx) != static_cast<int32_t>(id)) missed.push_back(id);
+  }
+  if (missed.empty()) return centre;
+  std::vector<float> best(peak.size(), std::numeric_limits<float>::max());
+  std::vector<cv::Point2f> nearest(peak.size());
+  std::vector<char> is_missed(peak.size(), 0);
+  for (size_t id : missed) is_missed[id] = 1;
+  for_plateau([&](size_t id, int x, int y) {
+    if (!is_missed[id]) return;
+    const float dx = static_cast<float>(x) - centre[id].x, dy = static_cast<float>(y) - centre[id].y;
+    if (dx * dx + dy * dy < best[id]) {
+      best[id] = dx * dx + dy * dy;
+      nearest[id] = cv::Point2f(static_cast<float>(x), static_cast<float>(y));
+    }
+  });
+  for (size_t id : missed) centre[id] = nearest[id];
   return centre;
 }
 

@@ -111,7 +111,13 @@ std::string trim(const std::string& s) {
 }
 
 std::vector<InputItem> read_list(const stdfs::path& list) {
-  std::istringstream in(fs::read_file(list));
+  const std::string text = fs::read_file(list);
+  // An image under a name without an image extension (a link, a .bmp) would be read as
+  // thousands of "paths" that all fail; text lists hold no NUL bytes.
+  if (text.find('\0') != std::string::npos)
+    throw_config(kKey, list.string() + " is not a list of image paths (it holds binary data); an image must be named "
+                                       ".png .tif .tiff .jpg or .jpeg");
+  std::istringstream in(text);
   auto base = list.parent_path();
   std::vector<stdfs::path> paths;
   std::string line;
@@ -180,7 +186,7 @@ void assign_ids(std::vector<InputItem>& items) {
 }
 
 InputSet discover_inputs(const std::string& input) {
-  if (input.empty()) throw_config(kKey, "no input given (a folder, a Kaggle-layout folder or a list file)");
+  if (input.empty()) throw_config(kKey, "no input given (a folder, a Kaggle-layout folder, a list file or one image)");
   stdfs::path root(input);
   std::error_code ec;
   InputSet set;

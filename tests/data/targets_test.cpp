@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <opencv2/imgproc.hpp>
+
 #include "nucseg/core/error.hpp"
 #include "nucseg/data/targets.hpp"
 
@@ -146,6 +148,34 @@ TEST(FlowTargets, UnitVectorsToEachNucleusOwnCentre) {
       EXPECT_NEAR(length, labels.at<int32_t>(y, x) > 0 && !centre ? 1.0f : 0.0f, 1e-6) << y << "," << x;
     }
   EXPECT_THROW(flow_targets(cv::Mat(3, 3, CV_8UC1, cv::Scalar(1))), nucseg::Error);
+}
+
+// A ring-shaped nucleus (a thick C): the pixels farthest from its boundary lie on a bent ridge
+// whose centroid falls in the hole, outside the nucleus. The centre is then the ridge pixel
+// nearest to that centroid: exactly one pixel of the nucleus has a zero vector, and the
+// vectors of the pixels next to it point at it.
+TEST(FlowTargets, CentreOfARingStaysInsideIt) {
+  using nucseg::data::flow_targets;
+  cv::Mat labels(21, 21, CV_32SC1, cv::Scalar(0));
+  cv::circle(labels, cv::Point(10, 10), 8, cv::Scalar(1), cv::FILLED);
+  cv::circle(labels, cv::Point(10, 10), 4, cv::Scalar(0), cv::FILLED);
+  labels(cv::Rect(15, 8, 6, 5)).setTo(0);  // the C's opening on the right
+  const cv::Mat f = flow_targets(labels);
+  int zero = 0;
+  cv::Point centre(-1, -1);
+  for (int y = 0; y < labels.rows; ++y)
+    for (int x = 0; x < labels.cols; ++x)
+      if (labels.at<int32_t>(y, x) == 1 && f.at<cv::Vec2f>(y, x) == cv::Vec2f(0, 0)) {
+        ++zero;
+        centre = cv::Point(x, y);
+      }
+  ASSERT_EQ(zero, 1);
+  EXPECT_EQ(labels.at<int32_t>(10, 10), 0);  // the plain centroid would be in the hole
+  EXPECT_LT(centre.x, 10);                      // the ridge pixel opposite the opening
+  ASSERT_EQ(labels.at<int32_t>(centre.y + 1, centre.x), 1);
+  const cv::Vec2f below = f.at<cv::Vec2f>(centre.y + 1, centre.x);
+  EXPECT_NEAR(below[0], -1.0f, 1e-6);
+  EXPECT_NEAR(below[1], 0.0f, 1e-6);
 }
 
 // Even-sided and elongated nuclei have many pixels farthest from their boundary: the centre is

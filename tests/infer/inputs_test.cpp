@@ -180,7 +180,10 @@ TEST(Inputs, OneImageFileIsOneInput) {
 TEST(Inputs, EmptyOrMissingInputIsAConfigError) {
   ScratchDir dir("inputs-empty");
   touch(dir.path() / "readme.txt");
-  for (auto input : {dir.path().string(), (dir.path() / "nope").string(), std::string()}) {
+  // An image named without an image extension is binary, not a list of paths.
+  touch(dir.path() / "scan.bmp", std::string("BM\0\0\x36\x10", 6));
+  for (auto input : {dir.path().string(), (dir.path() / "nope").string(), std::string(),
+                     (dir.path() / "scan.bmp").string()}) {
     try {
       discover_inputs(input);
       ADD_FAILURE() << "no error for " << input;

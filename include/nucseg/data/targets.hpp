@@ -25,12 +25,14 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width);
 cv::Mat distance_targets(const cv::Mat& labels);
 
 // The flow head's target (model.flow_head): CV_32FC2, per pixel the unit vector (dy, dx) from
-// the pixel towards its nucleus' centre, (0, 0) on the background and at the centre itself.
-// A nucleus' centre is the centroid of its pixels farthest from its own boundary
-// (distance_targets' d; several on a plateau or a ridge, so the centre turns with flipped and
-// turned crops), so it lies within the nucleus' core and each of two touching
-// nuclei keeps its own: their vectors point apart across the line where they meet, whether or
-// not the image shows that line (Cellpose's flows, with straight paths instead of diffusion).
+// the pixel towards its nucleus' centre, (0, 0) on the background and on a pixel the centre
+// falls on exactly. A nucleus' centre is the centroid of its pixels farthest from its own
+// boundary (distance_targets' d; several on a plateau or a ridge, so the centre turns with
+// flipped and turned crops); where that centroid is not a pixel of the nucleus (two equal
+// lobes, a bent ridge, a thin arc), the nearest of those pixels instead. So it lies inside the
+// nucleus, and each of two touching nuclei keeps its own: their vectors point apart across
+// the line where they meet, whether or not the image shows that line (Cellpose's flows, with
+// straight paths instead of diffusion).
 cv::Mat flow_targets(const cv::Mat& labels);
 
 }  // namespace nucseg::data
