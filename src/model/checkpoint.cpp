@@ -236,6 +236,14 @@ ModelConfig checkpoint_model_config(const CheckpointState& state, ModelConfig ba
   return base;
 }
 
+void record_architecture(CheckpointState& state, const ModelConfig& model, long classes) {
+  state.classes = classes;
+  state.distance_head = model.distance_head;
+  state.flow_head = model.flow_head;
+  state.full_res = model.full_res;
+  state.decoder_width = model.decoder_width;
+}
+
 std::string step_checkpoint_name(long step) {
   char name[64];
   std::snprintf(name, sizeof name, "ckpt-step-%08ld.pt", step);

@@ -215,11 +215,7 @@ CheckpointDir TrainingRun::open_checkpoints() const {
 TrainState TrainingRun::resume(const std::string& resolved_config) {
   TrainState state;
   state.seed = tc_.seed;
-  state.classes = classes_;
-  state.distance_head = config_.model.distance_head;
-  state.flow_head = config_.model.flow_head;
-  state.full_res = config_.model.full_res;
-  state.decoder_width = config_.model.decoder_width;
+  model::record_architecture(state, config_.model, classes_);
   state.best_score = -std::numeric_limits<double>::infinity();
   if (auto path = resume_path(world_, ckpts_); !path.empty()) {
     check_resume_model(config_.model, model::read_checkpoint_state(path), path);

@@ -228,3 +228,23 @@ TEST(Checkpoint, ModelConfigFollowsTheRecordedArchitecture) {
   EXPECT_FALSE(old.flow_head);
   EXPECT_EQ(old.full_res, 0);
 }
+
+// What a training run records and what inference rebuilds are inverses: every architecture
+// field of a ModelConfig goes through record_architecture and back through
+// checkpoint_model_config unchanged.
+TEST(Checkpoint, ArchitectureRoundTrips) {
+  nucseg::ModelConfig model;
+  model.classes = 4;
+  model.distance_head = true;
+  model.flow_head = true;
+  model.full_res = 24;
+  model.decoder_width = 0.5;
+  CheckpointState state;
+  record_architecture(state, model, 4);
+  const auto back = checkpoint_model_config(state);
+  EXPECT_EQ(back.classes, 4);
+  EXPECT_TRUE(back.distance_head);
+  EXPECT_TRUE(back.flow_head);
+  EXPECT_EQ(back.full_res, 24);
+  EXPECT_DOUBLE_EQ(back.decoder_width, 0.5);
+}

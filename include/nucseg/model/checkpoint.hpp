@@ -83,9 +83,13 @@ std::string model_tensors_hash(torch::nn::Module& model);
 CheckpointState read_checkpoint_state(const std::filesystem::path& file);
 
 // The network a checkpoint's weights fit, for make_model before load_checkpoint: `base` with the
-// architecture `state` records (its classes when recorded, the distance head) and no ImageNet
-// file or freezing (the checkpoint holds every weight).
+// architecture `state` records (its classes when recorded, the heads, full_res, decoder_width)
+// and no ImageNet file or freezing (the checkpoint holds every weight).
 ModelConfig checkpoint_model_config(const CheckpointState& state, ModelConfig base = {});
+
+// The other direction, for a run that writes checkpoints: `model`'s architecture (the heads,
+// full_res, decoder_width; the classes the caller resolved) recorded in `state`.
+void record_architecture(CheckpointState& state, const ModelConfig& model, long classes);
 
 // "ckpt-step-00000042.pt": the name of the step checkpoint written after `step` steps.
 std::string step_checkpoint_name(long step);
