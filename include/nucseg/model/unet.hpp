@@ -102,7 +102,8 @@ TORCH_MODULE(Upsample);
 // model.full_res: the seed's last layer maps stride-2 features linearly to full-resolution
 // logits, so nothing nonlinear sees a single pixel. This stage upsamples to `channels` features
 // (Upsample), concatenates the network's input image, and runs Conv3x3 -> BatchNorm -> ReLU and
-// a 1x1 convolution to the outputs: a border one pixel wide can be drawn where the image shows it.
+// a 1x1 convolution to the outputs, so outlines are decided at the image's own pixels (measured:
+// docs/benchmarks.md, "generalisation, seventh pass"; a 1-px border band still did not pay).
 class FullResImpl : public torch::nn::Module {
  public:
   FullResImpl(int in, int channels, int outputs, Upsampling mode);
