@@ -254,7 +254,8 @@ std::vector<Field> build() {
                    "auto = measured per image by a first pass, then a second pass rescaled when it differs from the "
                    "training diameter by more than 20% (an enlargement only when the foreground is narrow too), "
                    "kept when the network is more confident there (docs/inference.md); "
-                   "0: no rescaling. Needs a checkpoint that records its diameter."),
+                   "0: no rescaling. A number needs a checkpoint that records its diameter; auto without one "
+                   "leaves images at their scale."),
       float_key("infer.pixel_size", &C::infer, &InferConfig::pixel_size, 0.0, 1000.0,
                 "Micrometres per pixel of every input image, for the _um/_um2 columns of the objects table; "
                 "0: read per image from the file (OME-XML, ImageJ or TIFF resolution, PNG pHYs), unknown "

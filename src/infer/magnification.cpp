@@ -26,11 +26,12 @@ int interpolation(cv::Size from, cv::Size to) {
 }  // namespace
 
 double initial_scale(const DiameterSpec& spec, double training_diameter) {
-  if (!spec.automatic && spec.pixels == 0.0) return 1.0;
+  // "auto" starts at native scale; without a recorded diameter it stays there (run.cpp warns).
+  if (spec.automatic || spec.pixels == 0.0) return 1.0;
   if (!(training_diameter > 0.0))
     throw_config(kKey, "the checkpoint records no nucleus diameter (trained before it was recorded, or from data "
-                       "without nuclei), so images cannot be rescaled to it; set infer.diameter = 0");
-  if (spec.automatic) return 1.0;
+                       "without nuclei), so images cannot be rescaled to a given diameter; set infer.diameter = 0 "
+                       "or \"auto\"");
   const double scale = training_diameter / spec.pixels;
   if (scale < kMinScale || scale > kMaxScale)
     throw_config(kKey, "a diameter of " + number(spec.pixels) + " px against the training set's " +

@@ -175,6 +175,9 @@ int run_infer(const Config& config, const dist::World& world) {
   log::job().info("infer: training nucleus diameter {}, infer.diameter {}, infer.tta {}",
                   model.nucleus_diameter > 0 ? fmt::format("{:.1f} px", model.nucleus_diameter) : "unknown",
                   ic.diameter.automatic ? "auto" : fmt::format("{:g}", ic.diameter.pixels), ic.tta);
+  if (ic.diameter.automatic && !(model.nucleus_diameter > 0))
+    log::job().warn("infer: {} records no nucleus diameter: infer.diameter = \"auto\" leaves every image at its own "
+                    "scale", model_file.string());
 
   Stages stages;
   stages.classes = model.classes;

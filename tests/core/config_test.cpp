@@ -196,7 +196,7 @@ TEST(Config, NormalisationAndMaskKindKeys) {
 
 TEST(Config, DiameterIsANumberOrAutoAndTtaAMode) {
   Config c = load_config({}, {});
-  EXPECT_EQ(c.infer.diameter, (nucseg::DiameterSpec{false, 0.0}));
+  EXPECT_EQ(c.infer.diameter, (nucseg::DiameterSpec{true, 0.0}));  // "auto" by default
   EXPECT_EQ(c.infer.tta, "off");
   c = load_config({}, {"infer.diameter=17.5", "infer.tta=dihedral"});
   EXPECT_EQ(c.infer.diameter, (nucseg::DiameterSpec{false, 17.5}));

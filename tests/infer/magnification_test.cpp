@@ -17,7 +17,8 @@ TEST(Magnification, InitialScaleFromTheGivenDiameter) {
   EXPECT_EQ(initial_scale(DiameterSpec{false, 0.0}, 0.0), 1.0);  // no rescale needs no diameter
   EXPECT_DOUBLE_EQ(initial_scale(DiameterSpec{false, 40.0}, 20.0), 0.5);
   EXPECT_EQ(initial_scale(DiameterSpec{true, 0.0}, 20.0), 1.0);  // auto starts at native scale
-  for (auto spec : {DiameterSpec{false, 40.0}, DiameterSpec{true, 0.0}}) {
+  EXPECT_EQ(initial_scale(DiameterSpec{true, 0.0}, 0.0), 1.0);   // ... and stays there without a diameter
+  for (auto spec : {DiameterSpec{false, 40.0}, DiameterSpec{false, 10.0}}) {  // a number needs a diameter
     try {
       initial_scale(spec, 0.0);
       ADD_FAILURE() << "no error";

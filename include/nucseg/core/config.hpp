@@ -27,7 +27,7 @@ struct ChannelSpec {
 
 // infer.diameter: the typical nucleus diameter of the input images, in their own pixels.
 struct DiameterSpec {
-  bool automatic = false;  // "auto": measured per image by a first pass at native scale
+  bool automatic = true;   // "auto" (the default): measured per image by a first pass at native scale
   double pixels = 0.0;     // when not automatic; 0: no rescaling
 
   bool operator==(const DiameterSpec& o) const { return automatic == o.automatic && pixels == o.pixels; }
