@@ -159,7 +159,7 @@ double segment_pass(const InferConfig& config, long index, const TiledImage& til
     evidence.add_rows(y0, rows);
     const std::vector<cv::Mat> classes(rows.begin(), rows.begin() + stages.classes);
     argmax_class_map(classes).copyTo(r.class_map.rowRange(band));
-    if (config.diameter.automatic) confidence.add(classes);
+    if (config.diameter.automatic && stages.training_diameter > 0) confidence.add(classes);  // else unused
     for (size_t k = 0; k < r.probabilities.size(); ++k) {
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);
