@@ -116,8 +116,15 @@ void draw_ihc(Rng& rng, Imaging& im) {
   im.tint2 = jitter(rng, kDab, 0.75, 1.25);
   im.dab_positive = f(rng.uniform(0.05, 0.7));
   im.dab = f(rng.uniform(0.5, 1.6));
-  im.dab_nuclear = rng.chance(0.65);
+  im.dab_nuclear = rng.chance(0.5);
   im.white = slide_white(rng, im.background);
+  // A membrane stain (HER2-, E-cadherin-like) on tissue: most cells positive, their bodies filling
+  // the space between nuclei, DAB densest along the shared membranes: brown sheets around pale
+  // nuclei. Without it the network read such sheets (skimage's ihc.png) as giant nuclei.
+  if (!im.dab_nuclear && rng.chance(0.7)) {
+    im.membrane = f(rng.uniform(0.6, 1.6));
+    im.dab_positive = f(rng.uniform(0.5, 1.0));
+  }
 }
 
 // Phase contrast: the image is the optical path through the cells, high-pass filtered by the

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "random.hpp"
 
@@ -64,7 +65,7 @@ void paint_cytoplasm(const Scene& scene, Planes& p) {
   const float amount = emits ? im.cytoplasm * im.signal : im.cytoplasm;
   cv::Mat& plane = im.style == Style::histology ? p.b : p.a;
   for (const Nucleus& n : scene.nuclei) {
-    if (amount <= 0 && n.cyto2 <= 0) continue;
+    if (amount <= 0 && (n.cyto2 <= 0 || im.membrane > 0)) continue;
     const float reach = 1.5f + 0.8f * unit_float(n.tex_seed);  // cell radius / nucleus radius
     const float reach_max2 = 1.25f * 1.25f * reach * reach, wobble = 1.0f / (2.0f * n.b + 3.0f);
     // Axis-aligned half extents of the ellipse scaled by 1.25 reach.
@@ -75,7 +76,7 @@ void paint_cytoplasm(const Scene& scene, Planes& p) {
                         p.ext.width, p.ext.height);
     for (int y = box.y; y < box.br().y; ++y) {
       float* c = plane.ptr<float>(y);
-      float* d = n.cyto2 > 0 ? p.b.ptr<float>(y) : nullptr;
+      float* d = n.cyto2 > 0 && im.membrane <= 0 ? p.b.ptr<float>(y) : nullptr;  // else paint_membranes'
       for (int x = box.x; x < box.br().x; ++x) {
         const float gx = static_cast<float>(x + p.ext.x) + 0.5f, gy = static_cast<float>(y + p.ext.y) + 0.5f;
         float dx = gx - n.cx, dy = gy - n.cy;
@@ -89,6 +90,69 @@ void paint_cytoplasm(const Scene& scene, Planes& p) {
         c[x] += amount * w;
         if (d) d[x] += n.cyto2 * (0.4f + 0.6f * std::exp(-(edge - rho) * 2.5f)) * w;
       }
+    }
+  }
+}
+
+// How far a membrane-stained cell reaches: its body ends at 1.6-2.6 nucleus radii (wobbling),
+// and never beyond this many pixels, so nuclei farther than that from a region cannot own any
+// of its pixels and every region (tile) paints the same values.
+constexpr float kMaxCellReach = 64.0f;
+
+struct CellNucleus {
+  float cx, cy, reach;  // centre, body radius (px)
+  float cyto2;          // DAB density of the cell body
+  size_t index;
+};
+
+// Membrane-stained ihc (Imaging::membrane > 0): each pixel belongs to the nearest nucleus's cell
+// (a Voronoi sheet, so packed cells share their membranes) while within that cell's reach. A
+// positive cell's body gets light DAB, its membrane (the bisector with a neighbouring cell, or
+// the body's outer edge, whichever is nearer) dense DAB; the nucleus itself gets none.
+void paint_membranes(const Scene& scene, Planes& p) {
+  const Imaging& im = scene.imaging;
+  if (im.membrane <= 0 || p.b.empty()) return;
+  std::vector<CellNucleus> cells;
+  const float margin = kMaxCellReach + 2.0f;
+  for (size_t i = 0; i < scene.nuclei.size(); ++i) {
+    const Nucleus& n = scene.nuclei[i];
+    if (n.cx < static_cast<float>(p.ext.x) - margin || n.cx > static_cast<float>(p.ext.br().x) + margin ||
+        n.cy < static_cast<float>(p.ext.y) - margin || n.cy > static_cast<float>(p.ext.br().y) + margin)
+      continue;
+    const float reach = std::sqrt(n.a * n.b) * (1.6f + unit_float(n.tex_seed + 31));
+    cells.push_back({n.cx, n.cy, std::min(reach, kMaxCellReach), n.cyto2, i});
+  }
+  if (cells.empty()) return;
+  for (int y = 0; y < p.ext.height; ++y) {
+    float* d = p.b.ptr<float>(y);
+    const float gy = static_cast<float>(y + p.ext.y) + 0.5f;
+    for (int x = 0; x < p.ext.width; ++x) {
+      const float gx = static_cast<float>(x + p.ext.x) + 0.5f;
+      // The nearest and second-nearest centres (ties: the lower index, as the list is ordered).
+      float d1 = 1e30f, d2 = 1e30f;
+      size_t k1 = 0, k2 = 0;
+      for (size_t k = 0; k < cells.size(); ++k) {
+        const float dx = gx - cells[k].cx, dy = gy - cells[k].cy, dd = dx * dx + dy * dy;
+        if (dd < d1) { d2 = d1; k2 = k1; d1 = dd; k1 = k; }
+        else if (dd < d2) { d2 = dd; k2 = k; }
+      }
+      const CellNucleus& c = cells[k1];
+      if (c.cyto2 <= 0) continue;
+      d1 = std::sqrt(d1);
+      const float wobble = 0.85f + 0.3f * value_noise(scene.nuclei[c.index].tex_seed + 33, gx / 6.0f, gy / 6.0f);
+      const float edge = c.reach * wobble;
+      if (d1 >= edge) continue;
+      const Nucleus& n = scene.nuclei[c.index];
+      if (n.shape_s(gx, gy) < 1.0f) continue;
+      // Distance to the membrane: the bisector with the second cell where that cell reaches
+      // here too, else the outer edge of the body.
+      float to_membrane = edge - d1;
+      if (cells.size() > 1) {
+        d2 = std::sqrt(d2);
+        if (d2 < cells[k2].reach) to_membrane = std::min(to_membrane, 0.5f * (d2 - d1));
+      }
+      const float m = std::exp(-to_membrane * to_membrane * (1.0f / 1.8f));
+      d[x] += c.cyto2 * (0.3f + im.membrane * m) * std::min(1.0f, (edge - d1) * 1.5f + 0.3f);
     }
   }
 }
@@ -214,6 +278,7 @@ Planes paint_planes(const Scene& scene, const cv::Mat& labels, const std::vector
   }
   paint_background(scene, p);
   paint_cytoplasm(scene, p);
+  paint_membranes(scene, p);
   paint_nuclei(scene, labels, owner, p);
   paint_debris(scene, p);
   return p;

@@ -224,7 +224,13 @@ Scene make_scene(const SynthConfig& config, uint64_t seed, int width, int height
   im.blur_sigma = std::min(im.blur_sigma, std::max(0.6f, 0.4f * small_r));
   if (im.blur_sigma2 > 0) im.blur_sigma2 = std::min(im.blur_sigma2, std::max(im.blur_sigma, 0.6f * small_r));
   im.defocus_sigma = std::min(im.defocus_sigma, std::max(1.0f, 0.8f * small_r));
-  const Crowding crowd = draw_crowding(rng, config);
+  Crowding crowd = draw_crowding(rng, config);
+  if (im.membrane > 0) {
+    // An epithelial sheet: nuclei apart (cell bodies between them), many of them, so that the
+    // bodies tile much of the image.
+    crowd.coverage = std::min(0.6, config.density * rng.uniform(0.12, 0.28));
+    crowd.cluster_fraction = std::min(crowd.cluster_fraction, 0.15);
+  }
 
   double mean_sq = (1 - m.second_fraction) * m.typical_r * m.typical_r + m.second_fraction * m.typical_r2 * m.typical_r2;
   double mean_area = kPi * mean_sq * std::exp(2 * m.size_spread * m.size_spread);

@@ -109,6 +109,8 @@ struct Imaging {
   float dab_positive = 0;     // ihc: share of DAB-positive cells
   float dab = 0;              // ihc: DAB density of a positive cell
   bool dab_nuclear = true;    // ihc: DAB in the nucleus (Ki-67-like) or in the cell body (membrane)
+  float membrane = 0;         // ihc, DAB in the cell body: > 0 paints cells as a sheet (each the region nearest
+                              // its nucleus) with DAB this dense along their membranes; 0: a halo per cell
   std::array<float, 3> tint{1, 1, 1};    // fluorescence: channel weights; absorbing: OD of stain 1
   std::array<float, 3> tint2{1, 1, 1};   // histology: eosin OD; ihc: DAB OD
   std::array<float, 3> white{1, 1, 1};   // absorbing styles: light through an empty slide

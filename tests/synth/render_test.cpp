@@ -26,7 +26,7 @@ cv::Mat grey(const cv::Mat& rgba) {
 }
 
 // Every optional effect on: tilt, vignette, defocus, fixed-pattern noise, hot pixels, JPEG,
-// fibres and junk.
+// fibres and junk; in ihc, membrane sheets (whose cells reach across tile borders).
 void force_every_effect(Scene& scene) {
   Imaging& im = scene.imaging;
   im.blur_sigma2 = 2.5f * im.blur_sigma;
@@ -38,6 +38,10 @@ void force_every_effect(Scene& scene) {
   im.hot_pixels = 0.01f;
   im.jpeg_quality = 40;
   for (size_t i = 0; i < scene.nuclei.size(); i += 3) scene.nuclei[i].defocus = true;
+  if (im.style == Style::ihc) {
+    im.membrane = 1.0f;
+    for (size_t i = 0; i < scene.nuclei.size(); i += 2) scene.nuclei[i].cyto2 = 0.8f;
+  }
   Debris fibre;
   fibre.kind = DebrisKind::fibre;
   fibre.cx = 10, fibre.cy = 20, fibre.x1 = 90, fibre.y1 = 160, fibre.x2 = 190, fibre.y2 = 40, fibre.r = 1;

@@ -183,3 +183,42 @@ TEST(SynthScene, IhcHasBrownPositiveAndBlueNegativeNuclei) {
   EXPECT_GT(brown, 20);
   EXPECT_GT(blue, 20);
 }
+
+// Membrane-stained ihc (Imaging::membrane): brown sheets of cell bodies fill much of the space
+// between the nuclei, and the nuclei of positive cells stay blue (no DAB painted inside them).
+TEST(SynthScene, IhcMembraneStainMakesBrownSheetsAroundBlueNuclei) {
+  nucseg::SynthConfig c;
+  auto brown_outside = [](const cv::Mat& rgba, const cv::Mat& labels) {
+    std::vector<cv::Mat> ch;
+    cv::split(rgba, ch);
+    cv::Mat r, b;
+    ch[0].convertTo(r, CV_32F);
+    ch[2].convertTo(b, CV_32F);
+    const cv::Mat brown = (r - b) > 25.0f, outside = labels == 0;
+    return cv::countNonZero(brown & outside) / std::max(1.0, static_cast<double>(cv::countNonZero(outside)));
+  };
+  int sheets = 0, blue_nuclei = 0, nuclei = 0;
+  double with_sheets = 0;
+  for (uint64_t seed = 0; seed < 100 && sheets < 5; ++seed) {
+    cv::Mat labels;
+    std::vector<int> owner;
+    Scene scene = scene_with_labels(c, seed, 160, Style::ihc, labels, owner);
+    if (scene.imaging.membrane <= 0) continue;
+    ++sheets;
+    cv::Mat rgba(scene.height, scene.width, CV_8UC4);
+    render_region(scene, labels, owner, cv::Rect(0, 0, scene.width, scene.height), rgba);
+    with_sheets += brown_outside(rgba, labels);
+    for (size_t k = 0; k < owner.size(); ++k) {
+      const Nucleus& n = scene.nuclei[static_cast<size_t>(owner[k])];
+      cv::Mat inside = labels == static_cast<int>(k + 1);
+      if (cv::countNonZero(inside) < 30 || n.defocus || n.cyto2 <= 0) continue;
+      cv::Scalar m = cv::mean(rgba, inside);
+      ++nuclei;
+      blue_nuclei += m[2] > m[0];  // haematoxylin: blue above red
+    }
+  }
+  ASSERT_GE(sheets, 5);
+  EXPECT_GT(with_sheets / sheets, 0.2);
+  EXPECT_GT(nuclei, 40);
+  EXPECT_GT(blue_nuclei, 0.8 * nuclei);
+}
