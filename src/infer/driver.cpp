@@ -203,7 +203,14 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
     if (scale == kMinScale || scale == kMaxScale)
       log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training: rescale clamped to {:.3g}", item.id,
                        measured, stages.training_diameter, scale);
-    if (scale != tiled.scale) {
+    const bool fits = auto_pass_fits(tiled.image.rgb.size(), scale);
+    if (scale != tiled.scale && !fits)
+      log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training, but a rescaled pass of a {}x{} image "
+                       "at {:.3g} exceeds the memory \"auto\" allows ({:.0f} pixels): kept at scale 1 (give "
+                       "infer.diameter as a number to rescale it)",
+                       item.id, measured, stages.training_diameter, tiled.image.rgb.cols, tiled.image.rgb.rows, scale,
+                       kAutoMaxPixels);
+    if (scale != tiled.scale && fits) {
       // The size read from the first pass is only a hint: nuclei larger than the training
       // median that the network segments well at their own size read the same as magnified
       // ones it cuts into pieces. The rescaled pass is kept only when the network is surer of

@@ -48,6 +48,11 @@ double auto_scale(double measured, double width, double training_diameter) {
   return std::clamp(ratio, kMinScale, kMaxScale);
 }
 
+bool auto_pass_fits(cv::Size input, double scale) {
+  const double pixels = static_cast<double>(input.width) * input.height;
+  return pixels <= kAutoMaxPixels && pixels * scale * scale <= kAutoMaxPixels;
+}
+
 void ForegroundConfidence::add(const std::vector<cv::Mat>& classes) {
   if (classes.empty()) return;
   const cv::Mat foreground = classes[0] < 0.5f;

@@ -13,6 +13,15 @@ namespace {
 using namespace nucseg::infer;
 using nucseg::DiameterSpec;
 
+TEST(Magnification, AutoRescalesOnlyImagesWhoseFloatsFitTheBudget) {
+  EXPECT_TRUE(auto_pass_fits({520, 696}, 2.0));
+  EXPECT_TRUE(auto_pass_fits({4096, 4096}, 0.5));
+  EXPECT_TRUE(auto_pass_fits({2048, 2048}, 2.0));   // exactly 4096 x 4096 rescaled
+  EXPECT_FALSE(auto_pass_fits({2048, 2048}, 2.01));
+  EXPECT_FALSE(auto_pass_fits({8192, 8192}, 0.5));  // the input's floats alone are too many
+  EXPECT_FALSE(auto_pass_fits({4097, 4096}, 0.5));
+}
+
 TEST(Magnification, InitialScaleFromTheGivenDiameter) {
   EXPECT_EQ(initial_scale(DiameterSpec{false, 0.0}, 0.0), 1.0);  // no rescale needs no diameter
   EXPECT_DOUBLE_EQ(initial_scale(DiameterSpec{false, 40.0}, 20.0), 0.5);

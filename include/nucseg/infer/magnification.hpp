@@ -27,6 +27,10 @@ namespace nucseg::infer {
 constexpr double kMinScale = 0.1;   // the network sees at most 10x fewer pixels ...
 constexpr double kMaxScale = 10.0;  // ... or 10x more per side
 constexpr double kAutoTolerance = 1.2;  // "auto" rescales when the diameters differ by more than 20%
+// A rescaled pass holds full-image floats at the input's and the network's size (the streamed
+// scale-1 path does not): "auto" tries one only while both stay within this many pixels
+// (4096 x 4096; an 8192 x 8192 image then keeps the streamed path's ~2.1 GiB peak).
+constexpr double kAutoMaxPixels = 4096.0 * 4096.0;
 
 // The scale every image starts with: training_diameter / spec.pixels for a number, 1 for 0 and
 // "auto". Throws Error(config, infer.diameter) when a rescale is asked of a checkpoint that
@@ -44,6 +48,10 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // read wider than their nuclei. The result is a candidate: inference keeps the rescaled pass
 // only when the network is more confident there (driver.cpp, docs/inference.md).
 double auto_scale(double measured, double width, double training_diameter);
+
+// Whether "auto" may run the rescaled pass of an image of `input` size at `scale`: the input
+// and the rescaled image both within kAutoMaxPixels.
+bool auto_pass_fits(cv::Size input, double scale);
 
 // How sure the network is of what it calls nuclei: the mean, over the pixels whose background
 // probability is below 0.5, of the highest class probability (0 without such pixels). "auto"
