@@ -206,7 +206,8 @@ template <class Section>
 Field diameter_key(const char* key, SectionOf<Section> sec, Member<Section, DiameterSpec> mem, double hi,
                    const char* doc) {
   const std::string allowed = "0 (no rescaling), a number of pixels in 1 .. " + number_text(hi) + ", or \"auto\"";
-  KeyInfo info{key, "float or \"auto\"", "0", allowed, doc};
+  const DiameterSpec fallback = Section{}.*mem;  // the documented default is the struct's
+  KeyInfo info{key, "float or \"auto\"", fallback.automatic ? "\"auto\"" : number_text(fallback.pixels), allowed, doc};
   auto assign = [=](Config& c, const toml::node& n) {
     if (auto s = n.value_exact<std::string>(); s && *s == "auto") {
       (c.*sec).*mem = DiameterSpec{true, 0.0};

@@ -146,6 +146,25 @@ TEST(Config, EveryKeyIsDocumented) {
   }
 }
 
+// docs/config.md's default column is each key's KeyInfo::default_value: set to that text, every
+// key must leave the configuration as the code's defaults are (infer.diameter once documented
+// "0" while its default was "auto").
+TEST(Config, EveryDocumentedDefaultIsTheDefault) {
+  const std::string defaults = nucseg::config_to_toml(load_config({}, {}));
+  for (const auto& k : nucseg::config_keys()) {
+    const auto dot = k.key.find('.');
+    const std::string text = "[" + k.key.substr(0, dot) + "]\n" + k.key.substr(dot + 1) + " = " + k.default_value + "\n";
+    Config c;
+    try {
+      c = load_config({write_toml("nucseg_cfg_default.toml", text)}, {});
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << k.key << ": documented default " << k.default_value << " does not load: " << e.what();
+      continue;
+    }
+    EXPECT_EQ(nucseg::config_to_toml(c), defaults) << k.key << " documented as " << k.default_value;
+  }
+}
+
 TEST(Config, ChannelChoicesAreStringsOrIndexLists) {
   using Kind = nucseg::ChannelSpec::Kind;
   Config c = load_config({}, {});
