@@ -193,11 +193,12 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   r.pixel_size = choose_pixel_size(config.pixel_size, image.pixel_size);
   const double confidence = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
   const bool auto_possible = config.diameter.automatic && stages.training_diameter > 0;
-  if (auto_possible && !auto_pass_fits(image.rgb.size(), 1.0))
+  const bool auto_fits = auto_pass_fits(image.rgb.size(), 1.0);
+  if (auto_possible && !auto_fits)
     log::rank().warn("{}: {}x{} pixels is more than \"auto\" rescales ({:.0f}; memory): kept at scale 1 unmeasured "
                      "(give infer.diameter as a number to rescale it)",
                      item.id, image.rgb.cols, image.rgb.rows, kAutoMaxPixels);
-  if (auto_possible && auto_pass_fits(image.rgb.size(), 1.0)) {
+  if (auto_possible && auto_fits) {
     // The first pass ran at native scale; its nuclei say how far this image is from the
     // training set's magnification.
     const double measured = segment::median_equivalent_diameter(r.labels);

@@ -122,16 +122,20 @@ void paint_membranes(const Scene& scene, Planes& p) {
     const float reach = std::sqrt(n.a * n.b) * (1.6f + unit_float(n.tex_seed + 31));
     cells.push_back({n.cx, n.cy, std::min(reach, kMaxCellReach), n.cyto2, i});
   }
-  if (cells.empty()) return;
+  std::vector<size_t> row;  // the cells within reach of the row: no other can own or bound a pixel of it
   for (int y = 0; y < p.ext.height; ++y) {
     float* d = p.b.ptr<float>(y);
     const float gy = static_cast<float>(y + p.ext.y) + 0.5f;
+    row.clear();
+    for (size_t k = 0; k < cells.size(); ++k)
+      if (std::abs(cells[k].cy - gy) <= kMaxCellReach) row.push_back(k);
+    if (row.empty()) continue;
     for (int x = 0; x < p.ext.width; ++x) {
       const float gx = static_cast<float>(x + p.ext.x) + 0.5f;
       // The nearest and second-nearest centres (ties: the lower index, as the list is ordered).
       float d1 = 1e30f, d2 = 1e30f;
-      size_t k1 = 0, k2 = 0;
-      for (size_t k = 0; k < cells.size(); ++k) {
+      size_t k1 = row[0], k2 = row[0];
+      for (size_t k : row) {
         const float dx = gx - cells[k].cx, dy = gy - cells[k].cy, dd = dx * dx + dy * dy;
         if (dd < d1) { d2 = d1; k2 = k1; d1 = dd; k1 = k; }
         else if (dd < d2) { d2 = dd; k2 = k; }
@@ -147,7 +151,7 @@ void paint_membranes(const Scene& scene, Planes& p) {
       // Distance to the membrane: the bisector with the second cell where that cell reaches
       // here too, else the outer edge of the body.
       float to_membrane = edge - d1;
-      if (cells.size() > 1) {
+      if (d2 < 1e30f) {
         d2 = std::sqrt(d2);
         if (d2 < cells[k2].reach) to_membrane = std::min(to_membrane, 0.5f * (d2 - d1));
       }
