@@ -94,10 +94,11 @@ void paint_cytoplasm(const Scene& scene, Planes& p) {
   }
 }
 
-// How far a membrane-stained cell reaches: its body ends at 1.6-2.6 nucleus radii (wobbling),
-// and never beyond this many pixels, so nuclei farther than that from a region cannot own any
-// of its pixels and every region (tile) paints the same values.
+// How far a membrane-stained cell reaches: its body ends at 1.6-2.6 nucleus radii, wobbling by
+// up to kCellWobble either way, and never beyond kMaxCellReach pixels, so nuclei farther than
+// that from a region cannot own any of its pixels and every region (tile) paints the same values.
 constexpr float kMaxCellReach = 64.0f;
+constexpr float kCellWobble = 0.15f;
 
 struct CellNucleus {
   float cx, cy, reach;  // centre, body radius (px)
@@ -120,7 +121,7 @@ void paint_membranes(const Scene& scene, Planes& p) {
         n.cy < static_cast<float>(p.ext.y) - margin || n.cy > static_cast<float>(p.ext.br().y) + margin)
       continue;
     const float reach = std::sqrt(n.a * n.b) * (1.6f + unit_float(n.tex_seed + 31));
-    cells.push_back({n.cx, n.cy, std::min(reach, kMaxCellReach), n.cyto2, i});
+    cells.push_back({n.cx, n.cy, std::min(reach, kMaxCellReach / (1.0f + kCellWobble)), n.cyto2, i});
   }
   std::vector<size_t> row;  // the cells within reach of the row: no other can own or bound a pixel of it
   for (int y = 0; y < p.ext.height; ++y) {
@@ -143,7 +144,8 @@ void paint_membranes(const Scene& scene, Planes& p) {
       const CellNucleus& c = cells[k1];
       if (c.cyto2 <= 0) continue;
       d1 = std::sqrt(d1);
-      const float wobble = 0.85f + 0.3f * value_noise(scene.nuclei[c.index].tex_seed + 33, gx / 6.0f, gy / 6.0f);
+      const float wobble =
+          1.0f - kCellWobble + 2.0f * kCellWobble * value_noise(scene.nuclei[c.index].tex_seed + 33, gx / 6.0f, gy / 6.0f);
       const float edge = c.reach * wobble;
       if (d1 >= edge) continue;
       const Nucleus& n = scene.nuclei[c.index];

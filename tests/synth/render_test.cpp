@@ -225,3 +225,23 @@ TEST(SynthRender, JpegBlocksFollowTheImageGridAndTheQuality) {
   cv::hconcat(left, right, joined);
   EXPECT_EQ(cv::norm(whole, joined, cv::NORM_INF), 0.0);
 }
+
+// Membrane sheets of large nuclei, whose cells would reach past kMaxCellReach unclamped: tiles
+// still equal one region (each tile sees every nucleus that can own one of its pixels).
+TEST(SynthRender, LargeMembraneCellsTileLikeOneRegion) {
+  nucseg::SynthConfig c;
+  c.min_radius = 26;
+  c.max_radius = 36;
+  for (uint64_t seed : {11u, 12u, 13u}) {
+    Scene scene = make_scene(c, seed, 260, 230, Style::ihc);
+    force_every_effect(scene);  // membrane sheets, every other cell positive
+    std::vector<int> owner;
+    cv::Mat labels = rasterize_labels(scene, owner);
+    ASSERT_FALSE(owner.empty());
+    cv::Mat whole = render_all(scene, labels, owner), tiled(230, 260, CV_8UC4, cv::Scalar::all(0));
+    for (int y = 0; y < 230; y += 41)
+      for (int x = 0; x < 260; x += 53)
+        render_region(scene, labels, owner, cv::Rect(x, y, std::min(53, 260 - x), std::min(41, 230 - y)), tiled);
+    EXPECT_EQ(cv::countNonZero(whole.reshape(1) != tiled.reshape(1)), 0) << "seed " << seed;
+  }
+}
