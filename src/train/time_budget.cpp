@@ -4,8 +4,10 @@
 
 namespace nucseg::train {
 
-double TimeBudget::fraction(double elapsed) const {
-  return enabled() ? std::clamp(used(elapsed) / limit_, 0.0, 1.0) : 0.0;
+double TimeBudget::fraction(double elapsed, double reserve) const {
+  if (!enabled()) return 0.0;
+  const double span = limit_ - std::max(0.0, reserve);
+  return span > 0 ? std::clamp(used(elapsed) / span, 0.0, 1.0) : 1.0;
 }
 
 bool TimeBudget::stop_before_next_step(double elapsed, double step_seconds, double reserve) const {

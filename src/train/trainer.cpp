@@ -345,7 +345,7 @@ TrainingRun::StepEnd TrainingRun::agree_at_step_end(double loss) {
     const bool validates = (state_.epoch + 1) % tc_.val_every == 0;
     const double reserve = validation_seconds_ * (next_ends_epoch && validates ? 2.0 : 1.0);
     votes[1] = budget_.stop_before_next_step(elapsed, step_wall_sum_ / static_cast<double>(step_wall_count_), reserve);
-    votes[2] = budget_.fraction(elapsed);
+    votes[2] = budget_.fraction(elapsed, validation_seconds_);  // the final validation is not stepping time
   }
   dist::sum_in_place(world_, votes);
   time_fraction_ = votes[2];

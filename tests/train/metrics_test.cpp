@@ -147,6 +147,8 @@ TEST(TimeBudget, StopsWhenTheNextStepAndTheReserveDoNotFit) {
   EXPECT_DOUBLE_EQ(b.used(50), 150.0);
   EXPECT_DOUBLE_EQ(b.fraction(200), 0.5);
   EXPECT_DOUBLE_EQ(b.fraction(5000), 1.0);
+  EXPECT_DOUBLE_EQ(b.fraction(200, 100), 0.6);  // 300 of the 500 s left for steps
+  EXPECT_DOUBLE_EQ(b.fraction(200, 700), 1.0);  // no time left for steps at all
   EXPECT_FALSE(b.stop_before_next_step(400, 5, 20));  // 525 s
   EXPECT_TRUE(b.stop_before_next_step(480, 5, 20));   // 605 s
   EXPECT_TRUE(b.stop_before_next_step(496, 5, 0));    // 601 s

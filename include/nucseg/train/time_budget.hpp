@@ -16,8 +16,10 @@ class TimeBudget final {
   double limit() const { return limit_; }
   // Seconds used by the run after `elapsed` seconds of this invocation.
   double used(double elapsed) const { return used_before_ + elapsed; }
-  // Share of the budget used (0 without a limit), at most 1: drives the cosine schedule.
-  double fraction(double elapsed) const;
+  // Share of the budget used (0 without a limit), at most 1: drives the cosine schedule. The
+  // last `reserve` seconds (the final validation, which runs after the last step) are not part
+  // of the span, so the schedule ends with the last step rather than with the budget.
+  double fraction(double elapsed, double reserve = 0.0) const;
   // True when the budget is spent, or when one more step (`step_seconds`, the mean so far) and
   // `reserve` seconds (what must still run after it: the validations the stop entails) would
   // go past it. Always false without a limit.
