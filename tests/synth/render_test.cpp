@@ -71,6 +71,19 @@ Scene quiet_scene(Style style, uint64_t seed, int side) {
   return scene;
 }
 
+// Pixel values that differ between rendering `scene` in one region and in tiles of tw x th.
+int tiled_differences(const Scene& scene, int tw, int th) {
+  std::vector<int> owner;
+  cv::Mat labels = rasterize_labels(scene, owner);
+  EXPECT_FALSE(owner.empty());
+  cv::Mat whole = render_all(scene, labels, owner), tiled(scene.height, scene.width, CV_8UC4, cv::Scalar::all(0));
+  for (int y = 0; y < scene.height; y += th)
+    for (int x = 0; x < scene.width; x += tw)
+      render_region(scene, labels, owner, cv::Rect(x, y, std::min(tw, scene.width - x), std::min(th, scene.height - y)),
+                    tiled);
+  return cv::countNonZero(whole.reshape(1) != tiled.reshape(1));
+}
+
 }  // namespace
 
 TEST(SynthRender, TilesGiveTheSameBytesAsOneRegion) {
@@ -79,14 +92,7 @@ TEST(SynthRender, TilesGiveTheSameBytesAsOneRegion) {
     for (Style style : kStyles) {
       Scene scene = make_scene(c, 1234 + static_cast<int>(style), 203, 171, style);
       if (every_effect) force_every_effect(scene);
-      std::vector<int> owner;
-      cv::Mat labels = rasterize_labels(scene, owner);
-      ASSERT_FALSE(owner.empty());
-      cv::Mat whole = render_all(scene, labels, owner), tiled(171, 203, CV_8UC4, cv::Scalar::all(0));
-      for (int y = 0; y < 171; y += 37)
-        for (int x = 0; x < 203; x += 50)
-          render_region(scene, labels, owner, cv::Rect(x, y, std::min(50, 203 - x), std::min(37, 171 - y)), tiled);
-      EXPECT_EQ(cv::countNonZero(whole.reshape(1) != tiled.reshape(1)), 0) << style_name(style) << " " << every_effect;
+      EXPECT_EQ(tiled_differences(scene, 50, 37), 0) << style_name(style) << " " << every_effect;
     }
   }
 }
@@ -235,13 +241,6 @@ TEST(SynthRender, LargeMembraneCellsTileLikeOneRegion) {
   for (uint64_t seed : {11u, 12u, 13u}) {
     Scene scene = make_scene(c, seed, 260, 230, Style::ihc);
     force_every_effect(scene);  // membrane sheets, every other cell positive
-    std::vector<int> owner;
-    cv::Mat labels = rasterize_labels(scene, owner);
-    ASSERT_FALSE(owner.empty());
-    cv::Mat whole = render_all(scene, labels, owner), tiled(230, 260, CV_8UC4, cv::Scalar::all(0));
-    for (int y = 0; y < 230; y += 41)
-      for (int x = 0; x < 260; x += 53)
-        render_region(scene, labels, owner, cv::Rect(x, y, std::min(53, 260 - x), std::min(41, 230 - y)), tiled);
-    EXPECT_EQ(cv::countNonZero(whole.reshape(1) != tiled.reshape(1)), 0) << "seed " << seed;
+    EXPECT_EQ(tiled_differences(scene, 53, 41), 0) << "seed " << seed;
   }
 }
