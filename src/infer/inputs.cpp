@@ -27,6 +27,16 @@ uint64_t size_or_zero(const stdfs::path& p) {
   return ec ? 0 : static_cast<uint64_t>(n);
 }
 
+// The input at `p`, named `relative` (its id comes from that later). A missing file gets 0
+// bytes: reading it fails and it is reported as a failure.
+InputItem item_at(const stdfs::path& p, std::string relative) {
+  InputItem item;
+  item.path = p.string();
+  item.relative = std::move(relative);
+  item.bytes = size_or_zero(p);
+  return item;
+}
+
 // Hidden files and folders (".git", editor droppings) and our own temporaries are skipped
 // and counted.
 bool skipped_name(const stdfs::path& p, InputSet& set) {
@@ -56,11 +66,7 @@ std::vector<InputItem> walk_folder(const stdfs::path& root, InputSet& set) {
       continue;
     }
     if (!entry.is_regular_file(ec) || !is_image_file(entry.path().string())) continue;
-    InputItem item;
-    item.path = entry.path().string();
-    item.relative = entry.path().lexically_relative(root).generic_string();
-    item.bytes = size_or_zero(entry.path());
-    items.push_back(std::move(item));
+    items.push_back(item_at(entry.path(), entry.path().lexically_relative(root).generic_string()));
   }
   return items;
 }
@@ -91,11 +97,7 @@ std::vector<InputItem> walk_kaggle(const stdfs::path& root, InputSet& set) {
     for (stdfs::directory_iterator f(images, inner_ec), fend; !inner_ec && f != fend; f.increment(inner_ec)) {
       std::error_code kind;
       if (skipped_name(f->path(), set) || !f->is_regular_file(kind) || !is_image_file(f->path().string())) continue;
-      InputItem item;
-      item.path = f->path().string();
-      item.relative = f->path().lexically_relative(root).generic_string();
-      item.bytes = size_or_zero(f->path());
-      items.push_back(std::move(item));
+      items.push_back(item_at(f->path(), f->path().lexically_relative(root).generic_string()));
     }
     if (inner_ec) throw_config(kKey, "cannot list " + images.string() + ": " + inner_ec.message());
   }
@@ -148,14 +150,8 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
     }
   }
   std::vector<InputItem> items;
-  for (const auto& p : paths) {
-    InputItem item;
-    item.path = p.string();
-    item.relative = common.empty() ? p.generic_string() : p.lexically_relative(common).generic_string();
-    // A missing file stays in the list: reading it fails and it is reported as a failure.
-    item.bytes = size_or_zero(p);
-    items.push_back(std::move(item));
-  }
+  for (const auto& p : paths)  // a missing file stays in the list (item_at)
+    items.push_back(item_at(p, common.empty() ? p.generic_string() : p.lexically_relative(common).generic_string()));
   return items;
 }
 
@@ -197,11 +193,7 @@ InputSet discover_inputs(const std::string& input) {
   } else if (stdfs::is_regular_file(root, ec) && is_image_file(root.string())) {
     // One image: its own set, named by its file name (a list file would read its bytes as paths).
     set.kind = "file";
-    InputItem item;
-    item.path = set.root;
-    item.relative = root.filename().generic_string();
-    item.bytes = size_or_zero(root);
-    set.items.push_back(std::move(item));
+    set.items.push_back(item_at(set.root, root.filename().generic_string()));
   } else if (stdfs::is_regular_file(root, ec)) {
     set.kind = "list";
     set.items = read_list(root);

@@ -65,7 +65,8 @@ void paint_cytoplasm(const Scene& scene, Planes& p) {
   const float amount = emits ? im.cytoplasm * im.signal : im.cytoplasm;
   cv::Mat& plane = im.style == Style::histology ? p.b : p.a;
   for (const Nucleus& n : scene.nuclei) {
-    if (amount <= 0 && (n.cyto2 <= 0 || im.membrane > 0)) continue;
+    const bool dab_halo = n.cyto2 > 0 && im.membrane <= 0;  // membrane stains: paint_membranes' DAB
+    if (amount <= 0 && !dab_halo) continue;
     const float reach = 1.5f + 0.8f * unit_float(n.tex_seed);  // cell radius / nucleus radius
     const float reach_max2 = 1.25f * 1.25f * reach * reach, wobble = 1.0f / (2.0f * n.b + 3.0f);
     // Axis-aligned half extents of the ellipse scaled by 1.25 reach.
@@ -76,7 +77,7 @@ void paint_cytoplasm(const Scene& scene, Planes& p) {
                         p.ext.width, p.ext.height);
     for (int y = box.y; y < box.br().y; ++y) {
       float* c = plane.ptr<float>(y);
-      float* d = n.cyto2 > 0 && im.membrane <= 0 ? p.b.ptr<float>(y) : nullptr;  // else paint_membranes'
+      float* d = dab_halo ? p.b.ptr<float>(y) : nullptr;
       for (int x = box.x; x < box.br().x; ++x) {
         const float gx = static_cast<float>(x + p.ext.x) + 0.5f, gy = static_cast<float>(y + p.ext.y) + 0.5f;
         float dx = gx - n.cx, dy = gy - n.cy;

@@ -58,7 +58,7 @@ struct Crowding {
   double occlusion = 0;          // chance that a new member lies partly on top of/under its anchor
 };
 
-Crowding draw_crowding(Rng& rng, const SynthConfig& config) {
+Crowding draw_crowding(Rng& rng, const SynthConfig& config, const Imaging& im) {
   Crowding c;
   const bool crowded = rng.chance(0.25);  // confluent cultures, dense tumour, lymph node
   c.coverage = std::min(0.7, config.density * (crowded ? rng.uniform(0.3, 0.55) : rng.uniform(0.06, 0.28)));
@@ -66,6 +66,12 @@ Crowding draw_crowding(Rng& rng, const SynthConfig& config) {
   c.max_cluster = crowded ? 40 : 12;
   c.grow = crowded ? 0.9 : 0.55;
   if (rng.chance(crowded ? 0.8 : 0.5)) c.occlusion = crowded ? rng.uniform(0.2, 0.6) : rng.uniform(0.1, 0.5);
+  if (im.membrane > 0) {
+    // An epithelial sheet: nuclei apart (cell bodies between them), many of them, so that the
+    // bodies tile much of the image.
+    c.coverage = std::min(0.6, config.density * rng.uniform(0.12, 0.28));
+    c.cluster_fraction = std::min(c.cluster_fraction, 0.15);
+  }
   return c;
 }
 
@@ -224,13 +230,7 @@ Scene make_scene(const SynthConfig& config, uint64_t seed, int width, int height
   im.blur_sigma = std::min(im.blur_sigma, std::max(0.6f, 0.4f * small_r));
   if (im.blur_sigma2 > 0) im.blur_sigma2 = std::min(im.blur_sigma2, std::max(im.blur_sigma, 0.6f * small_r));
   im.defocus_sigma = std::min(im.defocus_sigma, std::max(1.0f, 0.8f * small_r));
-  Crowding crowd = draw_crowding(rng, config);
-  if (im.membrane > 0) {
-    // An epithelial sheet: nuclei apart (cell bodies between them), many of them, so that the
-    // bodies tile much of the image.
-    crowd.coverage = std::min(0.6, config.density * rng.uniform(0.12, 0.28));
-    crowd.cluster_fraction = std::min(crowd.cluster_fraction, 0.15);
-  }
+  const Crowding crowd = draw_crowding(rng, config, im);
 
   double mean_sq = (1 - m.second_fraction) * m.typical_r * m.typical_r + m.second_fraction * m.typical_r2 * m.typical_r2;
   double mean_area = kPi * mean_sq * std::exp(2 * m.size_spread * m.size_spread);
