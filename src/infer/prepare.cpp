@@ -35,6 +35,8 @@ InputRule resolve_input_rule(const Config& config, const std::string& training_c
 
 LoadedImage load_image(const std::string& path, const InputRule& rule) {
   io::RawImage raw = io::read_raw_image(path);
+  io::check_fixed_normalization(rule.normalize, raw.converted, path,
+                                rule.normalize_origin == "infer.normalize" ? "infer.normalize" : "data.normalize");
   LoadedImage image;
   image.rgb = io::map_channels(raw, rule.channels, path, rule.channels_key);
   image.ranges = io::normalize_ranges(image.rgb, rule.normalize);

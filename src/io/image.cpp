@@ -131,6 +131,7 @@ RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
   out.pages = tiff.pages;
   out.format = "tiff";
   out.pixel_size = pixel_size_from_tiff(tiff.resolution);
+  out.converted = std::move(tiff.converted);
   return out;
 }
 
@@ -141,6 +142,7 @@ DecodedImage to_network_input(const RawImage& raw, const ChannelSpec& spec, cons
   out.bit_depth = raw.container_bits();
   out.effective_bits = effective_bit_depth(out.rgb);
   out.source_channels = raw.channels();
+  out.converted = raw.converted;
   return out;
 }
 

@@ -192,4 +192,12 @@ cv::Mat normalize_image(const cv::Mat& image, const NormalizeSpec& spec) {
   return apply_normalization(image, normalize_ranges(image, spec));
 }
 
+void check_fixed_normalization(const NormalizeSpec& spec, const std::string& converted, const std::string& file,
+                               const std::string& key) {
+  if (spec.kind != NormalizeKind::fixed || converted.empty()) return;
+  throw_data(file, "holds " + converted + " on reading, so " + key + " = \"fixed\" (" + describe(spec) +
+                       ", values of the file) does not apply; use \"percentile\" or \"range\", or store the image "
+                       "as 8- or 16-bit integers");
+}
+
 }  // namespace nucseg::io

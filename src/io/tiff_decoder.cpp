@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include <tiffio.h>
@@ -133,8 +135,11 @@ Layout read_layout(TIFF* tif, int page, const Context& ctx) {
     l.alpha = extra[extra_count - 1] == EXTRASAMPLE_ASSOCALPHA || extra[extra_count - 1] == EXTRASAMPLE_UNASSALPHA;
   if (l.samples == 0 || l.samples > CV_CN_MAX)
     ctx.fail("unsupported TIFF: page " + std::to_string(page) + " has " + std::to_string(l.samples) + " samples per pixel");
-  if (l.format == SAMPLEFORMAT_IEEEFP)
-    ctx.fail("unsupported pixel type: floating-point TIFF samples (only 8- and 16-bit unsigned images are read)");
+  if (l.format == SAMPLEFORMAT_IEEEFP && l.bits != 32)
+    ctx.fail("unsupported pixel type: " + std::to_string(l.bits) + "-bit floating-point TIFF samples (of floating-point "
+             "images only 32-bit ones are read)");
+  if (l.format == SAMPLEFORMAT_IEEEFP && ctx.allow_32bit)
+    ctx.fail("unsupported pixel type: floating-point samples in a label image (labels are integers)");
   return l;
 }
 
@@ -146,6 +151,7 @@ bool native(const Layout& l) {
 }
 
 int cv_depth(const Layout& l, int page, const Context& ctx) {
+  if (l.format == SAMPLEFORMAT_IEEEFP) return CV_32F;  // 32-bit: read_layout refuses the others
   if (l.bits == 32) {
     if (!ctx.allow_32bit) ctx.fail("unsupported pixel type: 32-bit samples (read only as label masks)");
     return CV_32S;
@@ -176,6 +182,7 @@ void copy_any(int depth, const unsigned char* src, size_t src_row, cv::Mat& out,
               int plane) {
   if (depth == CV_8U) copy_block<uint8_t>(src, src_row, out, row0, col0, rows, cols, plane);
   else if (depth == CV_16U) copy_block<uint16_t>(src, src_row, out, row0, col0, rows, cols, plane);
+  else if (depth == CV_32F) copy_block<float>(src, src_row, out, row0, col0, rows, cols, plane);
   else copy_block<int32_t>(src, src_row, out, row0, col0, rows, cols, plane);
 }
 
@@ -237,7 +244,10 @@ cv::Mat read_native(TIFF* tif, const Layout& l, int page, const Context& ctx) {
   const std::string where = "page " + std::to_string(page);
   if (TIFFIsTiled(tif)) read_tiles(tif, l, pl, out, where, ctx);
   else read_strips(tif, l, pl, out, where, ctx);
-  if (l.photometric == PHOTOMETRIC_MINISWHITE && pl.depth != CV_32S) cv::bitwise_not(out, out);
+  if (l.photometric == PHOTOMETRIC_MINISWHITE) {
+    if (pl.depth == CV_32F) out = -out;  // white is the smallest value; to_16bit maps the range
+    else if (pl.depth != CV_32S) cv::bitwise_not(out, out);
+  }
   return out;
 }
 
@@ -274,7 +284,48 @@ cv::Mat read_expanded(TIFF* tif, const Layout& l, int page, const Context& ctx) 
 
 std::string describe(const cv::Mat& m) {
   int bits = m.depth() == CV_8U ? 8 : m.depth() == CV_16U ? 16 : 32;
-  return std::to_string(m.cols) + "x" + std::to_string(m.rows) + " " + std::to_string(bits) + "-bit";
+  return std::to_string(m.cols) + "x" + std::to_string(m.rows) + " " + std::to_string(bits) + "-bit" +
+         (m.depth() == CV_32F ? " float" : "");
+}
+
+std::string format_value(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+
+// 32-bit float samples -> 16-bit: the finite range over every channel maps linearly onto
+// 0 .. 65535 (NaN and -inf to 0, +inf to 65535; a constant image to 0). One map for all
+// channels keeps their ratios; percentile normalisation, nucseg's default, gives the same
+// network input as on the floats up to the 16-bit rounding. Returns what was done, for logs.
+std::string float_to_16bit(cv::Mat& pixels) {
+  cv::Mat flat = pixels.reshape(1);
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (int r = 0; r < flat.rows; ++r) {
+    const float* p = flat.ptr<float>(r);
+    for (int c = 0; c < flat.cols; ++c)
+      if (std::isfinite(p[c])) {
+        lo = std::min(lo, static_cast<double>(p[c]));
+        hi = std::max(hi, static_cast<double>(p[c]));
+      }
+  }
+  cv::Mat out(pixels.size(), CV_MAKETYPE(CV_16U, pixels.channels()));
+  cv::Mat out_flat = out.reshape(1);
+  const double scale = hi > lo ? 65535.0 / (hi - lo) : 0.0;
+  for (int r = 0; r < flat.rows; ++r) {
+    const float* p = flat.ptr<float>(r);
+    uint16_t* d = out_flat.ptr<uint16_t>(r);
+    for (int c = 0; c < flat.cols; ++c) {
+      const float v = p[c];
+      double u = std::isnan(v) || v == -std::numeric_limits<float>::infinity() ? 0.0
+                 : v == std::numeric_limits<float>::infinity()                  ? 65535.0
+                                                                                : (v - lo) * scale;
+      d[c] = static_cast<uint16_t>(std::lround(std::clamp(u, 0.0, 65535.0)));
+    }
+  }
+  pixels = out;
+  if (!(hi >= lo)) return "32-bit float samples with no finite value, read as 0";
+  return "32-bit float samples " + format_value(lo) + " .. " + format_value(hi) + " mapped to 0 .. 65535";
 }
 
 using TiffHandle = std::unique_ptr<TIFF, void (*)(TIFF*)>;
@@ -347,6 +398,7 @@ TiffPixels decode_tiff(const std::vector<unsigned char>& bytes, const std::strin
   } else {
     cv::merge(pages, out.pixels);
   }
+  if (out.pixels.depth() == CV_32F) out.converted = float_to_16bit(out.pixels);
   return out;
 }
 

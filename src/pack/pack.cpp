@@ -13,6 +13,7 @@
 #include "nucseg/dist/output_lock.hpp"
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
+#include "nucseg/io/normalize.hpp"
 #include "nucseg/io/shard.hpp"
 #include "nucseg/segment/nucleus_size.hpp"
 
@@ -146,9 +147,11 @@ std::string plan_hash(const PackConfig& pc, const std::string& channels, const I
 
 // Shards hold the network's three inputs (data.channels applied here, so a shard never
 // stores decoy channels) with their raw values; the loader normalises.
-io::ShardRecord decode(const io::DatasetItem& item, const ChannelSpec& channels, int border_width, io::MaskKind mask_kind,
-                       io::MaskKind* used) {
+io::ShardRecord decode(const io::DatasetItem& item, const ChannelSpec& channels, const io::NormalizeSpec& normalize,
+                       int border_width, io::MaskKind mask_kind, io::MaskKind* used) {
   auto image = io::read_image(item.image, channels, "data.channels");
+  // The loader normalises as data.normalize says; a float image's mapped values cannot be fixed-normalised.
+  io::check_fixed_normalization(normalize, image.converted, item.image.string(), "data.normalize");
   io::ShardRecord r;
   r.id = item.id;
   r.bit_depth = image.bit_depth;
@@ -191,7 +194,7 @@ bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io
   return true;
 }
 
-RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, const Inputs& in,
+RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, const io::NormalizeSpec& normalize, const Inputs& in,
                      const std::vector<size_t>& mine, const dist::World& world, double progress_seconds) {
   RankResult result;
   const stdfs::path out(pc.output);
@@ -225,7 +228,7 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
       const auto& item = in.items[mine[pos++]];
       try {
         io::MaskKind used = io::MaskKind::binary;
-        auto record = decode(item, channel_spec, pc.border_width, mask_kind, &used);
+        auto record = decode(item, channel_spec, normalize, pc.border_width, mask_kind, &used);
         if (in.layout == io::DatasetLayout::flat && used == io::MaskKind::labels) ++result.label_masks;
         double mb = static_cast<double>(record.image.total() * record.image.elemSize()) / 1e6;
         if (writer) {
@@ -345,7 +348,8 @@ int run_pack(const Config& config, const dist::World& world) {
   for (size_t i = static_cast<size_t>(world.rank()); i < in.items.size(); i += static_cast<size_t>(world.size()))
     mine.push_back(i);
   const auto start = std::chrono::steady_clock::now();
-  RankResult r = pack_rank(pc, config.data.channels, in, mine, world, config.log.progress_seconds);
+  RankResult r = pack_rank(pc, config.data.channels, io::normalize_spec(config.data), in, mine, world,
+                             config.log.progress_seconds);
 
   std::string report;
   for (size_t i = 0; i < r.shards.size(); ++i) report += r.shards[i] + "\t" + r.checksums[i] + "\n";

@@ -124,6 +124,23 @@ TEST(Normalize, FixedMapsMinAndMaxToZeroAndOne) {
   EXPECT_THROW(normalize_ranges(m, fixed), nucseg::Error);
 }
 
+// A float TIFF read as 16 bits no longer holds the values data.normalize_min/max name.
+TEST(Normalize, FixedRefusesImagesWhoseValuesWereMappedOnReading) {
+  NormalizeSpec fixed;
+  fixed.kind = NormalizeKind::fixed;
+  EXPECT_NO_THROW(check_fixed_normalization(fixed, "", "a.tif", "data.normalize"));
+  EXPECT_NO_THROW(check_fixed_normalization(NormalizeSpec{}, "32-bit float samples", "a.tif", "data.normalize"));
+  try {
+    check_fixed_normalization(fixed, "32-bit float samples 0 .. 1 mapped to 0 .. 65535", "a.tif", "infer.normalize");
+    ADD_FAILURE() << "fixed normalisation of a mapped image was accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_EQ(e.context().file, "a.tif");
+    EXPECT_NE(e.message().find("infer.normalize"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("percentile"), std::string::npos) << e.message();
+  }
+}
+
 TEST(Normalize, FlatAndSparseChannelsDoNotDivideByZero) {
   cv::Mat flat(20, 20, CV_16UC1, cv::Scalar(700));
   cv::Mat out = normalize_image(flat, NormalizeSpec{});

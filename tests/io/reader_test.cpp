@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "test_util.hpp"
 #include "nucseg/core/error.hpp"
@@ -156,6 +157,51 @@ TEST_F(Reader, ThirtyTwoBitLabelTiffOnlyAsLabels) {
   labels.at<int32_t>(0, 0) = -5;
   t::write_tiff(dir / "negative.tif", {{labels}});
   EXPECT_NE(data_error(dir / "negative.tif", PixelRange::labels).find("negative"), std::string::npos);
+}
+
+// ImageJ's "32-bit" and deconvolution output: float samples, mapped to 16 bits over their
+// finite range (one map for every channel), NaN and -inf to 0, +inf to the top.
+TEST_F(Reader, FloatTiffIsMappedTo16BitsOverItsFiniteRange) {
+  using Px2 = cv::Vec<uint16_t, 2>;
+  cv::Mat f(6, 7, CV_32FC2);
+  for (int y = 0; y < f.rows; ++y)
+    for (int x = 0; x < f.cols; ++x) f.at<cv::Vec2f>(y, x) = {-0.5f + 0.1f * static_cast<float>(y * 7 + x), 2.0f};
+  f.at<cv::Vec2f>(0, 0)[1] = std::nanf("");
+  f.at<cv::Vec2f>(0, 1)[1] = std::numeric_limits<float>::infinity();
+  f.at<cv::Vec2f>(0, 2)[1] = -std::numeric_limits<float>::infinity();
+  for (int tile : {0, 16}) {
+    const auto file = dir / ("float" + std::to_string(tile) + ".tif");
+    t::write_tiff(file, {{f, false, tile}});
+    auto raw = read_raw_image(file);
+    ASSERT_EQ(raw.pixels.type(), CV_16UC2);
+    const double lo = -0.5, hi = -0.5 + 0.1 * 41;  // the first channel's ramp spans the finite range
+    for (int y = 0; y < f.rows; ++y)
+      for (int x = 0; x < f.cols; ++x) {
+        const auto v = raw.pixels.at<Px2>(y, x);
+        const float a = f.at<cv::Vec2f>(y, x)[0];
+        ASSERT_EQ(v[0], std::lround((a - lo) / (hi - lo) * 65535.0)) << y << "," << x;
+        if (y == 0 && x < 3) continue;
+        ASSERT_EQ(v[1], std::lround((2.0 - lo) / (hi - lo) * 65535.0)) << y << "," << x;
+      }
+    EXPECT_EQ(raw.pixels.at<Px2>(0, 0)[1], 0);      // NaN
+    EXPECT_EQ(raw.pixels.at<Px2>(0, 1)[1], 65535);  // +inf
+    EXPECT_EQ(raw.pixels.at<Px2>(0, 2)[1], 0);      // -inf
+    EXPECT_NE(raw.converted.find("32-bit float"), std::string::npos) << raw.converted;
+  }
+  // Floats that are a linear map of 16-bit data spanning 0 .. 65535 read back as that data.
+  cv::Mat u16 = ramp(9, 11, 1, CV_16U, 659), scaled;
+  u16.at<uint16_t>(0, 0) = 0;
+  u16.at<uint16_t>(8, 10) = 65535;
+  u16.convertTo(scaled, CV_32F, 0.001, 0.25);
+  t::write_tiff(dir / "scaled.tif", {{scaled}});
+  EXPECT_TRUE(same(read_raw_image(dir / "scaled.tif").pixels, u16));
+  // A constant float image reads as 0; integer files report no conversion.
+  t::write_tiff(dir / "flat.tif", {{cv::Mat(4, 5, CV_32FC1, cv::Scalar(3.25))}});
+  EXPECT_EQ(cv::countNonZero(read_raw_image(dir / "flat.tif").pixels), 0);
+  t::write_tiff(dir / "int.tif", {{ramp(4, 5, 1, CV_16U)}});
+  EXPECT_TRUE(read_raw_image(dir / "int.tif").converted.empty());
+  // Labels are integers.
+  EXPECT_NE(data_error(dir / "flat.tif", PixelRange::labels).find("floating-point"), std::string::npos);
 }
 
 TEST_F(Reader, TruncatedTiffsAreDetected) {

@@ -15,7 +15,7 @@
 namespace nucseg::testing {
 
 struct TiffPage {
-  cv::Mat pixels;          // CV_8UC(n), CV_16UC(n) or CV_32SC(n), channels in file order
+  cv::Mat pixels;          // CV_8UC(n), CV_16UC(n), CV_32SC(n) or CV_32FC(n), channels in file order
   bool separate = false;   // PLANARCONFIG_SEPARATE
   int tile = 0;            // tile side (a multiple of 16); 0: strips of 3 rows
   bool alpha = false;      // declare the last sample as unassociated alpha
@@ -37,7 +37,8 @@ inline void write_page(TIFF* tif, const TiffPage& page) {
   TIFFSetField(tif, TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(m.rows));
   TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, static_cast<uint16_t>(n));
   TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, static_cast<uint16_t>(bits));
-  TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, m.depth() == CV_32S ? SAMPLEFORMAT_INT : SAMPLEFORMAT_UINT);
+  TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT,
+               m.depth() == CV_32S ? SAMPLEFORMAT_INT : m.depth() == CV_32F ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT);
   TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, n == 3 || (n == 4 && page.alpha) ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
   TIFFSetField(tif, TIFFTAG_PLANARCONFIG, page.separate ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
   TIFFSetField(tif, TIFFTAG_COMPRESSION, page.deflate ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE);

@@ -6,6 +6,9 @@ Usage: /usr/bin/python3 tools/crosscheck/convert.py SRC OUT --to MODE [options]
   --to bits12        images as 16-bit PNG (gray when R=G=B, else RGB) scaled to 0..4095,
                      12-bit camera data; the 8-bit steps are dithered (+-0.5 input level)
   --to bits16        the same over the full 0..65535 range
+  --to float32       images as 32-bit float TIFF (ImageJ's "32-bit", deconvolution output):
+                     gray when R=G=B, else 3 samples; the dithered 8-bit values mapped to
+                     -0.2 .. 3.5 (a background-subtracted, rescaled signal), a few NaN pixels
   --to zoom2         images and masks upscaled 2x (magnification change)
   --to zoom --zoom F the same for any factor F (images --interp linear|cubic, masks nearest;
                      below 1, masks that vanish are dropped and each keeps its largest piece)
@@ -112,6 +115,15 @@ def to_bits(rgb, bits, rng):
     return v[..., 0] if gray else v
 
 
+def to_float(rgb, rng):
+    v = (rgb.astype(np.float32) + rng.uniform(-0.5, 0.5, rgb.shape).astype(np.float32)) * (3.7 / 255.0) - 0.2
+    gray = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+    v = v[..., 0].copy() if gray else v
+    holes = rng.random(v.shape[:2]) < 1e-4  # dead pixels a processing step left undefined
+    v[holes] = np.nan
+    return v.astype(np.float32)
+
+
 def largest_pieces(labels):
     cross = ndi.generate_binary_structure(2, 1)
     for k, sl in enumerate(ndi.find_objects(labels), start=1):
@@ -193,6 +205,11 @@ def convert_one(a, sid, flat_dirs):
     rng = rng_for(a.seed, sid)
     if rgb.dtype != np.uint8:
         sys.exit("convert: %s is not 8-bit; convert from the 8-bit set" % src_img)
+    if a.to == "float32":
+        import tifffile
+        img = to_float(rgb, rng)
+        kaggle_sample(a.src, a.out, sid, sid + ".tif", lambda p: tifffile.imwrite(p, img))
+        return img.shape[:2]
     if a.to in ("bits12", "bits16"):
         img = to_bits(rgb, 12 if a.to == "bits12" else 16, rng)
         kaggle_sample(a.src, a.out, sid, sid + ".png", lambda p: write_image(p, img))
@@ -235,7 +252,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", help="Kaggle-layout set")
     ap.add_argument("out")
-    ap.add_argument("--to", required=True, choices=["bits12", "bits16", "zoom2", "zoom", "flat-labels", "multichannel"])
+    ap.add_argument("--to", required=True, choices=["bits12", "bits16", "float32", "zoom2", "zoom", "flat-labels", "multichannel"])
     ap.add_argument("--zoom", type=float, help="magnification factor for --to zoom")
     ap.add_argument("--interp", choices=["linear", "cubic"], default="cubic", help="image interpolation for zoom")
     ap.add_argument("--label-format", choices=["png", "tif"], default="png", help="flat-labels: 16-bit PNG or 32-bit TIFF")

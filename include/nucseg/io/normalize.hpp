@@ -69,6 +69,12 @@ std::vector<ChannelRange> normalize_ranges(const cv::Mat& image, const Normalize
 // (x - lo) / (hi - lo) per channel -> CV_32FC(n). `ranges` has one entry per channel.
 cv::Mat apply_normalization(const cv::Mat& image, const std::vector<ChannelRange>& ranges);
 
+// Fixed normalisation names the file's own values (data.normalize_min/max); an image whose
+// values were mapped on reading (`converted` of io::RawImage: a 32-bit float TIFF) no longer
+// holds them. Error(data) naming `file` and `key` (the key that chose `spec`) in that case.
+void check_fixed_normalization(const NormalizeSpec& spec, const std::string& converted, const std::string& file,
+                               const std::string& key);
+
 // normalize_ranges then apply_normalization.
 cv::Mat normalize_image(const cv::Mat& image, const NormalizeSpec& spec);
 
