@@ -45,14 +45,17 @@ std::vector<Field> build() {
       bool_key("synth.overwrite", &C::synth, &SynthConfig::overwrite, "Regenerate images that already exist."),
 
       // [pack]
-      string_key("pack.input", &C::pack, &PackConfig::input, {}, "Dataset root (Kaggle stage1 layout or flat images/masks)."),
+      string_key("pack.input", &C::pack, &PackConfig::input, {},
+                 "Dataset root (Kaggle stage1 layout, flat images/ + masks/, or images beside their <stem>_masks)."),
       string_key("pack.output", &C::pack, &PackConfig::output, {}, "Folder that receives the HDF5 shards and index.h5."),
-      string_key("pack.layout", &C::pack, &PackConfig::layout, {"auto", "kaggle", "flat"},
-                 "Dataset layout: kaggle (<id>/images, <id>/masks), flat (images/ + masks/), auto-detect."),
+      string_key("pack.layout", &C::pack, &PackConfig::layout, {"auto", "kaggle", "flat", "paired"},
+                 "Dataset layout: kaggle (<id>/images, <id>/masks), flat (images/ + masks/; a mask named <stem> or "
+                 "<stem>_masks, _mask, _labels, _label, _cp_masks), paired (<stem>.png beside <stem>_masks.png in one "
+                 "folder, as Cellpose trains; the same suffixes), auto-detect."),
       string_key("pack.images_dir", &C::pack, &PackConfig::images_dir, {}, "Flat layout: the images folder under pack.input."),
       string_key("pack.masks_dir", &C::pack, &PackConfig::masks_dir, {}, "Flat layout: the masks folder under pack.input."),
       string_key("pack.mask_kind", &C::pack, &PackConfig::mask_kind, {"auto", "labels", "binary"},
-                 "Flat layout masks: labels = an instance label image (each non-zero value one nucleus, 8/16/32-bit); "
+                 "Flat and paired layout masks: labels = an instance label image (each non-zero value one nucleus, 8/16/32-bit); "
                  "binary = nuclei are the 8-connected components of the non-zero pixels; auto = labels when a "
                  "mask holds more than two distinct values (never for JPEG masks), else binary."),
       float_key("pack.val_fraction", &C::pack, &PackConfig::val_fraction, 0.0, 1.0,

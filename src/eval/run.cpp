@@ -52,12 +52,14 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions&
                                     std::set<std::string>& matched) {
   auto layout = io::detect_layout(truth);
   if (layout == io::DatasetLayout::images_only)
-    throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks or images/ + masks/)");
+    throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks, images/ + masks/, or "
+                                                "<stem>.png beside <stem>_masks.png)");
   io::ListingStats skipped;
   auto items = io::list_dataset(truth, layout, "images", "masks", nullptr, &skipped);
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
-  if (skipped.hidden + skipped.temporary > 0)
-    log::job().info("eval: skipped {} hidden and {} temporary file(s) under {}", skipped.hidden, skipped.temporary,
+  if (skipped.hidden + skipped.temporary + skipped.not_images > 0)
+    log::job().info("eval: skipped {} hidden, {} temporary and {} non-image file(s) under {}", skipped.hidden,
+                    skipped.temporary, skipped.not_images,
                     truth.string());
   // The id nucseg_infer gives each truth image when it segments this folder (kaggle) or its
   // images/ folder (flat): the same relative path through the same function.

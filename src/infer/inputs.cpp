@@ -8,6 +8,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
+#include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image_ids.hpp"
 
 namespace nucseg::infer {
@@ -66,6 +67,10 @@ std::vector<InputItem> walk_folder(const stdfs::path& root, InputSet& set) {
       continue;
     }
     if (!entry.is_regular_file(ec) || !is_image_file(entry.path().string())) continue;
+    if (io::is_paired_mask(entry.path())) {  // x_masks.png beside x.png: an annotation, not an input
+      ++set.masks_skipped;
+      continue;
+    }
     items.push_back(item_at(entry.path(), entry.path().lexically_relative(root).generic_string()));
   }
   return items;
@@ -213,6 +218,7 @@ std::string serialize(const InputSet& set) {
   put(out, set.kind);
   put(out, std::to_string(set.hidden_skipped));
   put(out, std::to_string(set.temporary_skipped));
+  put(out, std::to_string(set.masks_skipped));
   put(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
     put(out, item.id);
@@ -230,6 +236,7 @@ InputSet deserialize_inputs(const std::string& text) {
   set.kind = take(text, pos);
   set.hidden_skipped = std::stoull(take(text, pos));
   set.temporary_skipped = std::stoull(take(text, pos));
+  set.masks_skipped = std::stoull(take(text, pos));
   size_t n = std::stoull(take(text, pos));
   for (size_t i = 0; i < n; ++i) {
     InputItem item;

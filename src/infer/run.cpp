@@ -161,12 +161,14 @@ int run_infer(const Config& config, const dist::World& world) {
     throw_config("segment.seeds", "predicted needs a network trained with model.distance_head = true; " +
                                       model_file.string() + " has no distance head");
   log::job().info("infer: model {} ({} classes, BatchNorm {}, {} on {}), {} images ({} input; skipped {} hidden and {} "
-                  "temporary file(s)), {} threads per rank on {} ranks",
+                  "temporary file(s){}), {} threads per rank on {} ranks",
                   model_file.string(), model.classes, model.net->folded() ? "folded" : "kept",
                   net_options.precision == "float32" || net_options.device != "cpu" ? net_options.precision
                                                                                      : "bfloat16",
                   net_options.device, inputs.items.size(), inputs.kind, inputs.hidden_skipped,
-                  inputs.temporary_skipped, threads, world.size());
+                  inputs.temporary_skipped,
+                  inputs.masks_skipped ? ", " + std::to_string(inputs.masks_skipped) + " masks beside their images" : std::string(),
+                  threads, world.size());
 
   // Channels and normalisation as the checkpoint's training run prepared its images.
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());

@@ -53,6 +53,19 @@ std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, 
   return out;
 }
 
+// A mask's stem within `masks` keyed by the image stem it annotates: its own stem, and the stem
+// without a mask suffix (mask_suffix_stem). An exact name wins over a suffixed one.
+std::map<std::string, std::vector<stdfs::path>> masks_by_image_stem(const std::vector<stdfs::path>& masks) {
+  std::map<std::string, std::vector<stdfs::path>> exact, suffixed;
+  for (const auto& m : masks) {
+    exact[m.stem().string()].push_back(m);
+    const auto base = mask_suffix_stem(m.stem().string());
+    if (!base.empty()) suffixed[base].push_back(m);
+  }
+  for (auto& [stem, list] : suffixed) exact.emplace(stem, std::move(list));  // keeps an exact entry
+  return exact;
+}
+
 void report(std::vector<ListingProblem>* problems, const stdfs::path& path, const std::string& reason) {
   if (!problems) throw_data(path.string(), reason);
   problems->push_back({path, reason});
@@ -107,28 +120,44 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
   std::string failure;
   auto images = files_in(root / images_dir, &failure, stats);
   if (!failure.empty()) throw_data((root / images_dir).string(), failure);
-  auto masks = files_in(root / masks_dir, &failure, stats);
-  if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
-  std::map<std::string, std::vector<stdfs::path>> masks_by_stem;
-  for (const auto& m : masks) masks_by_stem[m.stem().string()].push_back(m);
+  const bool paired = images_dir == masks_dir;  // one folder: x.tif beside x_masks.tif (Cellpose)
+  std::vector<stdfs::path> masks;
+  if (paired) {
+    std::vector<stdfs::path> kept;
+    for (auto& f : images) {
+      if (!has_image_extension(f)) {
+        if (stats) ++stats->not_images;
+      } else if (is_paired_mask(f)) {
+        masks.push_back(f);
+      } else {
+        kept.push_back(f);
+      }
+    }
+    images = std::move(kept);
+  } else {
+    masks = files_in(root / masks_dir, &failure, stats);
+    if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
+  }
+  const auto masks_by_stem = masks_by_image_stem(masks);
   std::vector<DatasetItem> items;
   std::set<std::string> seen;
   for (const auto& image : images) {
     DatasetItem item;
     item.id = image.stem().string();
     item.image = image;
-    item.layout = DatasetLayout::flat;
+    item.layout = paired ? DatasetLayout::paired : DatasetLayout::flat;
     if (!seen.insert(item.id).second) {
       report(problems, image, "another image has the same stem '" + item.id + "'");
       continue;
     }
     auto m = masks_by_stem.find(item.id);
     if (m == masks_by_stem.end()) {
-      report(problems, image, "no mask with the same stem in " + (root / masks_dir).string());
+      report(problems, image, "no mask named " + item.id + ".<ext> or " + item.id + "_masks.<ext> (or _mask, _labels, "
+                              "_label, _cp_masks) in " + (root / masks_dir).string());
       continue;
     }
     if (m->second.size() > 1) {
-      report(problems, m->second[1], "several masks have the stem '" + item.id + "'");
+      report(problems, m->second[1], "several masks annotate the image '" + item.id + "'");
       continue;
     }
     item.masks = m->second;
@@ -181,6 +210,7 @@ const char* layout_name(DatasetLayout layout) {
   switch (layout) {
     case DatasetLayout::kaggle: return "kaggle";
     case DatasetLayout::flat: return "flat";
+    case DatasetLayout::paired: return "paired";
     case DatasetLayout::images_only: return "images_only";
   }
   return "?";
@@ -189,8 +219,9 @@ const char* layout_name(DatasetLayout layout) {
 DatasetLayout parse_layout(const std::string& name) {
   if (name == "kaggle") return DatasetLayout::kaggle;
   if (name == "flat") return DatasetLayout::flat;
+  if (name == "paired") return DatasetLayout::paired;
   if (name == "images_only") return DatasetLayout::images_only;
-  throw_config("layout", "unknown dataset layout '" + name + "' (allowed: kaggle, flat, images_only)");
+  throw_config("layout", "unknown dataset layout '" + name + "' (allowed: kaggle, flat, paired, images_only)");
 }
 
 DatasetLayout detect_layout(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir) {
@@ -204,7 +235,30 @@ DatasetLayout detect_layout(const stdfs::path& root, const std::string& images_d
     if (it->is_directory(dec) && stdfs::is_directory(it->path() / "images", dec)) return DatasetLayout::kaggle;
   }
   if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
+  std::error_code fec;
+  for (stdfs::directory_iterator f(root, fec), fend; !fec && f != fend; f.increment(fec)) {
+    std::error_code kind;
+    if (f->is_regular_file(kind) && has_image_extension(f->path()) && is_paired_mask(f->path())) return DatasetLayout::paired;
+  }
   return DatasetLayout::images_only;
+}
+
+std::string mask_suffix_stem(const std::string& stem) {
+  for (const char* suffix : {"_cp_masks", "_masks", "_mask", "_labels", "_label"}) {
+    const std::string sfx(suffix);
+    if (stem.size() > sfx.size() && stem.compare(stem.size() - sfx.size(), sfx.size(), sfx) == 0)
+      return stem.substr(0, stem.size() - sfx.size());
+  }
+  return {};
+}
+
+bool is_paired_mask(const stdfs::path& file) {
+  const auto base = mask_suffix_stem(file.stem().string());
+  if (base.empty()) return false;
+  std::error_code ec;
+  for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".PNG", ".TIF", ".TIFF", ".JPG", ".JPEG"})
+    if (stdfs::is_regular_file(file.parent_path() / (base + ext), ec)) return true;
+  return false;
 }
 
 std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout layout, const std::string& images_dir,
@@ -216,6 +270,7 @@ std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout lay
   switch (layout) {
     case DatasetLayout::kaggle: return list_kaggle(root, problems, stats);
     case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, problems, stats);
+    case DatasetLayout::paired: return list_flat(root, "", "", problems, stats);
     case DatasetLayout::images_only: return list_images_only(root, problems, stats);
   }
   return {};
@@ -240,7 +295,7 @@ cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected, MaskKin
     auto where = item.mask_folder.empty() ? item.image : item.mask_folder;
     throw_data(where.string(), item.layout == DatasetLayout::kaggle ? "empty masks folder" : "no mask for this image");
   }
-  if (item.layout == DatasetLayout::flat) {
+  if (item.layout == DatasetLayout::flat || item.layout == DatasetLayout::paired) {
     const auto& path = item.masks.front();
     return labels_from_mask(read_mask(path, expected), kind, path.string(), used);
   }

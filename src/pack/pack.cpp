@@ -46,6 +46,7 @@ std::string serialize(const Inputs& in) {
   put(out, io::layout_name(in.layout));
   put(out, std::to_string(in.skipped.hidden));
   put(out, std::to_string(in.skipped.temporary));
+  put(out, std::to_string(in.skipped.not_images));
   put(out, std::to_string(in.items.size()));
   for (const auto& item : in.items) {
     put(out, item.id);
@@ -70,6 +71,7 @@ Inputs deserialize(const std::string& text) {
   in.layout = io::parse_layout(take(text, pos));
   in.skipped.hidden = std::stoull(take(text, pos));
   in.skipped.temporary = std::stoull(take(text, pos));
+  in.skipped.not_images = std::stoull(take(text, pos));
   const size_t items = std::stoull(take(text, pos));
   for (size_t i = 0; i < items; ++i) {
     io::DatasetItem item;
@@ -101,8 +103,9 @@ Inputs list_inputs(const PackConfig& pc) {
     throw_config("pack.input", "input root '" + pc.input + "' does not exist or is not a folder");
   in.layout = pc.layout == "auto" ? io::detect_layout(in.root, pc.images_dir, pc.masks_dir) : io::parse_layout(pc.layout);
   if (in.layout == io::DatasetLayout::images_only)
-    throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle) or " +
-                                   pc.images_dir + "/ + " + pc.masks_dir + "/ (flat)");
+    throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle), " +
+                                   pc.images_dir + "/ + " + pc.masks_dir + "/ (flat) or <stem>.png beside <stem>_masks.png "
+                                   "(paired)");
   in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped);
   if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
   return in;
@@ -229,7 +232,7 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
       try {
         io::MaskKind used = io::MaskKind::binary;
         auto record = decode(item, channel_spec, normalize, pc.border_width, mask_kind, &used);
-        if (in.layout == io::DatasetLayout::flat && used == io::MaskKind::labels) ++result.label_masks;
+        if (in.layout != io::DatasetLayout::kaggle && used == io::MaskKind::labels) ++result.label_masks;
         double mb = static_cast<double>(record.image.total() * record.image.elemSize()) / 1e6;
         if (writer) {
           writer->add(record, split_for(item.id, pc.seed, pc.val_fraction), item.image.string());
@@ -331,11 +334,12 @@ int run_pack(const Config& config, const dist::World& world) {
   const auto& pc = config.pack;
   Inputs in = shared_inputs(pc, world);
   const long total = static_cast<long>(in.items.size() + in.problems.size());
-  log::job().info("pack: {} images ({} layout) under {} -> {}{}; skipped {} hidden and {} temporary file(s)",
+  log::job().info("pack: {} images ({} layout) under {} -> {}{}; skipped {} hidden and {} temporary file(s){}",
                   in.items.size(), io::layout_name(in.layout), in.root.string(),
                   pc.dry_run ? "(dry run, nothing written)" : pc.output,
                   in.problems.empty() ? "" : fmt::format(", {} unlisted inputs", in.problems.size()), in.skipped.hidden,
-                  in.skipped.temporary);
+                  in.skipped.temporary,
+                  in.skipped.not_images ? fmt::format(" and {} files that are not images", in.skipped.not_images) : "");
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
   // One run per output folder (core/lock.hpp); the lock also creates the folder.
@@ -361,9 +365,9 @@ int run_pack(const Config& config, const dist::World& world) {
   const long rejected = world.sum(r.rejected) + static_cast<long>(in.problems.size());
   const long skipped = world.sum(r.skipped_shards);
   const long label_masks = world.sum(r.label_masks);
-  if (in.layout == io::DatasetLayout::flat)
-    log::job().info("pack: flat masks (pack.mask_kind = {}): {} read as instance label images, the others as binary",
-                    pc.mask_kind, label_masks);
+  if (in.layout == io::DatasetLayout::flat || in.layout == io::DatasetLayout::paired)
+    log::job().info("pack: {} masks (pack.mask_kind = {}): {} read as instance label images, the others as binary",
+                    io::layout_name(in.layout), pc.mask_kind, label_masks);
   const double mb = world.sum(r.megabytes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::job().info("pack: {} images {}, {} rejected, {} shard(s) resumed; {:.2f} s, {:.1f} images/s, {:.1f} MB/s decoded",

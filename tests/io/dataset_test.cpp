@@ -69,6 +69,61 @@ TEST(Dataset, FlatLayoutUsesConnectedComponents) {
   std::filesystem::remove_all(root);
 }
 
+// Cellpose trains from one folder: img.tif beside img_masks.tif (a 16-bit label image). Other
+// tools write _mask, _labels, _label or _cp_masks; a flat masks/ folder may use them too.
+TEST(Dataset, PairedLayoutAndSuffixedMasksFindTheirImages) {
+  auto root = t::fresh_dir("paired");
+  cv::Mat labels(10, 12, CV_16UC1, cv::Scalar(0));
+  labels(cv::Rect(1, 1, 3, 3)).setTo(7);
+  labels(cv::Rect(4, 1, 3, 3)).setTo(9);  // touching nucleus 7: a label image keeps them apart
+  const cv::Mat image(10, 12, CV_8UC3, cv::Scalar(1, 2, 3));
+  t::write_png(root / "a.png", image);
+  t::write_png(root / "a_masks.png", labels);
+  t::write_png(root / "b_cells.png", image);
+  t::write_png(root / "b_cells_label.png", labels);
+  t::write_png(root / "c.png", image);  // no mask: reported
+  t::write_png(root / "orphan_masks.png", labels);  // no image "orphan": an image of its own, without a mask
+  t::write_bytes(root / "a_seg.npy", "not an image");  // Cellpose's GUI file: skipped, counted
+  EXPECT_EQ(detect_layout(root), DatasetLayout::paired);
+  std::vector<ListingProblem> problems;
+  ListingStats stats;
+  auto items = list_dataset(root, DatasetLayout::paired, "images", "masks", &problems, &stats);
+  EXPECT_EQ(stats.not_images, 1u);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, "a");
+  EXPECT_EQ(items[0].image, root / "a.png");
+  ASSERT_EQ(items[0].masks.size(), 1u);
+  EXPECT_EQ(items[0].masks[0], root / "a_masks.png");
+  EXPECT_EQ(items[1].id, "b_cells");
+  EXPECT_EQ(items[1].masks[0], root / "b_cells_label.png");
+  auto read = read_instance_labels(items[0], {12, 10});
+  EXPECT_EQ(cv::countNonZero(read == read.at<int32_t>(2, 2)), 9);
+  EXPECT_NE(read.at<int32_t>(2, 2), read.at<int32_t>(2, 5));  // touching, still two
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].path, root / "c.png");
+  EXPECT_NE(problems[0].reason.find("_masks"), std::string::npos) << problems[0].reason;
+  EXPECT_EQ(problems[1].path, root / "orphan_masks.png");
+  EXPECT_EQ(parse_layout("paired"), DatasetLayout::paired);
+
+  // Flat: a mask named with a suffix; an exact name wins over a suffixed one.
+  auto flat = t::fresh_dir("flat_suffix");
+  t::write_png(flat / "images" / "x.png", image);
+  t::write_png(flat / "masks" / "x_cp_masks.png", labels);
+  t::write_png(flat / "images" / "y.png", image);
+  t::write_png(flat / "masks" / "y.png", labels);
+  t::write_png(flat / "masks" / "y_mask.png", labels);
+  auto flat_items = list_dataset(flat, detect_layout(flat));
+  ASSERT_EQ(flat_items.size(), 2u);
+  EXPECT_EQ(flat_items[0].layout, DatasetLayout::flat);
+  EXPECT_EQ(flat_items[0].masks[0], flat / "masks" / "x_cp_masks.png");
+  EXPECT_EQ(flat_items[1].masks[0], flat / "masks" / "y.png");
+  EXPECT_EQ(mask_suffix_stem("img_masks"), "img");
+  EXPECT_EQ(mask_suffix_stem("_masks"), "");
+  EXPECT_EQ(mask_suffix_stem("masks"), "");
+  std::filesystem::remove_all(root);
+  std::filesystem::remove_all(flat);
+}
+
 TEST(Dataset, ImagesOnlyWalksRecursivelyWithSafeUniqueIds) {
   auto root = t::fresh_dir("images_only");
   cv::Mat px(4, 4, CV_8UC3, cv::Scalar(9, 9, 9));

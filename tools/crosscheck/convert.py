@@ -16,6 +16,9 @@ Usage: /usr/bin/python3 tools/crosscheck/convert.py SRC OUT --to MODE [options]
                      ONE 16-bit instance label image per image (1..N, touching nuclei keep
                      distinct values), as StarDist/Cellpose/napari store annotations;
                      --label-format tif writes OUT/masks/<id>.tif as 32-bit labels instead
+  --to paired        Cellpose's training folder: OUT/<id>.png (the image) beside
+                     OUT/<id>_masks.png, a 16-bit instance label image (--label-format tif:
+                     OUT/<id>_masks.tif, 32-bit)
   --to multichannel  images as 3-channel 16-bit TIFF: channel 0 a cytoplasm-like decoy marker
                      (brighter than the nuclei), 1 the nuclear stain (the original image's
                      gray), 2 a random speckle marker; a tool must pick channel 1.
@@ -230,10 +233,12 @@ def convert_one(a, sid, flat_dirs):
                 tifffile.imwrite(p, stack, photometric="rgb")
         kaggle_sample(a.src, a.out, sid, sid + ".tif", writer)
         return stack.shape[:2]
-    # flat-labels
+    # flat-labels, paired
     images_dir, masks_dir = flat_dirs
     ext = os.path.splitext(src_img)[1]
     shutil.copyfile(src_img, os.path.join(images_dir, sid + ext))
+    if a.to == "paired":
+        sid = sid + "_masks"
     if a.label_format == "tif":
         import tifffile
         tmp = os.path.join(masks_dir, sid + ".tmp-%d.tif" % os.getpid())
@@ -252,10 +257,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", help="Kaggle-layout set")
     ap.add_argument("out")
-    ap.add_argument("--to", required=True, choices=["bits12", "bits16", "float32", "zoom2", "zoom", "flat-labels", "multichannel"])
+    ap.add_argument("--to", required=True, choices=["bits12", "bits16", "float32", "zoom2", "zoom", "flat-labels", "paired", "multichannel"])
     ap.add_argument("--zoom", type=float, help="magnification factor for --to zoom")
     ap.add_argument("--interp", choices=["linear", "cubic"], default="cubic", help="image interpolation for zoom")
-    ap.add_argument("--label-format", choices=["png", "tif"], default="png", help="flat-labels: 16-bit PNG or 32-bit TIFF")
+    ap.add_argument("--label-format", choices=["png", "tif"], default="png", help="flat-labels, paired: 16-bit PNG or 32-bit TIFF")
     ap.add_argument("--tiff-layout", choices=["contig", "pages"], default="contig", help="multichannel TIFF layout")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -272,6 +277,8 @@ def main():
         flat_dirs = (os.path.join(a.out, "images"), os.path.join(a.out, "masks"))
         for d in flat_dirs:
             os.makedirs(d, exist_ok=True)
+    elif a.to == "paired":
+        flat_dirs = (a.out, a.out)
     sizes = {sid: convert_one(a, sid, flat_dirs) for sid in ids}
     write_manifest(a.src, a.out, a.zoom if a.to in ("zoom", "zoom2") else 1.0, sizes)
     print("convert: %d images %s -> %s (%s)" % (len(ids), a.src, a.out, a.to))

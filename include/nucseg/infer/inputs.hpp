@@ -23,9 +23,11 @@ struct InputSet {
   std::vector<InputItem> items;  // sorted by relative path
   size_t hidden_skipped = 0;     // hidden files and folders (".name") left out
   size_t temporary_skipped = 0;  // the tools' own temporaries (fs::is_temporary_name) left out
+  size_t masks_skipped = 0;      // folders: masks beside their images (io::is_paired_mask) left out
 };
 
-// `input` is a folder tree (recursive; .png .tif .tiff .jpg .jpeg, any case), a Kaggle-layout
+// `input` is a folder tree (recursive; .png .tif .tiff .jpg .jpeg, any case; a mask named
+// <stem>_masks, _mask, _labels, _label or _cp_masks beside its image <stem> is left out), a Kaggle-layout
 // folder (<id>/images/<id>.png; masks ignored), or a text file with one path per line
 // ('#' starts a comment; relative lines are relative to the list's folder).
 // Throws Error(config, key infer.input) when the input does not exist or holds no image.

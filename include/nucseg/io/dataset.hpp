@@ -4,7 +4,10 @@
 //   flat:        <root>/<images_dir>/<stem>.<ext> and <root>/<masks_dir>/<stem>.<ext> (one mask
 //                image per input: an instance label image, or a binary mask whose 8-connected
 //                components are the instances; see io/mask.hpp)
+//   paired:      <root>/<stem>.<ext> beside its mask <root>/<stem>_masks.<ext> (Cellpose's
+//                training folders; also _mask, _labels, _label, _cp_masks), read as flat masks
 //   images_only: every image below <root>, recursively (test sets, inference inputs)
+// A flat masks folder may name a mask <stem>.<ext> or with one of those suffixes.
 #pragma once
 
 #include <filesystem>
@@ -17,15 +20,15 @@
 
 namespace nucseg::io {
 
-enum class DatasetLayout { kaggle, flat, images_only };
+enum class DatasetLayout { kaggle, flat, paired, images_only };
 
 const char* layout_name(DatasetLayout layout);
-DatasetLayout parse_layout(const std::string& name);  // kaggle, flat, images_only; Error(config) otherwise
+DatasetLayout parse_layout(const std::string& name);  // kaggle, flat, paired, images_only; Error(config) otherwise
 
 struct DatasetItem {
   std::string id;
   std::filesystem::path image;
-  std::vector<std::filesystem::path> masks;  // kaggle: one per nucleus (sorted); flat: the one mask
+  std::vector<std::filesystem::path> masks;  // kaggle: one per nucleus (sorted); flat, paired: the one mask
   DatasetLayout layout = DatasetLayout::kaggle;
   std::filesystem::path mask_folder;         // kaggle: <id>/masks (named when it is empty)
 };
@@ -41,12 +44,21 @@ struct ListingProblem {
 struct ListingStats {
   size_t hidden = 0;
   size_t temporary = 0;
+  size_t not_images = 0;  // paired layout: other files beside the images (Cellpose's _seg.npy, notes)
 };
 
 // flat when <root>/<images_dir> and <root>/<masks_dir> are folders; kaggle when some
-// <root>/<id>/images folder exists; images_only otherwise. Error(data) when root is not a folder.
+// <root>/<id>/images folder exists; paired when an image in <root> is the mask of another
+// (is_paired_mask); images_only otherwise. Error(data) when root is not a folder.
 DatasetLayout detect_layout(const std::filesystem::path& root, const std::string& images_dir = "images",
                             const std::string& masks_dir = "masks");
+
+// The image stem a mask named <stem>_masks (Cellpose), _cp_masks, _mask, _labels or _label
+// annotates; empty for other names.
+std::string mask_suffix_stem(const std::string& stem);
+// True when `file` is named as a mask (mask_suffix_stem) and the image it annotates lies
+// beside it (<stem>.png .tif .tiff .jpg or .jpeg).
+bool is_paired_mask(const std::filesystem::path& file);
 
 // Items sorted by id. Inputs that cannot be listed go to `problems` when given, otherwise the
 // first one raises Error(data) naming the path. Hidden files (".name") and the tools'
