@@ -111,6 +111,25 @@ TEST(Inputs, KaggleLayoutUsesImagesAndIgnoresMasks) {
   EXPECT_EQ(set.items[1].path, (dir.path() / "ff00" / "images" / "ff00.png").string());
 }
 
+// A Cellpose training folder: x.png beside x_masks.png. The masks are annotations, not inputs;
+// a name with a mask suffix but no image beside it is an ordinary input.
+TEST(Inputs, FolderWalkLeavesMasksBesideTheirImagesOut) {
+  ScratchDir dir("inputs-paired");
+  touch(dir.path() / "a.png");
+  touch(dir.path() / "a_masks.png");
+  touch(dir.path() / "sub" / "b.tif");
+  touch(dir.path() / "sub" / "b_cp_masks.tif");
+  touch(dir.path() / "lonely_mask.png");
+  auto set = discover_inputs(dir.path().string());
+  EXPECT_EQ(set.kind, "folder");
+  ASSERT_EQ(set.items.size(), 3u);
+  EXPECT_EQ(set.items[0].id, "a");
+  EXPECT_EQ(set.items[1].id, "lonely_mask");
+  EXPECT_EQ(set.items[2].id, "sub_b");
+  EXPECT_EQ(set.masks_skipped, 2u);
+  EXPECT_EQ(nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set)).masks_skipped, 2u);
+}
+
 // Plain files beside the image folders (manifest.csv, README) are not a listing error, whatever
 // order the folder lists them in: the folder is made first in one variant and last in the other.
 TEST(Inputs, KaggleLayoutWithPlainFilesAtTheTop) {
