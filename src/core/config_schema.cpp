@@ -50,7 +50,7 @@ std::vector<Field> build() {
       string_key("pack.output", &C::pack, &PackConfig::output, {}, "Folder that receives the HDF5 shards and index.h5."),
       string_key("pack.layout", &C::pack, &PackConfig::layout, {"auto", "kaggle", "flat", "paired"},
                  "Dataset layout: kaggle (<id>/images, <id>/masks), flat (images/ + masks/; a mask named <stem> or "
-                 "<stem>_masks, _mask, _labels, _label, _cp_masks), paired (<stem>.png beside <stem>_masks.png in one "
+                 "<stem>_masks, _mask, _labels, _label, in that precedence), paired (<stem>.png beside <stem>_masks.png in one "
                  "folder, as Cellpose trains; the same suffixes), auto-detect."),
       string_key("pack.images_dir", &C::pack, &PackConfig::images_dir, {}, "Flat layout: the images folder under pack.input."),
       string_key("pack.masks_dir", &C::pack, &PackConfig::masks_dir, {}, "Flat layout: the masks folder under pack.input."),
@@ -296,7 +296,7 @@ std::vector<Field> build() {
 
       // [eval]
       string_key("eval.truth", &C::eval, &EvalConfig::truth, {},
-                 "Ground truth: a dataset folder with masks (Kaggle layout or flat), or a Kaggle DSB 2018 "
+                 "Ground truth: a dataset folder with masks (Kaggle layout, flat, or paired), or a Kaggle DSB 2018 "
                  "run-length CSV (stage1_train_labels.csv, or the stage 1 solution with Height, Width, Usage)."),
       string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
       string_key("eval.output", &C::eval, &EvalConfig::output, {}, "JSON report path; empty: eval.json beside eval.pred."),

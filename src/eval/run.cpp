@@ -47,7 +47,7 @@ std::string json_list(const std::vector<std::string>& values) {
   return out + "]";
 }
 
-// Truth from a mask folder (Kaggle layout or flat). Adds to `run.missing` and `matched`.
+// Truth from a mask folder (Kaggle layout, flat or paired). Adds to `run.missing` and `matched`.
 std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions& predictions, EvalRun& run,
                                     std::set<std::string>& matched) {
   auto layout = io::detect_layout(truth);
@@ -55,11 +55,13 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions&
     throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks, images/ + masks/, or "
                                                 "<stem>.png beside <stem>_masks.png)");
   io::ListingStats skipped;
-  auto items = io::list_dataset(truth, layout, "images", "masks", nullptr, &skipped);
+  std::vector<io::ListingProblem> problems;  // an image without its mask: warned, not scored
+  auto items = io::list_dataset(truth, layout, "images", "masks", &problems, &skipped);
+  for (const auto& p : problems) log::job().warn("eval: not scoring {}: {}", p.path.string(), p.reason);
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
-  if (skipped.hidden + skipped.temporary + skipped.not_images > 0)
-    log::job().info("eval: skipped {} hidden, {} temporary and {} non-image file(s) under {}", skipped.hidden,
-                    skipped.temporary, skipped.not_images,
+  if (skipped.hidden + skipped.temporary + skipped.others > 0)
+    log::job().info("eval: skipped {} hidden, {} temporary and {} other file(s) (neither image nor mask) under {}", skipped.hidden,
+                    skipped.temporary, skipped.others,
                     truth.string());
   // The id nucseg_infer gives each truth image when it segments this folder (kaggle) or its
   // images/ folder (flat): the same relative path through the same function.

@@ -53,17 +53,27 @@ std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, 
   return out;
 }
 
-// A mask's stem within `masks` keyed by the image stem it annotates: its own stem, and the stem
-// without a mask suffix (mask_suffix_stem). An exact name wins over a suffixed one.
+// The masks of `masks` keyed by the image stem they annotate: their own stem (rank 0), and the
+// stem without a mask suffix (mask_suffix_stem's rank). Per image stem only the best-ranked
+// masks are kept: <stem>.png wins over <stem>_masks.png, which wins over <stem>_mask.png; two
+// of one rank (x_masks.png and x_masks.tif) stay for the caller to report.
 std::map<std::string, std::vector<stdfs::path>> masks_by_image_stem(const std::vector<stdfs::path>& masks) {
-  std::map<std::string, std::vector<stdfs::path>> exact, suffixed;
+  std::map<std::string, std::pair<int, std::vector<stdfs::path>>> best;
+  auto offer = [&best](const std::string& stem, int rank, const stdfs::path& m) {
+    auto [it, fresh] = best.try_emplace(stem, rank, std::vector<stdfs::path>{});
+    if (!fresh && rank > it->second.first) return;
+    if (rank < it->second.first) it->second = {rank, {}};
+    it->second.second.push_back(m);
+  };
   for (const auto& m : masks) {
-    exact[m.stem().string()].push_back(m);
-    const auto base = mask_suffix_stem(m.stem().string());
-    if (!base.empty()) suffixed[base].push_back(m);
+    offer(m.stem().string(), 0, m);
+    int rank = 0;
+    const auto base = mask_suffix_stem(m.stem().string(), &rank);
+    if (!base.empty()) offer(base, rank, m);
   }
-  for (auto& [stem, list] : suffixed) exact.emplace(stem, std::move(list));  // keeps an exact entry
-  return exact;
+  std::map<std::string, std::vector<stdfs::path>> out;
+  for (auto& [stem, ranked] : best) out.emplace(stem, std::move(ranked.second));
+  return out;
 }
 
 void report(std::vector<ListingProblem>* problems, const stdfs::path& path, const std::string& reason) {
@@ -115,20 +125,26 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<Listin
   return items;
 }
 
+// flat: <root>/<images_dir> and <root>/<masks_dir>; paired: both in <root> (images_dir and
+// masks_dir unused), x.tif beside x_masks.tif as Cellpose trains.
 std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir,
-                                   std::vector<ListingProblem>* problems, ListingStats* stats) {
+                                   bool paired, std::vector<ListingProblem>* problems, ListingStats* stats) {
   std::string failure;
-  auto images = files_in(root / images_dir, &failure, stats);
-  if (!failure.empty()) throw_data((root / images_dir).string(), failure);
-  const bool paired = images_dir == masks_dir;  // one folder: x.tif beside x_masks.tif (Cellpose)
+  const stdfs::path image_folder = paired ? root : root / images_dir;
+  auto images = files_in(image_folder, &failure, stats);
+  if (!failure.empty()) throw_data(image_folder.string(), failure);
   std::vector<stdfs::path> masks;
   if (paired) {
     std::vector<stdfs::path> kept;
     for (auto& f : images) {
       if (!has_image_extension(f)) {
-        if (stats) ++stats->not_images;
+        if (stats) ++stats->others;
       } else if (is_paired_mask(f)) {
-        masks.push_back(f);
+        if (mask_suffix_stem(f.stem().string()).empty()) {
+          if (stats) ++stats->others;  // x_cp_masks.png: Cellpose's prediction, neither image nor truth
+        } else {
+          masks.push_back(f);
+        }
       } else {
         kept.push_back(f);
       }
@@ -243,17 +259,33 @@ DatasetLayout detect_layout(const stdfs::path& root, const std::string& images_d
   return DatasetLayout::images_only;
 }
 
-std::string mask_suffix_stem(const std::string& stem) {
-  for (const char* suffix : {"_cp_masks", "_masks", "_mask", "_labels", "_label"}) {
-    const std::string sfx(suffix);
-    if (stem.size() > sfx.size() && stem.compare(stem.size() - sfx.size(), sfx.size(), sfx) == 0)
-      return stem.substr(0, stem.size() - sfx.size());
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+constexpr const char* kPredictionSuffix = "_cp_masks";  // Cellpose --save_png: its predictions
+
+}  // namespace
+
+std::string mask_suffix_stem(const std::string& stem, int* rank) {
+  if (ends_with(stem, kPredictionSuffix)) return {};
+  int r = 1;
+  for (const char* suffix : {"_masks", "_mask", "_labels", "_label"}) {
+    if (ends_with(stem, suffix)) {
+      if (rank) *rank = r;
+      return stem.substr(0, stem.size() - std::string(suffix).size());
+    }
+    ++r;
   }
   return {};
 }
 
 bool is_paired_mask(const stdfs::path& file) {
-  const auto base = mask_suffix_stem(file.stem().string());
+  const auto stem = file.stem().string();
+  auto base = mask_suffix_stem(stem);
+  if (base.empty() && ends_with(stem, kPredictionSuffix)) base = stem.substr(0, stem.size() - 9);
   if (base.empty()) return false;
   std::error_code ec;
   for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".PNG", ".TIF", ".TIFF", ".JPG", ".JPEG"})
@@ -269,8 +301,8 @@ std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout lay
     throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
   switch (layout) {
     case DatasetLayout::kaggle: return list_kaggle(root, problems, stats);
-    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, problems, stats);
-    case DatasetLayout::paired: return list_flat(root, "", "", problems, stats);
+    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, false, problems, stats);
+    case DatasetLayout::paired: return list_flat(root, images_dir, masks_dir, true, problems, stats);
     case DatasetLayout::images_only: return list_images_only(root, problems, stats);
   }
   return {};

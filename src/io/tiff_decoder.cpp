@@ -245,7 +245,7 @@ cv::Mat read_native(TIFF* tif, const Layout& l, int page, const Context& ctx) {
   if (TIFFIsTiled(tif)) read_tiles(tif, l, pl, out, where, ctx);
   else read_strips(tif, l, pl, out, where, ctx);
   if (l.photometric == PHOTOMETRIC_MINISWHITE) {
-    if (pl.depth == CV_32F) out = -out;  // white is the smallest value; to_16bit maps the range
+    if (pl.depth == CV_32F) out = -out;  // white is the smallest value; float_to_16bit maps the range
     else if (pl.depth != CV_32S) cv::bitwise_not(out, out);
   }
   return out;
@@ -294,38 +294,50 @@ std::string format_value(double v) {
   return text;
 }
 
-// 32-bit float samples -> 16-bit: the finite range over every channel maps linearly onto
-// 0 .. 65535 (NaN and -inf to 0, +inf to 65535; a constant image to 0). One map for all
-// channels keeps their ratios; percentile normalisation, nucseg's default, gives the same
-// network input as on the floats up to the 16-bit rounding. Returns what was done, for logs.
+// Magnitudes from here up are treated as infinities: some tools write +-FLT_MAX for "no data".
+constexpr double kNoDataMagnitude = 1e38;
+
+// 32-bit float samples -> 16-bit, per channel: a channel's finite range maps linearly onto
+// 0 .. 65535 (NaN and -inf, or -FLT_MAX, to 0; +inf or +FLT_MAX to 65535; a constant channel
+// to 0). Percentile normalisation, nucseg's default and per channel too, then gives the network
+// the input it would compute from the floats, up to the 16-bit rounding; one range for all
+// channels would leave a dim channel beside a bright one a few levels. Returns what was done,
+// for error messages.
 std::string float_to_16bit(cv::Mat& pixels) {
+  const int n = pixels.channels();
   cv::Mat flat = pixels.reshape(1);
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  auto finite = [](float v) { return std::isfinite(v) && std::abs(v) < kNoDataMagnitude; };
+  std::vector<double> lo(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
+  std::vector<double> hi(static_cast<size_t>(n), -std::numeric_limits<double>::infinity());
   for (int r = 0; r < flat.rows; ++r) {
     const float* p = flat.ptr<float>(r);
     for (int c = 0; c < flat.cols; ++c)
-      if (std::isfinite(p[c])) {
-        lo = std::min(lo, static_cast<double>(p[c]));
-        hi = std::max(hi, static_cast<double>(p[c]));
+      if (finite(p[c])) {
+        const size_t k = static_cast<size_t>(c % n);
+        lo[k] = std::min(lo[k], static_cast<double>(p[c]));
+        hi[k] = std::max(hi[k], static_cast<double>(p[c]));
       }
   }
-  cv::Mat out(pixels.size(), CV_MAKETYPE(CV_16U, pixels.channels()));
+  cv::Mat out(pixels.size(), CV_MAKETYPE(CV_16U, n));
   cv::Mat out_flat = out.reshape(1);
-  const double scale = hi > lo ? 65535.0 / (hi - lo) : 0.0;
   for (int r = 0; r < flat.rows; ++r) {
     const float* p = flat.ptr<float>(r);
     uint16_t* d = out_flat.ptr<uint16_t>(r);
     for (int c = 0; c < flat.cols; ++c) {
+      const size_t k = static_cast<size_t>(c % n);
       const float v = p[c];
-      double u = std::isnan(v) || v == -std::numeric_limits<float>::infinity() ? 0.0
-                 : v == std::numeric_limits<float>::infinity()                  ? 65535.0
-                                                                                : (v - lo) * scale;
+      const double scale = hi[k] > lo[k] ? 65535.0 / (hi[k] - lo[k]) : 0.0;
+      const double u = finite(v) ? (v - lo[k]) * scale : (std::isnan(v) || v < 0 ? 0.0 : 65535.0);
       d[c] = static_cast<uint16_t>(std::lround(std::clamp(u, 0.0, 65535.0)));
     }
   }
   pixels = out;
-  if (!(hi >= lo)) return "32-bit float samples with no finite value, read as 0";
-  return "32-bit float samples " + format_value(lo) + " .. " + format_value(hi) + " mapped to 0 .. 65535";
+  std::string ranges;
+  for (int k = 0; k < n; ++k)
+    ranges += (k ? ", " : "") + (hi[static_cast<size_t>(k)] >= lo[static_cast<size_t>(k)]
+                                     ? format_value(lo[static_cast<size_t>(k)]) + " .. " + format_value(hi[static_cast<size_t>(k)])
+                                     : std::string("no finite value"));
+  return "32-bit float samples (" + ranges + (n > 1 ? " per channel" : "") + ") mapped to 0 .. 65535";
 }
 
 using TiffHandle = std::unique_ptr<TIFF, void (*)(TIFF*)>;

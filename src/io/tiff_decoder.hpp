@@ -22,7 +22,7 @@ struct TiffPixels {
 // Decodes every full-resolution page of the TIFF in `bytes` (reduced-resolution pages, i.e.
 // thumbnails and pyramid levels, are skipped) and stacks them as channels. `allow_32bit`
 // admits 32-bit integer samples (label masks); 32-bit float samples (images only) come back
-// as 16-bit, their finite range mapped onto 0 .. 65535 (`converted` says so). Throws Error(data) naming `file`: a directory,
+// as 16-bit, each channel's finite range mapped onto 0 .. 65535 (`converted` says so). Throws Error(data) naming `file`: a directory,
 // strip or tile that ends past the end of the file is reported as "truncated TIFF".
 TiffPixels decode_tiff(const std::vector<unsigned char>& bytes, const std::string& file, bool allow_32bit);
 

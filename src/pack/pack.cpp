@@ -46,7 +46,7 @@ std::string serialize(const Inputs& in) {
   put(out, io::layout_name(in.layout));
   put(out, std::to_string(in.skipped.hidden));
   put(out, std::to_string(in.skipped.temporary));
-  put(out, std::to_string(in.skipped.not_images));
+  put(out, std::to_string(in.skipped.others));
   put(out, std::to_string(in.items.size()));
   for (const auto& item : in.items) {
     put(out, item.id);
@@ -71,7 +71,7 @@ Inputs deserialize(const std::string& text) {
   in.layout = io::parse_layout(take(text, pos));
   in.skipped.hidden = std::stoull(take(text, pos));
   in.skipped.temporary = std::stoull(take(text, pos));
-  in.skipped.not_images = std::stoull(take(text, pos));
+  in.skipped.others = std::stoull(take(text, pos));
   const size_t items = std::stoull(take(text, pos));
   for (size_t i = 0; i < items; ++i) {
     io::DatasetItem item;
@@ -339,7 +339,7 @@ int run_pack(const Config& config, const dist::World& world) {
                   pc.dry_run ? "(dry run, nothing written)" : pc.output,
                   in.problems.empty() ? "" : fmt::format(", {} unlisted inputs", in.problems.size()), in.skipped.hidden,
                   in.skipped.temporary,
-                  in.skipped.not_images ? fmt::format(" and {} files that are not images", in.skipped.not_images) : "");
+                  in.skipped.others ? fmt::format(" and {} other files (neither image nor mask)", in.skipped.others) : "");
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
   // One run per output folder (core/lock.hpp); the lock also creates the folder.

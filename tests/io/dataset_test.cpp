@@ -70,7 +70,8 @@ TEST(Dataset, FlatLayoutUsesConnectedComponents) {
 }
 
 // Cellpose trains from one folder: img.tif beside img_masks.tif (a 16-bit label image). Other
-// tools write _mask, _labels, _label or _cp_masks; a flat masks/ folder may use them too.
+// tools write _mask, _labels or _label; a flat masks/ folder may use them too. Cellpose's saved
+// predictions (_cp_masks) are not truth.
 TEST(Dataset, PairedLayoutAndSuffixedMasksFindTheirImages) {
   auto root = t::fresh_dir("paired");
   cv::Mat labels(10, 12, CV_16UC1, cv::Scalar(0));
@@ -84,11 +85,12 @@ TEST(Dataset, PairedLayoutAndSuffixedMasksFindTheirImages) {
   t::write_png(root / "c.png", image);  // no mask: reported
   t::write_png(root / "orphan_masks.png", labels);  // no image "orphan": an image of its own, without a mask
   t::write_bytes(root / "a_seg.npy", "not an image");  // Cellpose's GUI file: skipped, counted
+  t::write_png(root / "a_cp_masks.png", labels);        // Cellpose's prediction: skipped, counted
   EXPECT_EQ(detect_layout(root), DatasetLayout::paired);
   std::vector<ListingProblem> problems;
   ListingStats stats;
   auto items = list_dataset(root, DatasetLayout::paired, "images", "masks", &problems, &stats);
-  EXPECT_EQ(stats.not_images, 1u);
+  EXPECT_EQ(stats.others, 2u);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].id, "a");
   EXPECT_EQ(items[0].image, root / "a.png");
@@ -105,19 +107,31 @@ TEST(Dataset, PairedLayoutAndSuffixedMasksFindTheirImages) {
   EXPECT_EQ(problems[1].path, root / "orphan_masks.png");
   EXPECT_EQ(parse_layout("paired"), DatasetLayout::paired);
 
-  // Flat: a mask named with a suffix; an exact name wins over a suffixed one.
+  // Flat: a mask named with a suffix; an exact name wins over a suffixed one, _masks over _mask.
   auto flat = t::fresh_dir("flat_suffix");
   t::write_png(flat / "images" / "x.png", image);
-  t::write_png(flat / "masks" / "x_cp_masks.png", labels);
+  t::write_png(flat / "masks" / "x_labels.png", labels);
   t::write_png(flat / "images" / "y.png", image);
   t::write_png(flat / "masks" / "y.png", labels);
   t::write_png(flat / "masks" / "y_mask.png", labels);
-  auto flat_items = list_dataset(flat, detect_layout(flat));
-  ASSERT_EQ(flat_items.size(), 2u);
+  t::write_png(flat / "images" / "z.png", image);
+  t::write_png(flat / "masks" / "z_mask.png", labels);
+  t::write_png(flat / "masks" / "z_masks.png", labels);
+  t::write_png(flat / "images" / "p.png", image);
+  t::write_png(flat / "masks" / "p_cp_masks.png", labels);  // a prediction is no annotation
+  std::vector<ListingProblem> flat_problems;
+  auto flat_items = list_dataset(flat, detect_layout(flat), "images", "masks", &flat_problems);
+  ASSERT_EQ(flat_items.size(), 3u);
   EXPECT_EQ(flat_items[0].layout, DatasetLayout::flat);
-  EXPECT_EQ(flat_items[0].masks[0], flat / "masks" / "x_cp_masks.png");
+  EXPECT_EQ(flat_items[0].masks[0], flat / "masks" / "x_labels.png");
   EXPECT_EQ(flat_items[1].masks[0], flat / "masks" / "y.png");
-  EXPECT_EQ(mask_suffix_stem("img_masks"), "img");
+  EXPECT_EQ(flat_items[2].masks[0], flat / "masks" / "z_masks.png");
+  ASSERT_EQ(flat_problems.size(), 1u);
+  EXPECT_EQ(flat_problems[0].path, flat / "images" / "p.png");
+  int rank = -1;
+  EXPECT_EQ(mask_suffix_stem("img_masks", &rank), "img");
+  EXPECT_EQ(rank, 1);
+  EXPECT_EQ(mask_suffix_stem("img_cp_masks"), "");
   EXPECT_EQ(mask_suffix_stem("_masks"), "");
   EXPECT_EQ(mask_suffix_stem("masks"), "");
   std::filesystem::remove_all(root);

@@ -159,35 +159,49 @@ TEST_F(Reader, ThirtyTwoBitLabelTiffOnlyAsLabels) {
   EXPECT_NE(data_error(dir / "negative.tif", PixelRange::labels).find("negative"), std::string::npos);
 }
 
-// ImageJ's "32-bit" and deconvolution output: float samples, mapped to 16 bits over their
-// finite range (one map for every channel), NaN and -inf to 0, +inf to the top.
-TEST_F(Reader, FloatTiffIsMappedTo16BitsOverItsFiniteRange) {
+// ImageJ's "32-bit" and deconvolution output: float samples, each channel mapped to 16 bits
+// over its own finite range, NaN and -inf (or -FLT_MAX) to 0, +inf (or +FLT_MAX) to the top.
+TEST_F(Reader, FloatTiffIsMappedTo16BitsPerChannelOverItsFiniteRange) {
   using Px2 = cv::Vec<uint16_t, 2>;
   cv::Mat f(6, 7, CV_32FC2);
   for (int y = 0; y < f.rows; ++y)
-    for (int x = 0; x < f.cols; ++x) f.at<cv::Vec2f>(y, x) = {-0.5f + 0.1f * static_cast<float>(y * 7 + x), 2.0f};
+    for (int x = 0; x < f.cols; ++x)  // channel 1 spans 4 orders of magnitude more than channel 0
+      f.at<cv::Vec2f>(y, x) = {-0.5f + 0.1f * static_cast<float>(y * 7 + x), 1000.0f * static_cast<float>(x * y)};
   f.at<cv::Vec2f>(0, 0)[1] = std::nanf("");
   f.at<cv::Vec2f>(0, 1)[1] = std::numeric_limits<float>::infinity();
   f.at<cv::Vec2f>(0, 2)[1] = -std::numeric_limits<float>::infinity();
+  f.at<cv::Vec2f>(0, 3)[1] = std::numeric_limits<float>::max();
+  std::vector<cv::Mat> planes;
+  cv::split(f, planes);
+  double lo[2], hi[2];
+  cv::minMaxLoc(planes[0], &lo[0], &hi[0]);
+  lo[1] = 0.0, hi[1] = 1000.0 * 5 * 6;  // the finite values of channel 1
   for (int tile : {0, 16}) {
     const auto file = dir / ("float" + std::to_string(tile) + ".tif");
     t::write_tiff(file, {{f, false, tile}});
     auto raw = read_raw_image(file);
     ASSERT_EQ(raw.pixels.type(), CV_16UC2);
-    const double lo = -0.5, hi = -0.5 + 0.1 * 41;  // the first channel's ramp spans the finite range
     for (int y = 0; y < f.rows; ++y)
-      for (int x = 0; x < f.cols; ++x) {
-        const auto v = raw.pixels.at<Px2>(y, x);
-        const float a = f.at<cv::Vec2f>(y, x)[0];
-        ASSERT_EQ(v[0], std::lround((a - lo) / (hi - lo) * 65535.0)) << y << "," << x;
-        if (y == 0 && x < 3) continue;
-        ASSERT_EQ(v[1], std::lround((2.0 - lo) / (hi - lo) * 65535.0)) << y << "," << x;
-      }
+      for (int x = 0; x < f.cols; ++x)
+        for (int k = 0; k < 2; ++k) {
+          if (k == 1 && y == 0 && x < 4) continue;
+          const double v = f.at<cv::Vec2f>(y, x)[k];
+          ASSERT_EQ(raw.pixels.at<Px2>(y, x)[k], std::lround((v - lo[k]) / (hi[k] - lo[k]) * 65535.0))
+              << y << "," << x << "," << k;
+        }
     EXPECT_EQ(raw.pixels.at<Px2>(0, 0)[1], 0);      // NaN
     EXPECT_EQ(raw.pixels.at<Px2>(0, 1)[1], 65535);  // +inf
     EXPECT_EQ(raw.pixels.at<Px2>(0, 2)[1], 0);      // -inf
+    EXPECT_EQ(raw.pixels.at<Px2>(0, 3)[1], 65535);  // FLT_MAX, a "no data" value, is not the range's top
     EXPECT_NE(raw.converted.find("32-bit float"), std::string::npos) << raw.converted;
   }
+  // Two pages, one channel each, mapped apart.
+  t::write_tiff(dir / "pages.tif", {{planes[0]}, {planes[0] * 100.0f + 7.0f}});
+  auto pages = read_raw_image(dir / "pages.tif");
+  ASSERT_EQ(pages.pixels.type(), CV_16UC2);
+  std::vector<cv::Mat> read_planes;
+  cv::split(pages.pixels, read_planes);
+  EXPECT_TRUE(same(read_planes[0], read_planes[1]));
   // Floats that are a linear map of 16-bit data spanning 0 .. 65535 read back as that data.
   cv::Mat u16 = ramp(9, 11, 1, CV_16U, 659), scaled;
   u16.at<uint16_t>(0, 0) = 0;

@@ -211,7 +211,8 @@ def convert_one(a, sid, flat_dirs):
     if a.to == "float32":
         import tifffile
         img = to_float(rgb, rng)
-        kaggle_sample(a.src, a.out, sid, sid + ".tif", lambda p: tifffile.imwrite(p, img))
+        kind = "rgb" if img.ndim == 3 else "minisblack"
+        kaggle_sample(a.src, a.out, sid, sid + ".tif", lambda p: tifffile.imwrite(p, img, photometric=kind))
         return img.shape[:2]
     if a.to in ("bits12", "bits16"):
         img = to_bits(rgb, 12 if a.to == "bits12" else 16, rng)

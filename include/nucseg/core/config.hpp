@@ -57,7 +57,7 @@ struct SynthConfig {
 struct PackConfig {
   std::string input;
   std::string output;
-  std::string layout = "auto";  // auto, kaggle, flat
+  std::string layout = "auto";  // auto, kaggle, flat, paired
   std::string images_dir = "images";
   std::string masks_dir = "masks";
   std::string mask_kind = "auto";  // auto, labels, binary (flat layout masks)

@@ -1,9 +1,9 @@
 // nucseg_eval's library entry: scores a nucseg_infer result (segmentation.h5) against ground
 // truth and writes the report. The truth is either
 //   - a dataset folder with instance masks (Kaggle layout <id>/images/<id>.png +
-//     <id>/masks/*.png, or the flat layout): each truth image's expected prediction id is the
-//     id nucseg_infer gives it (io::image_ids of its path relative to the truth folder for the
-//     Kaggle layout, to the images/ folder for the flat layout: the plain Kaggle id, or the
+//     <id>/masks/*.png, the flat or the paired layout): each truth image's expected prediction
+//     id is the id nucseg_infer gives it (io::image_ids of its path relative to the truth folder
+//     for the Kaggle and paired layouts, to the images/ folder for the flat layout: the plain Kaggle id, or the
 //     sanitised file stem; see docs/inference.md, "Image ids"), or
 //   - a Kaggle DSB 2018 run-length CSV (a file): stage1_train_labels.csv (ImageId,
 //     EncodedPixels) or the stage 1 solution (ImageId,EncodedPixels,Height,Width,Usage), ids

@@ -27,7 +27,8 @@ struct InputSet {
 };
 
 // `input` is a folder tree (recursive; .png .tif .tiff .jpg .jpeg, any case; a mask named
-// <stem>_masks, _mask, _labels, _label or _cp_masks beside its image <stem> is left out), a Kaggle-layout
+// <stem>_masks, _mask, _labels, _label or _cp_masks beside its image <stem> is left out,
+// io::is_paired_mask), a Kaggle-layout
 // folder (<id>/images/<id>.png; masks ignored), or a text file with one path per line
 // ('#' starts a comment; relative lines are relative to the list's folder).
 // Throws Error(config, key infer.input) when the input does not exist or holds no image.

@@ -5,9 +5,11 @@
 //                image per input: an instance label image, or a binary mask whose 8-connected
 //                components are the instances; see io/mask.hpp)
 //   paired:      <root>/<stem>.<ext> beside its mask <root>/<stem>_masks.<ext> (Cellpose's
-//                training folders; also _mask, _labels, _label, _cp_masks), read as flat masks
+//                training folders; also _mask, _labels, _label), read as flat masks; Cellpose's
+//                predictions (<stem>_cp_masks) and non-image files there are skipped and counted
 //   images_only: every image below <root>, recursively (test sets, inference inputs)
-// A flat masks folder may name a mask <stem>.<ext> or with one of those suffixes.
+// A flat masks folder may name a mask <stem>.<ext> or with one of those suffixes (the exact
+// name first, then _masks, _mask, _labels, _label).
 #pragma once
 
 #include <filesystem>
@@ -44,7 +46,7 @@ struct ListingProblem {
 struct ListingStats {
   size_t hidden = 0;
   size_t temporary = 0;
-  size_t not_images = 0;  // paired layout: other files beside the images (Cellpose's _seg.npy, notes)
+  size_t others = 0;  // paired layout: files that are neither image nor mask (_seg.npy, _cp_masks, notes)
 };
 
 // flat when <root>/<images_dir> and <root>/<masks_dir> are folders; kaggle when some
@@ -53,16 +55,18 @@ struct ListingStats {
 DatasetLayout detect_layout(const std::filesystem::path& root, const std::string& images_dir = "images",
                             const std::string& masks_dir = "masks");
 
-// The image stem a mask named <stem>_masks (Cellpose), _cp_masks, _mask, _labels or _label
-// annotates; empty for other names.
-std::string mask_suffix_stem(const std::string& stem);
-// True when `file` is named as a mask (mask_suffix_stem) and the image it annotates lies
-// beside it (<stem>.png .tif .tiff .jpg or .jpeg).
+// The image stem a mask named <stem>_masks (Cellpose), _mask, _labels or _label annotates, and
+// in `rank` that suffix's precedence (1 for _masks .. 4 for _label; an exact <stem> is 0);
+// empty for other names, <stem>_cp_masks included (Cellpose's saved predictions are not truth).
+std::string mask_suffix_stem(const std::string& stem, int* rank = nullptr);
+// True when `file` is named as a mask (mask_suffix_stem) or as Cellpose's prediction
+// (<stem>_cp_masks) and the image it belongs to lies beside it (<stem>.png .tif .tiff .jpg or
+// .jpeg, lower or upper case): an annotation, not an input.
 bool is_paired_mask(const std::filesystem::path& file);
 
 // Items sorted by id. Inputs that cannot be listed go to `problems` when given, otherwise the
 // first one raises Error(data) naming the path. Hidden files (".name") and the tools'
-// temporaries are skipped and counted in `stats` when given; in kaggle/flat folders every other
+// temporaries are skipped and counted in `stats` when given (paired: also `others`); in kaggle/flat folders every other
 // file counts, so a stray non-image is reported rather than silently dropped.
 std::vector<DatasetItem> list_dataset(const std::filesystem::path& root, DatasetLayout layout,
                                       const std::string& images_dir = "images", const std::string& masks_dir = "masks",
@@ -70,7 +74,7 @@ std::vector<DatasetItem> list_dataset(const std::filesystem::path& root, Dataset
 
 // Instance labels (CV_32SC1, 0 background, 1..N) of an item whose image has size `expected`.
 // kaggle: non-empty masks in file-name order become 1..N (on overlap the first mask keeps the
-// pixel); `kind` does not apply. flat: the mask read as `kind` (io/mask.hpp: an instance label
+// pixel); `kind` does not apply. flat, paired: the mask read as `kind` (io/mask.hpp: an instance label
 // image, or the 8-connected components of a binary mask); `used` receives the kind applied.
 // Error(data) naming the file for a mask of another size, an empty masks folder, an
 // unreadable mask, or an images_only item.

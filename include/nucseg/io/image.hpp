@@ -25,13 +25,13 @@ struct RawImage {
   int pages = 1;       // TIFF pages stacked as channels (reduced-resolution pages skipped)
   std::string format;  // "png", "jpeg" or "tiff"
   PixelSize pixel_size;  // what the file's metadata says (pixel_size.hpp); unknown for JPEG
-  // How the stored values were changed to fit 16 bits (32-bit float TIFFs: their finite range
-  // mapped onto 0 .. 65535); empty: the values as stored. Fixed normalisation, which names raw
+  // How the stored values were changed to fit 16 bits (32-bit float TIFFs: each channel's
+  // finite range mapped onto 0 .. 65535); empty: the values as stored. Fixed normalisation, which names raw
   // values, refuses such images (check_fixed_normalization).
   std::string converted;
 
   int channels() const { return pixels.channels(); }
-  int container_bits() const;  // 8, 16 or 32: the sample size in the file
+  int container_bits() const;  // 8, 16 or 32: the sample size as read (16 for a float TIFF, mapped)
 };
 
 // image: 8- and 16-bit unsigned samples only. labels: also 32-bit integer TIFF samples
@@ -40,7 +40,7 @@ enum class PixelRange { image, labels };
 
 // Reads PNG (8/16-bit; gray, gray+alpha, RGB, RGBA), JPEG (gray or colour) and TIFF (strips or
 // tiles, contiguous or planar, any codec libtiff has; 8/16/32-bit integer samples, 32-bit
-// float samples (mapped to 16 bits over their finite range, RawImage::converted), any number
+// float samples (mapped to 16 bits per channel over its finite range, RawImage::converted), any number
 // of samples per pixel; multi-page files give one channel per page and sample, and all their
 // full-resolution pages must agree in size and sample type; palette, YCbCr, CMYK and 1-/4-bit
 // TIFFs are expanded to 8-bit RGB(A) or gray). Throws Error(data) naming the file and the
