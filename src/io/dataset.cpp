@@ -1,6 +1,7 @@
 #include "nucseg/io/dataset.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -285,7 +286,7 @@ std::string mask_suffix_stem(const std::string& stem, int* rank) {
 bool is_paired_mask(const stdfs::path& file) {
   const auto stem = file.stem().string();
   auto base = mask_suffix_stem(stem);
-  if (base.empty() && ends_with(stem, kPredictionSuffix)) base = stem.substr(0, stem.size() - 9);
+  if (base.empty() && ends_with(stem, kPredictionSuffix)) base = stem.substr(0, stem.size() - std::strlen(kPredictionSuffix));
   if (base.empty()) return false;
   std::error_code ec;
   for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".PNG", ".TIF", ".TIFF", ".JPG", ".JPEG"})
