@@ -170,7 +170,7 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
     auto m = masks_by_stem.find(item.id);
     if (m == masks_by_stem.end()) {
       report(problems, image, "no mask named " + item.id + ".<ext> or " + item.id + "_masks.<ext> (or _mask, _labels, "
-                              "_label, _cp_masks) in " + (root / masks_dir).string());
+                              "_label) in " + (paired ? root : root / masks_dir).string());
       continue;
     }
     if (m->second.size() > 1) {

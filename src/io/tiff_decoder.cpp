@@ -318,6 +318,9 @@ std::string float_to_16bit(cv::Mat& pixels) {
         hi[k] = std::max(hi[k], static_cast<double>(p[c]));
       }
   }
+  std::vector<double> scale(static_cast<size_t>(n), 0.0);
+  for (size_t k = 0; k < scale.size(); ++k)
+    if (hi[k] > lo[k]) scale[k] = 65535.0 / (hi[k] - lo[k]);
   cv::Mat out(pixels.size(), CV_MAKETYPE(CV_16U, n));
   cv::Mat out_flat = out.reshape(1);
   for (int r = 0; r < flat.rows; ++r) {
@@ -326,8 +329,7 @@ std::string float_to_16bit(cv::Mat& pixels) {
     for (int c = 0; c < flat.cols; ++c) {
       const size_t k = static_cast<size_t>(c % n);
       const float v = p[c];
-      const double scale = hi[k] > lo[k] ? 65535.0 / (hi[k] - lo[k]) : 0.0;
-      const double u = finite(v) ? (v - lo[k]) * scale : (std::isnan(v) || v < 0 ? 0.0 : 65535.0);
+      const double u = finite(v) ? (v - lo[k]) * scale[k] : (std::isnan(v) || v < 0 ? 0.0 : 65535.0);
       d[c] = static_cast<uint16_t>(std::lround(std::clamp(u, 0.0, 65535.0)));
     }
   }

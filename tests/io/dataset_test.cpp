@@ -104,6 +104,8 @@ TEST(Dataset, PairedLayoutAndSuffixedMasksFindTheirImages) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_EQ(problems[0].path, root / "c.png");
   EXPECT_NE(problems[0].reason.find("_masks"), std::string::npos) << problems[0].reason;
+  EXPECT_EQ(problems[0].reason.find("/masks"), std::string::npos) << problems[0].reason;  // no masks/ folder here
+  EXPECT_EQ(problems[0].reason.find("_cp_masks"), std::string::npos) << problems[0].reason;
   EXPECT_EQ(problems[1].path, root / "orphan_masks.png");
   EXPECT_EQ(parse_layout("paired"), DatasetLayout::paired);
 
