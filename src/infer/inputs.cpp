@@ -1,7 +1,6 @@
 #include "nucseg/infer/inputs.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -9,6 +8,7 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/dataset.hpp"
+#include "nucseg/io/image.hpp"
 #include "nucseg/io/image_ids.hpp"
 
 namespace nucseg::infer {
@@ -16,11 +16,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 constexpr const char* kKey = "infer.input";
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 uint64_t size_or_zero(const stdfs::path& p) {
   std::error_code ec;
@@ -66,7 +61,7 @@ std::vector<InputItem> walk_folder(const stdfs::path& root, InputSet& set) {
       if (entry.is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    if (!entry.is_regular_file(ec) || !is_image_file(entry.path().string())) continue;
+    if (!entry.is_regular_file(ec) || !io::has_image_extension(entry.path())) continue;
     if (io::is_paired_mask(entry.path())) {  // x_masks.png beside x.png: an annotation, not an input
       ++set.masks_skipped;
       continue;
@@ -101,7 +96,7 @@ std::vector<InputItem> walk_kaggle(const stdfs::path& root, InputSet& set) {
     std::error_code inner_ec;
     for (stdfs::directory_iterator f(images, inner_ec), fend; !inner_ec && f != fend; f.increment(inner_ec)) {
       std::error_code kind;
-      if (skipped_name(f->path(), set) || !f->is_regular_file(kind) || !is_image_file(f->path().string())) continue;
+      if (skipped_name(f->path(), set) || !f->is_regular_file(kind) || !io::has_image_extension(f->path())) continue;
       items.push_back(item_at(f->path(), f->path().lexically_relative(root).generic_string()));
     }
     if (inner_ec) throw_config(kKey, "cannot list " + images.string() + ": " + inner_ec.message());
@@ -174,11 +169,6 @@ std::string take(const std::string& in, size_t& pos) {
 
 }  // namespace
 
-bool is_image_file(const std::string& path) {
-  auto ext = lower(stdfs::path(path).extension().string());
-  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
-}
-
 void assign_ids(std::vector<InputItem>& items) {
   std::vector<std::string> relatives;
   for (const auto& item : items) relatives.push_back(item.relative);
@@ -195,7 +185,7 @@ InputSet discover_inputs(const std::string& input) {
   if (stdfs::is_directory(root, ec)) {
     set.kind = looks_kaggle(root) ? "kaggle" : "folder";
     set.items = set.kind == "kaggle" ? walk_kaggle(root, set) : walk_folder(root, set);
-  } else if (stdfs::is_regular_file(root, ec) && is_image_file(root.string())) {
+  } else if (stdfs::is_regular_file(root, ec) && io::has_image_extension(root)) {
     // One image: its own set, named by its file name (a list file would read its bytes as paths).
     set.kind = "file";
     set.items.push_back(item_at(set.root, root.filename().generic_string()));

@@ -1,6 +1,7 @@
 #include "nucseg/io/dataset.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <set>
@@ -288,9 +289,15 @@ bool is_paired_mask(const stdfs::path& file) {
   auto base = mask_suffix_stem(stem);
   if (base.empty() && ends_with(stem, kPredictionSuffix)) base = stem.substr(0, stem.size() - std::strlen(kPredictionSuffix));
   if (base.empty()) return false;
+  // The image's extension in lower or upper case (probing names keeps a folder walk linear;
+  // a mixed-case '.Png' image beside its mask is not recognised).
   std::error_code ec;
-  for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".PNG", ".TIF", ".TIFF", ".JPG", ".JPEG"})
-    if (stdfs::is_regular_file(file.parent_path() / (base + ext), ec)) return true;
+  for (const auto& ext : image_extensions()) {
+    std::string upper = ext;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const auto& e : {ext, upper})
+      if (stdfs::is_regular_file(file.parent_path() / (base + e), ec)) return true;
+  }
   return false;
 }
 

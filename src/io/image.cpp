@@ -108,10 +108,16 @@ int RawImage::container_bits() const {
   }
 }
 
+const std::vector<std::string>& image_extensions() {
+  static const std::vector<std::string> list{".png", ".tif", ".tiff", ".jpg", ".jpeg"};
+  return list;
+}
+
 bool has_image_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".jpg" || ext == ".jpeg";
+  const auto& list = image_extensions();
+  return std::find(list.begin(), list.end(), ext) != list.end();
 }
 
 RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {

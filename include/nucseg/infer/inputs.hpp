@@ -40,8 +40,6 @@ InputSet discover_inputs(const std::string& input);
 // result does not depend on listing order.
 void assign_ids(std::vector<InputItem>& items);
 
-bool is_image_file(const std::string& path);
-
 // Serialised form used to broadcast the set from rank 0 to the other ranks.
 std::string serialize(const InputSet& set);
 InputSet deserialize_inputs(const std::string& text);

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -71,8 +72,11 @@ cv::Mat to_unit_float(const cv::Mat& rgb, int bit_depth);
 // pixels to the network's [0,1] input, shared by training, inference and to_unit_float.
 double max_pixel_value(int bit_depth);
 
-// True for the file name extensions read_image understands (.png .tif .tiff .jpg .jpeg,
-// any case).
+// The file name extensions read_image understands, lower case with the dot: .png .tif .tiff
+// .jpg .jpeg. The one list every listing (pack, infer, eval) uses.
+const std::vector<std::string>& image_extensions();
+
+// True for a name ending in one of image_extensions(), in any case.
 bool has_image_extension(const std::filesystem::path& path);
 
 }  // namespace nucseg::io
