@@ -1,6 +1,7 @@
 #include "nucseg/core/config.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -143,6 +144,14 @@ std::string closest_key(const std::string& key) {
 Config load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides) {
   Config config;
   for (const auto& file : files) {
+    // toml++ reads a folder as an empty document and words a missing file as a parse error at
+    // line 0; other non-regular files (a pipe from <(...)) are read as they are.
+    std::error_code ec;
+    const auto status = std::filesystem::status(file, ec);
+    if (!std::filesystem::exists(status))
+      throw Error(ErrorKind::config, "configuration file does not exist", {file, "", -1});
+    if (std::filesystem::is_directory(status))
+      throw Error(ErrorKind::config, "configuration path is a folder, not a TOML file", {file, "", -1});
     toml::table root;
     try {
       root = toml::parse_file(file);

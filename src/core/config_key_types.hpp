@@ -42,7 +42,7 @@ using SectionOf = Section Config::*;
 template <class Section, class T>
 Field int_key(const char* key, SectionOf<Section> sec, Member<Section, T> mem, long lo, long hi,
               const char* doc, long multiple_of = 1) {
-  std::string allowed = std::to_string(lo) + " .. " + std::to_string(hi);
+  std::string allowed = lo == hi ? std::to_string(lo) : std::to_string(lo) + " .. " + std::to_string(hi);
   if (multiple_of > 1) allowed += ", a multiple of " + std::to_string(multiple_of);
   Config defaults;
   KeyInfo info{key, "int", std::to_string((defaults.*sec).*mem), allowed, doc};

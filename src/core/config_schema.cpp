@@ -123,8 +123,9 @@ std::vector<Field> build() {
                 "normalize = fixed: the raw value mapped to 1 (larger than normalize_min)."),
 
       // [model]
-      int_key("model.classes", &C::model, &ModelConfig::classes, 2, 64,
-              "Output classes per pixel (3: background, interior, border)."),
+      int_key("model.classes", &C::model, &ModelConfig::classes, 3, 3,
+              "Output classes per pixel: background, interior, border. Only 3: the training targets nucseg_pack "
+              "writes and the segment step nucseg_infer runs have exactly these three classes."),
       bool_key("model.distance_head", &C::model, &ModelConfig::distance_head,
                "One more output channel: each nucleus' distance to its own boundary, normalised to 1 at its "
                "centre (trained with train.distance_weight); segment.seeds = predicted seeds nuclei from it. "
@@ -298,7 +299,8 @@ std::vector<Field> build() {
       string_key("eval.truth", &C::eval, &EvalConfig::truth, {},
                  "Ground truth: a dataset folder with masks (Kaggle layout, flat, or paired), or a Kaggle DSB 2018 "
                  "run-length CSV (stage1_train_labels.csv, or the stage 1 solution with Height, Width, Usage)."),
-      string_key("eval.pred", &C::eval, &EvalConfig::pred, {}, "Predictions: a segmentation.h5 written by nucseg_infer."),
+      string_key("eval.pred", &C::eval, &EvalConfig::pred, {},
+                 "Predictions: a segmentation.h5 written by nucseg_infer, or the folder (infer.output) that holds one."),
       string_key("eval.output", &C::eval, &EvalConfig::output, {}, "JSON report path; empty: eval.json beside eval.pred."),
 
       // [export]

@@ -105,6 +105,36 @@ TEST(Config, CrossKeyChecks) {
   EXPECT_NE(msg.find("model.classes"), std::string::npos) << msg;
 }
 
+// The training targets and the segment step have exactly background, interior, border: any
+// other class count is refused when the configuration is read, before a tool starts work.
+TEST(Config, ModelClassesIsThree) {
+  EXPECT_EQ(load_config({}, {"model.classes=3"}).model.classes, 3);
+  for (const char* bad : {"model.classes=2", "model.classes=4"}) {
+    auto msg = error_of({}, {bad});
+    EXPECT_NE(msg.find("model.classes"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("allowed: 3)"), std::string::npos) << msg;
+  }
+}
+
+// A missing file or a folder is said to be one (exit 2), not read as an empty configuration
+// or reported as a parse error at line 0; a file that is not regular (a pipe) is still read.
+TEST(Config, MissingFileOrFolderIsNamed) {
+  const auto missing = (std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_no_such.toml")).string();
+  auto msg = error_of({missing}, {});
+  EXPECT_NE(msg.find("configuration file does not exist"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(missing), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("line 0"), std::string::npos) << msg;
+  const auto folder = std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_configs");
+  std::filesystem::create_directories(folder);
+  std::ofstream(folder / "infer.toml") << "[infer]\ntile = 256\n";
+  msg = error_of({folder.string()}, {});
+  EXPECT_NE(msg.find("is a folder, not a TOML file"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(folder.string()), std::string::npos) << msg;
+  std::filesystem::remove_all(folder);
+  const Config from_pipe = load_config({"/dev/null"}, {});
+  EXPECT_EQ(from_pipe.infer.tile, 512);
+}
+
 TEST(Config, OlderInferSpellingsOfSegmentKeysStillRead) {
   auto path = write_toml("nucseg_cfg_alias.toml", "[infer]\nmin_area = 30\nseeds = \"interior\"\n");
   Config c = load_config({path}, {"infer.seed_threshold=0.7", "infer.seed_distance=9"});
