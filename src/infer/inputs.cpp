@@ -49,60 +49,110 @@ bool skipped_name(const stdfs::path& p, InputSet& set) {
   return false;
 }
 
-std::vector<InputItem> walk_folder(const stdfs::path& root, InputSet& set) {
-  std::vector<InputItem> items;
-  std::error_code ec;
-  stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
-  if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
-  for (; it != end; it.increment(ec)) {
-    if (ec) throw_config(kKey, "cannot list " + root.string() + ": " + ec.message());
-    const auto& entry = *it;
-    if (skipped_name(entry.path(), set)) {
-      if (entry.is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (!entry.is_regular_file(ec) || !io::has_image_extension(entry.path())) continue;
-    if (io::is_paired_mask(entry.path())) {  // x_masks.png beside x.png: an annotation, not an input
-      ++set.masks_skipped;
-      continue;
-    }
-    items.push_back(item_at(entry.path(), entry.path().lexically_relative(root).generic_string()));
+// A folder tree's walk. Linked folders are followed (an archive assembled from links to
+// plates) but each real folder is walked once, which also ends link loops; the output folder
+// (results and label exports of this or an earlier run, when it lies inside the input) and a
+// masks/ folder beside an images/ folder (Kaggle's <id>/masks, a flat layout's masks/) are
+// annotations or results, not inputs. Everything left out is counted for the log.
+class FolderWalk {
+ public:
+  FolderWalk(const stdfs::path& root, const stdfs::path& exclude, InputSet& set) : root_(root), set_(set) {
+    std::error_code ec;
+    if (!exclude.empty()) exclude_ = stdfs::weakly_canonical(stdfs::absolute(exclude, ec), ec).string();
+    std::error_code flat_ec;
+    // A flat layout's root (images/ beside masks/): its images are named relative to images/,
+    // as nucseg_eval names that layout's truth.
+    if (stdfs::is_directory(root / "images", flat_ec) && stdfs::is_directory(root / "masks", flat_ec))
+      images_base_ = root / "images";
   }
-  return items;
-}
 
-// A Kaggle-layout folder: some child <id> holds images/<id>.<image extension>.
+  std::vector<InputItem> run() {
+    visit(root_, 0);
+    return std::move(items_);
+  }
+  bool flat() const { return !images_base_.empty(); }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+
+  std::string canonical(const stdfs::path& p) const {
+    std::error_code ec;
+    auto c = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
+    return ec ? stdfs::absolute(p).lexically_normal().string() : c.string();
+  }
+
+  void visit(const stdfs::path& dir, int depth) {
+    if (!visited_.insert(canonical(dir)).second) {
+      ++set_.links_skipped;  // a folder reached again through a link (or a link loop)
+      return;
+    }
+    if (depth > kMaxDepth) throw_config(kKey, "folders nested deeper than " + std::to_string(kMaxDepth) + " levels at " + dir.string());
+    std::error_code ec;
+    stdfs::directory_iterator it(dir, stdfs::directory_options::skip_permission_denied, ec), end;
+    if (ec) throw_config(kKey, "cannot list " + dir.string() + ": " + ec.message());
+    std::vector<stdfs::path> folders;
+    for (; it != end; it.increment(ec)) {
+      if (ec) throw_config(kKey, "cannot list " + dir.string() + ": " + ec.message());
+      const auto path = it->path();
+      if (skipped_name(path, set_)) continue;
+      std::error_code kind;
+      const auto status = it->status(kind);  // follows links
+      if (stdfs::is_directory(status)) {
+        folders.push_back(path);
+        continue;
+      }
+      if (!io::has_image_extension(path)) continue;
+      if (!stdfs::exists(status)) {  // a link to nothing: listed, so that it is reported as a failure
+        ++set_.broken_links;
+        add(path);
+        continue;
+      }
+      if (!stdfs::is_regular_file(status)) continue;
+      if (io::is_paired_mask(path)) {  // x_masks.png beside x.png: an annotation, not an input
+        ++set_.masks_skipped;
+        continue;
+      }
+      add(path);
+    }
+    for (const auto& folder : folders) {
+      std::error_code probe;
+      if (!exclude_.empty() && canonical(folder) == exclude_) {
+        set_.output_skipped = true;
+        continue;
+      }
+      if (folder.filename() == "masks" && stdfs::is_directory(dir / "images", probe)) {
+        ++set_.mask_folders_skipped;
+        continue;
+      }
+      visit(folder, depth + 1);
+    }
+  }
+
+  void add(const stdfs::path& path) {
+    const auto rel = path.lexically_relative(root_);
+    const bool in_images = !images_base_.empty() && !rel.empty() && *rel.begin() == "images";
+    items_.push_back(item_at(path, (in_images ? path.lexically_relative(images_base_) : rel).generic_string()));
+  }
+
+  stdfs::path root_, images_base_;
+  std::string exclude_;
+  InputSet& set_;
+  std::set<std::string> visited_;
+  std::vector<InputItem> items_;
+};
+
+// A Kaggle-layout folder: some child <id> holds images/<id>.<image extension>. Only the name
+// the log gives the input: the walk is the same for every folder tree.
 bool looks_kaggle(const stdfs::path& root) {
   std::error_code ec;
   for (const auto& child : stdfs::directory_iterator(root, ec)) {
     if (!child.is_directory(ec)) continue;
     auto id = child.path().filename().string();
-    for (const char* ext : {".png", ".tif", ".tiff", ".jpg", ".jpeg"}) {
+    for (const auto& ext : io::image_extensions()) {
       if (stdfs::is_regular_file(child.path() / "images" / (id + ext), ec)) return true;
     }
   }
   return false;
-}
-
-std::vector<InputItem> walk_kaggle(const stdfs::path& root, InputSet& set) {
-  std::vector<InputItem> items;
-  // One error code for the listing and a fresh one for each probe: a probe that fails (a plain
-  // file such as manifest.csv has no images/ below it) must not read as a listing error.
-  std::error_code list_ec;
-  for (stdfs::directory_iterator it(root, list_ec), end; !list_ec && it != end; it.increment(list_ec)) {
-    auto images = it->path() / "images";
-    std::error_code probe;
-    if (skipped_name(it->path(), set) || !stdfs::is_directory(images, probe)) continue;
-    std::error_code inner_ec;
-    for (stdfs::directory_iterator f(images, inner_ec), fend; !inner_ec && f != fend; f.increment(inner_ec)) {
-      std::error_code kind;
-      if (skipped_name(f->path(), set) || !f->is_regular_file(kind) || !io::has_image_extension(f->path())) continue;
-      items.push_back(item_at(f->path(), f->path().lexically_relative(root).generic_string()));
-    }
-    if (inner_ec) throw_config(kKey, "cannot list " + images.string() + ": " + inner_ec.message());
-  }
-  if (list_ec) throw_config(kKey, "cannot list " + root.string() + ": " + list_ec.message());
-  return items;
 }
 
 std::string trim(const std::string& s) {
@@ -119,7 +169,8 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
   if (text.find('\0') != std::string::npos)
     throw_config(kKey, list.string() + " is not a list of image paths (it holds binary data); an image must be named "
                                        ".png .tif .tiff .jpg or .jpeg");
-  std::istringstream in(text);
+  // Notepad and PowerShell start a UTF-8 file with a byte-order mark: not part of the first path.
+  std::istringstream in(text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? text.substr(3) : text);
   auto base = list.parent_path();
   std::vector<stdfs::path> paths;
   std::string line;
@@ -176,15 +227,18 @@ void assign_ids(std::vector<InputItem>& items) {
   for (size_t i = 0; i < items.size(); ++i) items[i].id = ids[i];
 }
 
-InputSet discover_inputs(const std::string& input) {
+InputSet discover_inputs(const std::string& input, const std::string& output) {
   if (input.empty()) throw_config(kKey, "no input given (a folder, a Kaggle-layout folder, a list file or one image)");
   stdfs::path root(input);
   std::error_code ec;
   InputSet set;
   set.root = stdfs::absolute(root, ec).lexically_normal().string();
   if (stdfs::is_directory(root, ec)) {
-    set.kind = looks_kaggle(root) ? "kaggle" : "folder";
-    set.items = set.kind == "kaggle" ? walk_kaggle(root, set) : walk_folder(root, set);
+    if (!output.empty() && stdfs::equivalent(root, output, ec))
+      throw_config(kKey, "the input folder is the output folder (infer.output): " + input);
+    FolderWalk walk(root, output, set);
+    set.items = walk.run();
+    set.kind = walk.flat() ? "flat" : looks_kaggle(root) ? "kaggle" : "folder";
   } else if (stdfs::is_regular_file(root, ec) && io::has_image_extension(root)) {
     // One image: its own set, named by its file name (a list file would read its bytes as paths).
     set.kind = "file";
@@ -209,6 +263,10 @@ std::string serialize(const InputSet& set) {
   put(out, std::to_string(set.hidden_skipped));
   put(out, std::to_string(set.temporary_skipped));
   put(out, std::to_string(set.masks_skipped));
+  put(out, std::to_string(set.mask_folders_skipped));
+  put(out, std::to_string(set.links_skipped));
+  put(out, std::to_string(set.broken_links));
+  put(out, set.output_skipped ? "1" : "0");
   put(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
     put(out, item.id);
@@ -227,6 +285,10 @@ InputSet deserialize_inputs(const std::string& text) {
   set.hidden_skipped = std::stoull(take(text, pos));
   set.temporary_skipped = std::stoull(take(text, pos));
   set.masks_skipped = std::stoull(take(text, pos));
+  set.mask_folders_skipped = std::stoull(take(text, pos));
+  set.links_skipped = std::stoull(take(text, pos));
+  set.broken_links = std::stoull(take(text, pos));
+  set.output_skipped = take(text, pos) == "1";
   size_t n = std::stoull(take(text, pos));
   for (size_t i = 0; i < n; ++i) {
     InputItem item;

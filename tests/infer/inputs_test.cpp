@@ -148,6 +148,87 @@ TEST(Inputs, KaggleLayoutWithPlainFilesAtTheTop) {
   }
 }
 
+// Rerunning into an output folder inside the input must not make the last run's label exports
+// (or anything else there) inputs; an output that is the input itself is refused.
+TEST(Inputs, OutputFolderInsideTheInputIsLeftOut) {
+  ScratchDir dir("inputs-output-inside");
+  const auto root = dir.path() / "plate";
+  touch(root / "a.png");
+  touch(root / "seg" / "labels" / "a.tif");
+  touch(root / "seg" / "images" / "a.h5");
+  auto set = discover_inputs(root.string(), (root / "seg").string());
+  ASSERT_EQ(set.items.size(), 1u);
+  EXPECT_EQ(set.items[0].relative, "a.png");
+  EXPECT_TRUE(set.output_skipped);
+  EXPECT_TRUE(nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set)).output_skipped);
+  // Named another way (a trailing "/.."-free relative spelling) it is the same folder.
+  set = discover_inputs(root.string(), (root / "seg" / "." ).string());
+  EXPECT_EQ(set.items.size(), 1u);
+  EXPECT_EQ(discover_inputs(root.string()).items.size(), 2u);  // no output named: a.png and seg/labels/a.tif
+  EXPECT_THROW(discover_inputs(root.string(), root.string()), nucseg::Error);
+}
+
+// An archive assembled from links: linked folders are walked (each real folder once, so a link
+// loop ends), and a link to nothing with an image name is listed, to become a failure.
+TEST(Inputs, LinkedFoldersAreFollowedOnceAndDeadLinksListed) {
+  ScratchDir dir("inputs-links");
+  const auto root = dir.path() / "archive";
+  touch(root / "plate1" / "a.png");
+  touch(dir.path() / "elsewhere" / "b.png");
+  stdfs::create_directory_symlink(dir.path() / "elsewhere", root / "plate2");
+  stdfs::create_directory_symlink(root, root / "plate1" / "loop");
+  stdfs::create_symlink(dir.path() / "gone.png", root / "dead.png");
+  const auto set = discover_inputs(root.string());
+  std::set<std::string> rel;
+  for (const auto& i : set.items) rel.insert(i.relative);
+  EXPECT_EQ(rel, (std::set<std::string>{"dead.png", "plate1/a.png", "plate2/b.png"}));
+  EXPECT_EQ(set.broken_links, 1u);
+  EXPECT_EQ(set.links_skipped, 1u);  // the loop back to the root
+}
+
+// One Kaggle-shaped folder in a tree does not hide the tree's other images; its masks/ stays out.
+TEST(Inputs, KaggleFolderBesideLooseImagesKeepsThem) {
+  ScratchDir dir("inputs-kaggle-mixed");
+  touch(dir.path() / "0a1b" / "images" / "0a1b.png");
+  touch(dir.path() / "0a1b" / "masks" / "m1.png");
+  touch(dir.path() / "top.png");
+  touch(dir.path() / "loose" / "x.png");
+  const auto set = discover_inputs(dir.path().string());
+  EXPECT_EQ(set.kind, "kaggle");
+  ASSERT_EQ(set.items.size(), 3u);
+  EXPECT_EQ(set.items[0].id, "0a1b");
+  EXPECT_EQ(set.items[1].id, "loose_x");
+  EXPECT_EQ(set.items[2].id, "top");
+  EXPECT_EQ(set.mask_folders_skipped, 1u);
+}
+
+// A flat layout's root (images/ beside masks/): the images only, named as nucseg_eval names
+// that layout's truth (relative to images/).
+TEST(Inputs, FlatLayoutRootSegmentsItsImagesOnly) {
+  ScratchDir dir("inputs-flat");
+  touch(dir.path() / "images" / "x.png");
+  touch(dir.path() / "images" / "sub" / "y.png");
+  touch(dir.path() / "masks" / "x.png");
+  touch(dir.path() / "masks" / "sub" / "y.png");
+  const auto set = discover_inputs(dir.path().string());
+  EXPECT_EQ(set.kind, "flat");
+  ASSERT_EQ(set.items.size(), 2u);
+  EXPECT_EQ(set.items[0].id, "sub_y");
+  EXPECT_EQ(set.items[1].id, "x");
+  EXPECT_EQ(set.mask_folders_skipped, 1u);
+}
+
+// Notepad and PowerShell write lists with a UTF-8 byte-order mark.
+TEST(Inputs, ListFileWithAByteOrderMark) {
+  ScratchDir dir("inputs-list-bom");
+  touch(dir.path() / "a.png");
+  touch(dir.path() / "list.txt", "\xEF\xBB\xBF" "a.png\r\n");
+  const auto set = discover_inputs((dir.path() / "list.txt").string());
+  ASSERT_EQ(set.items.size(), 1u);
+  EXPECT_EQ(set.items[0].path, (dir.path() / "a.png").string());
+  EXPECT_GT(set.items[0].bytes, 0u);
+}
+
 // One file listed four ways is one input (one id, one result).
 TEST(Inputs, ListFileNamingOneFileFourWaysGivesOneInput) {
   ScratchDir dir("inputs-list-dup");

@@ -19,20 +19,28 @@ struct InputItem {
 
 struct InputSet {
   std::string root;  // the folder, the list file, or the one image
-  std::string kind;  // "folder", "kaggle", "list" or "file" (one image, by its extension)
+  std::string kind;  // "folder", "kaggle", "flat" (images/ beside masks/), "list" or "file" (one image)
   std::vector<InputItem> items;  // sorted by relative path
   size_t hidden_skipped = 0;     // hidden files and folders (".name") left out
   size_t temporary_skipped = 0;  // the tools' own temporaries (fs::is_temporary_name) left out
   size_t masks_skipped = 0;      // folders: masks beside their images (io::is_paired_mask) left out
+  size_t mask_folders_skipped = 0;  // folders: masks/ folders beside an images/ folder (Kaggle, flat) left out
+  size_t links_skipped = 0;      // folders reached a second time through a link (loops included)
+  size_t broken_links = 0;       // links to nothing with an image name: listed, they become failures
+  bool output_skipped = false;   // the output folder lies inside the input and was left out
 };
 
-// `input` is a folder tree (recursive; .png .tif .tiff .jpg .jpeg, any case; a mask named
-// <stem>_masks, _mask, _labels, _label or _cp_masks beside its image <stem> is left out,
-// io::is_paired_mask), a Kaggle-layout
-// folder (<id>/images/<id>.png; masks ignored), or a text file with one path per line
-// ('#' starts a comment; relative lines are relative to the list's folder).
-// Throws Error(config, key infer.input) when the input does not exist or holds no image.
-InputSet discover_inputs(const std::string& input);
+// `input` is a folder tree (recursive, following linked folders, each real folder once; .png
+// .tif .tiff .jpg .jpeg, any case), a text file with one path per line ('#' starts a comment;
+// relative lines are relative to the list's folder; a UTF-8 byte-order mark is ignored), or
+// one image. In a folder tree these are not inputs: a mask named <stem>_masks, _mask, _labels,
+// _label or _cp_masks beside its image <stem> (io::is_paired_mask), a masks/ folder beside an
+// images/ folder (Kaggle's <id>/masks; the flat layout's masks/, whose images/ are then named
+// relative to images/ as nucseg_eval names that truth), and `output` (the run's output folder)
+// when it lies inside the input. Kaggle's <id>/images/<id>.png is named <id> (io::image_ids).
+// Throws Error(config, key infer.input) when the input does not exist, is `output`, or holds
+// no image.
+InputSet discover_inputs(const std::string& input, const std::string& output = {});
 
 // Assigns InputItem::id from InputItem::relative for every item with io::image_ids (shared with
 // nucseg_eval): the relative path without its extension, made safe; names that collide (after
