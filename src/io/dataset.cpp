@@ -33,7 +33,10 @@ bool skipped(const stdfs::path& p, ListingStats* stats) {
   return false;
 }
 
-// Regular, non-hidden files directly in `dir`, sorted by name. Failures are returned as text.
+// Regular, non-hidden files with an image extension directly in `dir`, sorted by name; other
+// files (Thumbs.db, README.txt, Cellpose's _seg.npy) are counted in stats->others, so that a
+// stray file neither rejects the image beside it nor reads as an image without a mask.
+// Failures are returned as text.
 std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, ListingStats* stats) {
   std::vector<stdfs::path> out;
   std::error_code ec;
@@ -45,7 +48,12 @@ std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, 
   for (; !ec && it != end; it.increment(ec)) {
     if (skipped(it->path(), stats)) continue;
     std::error_code fec;
-    if (it->is_regular_file(fec)) out.push_back(it->path());
+    if (!it->is_regular_file(fec)) continue;
+    if (has_image_extension(it->path())) {
+      out.push_back(it->path());
+    } else if (stats) {
+      ++stats->others;
+    }
   }
   if (ec) {
     *failure = "cannot list folder: " + ec.message();
@@ -83,15 +91,25 @@ void report(std::vector<ListingProblem>* problems, const stdfs::path& path, cons
   problems->push_back({path, reason});
 }
 
-std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<ListingProblem>* problems,
-                                     ListingStats* stats) {
+// True (and counted) when `dir` is the folder a listing must leave out: the tool's own output
+// inside its input (pack's shards written into the dataset folder).
+bool excluded(const stdfs::path& dir, const stdfs::path& exclude, ListingStats* stats) {
+  std::error_code ec;
+  if (exclude.empty() || !stdfs::equivalent(dir, exclude, ec)) return false;
+  if (stats) stats->output_skipped = true;
+  return true;
+}
+
+std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path& exclude,
+                                     std::vector<ListingProblem>* problems, ListingStats* stats) {
   std::vector<DatasetItem> items;
   std::error_code ec;
   std::vector<stdfs::path> dirs;
   stdfs::directory_iterator it(root, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code dec;
-    if (!skipped(it->path(), stats) && it->is_directory(dec)) dirs.push_back(it->path());
+    if (!skipped(it->path(), stats) && it->is_directory(dec) && !excluded(it->path(), exclude, stats))
+      dirs.push_back(it->path());
   }
   if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
   std::sort(dirs.begin(), dirs.end());
@@ -122,6 +140,9 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, std::vector<Listin
       report(problems, item.mask_folder, failure);
       continue;
     }
+    // A masks folder that exists and holds no mask says "no nuclei here" (a background tile);
+    // a missing one is reported above.
+    if (item.masks.empty() && stats) ++stats->empty_mask_folders;
     items.push_back(std::move(item));
   }
   return items;
@@ -139,9 +160,7 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
   if (paired) {
     std::vector<stdfs::path> kept;
     for (auto& f : images) {
-      if (!has_image_extension(f)) {
-        if (stats) ++stats->others;
-      } else if (is_paired_mask(f)) {
+      if (is_paired_mask(f)) {
         if (mask_suffix_stem(f.stem().string()).empty()) {
           if (stats) ++stats->others;  // x_cp_masks.png: Cellpose's prediction, neither image nor truth
         } else {
@@ -184,14 +203,14 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
   return items;
 }
 
-std::vector<DatasetItem> list_images_only(const stdfs::path& root, std::vector<ListingProblem>* problems,
-                                          ListingStats* stats) {
+std::vector<DatasetItem> list_images_only(const stdfs::path& root, const stdfs::path& exclude,
+                                          std::vector<ListingProblem>* problems, ListingStats* stats) {
   std::vector<stdfs::path> rel;
   std::error_code ec;
   stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code fec;
-    if (skipped(it->path(), stats)) {
+    if (skipped(it->path(), stats) || (it->is_directory(fec) && excluded(it->path(), exclude, stats))) {
       if (it->is_directory(fec)) it.disable_recursion_pending();
       continue;
     }
@@ -303,15 +322,15 @@ bool is_paired_mask(const stdfs::path& file) {
 
 std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout layout, const std::string& images_dir,
                                       const std::string& masks_dir, std::vector<ListingProblem>* problems,
-                                      ListingStats* stats) {
+                                      ListingStats* stats, const stdfs::path& exclude) {
   std::error_code ec;
   if (!stdfs::is_directory(root, ec))
     throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
   switch (layout) {
-    case DatasetLayout::kaggle: return list_kaggle(root, problems, stats);
+    case DatasetLayout::kaggle: return list_kaggle(root, exclude, problems, stats);
     case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, false, problems, stats);
     case DatasetLayout::paired: return list_flat(root, images_dir, masks_dir, true, problems, stats);
-    case DatasetLayout::images_only: return list_images_only(root, problems, stats);
+    case DatasetLayout::images_only: return list_images_only(root, exclude, problems, stats);
   }
   return {};
 }
@@ -331,10 +350,7 @@ RawImage read_mask(const stdfs::path& path, cv::Size expected) {
 
 cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected, MaskKind kind, MaskKind* used) {
   if (item.layout == DatasetLayout::images_only) throw_data(item.image.string(), "item has no masks (images_only layout)");
-  if (item.masks.empty()) {
-    auto where = item.mask_folder.empty() ? item.image : item.mask_folder;
-    throw_data(where.string(), item.layout == DatasetLayout::kaggle ? "empty masks folder" : "no mask for this image");
-  }
+  if (item.masks.empty() && item.layout != DatasetLayout::kaggle) throw_data(item.image.string(), "no mask for this image");
   if (item.layout == DatasetLayout::flat || item.layout == DatasetLayout::paired) {
     const auto& path = item.masks.front();
     return labels_from_mask(read_mask(path, expected), kind, path.string(), used);

@@ -196,9 +196,11 @@ TEST(Dataset, BadMasksAndFoldersAreNamed) {
   auto msg = data_error([&] { read_instance_labels(items[0], size); });
   EXPECT_NE(msg.find("zz.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("differs from image size 48x40"), std::string::npos) << msg;
-  msg = data_error([&] { read_instance_labels(items[1], size); });
-  EXPECT_NE(msg.find("empty masks folder"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("img01"), std::string::npos) << msg;
+  // An existing, empty masks folder: an image without nuclei (a background tile), counted.
+  EXPECT_EQ(cv::countNonZero(read_instance_labels(items[1], size)), 0);
+  ListingStats stats;
+  list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, &stats);
+  EXPECT_EQ(stats.empty_mask_folders, 1u);
   msg = data_error([&] { read_instance_labels(items[2], size); });
   EXPECT_NE(msg.find("m100.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("truncated PNG"), std::string::npos) << msg;
@@ -224,4 +226,45 @@ TEST(Dataset, HiddenFilesAndOwnTemporariesAreSkippedAndCounted) {
   EXPECT_EQ(stats.hidden, 2u);
   EXPECT_EQ(stats.temporary, 1u);
   std::filesystem::remove_all(root);
+}
+
+// Files without an image extension beside the data (Windows' Thumbs.db in a masks folder, a
+// README among the images) are counted, not read: they neither reject an image nor read as
+// one without a mask. A tool's output folder inside a Kaggle or images-only root is left out.
+TEST(Dataset, StrayFilesAreCountedAndTheOutputFolderLeftOut) {
+  auto root = t::fresh_dir("stray");
+  t::write_kaggle(root, 2);
+  t::write_bytes(root / "img00" / "masks" / "Thumbs.db", "windows");
+  t::write_bytes(root / "img01" / "images" / "README.txt", "notes");
+  t::write_bytes(root / "shards" / "index.h5", "an output, not an input");
+  ListingStats stats;
+  std::vector<ListingProblem> problems;
+  auto items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, &stats, root / "shards");
+  EXPECT_EQ(items.size(), 2u);
+  EXPECT_TRUE(problems.empty()) << problems.front().path << ": " << problems.front().reason;
+  EXPECT_EQ(stats.others, 2u);
+  EXPECT_TRUE(stats.output_skipped);
+  // Without the exclusion the shards folder is an input without images/, reported.
+  problems.clear();
+  list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, root / "shards" / "images");
+  ListingStats images_stats;
+  t::write_png(root / "out" / "labels" / "img00.png", cv::Mat(4, 4, CV_8UC1, cv::Scalar(1)));
+  auto images = list_dataset(root, DatasetLayout::images_only, "images", "masks", nullptr, &images_stats, root / "out");
+  for (const auto& item : images) EXPECT_EQ(item.image.string().find("/out/"), std::string::npos) << item.image;
+  EXPECT_TRUE(images_stats.output_skipped);
+
+  auto flat = t::fresh_dir("stray_flat");
+  cv::Mat px(4, 4, CV_8UC3, cv::Scalar(9, 9, 9));
+  t::write_png(flat / "images" / "a.png", px);
+  t::write_png(flat / "masks" / "a.png", cv::Mat(4, 4, CV_8UC1, cv::Scalar(255)));
+  t::write_bytes(flat / "images" / "README.txt", "notes");
+  ListingStats flat_stats;
+  std::vector<ListingProblem> flat_problems;
+  EXPECT_EQ(list_dataset(flat, DatasetLayout::flat, "images", "masks", &flat_problems, &flat_stats).size(), 1u);
+  EXPECT_TRUE(flat_problems.empty());
+  EXPECT_EQ(flat_stats.others, 1u);
+  std::filesystem::remove_all(root);
+  std::filesystem::remove_all(flat);
 }

@@ -46,7 +46,9 @@ struct ListingProblem {
 struct ListingStats {
   size_t hidden = 0;
   size_t temporary = 0;
-  size_t others = 0;  // paired layout: files that are neither image nor mask (_seg.npy, _cp_masks, notes)
+  size_t others = 0;  // files that are neither image nor mask (Thumbs.db, notes, _seg.npy, _cp_masks)
+  size_t empty_mask_folders = 0;  // kaggle: <id>/masks folders without a mask, read as images without nuclei
+  bool output_skipped = false;    // the `exclude` folder (the tool's output) lay inside the root
 };
 
 // flat when <root>/<images_dir> and <root>/<masks_dir> are folders; kaggle when some
@@ -65,19 +67,22 @@ std::string mask_suffix_stem(const std::string& stem, int* rank = nullptr);
 bool is_paired_mask(const std::filesystem::path& file);
 
 // Items sorted by id. Inputs that cannot be listed go to `problems` when given, otherwise the
-// first one raises Error(data) naming the path. Hidden files (".name") and the tools'
-// temporaries are skipped and counted in `stats` when given (paired: also `others`); in kaggle/flat folders every other
-// file counts, so a stray non-image is reported rather than silently dropped.
+// first one raises Error(data) naming the path. Hidden files (".name"), the tools' temporaries
+// and files without an image extension are skipped and counted in `stats` when given, so a
+// stray Thumbs.db or README neither rejects an image nor reads as one; an image-named file
+// that cannot be read is still reported by the reader. `exclude` (kaggle and images_only): a
+// folder below the root that is not data, the tool's own output (stats->output_skipped).
 std::vector<DatasetItem> list_dataset(const std::filesystem::path& root, DatasetLayout layout,
                                       const std::string& images_dir = "images", const std::string& masks_dir = "masks",
-                                      std::vector<ListingProblem>* problems = nullptr, ListingStats* stats = nullptr);
+                                      std::vector<ListingProblem>* problems = nullptr, ListingStats* stats = nullptr,
+                                      const std::filesystem::path& exclude = {});
 
 // Instance labels (CV_32SC1, 0 background, 1..N) of an item whose image has size `expected`.
 // kaggle: non-empty masks in file-name order become 1..N (on overlap the first mask keeps the
-// pixel); `kind` does not apply. flat, paired: the mask read as `kind` (io/mask.hpp: an instance label
-// image, or the 8-connected components of a binary mask); `used` receives the kind applied.
-// Error(data) naming the file for a mask of another size, an empty masks folder, an
-// unreadable mask, or an images_only item.
+// pixel; an empty masks folder gives no nuclei); `kind` does not apply. flat, paired: the mask
+// read as `kind` (io/mask.hpp: an instance label image, or the 8-connected components of a
+// binary mask); `used` receives the kind applied. Error(data) naming the file for a mask of
+// another size, an unreadable mask, or an images_only item.
 cv::Mat read_instance_labels(const DatasetItem& item, cv::Size expected, MaskKind kind = MaskKind::automatic,
                              MaskKind* used = nullptr);
 
