@@ -5,6 +5,10 @@
 #include <iostream>
 #include <sstream>
 
+// Only the exception type: the cli layer links libtorch already (through dist), and a
+// c10::Error that reaches here would otherwise print its backtrace.
+#include <c10/util/Exception.h>
+
 #include "nucseg/core/allocator.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -117,8 +121,11 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
       std::cout << spec.name << " " << NUCSEG_VERSION << "\n";
       return exit_codes::ok;
     }
-    config = load_config(cl.config_files, cl.overrides);
-    if (!cl.log_level.empty()) config.log.level = cl.log_level;
+    // --log-level is --set log.level=..., applied last: validated like every key, so
+    // --print-config never shows a level a run would refuse.
+    auto overrides = cl.overrides;
+    if (!cl.log_level.empty()) overrides.push_back("log.level=" + cl.log_level);
+    config = load_config(cl.config_files, overrides);
     if (cl.print_config) {
       std::cout << config_to_toml(config, spec.sections);
       return exit_codes::ok;
@@ -140,6 +147,13 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
     return e.exit_code();
   }
 
+  auto unexpected = [&](const std::string& what) {
+    log::rank().error("unexpected failure: {}", what);
+    log::rank().flush();
+    record_status(world.get(), exit_codes::failure);
+    if (world->size() > 1) world->abort(exit_codes::failure);
+    return exit_codes::failure;
+  };
   int code = exit_codes::failure;
   try {
     log::job().info("{} {} on {} rank(s): {}", spec.name, NUCSEG_VERSION, world->size(), command_line);
@@ -153,12 +167,11 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const std::function<in
     record_status(world.get(), e.exit_code());
     if (world->size() > 1) world->abort(e.exit_code());
     return e.exit_code();
+  } catch (const c10::Error& e) {
+    // what() appends libtorch's C++ backtrace (some 25 frame lines) to the message.
+    return unexpected(e.what_without_backtrace());
   } catch (const std::exception& e) {
-    log::rank().error("unexpected failure: {}", e.what());
-    log::rank().flush();
-    record_status(world.get(), exit_codes::failure);
-    if (world->size() > 1) world->abort(exit_codes::failure);
-    return exit_codes::failure;
+    return unexpected(e.what());
   }
   log::rank().flush();
   record_status(world.get(), code);
