@@ -74,7 +74,21 @@ RawImage decode_with_opencv(const std::vector<unsigned char>& bytes, Format form
   } catch (const cv::Exception& e) {
     throw_data(path.string(), std::string("corrupt image: ") + e.what());
   }
-  if (raw.empty()) throw_data(path.string(), "corrupt image: the decoder rejected it");
+  if (raw.empty()) {
+    // libpng refuses a side above 1,000,000 pixels (its default user limit) with only a warning
+    // on stderr; the IHDR (width, height: big-endian at bytes 16..23) tells that case apart.
+    if (format == Format::png && bytes.size() >= 24 && std::memcmp(bytes.data() + 12, "IHDR", 4) == 0) {
+      auto be32 = [&](size_t at) {
+        return uint32_t{bytes[at]} << 24 | uint32_t{bytes[at + 1]} << 16 | uint32_t{bytes[at + 2]} << 8 | bytes[at + 3];
+      };
+      constexpr uint32_t libpng_max = 1000000;
+      const uint32_t width = be32(16), height = be32(20);
+      if (width > libpng_max || height > libpng_max)
+        throw_data(path.string(), "PNG is " + std::to_string(width > libpng_max ? width : height) + " pixels " +
+                                      (width > libpng_max ? "wide" : "tall") + "; the PNG decoder reads at most 1,000,000");
+    }
+    throw_data(path.string(), "corrupt image: the decoder rejected it");
+  }
   if (raw.depth() != CV_8U && raw.depth() != CV_16U)
     throw_data(path.string(), "unsupported pixel type (only 8- and 16-bit unsigned images are read)");
   switch (raw.channels()) {

@@ -3,6 +3,7 @@
 #include "test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/io/image.hpp"
+#include "nucseg/io/zip_writer.hpp"
 
 using nucseg::io::read_image;
 namespace t = nucseg::testing;
@@ -18,6 +19,28 @@ void expect_rejected(const std::filesystem::path& path, const std::string& reaso
     EXPECT_EQ(e.context().file, path.string());
     EXPECT_NE(e.message().find(reason), std::string::npos) << e.message();
   }
+}
+
+// A valid 8-bit gray PNG of width x 1 zero pixels: zlib stream of stored (uncompressed) blocks.
+std::string wide_png(uint32_t width) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    const std::string body = type + data;
+    return be32(static_cast<uint32_t>(data.size())) + body + be32(nucseg::io::crc32(body.data(), body.size()));
+  };
+  const std::string row(width + 1, '\0');  // filter byte + pixels
+  std::string z = "\x78\x01";
+  for (size_t at = 0; at < row.size(); at += 65535) {
+    const size_t n = std::min<size_t>(65535, row.size() - at);
+    z += static_cast<char>(at + n == row.size() ? 1 : 0);
+    z += {static_cast<char>(n & 0xff), static_cast<char>(n >> 8), static_cast<char>(~n & 0xff), static_cast<char>((~n >> 8) & 0xff)};
+    z += row.substr(at, n);
+  }
+  z += be32(static_cast<uint32_t>(row.size() % 65521) << 16 | 1);  // Adler-32 of zeros: a = 1, b = n
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", be32(width) + be32(1) + std::string("\x08\0\0\0\0", 5)) +
+         chunk("IDAT", z) + chunk("IEND", "");
 }
 }  // namespace
 
@@ -85,5 +108,16 @@ TEST(Image, BadFilesAreDataErrorsNamingFileAndReason) {
   expect_rejected(dir / "corrupt.png", "corrupt");
   std::filesystem::create_directories(dir / "folder.png");
   expect_rejected(dir / "folder.png", "not a regular file");
+  std::filesystem::remove_all(dir);
+}
+
+// libpng refuses a side above 1,000,000 pixels: a valid PNG that wide is reported as too wide,
+// not as corrupt; one just under the limit reads.
+TEST(Image, PngWiderThanTheDecoderReadsSaysSo) {
+  auto dir = t::fresh_dir("image_wide");
+  t::write_bytes(dir / "wide.png", wide_png(2000000));
+  expect_rejected(dir / "wide.png", "PNG is 2000000 pixels wide; the PNG decoder reads at most 1,000,000");
+  t::write_bytes(dir / "ok.png", wide_png(1000));
+  EXPECT_EQ(read_image(dir / "ok.png").rgb.cols, 1000);
   std::filesystem::remove_all(dir);
 }
