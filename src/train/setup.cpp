@@ -6,6 +6,7 @@
 #include "nucseg/core/cpu.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/logging.hpp"
+#include "nucseg/data/targets.hpp"
 #include "nucseg/dist/collectives.hpp"
 #include "nucseg/dist/device.hpp"
 #include "nucseg/dist/grad_sync.hpp"
@@ -16,6 +17,13 @@
 namespace nucseg::train {
 
 TrainData open_train_data(const Config& config) {
+  // The shards' targets (data/targets.hpp) are background, interior, border: fewer classes
+  // fail inside the loss, more train a class that never occurs into a network infer refuses.
+  // The configuration allows only 3; this guards configurations built in code.
+  constexpr int target_classes = data::kBorder + 1;
+  if (config.model.classes != target_classes)
+    throw_config("model.classes", "is " + std::to_string(config.model.classes) + " but the training targets have " +
+                                      std::to_string(target_classes) + " classes (background, interior, border)");
   if (config.segment.seeds == "predicted" && !config.model.distance_head)
     throw_config("segment.seeds", "predicted seeds nuclei from the distance head's output: set model.distance_head = "
                                   "true, or use seeds = distance or interior");

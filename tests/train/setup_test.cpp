@@ -55,3 +55,21 @@ TEST(TrainBuckets, AutoIsOneBucketOnACpuAndFourMibOnAGpu) {
     EXPECT_NE(std::string(e.what()).find("train.bucket_mb"), std::string::npos) << e.what();
   }
 }
+
+// model.classes other than the targets' 3 is refused before the shards are opened (exit 2
+// naming the key), not by libtorch mid-training or with a network inference refuses.
+TEST(TrainData, ModelClassesMustMatchTheTargetsThreeClasses) {
+  for (int classes : {2, 4}) {
+    nucseg::Config config;
+    config.model.classes = classes;
+    config.data.shards = "/no/such/shards";  // never opened: the class check comes first
+    try {
+      nucseg::train::open_train_data(config);
+      FAIL() << classes << " classes were accepted";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      EXPECT_EQ(e.context().key, "model.classes");
+      EXPECT_NE(e.message().find("3 classes"), std::string::npos) << e.what();
+    }
+  }
+}

@@ -28,8 +28,9 @@ struct TrainData {
   std::vector<size_t> val;
 };
 
-// Opens data.shards and checks both splits, data.crop against the images and data.channels
-// against the mapping the shards were packed with.
+// Checks model.classes against the targets' 3 classes first, then opens data.shards and checks
+// both splits, data.crop against the images and data.channels against the mapping the shards
+// were packed with.
 TrainData open_train_data(const Config& config);
 
 // train.device: auto -> CUDA when this LibTorch has a GPU; cuda without one is a config error.
