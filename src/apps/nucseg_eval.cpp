@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   spec.usage_example = "nucseg_eval --truth data/stage1_train --pred out/segmentation.h5";
   spec.sections = {"log", "eval"};
   spec.aliases = {{"--truth", "eval.truth", "Kaggle-layout (or flat) dataset folder with masks"},
-                  {"--pred", "eval.pred", "segmentation.h5 written by nucseg_infer"},
+                  {"--pred", "eval.pred", "segmentation.h5 written by nucseg_infer, or its folder (infer.output)"},
                   {"--output", "eval.output", "JSON report path (default: eval.json beside --pred)"}};
   return nucseg::cli::run_tool(argc, argv, spec, [](nucseg::cli::ToolContext& context) {
     return nucseg::eval::run_eval(context.config, context.world);

@@ -41,6 +41,24 @@ struct Predictions {
   cv::Mat labels(const std::string& id) const { return io::read_segmentation_labels(file, id); }
 };
 
+// Not one truth image has a prediction: a --pred of another dataset, or ids that do not line up
+// (infer run on a flat dataset's root instead of its images/ folder). Scoring would report 0
+// for a result that was never compared, so this is refused with one id of each side shown.
+void require_some_prediction(const std::vector<std::string>& expected_ids, const Predictions& predictions,
+                             const stdfs::path& truth, const stdfs::path& pred) {
+  for (const auto& id : expected_ids)
+    if (predictions.has(id)) return;
+  std::string msg = "no truth image has a prediction: " + pred.string() + " holds none of the " +
+                    std::to_string(expected_ids.size()) + " image ids of " + truth.string() + " (for example '" +
+                    expected_ids.front() + "'); ";
+  msg += predictions.ids.empty() ? std::string("it holds no image at all")
+                                 : "its " + std::to_string(predictions.ids.size()) + " image(s) are ids such as '" +
+                                       predictions.ids.front() + "'";
+  msg += ". --pred must be the result of nucseg_infer on this truth (on the folder for the Kaggle and paired "
+         "layouts, on its images/ folder for the flat layout)";
+  throw_config("eval.pred", msg);
+}
+
 std::string json_list(const std::vector<std::string>& values) {
   std::string out = "[";
   for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + json_string(values[i]);
@@ -48,8 +66,8 @@ std::string json_list(const std::vector<std::string>& values) {
 }
 
 // Truth from a mask folder (Kaggle layout, flat or paired). Adds to `run.missing` and `matched`.
-std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions& predictions, EvalRun& run,
-                                    std::set<std::string>& matched) {
+std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path& pred, const Predictions& predictions,
+                                    EvalRun& run, std::set<std::string>& matched) {
   auto layout = io::detect_layout(truth);
   if (layout == io::DatasetLayout::images_only)
     throw_config("eval.truth", truth.string() + " holds no masks (expected <id>/images + <id>/masks, images/ + masks/, or "
@@ -71,6 +89,7 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions&
     relatives.push_back(item.image.lexically_relative(base).generic_string());
   }
   const auto expected_ids = io::image_ids(relatives);
+  require_some_prediction(expected_ids, predictions, truth, pred);
   std::vector<LabelPair> pairs;
   pairs.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
@@ -93,11 +112,14 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const Predictions&
 
 // Truth from a run-length CSV (truth_rle.hpp): ids as written there; an image's size is the
 // file's, else its prediction's.
-std::vector<LabelPair> rle_pairs(const stdfs::path& truth, const Predictions& predictions, EvalRun& run,
-                                 std::set<std::string>& matched) {
+std::vector<LabelPair> rle_pairs(const stdfs::path& truth, const stdfs::path& pred, const Predictions& predictions,
+                                 EvalRun& run, std::set<std::string>& matched) {
   std::vector<std::string> ignored;
   const auto images = read_rle_truth(truth, ignored);
   if (images.empty()) throw_config("eval.truth", "no images in " + truth.string());
+  std::vector<std::string> ids;
+  for (const auto& image : images) ids.push_back(image.id);
+  require_some_prediction(ids, predictions, truth, pred);
   if (!ignored.empty())
     log::job().info("eval: {} image(s) marked Usage=Ignored in {} are not scored", ignored.size(), truth.string());
   matched.insert(ignored.begin(), ignored.end());  // predicted, but deliberately not scored
@@ -118,17 +140,29 @@ std::vector<LabelPair> rle_pairs(const stdfs::path& truth, const Predictions& pr
 
 }  // namespace
 
-EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pred, int threads) {
+stdfs::path prediction_file(const stdfs::path& pred) {
+  std::error_code ec;
+  if (stdfs::is_directory(pred, ec)) {
+    const auto inside = pred / "segmentation.h5";
+    if (stdfs::is_regular_file(inside, ec)) return inside;
+    throw_config("eval.pred", pred.string() + " is a folder without a segmentation.h5: --pred wants the segmentation.h5 "
+                                              "nucseg_infer writes (or the infer.output folder that holds it)");
+  }
+  if (!stdfs::is_regular_file(pred, ec)) throw_config("eval.pred", "prediction file does not exist: " + pred.string());
+  return pred;
+}
+
+EvalRun evaluate_prediction_file(const stdfs::path& truth, const stdfs::path& pred_given, int threads) {
   std::error_code ec;
   const bool csv = stdfs::is_regular_file(truth, ec);
   if (!csv && !stdfs::is_directory(truth, ec))
     throw_config("eval.truth", "truth folder or run-length CSV does not exist: " + truth.string());
-  if (!stdfs::is_regular_file(pred, ec)) throw_config("eval.pred", "prediction file does not exist: " + pred.string());
+  const stdfs::path pred = prediction_file(pred_given);
   const Predictions predictions(pred);
 
   EvalRun run;
   std::set<std::string> matched;
-  auto pairs = csv ? rle_pairs(truth, predictions, run, matched) : folder_pairs(truth, predictions, run, matched);
+  auto pairs = csv ? rle_pairs(truth, pred, predictions, run, matched) : folder_pairs(truth, pred, predictions, run, matched);
   for (const auto& id : predictions.ids)
     if (!matched.count(id)) run.ignored.push_back(id);
 
@@ -162,14 +196,16 @@ int run_eval(const Config& config, const dist::World& world) {
   if (ec.truth.empty()) throw_config("eval.truth", "no truth given (--truth: a mask folder or a run-length CSV)");
   if (ec.pred.empty()) throw_config("eval.pred", "no prediction file given (--pred, a segmentation.h5)");
   if (!world.is_root()) return exit_codes::ok;  // scoring is cheap; one rank does it
-  stdfs::path output = ec.output.empty() ? stdfs::path(ec.pred).parent_path() / "eval.json" : stdfs::path(ec.output);
+  const stdfs::path pred = prediction_file(ec.pred);
+  if (pred != stdfs::path(ec.pred)) log::job().info("eval: reading {} (--pred names its folder)", pred.string());
+  stdfs::path output = ec.output.empty() ? pred.parent_path() / "eval.json" : stdfs::path(ec.output);
 
-  auto run = evaluate_prediction_file(ec.truth, ec.pred, world.default_threads(0));
+  auto run = evaluate_prediction_file(ec.truth, pred, world.default_threads(0));
   for (const auto& id : run.missing) log::job().warn("eval: no prediction for {}: scored 0", id);
   for (const auto& id : run.ignored) log::job().warn("eval: prediction {} has no truth: ignored", id);
   std::cout << format_table(run.result) << std::flush;
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path());
-  fs::write_file_atomic(output, report_json(run, ec.truth, ec.pred));
+  fs::write_file_atomic(output, report_json(run, ec.truth, pred.string()));
   log::job().info("eval: Kaggle DSB 2018 score {:.4f} over {} images ({} without prediction); report {}",
                   run.result.dataset.score, run.result.images.size(), run.missing.size(), output.string());
   return exit_codes::ok;

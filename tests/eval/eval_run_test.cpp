@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <unistd.h>
 
+#include "nucseg/core/error.hpp"
 #include "nucseg/eval/run.hpp"
 #include "nucseg/infer/inputs.hpp"
 #include "nucseg/io/hdf5.hpp"
@@ -94,5 +96,53 @@ TEST(EvalRun, KaggleTruthIdsMatchInferOnTheSameFolder) {
   EXPECT_EQ(run.missing, (std::vector<std::string>{"c"}));
   EXPECT_EQ(run.ignored, (std::vector<std::string>{"zz"}));
   EXPECT_DOUBLE_EQ(run.result.dataset.score, 0.5);
+  stdfs::remove_all(root);
+}
+
+// Not one truth image has a prediction (here: infer run on a flat dataset's root, so its ids
+// carry an images_ prefix; or a run-length CSV against another set): nothing is scored, and
+// the error names a truth id and a predicted id so the mismatch shows. Some missing stays a
+// warning (KaggleTruthIdsMatchInferOnTheSameFolder).
+TEST(EvalRun, NoTruthImageWithAPredictionIsAnError) {
+  auto root = fresh_dir("eval_none");
+  for (const char* stem : {"a", "b"}) {
+    write(root / "images" / (std::string(stem) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write(root / "masks" / (std::string(stem) + ".png"), touching_labels() > 0);
+  }
+  write_predictions(root / "seg.h5", {"images_a", "images_b", "masks_a", "masks_b"}, touching_labels());
+  std::ofstream(root / "truth.csv") << "ImageId,EncodedPixels\nzz,1 3\n";
+  for (const auto& truth : {root, root / "truth.csv"}) {
+    try {
+      nucseg::eval::evaluate_prediction_file(truth, root / "seg.h5", 1);
+      ADD_FAILURE() << "scored without any prediction: " << truth;
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      EXPECT_EQ(e.context().key, "eval.pred");
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(truth.extension() == ".csv" ? "'zz'" : "'a'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("'images_a'"), std::string::npos) << msg;
+    }
+  }
+  stdfs::remove_all(root);
+}
+
+// --pred may name the infer.output folder: its segmentation.h5 is read. A folder without one
+// is said to be a folder, not "does not exist".
+TEST(EvalRun, PredictionFolderMeansItsSegmentationH5) {
+  auto root = fresh_dir("eval_pred_folder");
+  write(root / "truth" / "images" / "a.png", cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+  write(root / "truth" / "masks" / "a.png", touching_labels() > 0);
+  stdfs::create_directories(root / "out");
+  write_predictions(root / "out" / "segmentation.h5", {"a"}, touching_labels());
+  EXPECT_EQ(nucseg::eval::prediction_file(root / "out"), root / "out" / "segmentation.h5");
+  EXPECT_EQ(nucseg::eval::prediction_file(root / "out" / "segmentation.h5"), root / "out" / "segmentation.h5");
+  EXPECT_EQ(nucseg::eval::evaluate_prediction_file(root / "truth", root / "out", 1).result.images.size(), 1u);
+  try {
+    nucseg::eval::prediction_file(root / "truth");
+    ADD_FAILURE() << "a folder without segmentation.h5 was accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_NE(std::string(e.what()).find("is a folder without a segmentation.h5"), std::string::npos) << e.what();
+  }
   stdfs::remove_all(root);
 }

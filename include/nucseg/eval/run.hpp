@@ -11,7 +11,8 @@
 //     the file's, else its prediction's; rows with Usage "Ignored" are not scored.
 // Reports name truth images by their dataset id.
 // A truth image without a prediction scores 0 (warning); predictions without truth are ignored
-// (warning).
+// (warning). When not one truth image has a prediction (a segmentation.h5 of other images, or
+// ids that do not line up) nothing is scored: Error(config) naming a truth id and a predicted id.
 #pragma once
 
 #include <filesystem>
@@ -30,8 +31,13 @@ struct EvalRun {
   std::vector<std::string> ignored;  // prediction ids without truth
 };
 
+// eval.pred as given, or <folder>/segmentation.h5 when it names a folder holding one (the
+// infer.output folder); Error(config) for a missing file or a folder without it.
+std::filesystem::path prediction_file(const std::filesystem::path& pred);
+
 // Reads and scores; throws Error(config) for a missing truth folder or CSV / prediction file
-// and Error(data) for unreadable content (naming the file).
+// (pred goes through prediction_file), or a prediction file without any truth image, and
+// Error(data) for unreadable content (naming the file).
 EvalRun evaluate_prediction_file(const std::filesystem::path& truth, const std::filesystem::path& pred, int threads);
 
 // The JSON report: top-level "score" (Kaggle DSB 2018, mean over images), "images" (count),
@@ -39,7 +45,7 @@ EvalRun evaluate_prediction_file(const std::filesystem::path& truth, const std::
 std::string report_json(const EvalRun& run, const std::string& truth, const std::string& pred);
 
 // Rank 0 evaluates, prints the table and writes the JSON atomically to eval.output (default
-// <folder of eval.pred>/eval.json); other ranks only wait. Returns the exit code (0).
+// eval.json beside the prediction file); other ranks only wait. Returns the exit code (0).
 int run_eval(const Config& config, const dist::World& world);
 
 }  // namespace nucseg::eval
