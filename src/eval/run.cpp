@@ -81,8 +81,12 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
     log::job().info("eval: skipped {} hidden, {} temporary and {} other file(s) (neither image nor mask) under {}", skipped.hidden,
                     skipped.temporary, skipped.others,
                     truth.string());
-  // The id nucseg_infer gives each truth image when it segments this folder (kaggle) or its
-  // images/ folder (flat): the same relative path through the same function.
+  if (skipped.empty_mask_folders > 0)
+    log::job().info("eval: {} truth image(s) with an empty masks folder, scored as images without nuclei",
+                    skipped.empty_mask_folders);
+  // The id nucseg_infer gives each truth image when it segments this folder: the same relative
+  // path (a flat layout's images relative to images/, as infer's walk names them) through the
+  // same function.
   std::vector<std::string> relatives;
   for (const auto& item : items) {
     auto base = layout == io::DatasetLayout::flat ? truth / "images" : truth;
