@@ -162,7 +162,7 @@ struct IndexTable {
   detail::ImageRow add(const h5::File& image, const InputItem& item, const std::string& rel) {
     detail::ImageRow r;
     r.image_id = item.id;
-    r.source_path = image.attr_string("source_path");
+    r.source_path = item.path;  // the file check() found this result was made from
     r.relative_path = item.relative;
     r.height = image.attr_int("height");
     r.width = image.attr_int("width");
@@ -257,9 +257,11 @@ std::vector<detail::ImageRow> write_tables(const h5::File& out, const ResultStor
   std::vector<detail::ImageRow> rows;
   for (const auto& item : inputs.items) {
     auto path = store.result_path(item.id);
-    // Only results of this run's model and settings: one file never mixes models. Each was
-    // read back in full when written or resumed; here its stamp and shapes are checked.
-    auto state = store.check(item.id, false);
+    // Only results of this run's model and settings, made from this run's input files as they
+    // are now: one file never mixes models, nor lists another source's result under an input's
+    // name. Each was read back in full when written or resumed; here its stamp, source and
+    // shapes are checked.
+    auto state = store.check(item, false);
     if (state.state != ResultState::done) {
       if (state.state != ResultState::missing) log::job().warn("segmentation.h5 leaves out {}: {}", item.id, state.reason);
       detail::ImageRow r;

@@ -180,12 +180,16 @@ double segment_pass(const InferConfig& config, long index, const TiledImage& til
 ImageResult process_one(const InferConfig& config, double first_scale, long index, const InputItem& item,
                         const Stages& stages, TileSharing& sharing, StageSeconds& spent) {
   Lap lap;
+  // Taken before the read: a file replaced while it is read is recorded as the older one, so
+  // the next run redoes it rather than keep a result of pixels no longer there.
+  const SourceIdentity source = source_identity(item.path);
   TiledImage tiled = read_tiled(config, stages, item.path, first_scale);
   const LoadedImage& image = tiled.image;
   lap(spent.read);
   ImageResult r;
   r.id = item.id;
   r.source_path = item.path;
+  r.source = source;
   r.relative = item.relative;
   r.bit_depth = image.bit_depth;
   r.effective_bits = image.effective_bits;
@@ -327,9 +331,9 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
         const InputItem& item = inputs.items[static_cast<size_t>(index)];
         if (!config.overwrite) {
-          // Only a file that reads back whole and was made by this model and these settings
-          // counts as done; a damaged or stale one is redone (and said so).
-          auto done = store.check(item.id);
+          // Only a file that reads back whole and was made from this very source file by this
+          // model and these settings counts as done; a damaged or stale one is redone (and said so).
+          auto done = store.check(item);
           if (done.state == ResultState::done) {
             try {  // exports asked for now, of an image segmented by an earlier run
               store.export_missing(item.id, config.export_labels, config.export_rois);

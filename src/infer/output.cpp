@@ -92,6 +92,9 @@ void write_contents(const h5::File& file, const ImageResult& r, const ResultStam
   file.set_attr("pixel_size_source", r.pixel_size.source.empty() ? std::string("none") : r.pixel_size.source);
   file.set_attr("checkpoint_hash", stamp.checkpoint_hash);
   file.set_attr("settings", stamp.settings);
+  file.set_attr("source_canonical_path", r.source.path);
+  file.set_attr("source_bytes", r.source.bytes);
+  file.set_attr("source_mtime_ns", r.source.mtime_ns);
   write_labels(file, r.labels);
   cv::Mat class_map = r.class_map.isContinuous() ? r.class_map : r.class_map.clone();
   file.write("class_map", h5::Type::u8, class_map.ptr(), dims_of(class_map));

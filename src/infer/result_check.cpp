@@ -1,6 +1,12 @@
 // Reading a per-image result back: the check before a result is renamed into place, and the
 // resume's test of whether an image is done.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/infer/output.hpp"
@@ -43,9 +49,46 @@ std::string first_difference(const std::string& recorded, const std::string& now
   return "?";
 }
 
+// "2026-11-29 10:04:05.123456789 UTC": modification times as a reader of the log compares them.
+std::string utc_nanoseconds(int64_t ns) {
+  const std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char date[32], out[64];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(out, sizeof out, "%s.%09lld UTC", date, static_cast<long long>(ns % 1000000000));
+  return out;
+}
+
+// Why `recorded` is not the source `now` (equal identities: ""). A size or time is compared
+// only for the same file: another path says enough.
+std::string source_difference(const SourceIdentity& recorded, const SourceIdentity& now) {
+  if (recorded.path != now.path) return "was made from another file (" + recorded.path + ", now " + now.path + ")";
+  std::string changed;
+  if (recorded.bytes != now.bytes)
+    changed += "size " + std::to_string(recorded.bytes) + " bytes, now " + std::to_string(now.bytes);
+  if (recorded.mtime_ns != now.mtime_ns)
+    changed += (changed.empty() ? "" : "; ") + std::string("modified ") + utc_nanoseconds(recorded.mtime_ns) + ", now " +
+               utc_nanoseconds(now.mtime_ns);
+  return changed.empty() ? "" : "was made before its source " + now.path + " changed (" + changed + ")";
+}
+
 }  // namespace
 
-ResultStamp verify_result_file(const stdfs::path& file, const std::string& id, bool read_data) {
+SourceIdentity source_identity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw_data(path, std::string("cannot stat the source: ") + std::strerror(errno));
+  std::error_code ec;
+  const auto canonical = stdfs::canonical(path, ec);
+  if (ec) throw_data(path, "cannot resolve the source's path: " + ec.message());
+  SourceIdentity id;
+  id.path = canonical.string();
+  id.bytes = static_cast<int64_t>(st.st_size);
+  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec);
+  return id;
+}
+
+ResultOrigin verify_result_file(const stdfs::path& file, const std::string& id, bool read_data) {
   h5::File f(file.string(), h5::File::Mode::read);
   const std::string where = file.string();
   if (f.attr_string("image_id") != id) throw_data(where, "result of another image ('" + f.attr_string("image_id") + "')");
@@ -67,23 +110,42 @@ ResultStamp verify_result_file(const stdfs::path& file, const std::string& id, b
       else read_whole(objects, name);
     }
   }
-  ResultStamp stamp;
+  ResultOrigin origin;
   // Files of nucseg 0.1 carry no stamp: they read as made by an unknown model (stale).
-  if (f.has_attr("checkpoint_hash")) stamp.checkpoint_hash = f.attr_string("checkpoint_hash");
-  if (f.has_attr("settings")) stamp.settings = f.attr_string("settings");
-  return stamp;
+  if (f.has_attr("checkpoint_hash")) origin.stamp.checkpoint_hash = f.attr_string("checkpoint_hash");
+  if (f.has_attr("settings")) origin.stamp.settings = f.attr_string("settings");
+  // Files written before the source was recorded read as of an unknown source: stale, so a
+  // resume redoes each of them once rather than trust a result that may be of another file.
+  if (f.has_attr("source_canonical_path") && f.has_attr("source_bytes") && f.has_attr("source_mtime_ns")) {
+    origin.source.path = f.attr_string("source_canonical_path");
+    origin.source.bytes = f.attr_int("source_bytes");
+    origin.source.mtime_ns = f.attr_int("source_mtime_ns");
+  }
+  return origin;
 }
 
-ResultCheck ResultStore::check(const std::string& id, bool read_data) const {
-  const auto path = result_path(id);
+ResultCheck ResultStore::check(const InputItem& item, bool read_data) const {
+  const auto path = result_path(item.id);
   std::error_code ec;
   if (!stdfs::exists(path, ec)) return {ResultState::missing, {}};
-  ResultStamp found;
+  ResultOrigin origin;
   try {
-    found = verify_result_file(path, id, read_data);
+    origin = verify_result_file(path, item.id, read_data);
   } catch (const Error& e) {
     return {ResultState::unreadable, path.string() + " is unreadable: " + e.message()};
   }
+  // Same id is not same image: another input folder (another plate with the same file names)
+  // or an image replaced in place must not inherit this result.
+  if (origin.source.bytes < 0)
+    return {ResultState::stale, path.string() + " records no source file (results of older versions do not): redone once"};
+  SourceIdentity now;
+  try {
+    now = source_identity(item.path);
+  } catch (const Error& e) {
+    return {ResultState::stale, path.string() + " has no source to compare with (" + item.path + ": " + e.message() + ")"};
+  }
+  if (auto why = source_difference(origin.source, now); !why.empty()) return {ResultState::stale, path.string() + " " + why};
+  const ResultStamp& found = origin.stamp;
   if (found.checkpoint_hash != stamp_.checkpoint_hash)
     return {ResultState::stale, path.string() + " was made with another model (checkpoint hash '" + found.checkpoint_hash +
                                     "', this run's is '" + stamp_.checkpoint_hash + "')"};

@@ -311,6 +311,52 @@ TEST(Driver, DamagedAndOtherModelsResultsAreRedone) {
   if (world.is_root()) stdfs::remove_all(root);
 }
 
+// A rerun into the same folder with another plate under the same file names, then with one of
+// its images edited in place: the results of other or older pixels are redone, never reused
+// by id alone, and segmentation.h5 lists this run's sources.
+TEST(Driver, ResultsOfAnotherOrChangedSourceAreRedone) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  std::string root = world.is_root() ? (stdfs::temp_directory_path() / ("nucseg-source-" + std::to_string(::getpid()))).string() : "";
+  world.broadcast(root);
+  const stdfs::path plate_a = stdfs::path(root) / "plateA", plate_b = stdfs::path(root) / "plateB", out = stdfs::path(root) / "out";
+  if (world.is_root()) {
+    stdfs::remove_all(root);
+    write_disks(plate_a / "well0.png", {90, 70}, {{20, 20}, {50, 40}}, 8);
+    write_disks(plate_a / "well1.png", {60, 80}, {{30, 30}}, 9);
+    write_disks(plate_b / "well0.png", {90, 70}, {{45, 35}}, 8);
+    write_disks(plate_b / "well1.png", {60, 80}, {{15, 15}, {40, 20}, {20, 60}}, 6);
+  }
+  world.barrier();
+  const auto config = small_tiles_config(out);
+  Provenance prov;
+  prov.checkpoint_hash = "aaaa";
+  const auto stages = fake_stages();
+  EXPECT_EQ(sum(world, run_inference(config, world, discover_inputs(plate_a.string()), stages, prov, 0.0).processed), 2);
+
+  const auto inputs_b = discover_inputs(plate_b.string());
+  auto other_plate = run_inference(config, world, inputs_b, stages, prov, 0.0);
+  EXPECT_EQ(sum(world, other_plate.redone), 2);
+  EXPECT_EQ(sum(world, other_plate.skipped), 0);
+  if (world.is_root()) {
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.read_strings("index/source_path"),
+              (std::vector<std::string>{(plate_b / "well0.png").string(), (plate_b / "well1.png").string()}));
+    EXPECT_EQ(seg.read<int64_t>("index/n_objects"), (std::vector<int64_t>{1, 3}));
+    // A new export of well0 under the same name: new pixels, new size.
+    write_disks(plate_b / "well0.png", {90, 70}, {{15, 15}, {45, 15}, {15, 50}, {50, 50}}, 6);
+  }
+  world.barrier();
+  auto edited = run_inference(config, world, inputs_b, stages, prov, 0.0);
+  EXPECT_EQ(sum(world, edited.redone), 1);
+  EXPECT_EQ(sum(world, edited.skipped), 1);
+  if (world.is_root()) {
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.read<int64_t>("index/n_objects"), (std::vector<int64_t>{4, 3}));
+  }
+  world.barrier();
+  if (world.is_root()) stdfs::remove_all(root);
+}
+
 TEST(Driver, EmptyOutputIsAConfigError) {
   nucseg::dist::World world(&g_argc, &g_argv);
   InputSet inputs;

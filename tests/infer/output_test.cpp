@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using namespace nucseg::infer;
 using nucseg::testing::ScratchDir;
+using nucseg::testing::touch;
 
 // A result with `n` square objects; labels start at `first_label`.
 ImageResult make_result(const std::string& id, int n, int first_label = 1) {
@@ -42,13 +44,31 @@ ImageResult make_result(const std::string& id, int n, int first_label = 1) {
   return r;
 }
 
+// An input whose source file exists under `folder` (its bytes stand for an image: only its
+// identity is compared), named <id><extension>.
+InputItem source_item(const stdfs::path& folder, const std::string& id, const std::string& extension = ".png") {
+  const auto path = folder / (id + extension);
+  touch(path, "pixels of " + id);
+  return {id, path.string(), id + extension, 1};
+}
+
+// make_result as the driver makes it from `item`: the source's path and identity recorded.
+ImageResult result_of(const InputItem& item, int n, int first_label = 1) {
+  ImageResult r = make_result(item.id, n, first_label);
+  r.source_path = item.path;
+  r.relative = item.relative;
+  r.source = source_identity(item.path);
+  return r;
+}
+
 TEST(Output, PerImageResultIsAtomicAndTyped) {
   ScratchDir dir("output-image");
   ResultStore store(dir.path());
-  EXPECT_FALSE(store.has_result("a"));
-  store.write(make_result("a", 3), true);
+  const auto a_item = source_item(dir.path() / "in", "a");
+  EXPECT_FALSE(store.has_result(a_item));
+  store.write(result_of(a_item, 3), true);
   store.write(make_result("big", 2, 70000), false);
-  EXPECT_TRUE(store.has_result("a"));
+  EXPECT_TRUE(store.has_result(a_item));
   for (const auto& e : stdfs::directory_iterator(dir.path() / "images")) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
 
   nucseg::h5::File a(store.result_path("a").string(), nucseg::h5::File::Mode::read);
@@ -127,8 +147,9 @@ TEST(Output, PhysicalColumnsAndCsvTables) {
   ScratchDir dir("output-physical");
   ResultStore store(dir.path());
   InputSet inputs;
-  for (std::string id : {"unknown", "known", "failed"}) inputs.items.push_back({id, "/d/" + id + ".tif", id + ".tif", 1});
-  ImageResult unknown = make_result("unknown", 1), known = make_result("known", 2);
+  for (std::string id : {"unknown", "known"}) inputs.items.push_back(source_item(dir.path() / "d", id, ".tif"));
+  inputs.items.push_back({"failed", "/d/failed.tif", "failed.tif", 1});
+  ImageResult unknown = result_of(inputs.items[0], 1), known = result_of(inputs.items[1], 2);
   known.pixel_size = {0.5, "OME-XML PhysicalSizeX"};
   store.write(unknown, false);
   store.write(known, false);
@@ -148,10 +169,10 @@ TEST(Output, PhysicalColumnsAndCsvTables) {
   const std::string objects = nucseg::fs::read_file(dir.path() / "objects.csv");
   EXPECT_EQ(objects.rfind("image_id,source_path,label,area,", 0), 0u) << objects;
   EXPECT_NE(objects.find(",perimeter_um\n"), std::string::npos);
-  EXPECT_NE(objects.find("\nknown,/nowhere/known.png,2,101,"), std::string::npos) << objects;
+  EXPECT_NE(objects.find("\nknown," + inputs.items[1].path + ",2,101,"), std::string::npos) << objects;
   const std::string images = nucseg::fs::read_file(dir.path() / "images.csv");
   EXPECT_NE(images.find("\nfailed,/d/failed.tif,failed.tif,failed,\"bad, \"\"very\"\" bad\",,"), std::string::npos) << images;
-  EXPECT_NE(images.find("\nunknown,/nowhere/unknown.png,unknown.tif,ok,,64,96,1,100,100,100,100,100,,none,1,0,,\n"),
+  EXPECT_NE(images.find("\nunknown," + inputs.items[0].path + ",unknown.tif,ok,,64,96,1,100,100,100,100,100,,none,1,0,,\n"),
             std::string::npos)
       << images;
   for (const auto& e : stdfs::directory_iterator(dir.path())) EXPECT_FALSE(nucseg::fs::is_temporary_name(e.path()));
@@ -164,9 +185,10 @@ TEST(Output, AssembledFileIsReadableByH5pyAndTheSummaryScript) {
   InputSet inputs;
   inputs.root = "/data";
   inputs.kind = "folder";
-  for (std::string id : {"img1", "img2", "broken", "notyet"}) inputs.items.push_back({id, "/data/" + id + ".png", id + ".png", 1});
-  store.write(make_result("img1", 3), false);
-  store.write(make_result("img2", 2), true);
+  for (std::string id : {"img1", "img2"}) inputs.items.push_back(source_item(dir.path() / "data", id));
+  for (std::string id : {"broken", "notyet"}) inputs.items.push_back({id, "/data/" + id + ".png", id + ".png", 1});
+  store.write(result_of(inputs.items[0], 3), false);
+  store.write(result_of(inputs.items[1], 2), true);
   std::vector<Failure> failures = {{"broken", "/data/broken.png", "cannot decode: \"bad\"\nheader"}};
   Provenance prov;
   prov.checkpoint = "/m/model.pt";
@@ -219,30 +241,111 @@ TEST(Output, CheckTellsDoneUnreadableAndStale) {
   ScratchDir dir("output-check");
   const ResultStamp stamp{"1111", "infer.tile = 512\nsegment.min_area = 12\n"};
   ResultStore store(dir.path(), stamp);
-  EXPECT_EQ(store.check("a").state, ResultState::missing);
-  store.write(make_result("a", 3), true);
-  store.write(make_result("b", 2), false);
-  EXPECT_EQ(store.check("a").state, ResultState::done);
-  EXPECT_EQ(store.check("a", false).state, ResultState::done);
+  const auto a = source_item(dir.path() / "in", "a"), b = source_item(dir.path() / "in", "b");
+  EXPECT_EQ(store.check(a).state, ResultState::missing);
+  store.write(result_of(a, 3), true);
+  store.write(result_of(b, 2), false);
+  EXPECT_EQ(store.check(a).state, ResultState::done);
+  EXPECT_EQ(store.check(a, false).state, ResultState::done);
 
   ResultStore other_model(dir.path(), {"2222", stamp.settings});
-  auto c = other_model.check("a");
+  auto c = other_model.check(a);
   EXPECT_EQ(c.state, ResultState::stale);
   EXPECT_NE(c.reason.find("another model"), std::string::npos) << c.reason;
   ResultStore other_settings(dir.path(), {stamp.checkpoint_hash, "infer.tile = 256\nsegment.min_area = 12\n"});
-  c = other_settings.check("a");
+  c = other_settings.check(a);
   EXPECT_EQ(c.state, ResultState::stale);
   EXPECT_NE(c.reason.find("infer.tile = 512 (now infer.tile = 256)"), std::string::npos) << c.reason;
 
   // Cut to half its size under its final name (what a full disk did before 0.2).
   auto path = store.result_path("b");
   stdfs::resize_file(path, stdfs::file_size(path) / 2);
-  c = store.check("b");
+  c = store.check(b);
   EXPECT_EQ(c.state, ResultState::unreadable);
   EXPECT_NE(c.reason.find(path.string()), std::string::npos) << c.reason;
   // A result file of another image under this id's name is not this image's result.
   stdfs::copy_file(store.result_path("a"), path, stdfs::copy_options::overwrite_existing);
-  EXPECT_EQ(store.check("b").state, ResultState::unreadable);
+  EXPECT_EQ(store.check(b).state, ResultState::unreadable);
+}
+
+// Same id is not same image: a result counts only for the source file it was made from, as it
+// was then. Another file under the same name (another plate), an edit in place (new size, or
+// only a new modification time), a source gone or not recorded (older versions): stale.
+TEST(Output, CheckTellsAnotherOrChangedSourceStale) {
+  ScratchDir dir("output-check-source");
+  ResultStore store(dir.path(), {"1111", "s"});
+  const auto plate_a = source_item(dir.path() / "plateA", "well0"), plate_b = source_item(dir.path() / "plateB", "well0");
+  store.write(result_of(plate_a, 2), false);
+  EXPECT_EQ(store.check(plate_a).state, ResultState::done);
+  // The same file by another spelling of its path (what a relative input gives) is the same source.
+  InputItem spelled = plate_a;
+  spelled.path = (dir.path() / "plateB" / ".." / "plateA" / "well0.png").string();
+  EXPECT_EQ(store.check(spelled).state, ResultState::done);
+
+  auto c = store.check(plate_b);
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_NE(c.reason.find("was made from another file (" + stdfs::canonical(plate_a.path).string() + ", now " +
+                          stdfs::canonical(plate_b.path).string() + ")"),
+            std::string::npos)
+      << c.reason;
+
+  // Edited in place with another size.
+  const auto when = stdfs::last_write_time(plate_a.path);
+  touch(plate_a.path, "other pixels of well0, longer");
+  c = store.check(plate_a);
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_NE(c.reason.find("changed (size 15 bytes, now 29"), std::string::npos) << c.reason;
+  // The same size again, only the modification time differs (an edit that kept the size).
+  touch(plate_a.path, "pixels of wellX");
+  stdfs::last_write_time(plate_a.path, when + std::chrono::seconds(1));
+  c = store.check(plate_a, false);
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_EQ(c.reason.find("size"), std::string::npos) << c.reason;
+  EXPECT_NE(c.reason.find("changed (modified "), std::string::npos) << c.reason;
+  // Back to the recorded identity: done again (only the identity is compared, not the pixels).
+  stdfs::last_write_time(plate_a.path, when);
+  EXPECT_EQ(store.check(plate_a).state, ResultState::done);
+
+  stdfs::remove(plate_a.path);
+  c = store.check(plate_a);
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_NE(c.reason.find("has no source to compare with"), std::string::npos) << c.reason;
+
+  // A result of a version that recorded no source: redone once.
+  store.write(result_of(plate_b, 2), false);
+  ASSERT_EQ(store.check(plate_b).state, ResultState::done);
+  {
+    nucseg::h5::File old(store.result_path("well0").string(), nucseg::h5::File::Mode::read_write);
+    for (const char* name : {"source_canonical_path", "source_bytes", "source_mtime_ns"}) ASSERT_GE(H5Adelete(old.id(), name), 0);
+  }
+  c = store.check(plate_b);
+  EXPECT_EQ(c.state, ResultState::stale);
+  EXPECT_NE(c.reason.find("records no source file"), std::string::npos) << c.reason;
+}
+
+// A rerun into the same folder with another plate under the same file names: segmentation.h5
+// lists none of the first plate's results under the second plate's names.
+TEST(Output, AssemblyLeavesOutResultsOfAnotherSource) {
+  ScratchDir dir("output-assemble-source");
+  ResultStore store(dir.path(), {"m", "s"});
+  const auto plate_a = source_item(dir.path() / "plateA", "well0"), plate_b = source_item(dir.path() / "plateB", "well0");
+  const auto same = source_item(dir.path() / "plateB", "well1");
+  store.write(result_of(plate_a, 2), false);
+  store.write(result_of(same, 1), false);
+  InputSet inputs;
+  inputs.items = {plate_b, same};
+  Provenance prov;
+  prov.checkpoint_hash = "m";
+  prov.settings = "s";
+  auto summary = assemble_segmentation(dir.path(), inputs, {}, prov);
+  EXPECT_EQ(summary.images, 1);
+  EXPECT_EQ(summary.missing, 1);
+  nucseg::h5::File seg((dir.path() / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+  EXPECT_EQ(seg.read_strings("index/image_id"), (std::vector<std::string>{"well1"}));
+  EXPECT_EQ(seg.read_strings("index/source_path"), (std::vector<std::string>{same.path}));
+  const std::string images = nucseg::fs::read_file(dir.path() / "images.csv");
+  EXPECT_NE(images.find("\nwell0," + plate_b.path + ",well0.png,missing,"), std::string::npos) << images;
+  EXPECT_NE(images.find("was made from another file"), std::string::npos) << images;
 }
 
 // segmentation.h5 never mixes models: a result made by another checkpoint is left out.
@@ -250,10 +353,10 @@ TEST(Output, AssemblyLeavesOutResultsOfAnotherModel) {
   ScratchDir dir("output-assemble-stale");
   ResultStore old_model(dir.path(), {"old", "s"});
   ResultStore new_model(dir.path(), {"new", "s"});
-  old_model.write(make_result("x", 2), false);
-  new_model.write(make_result("y", 1), false);
   InputSet inputs;
-  for (std::string id : {"x", "y"}) inputs.items.push_back({id, "/data/" + id + ".png", id + ".png", 1});
+  for (std::string id : {"x", "y"}) inputs.items.push_back(source_item(dir.path() / "data", id));
+  old_model.write(result_of(inputs.items[0], 2), false);
+  new_model.write(result_of(inputs.items[1], 1), false);
   Provenance prov;
   prov.checkpoint_hash = "new";
   prov.settings = "s";
@@ -281,8 +384,8 @@ TEST(Output, ChannelColumnsScaleAndInputAttributesAreAssembled) {
   auto out = dir.path() / "run";
   ResultStore store(out);
   InputSet inputs;
-  for (std::string id : {"gray", "none", "three"}) inputs.items.push_back({id, "/d/" + id + ".tif", id + ".tif", 1});
-  ImageResult gray = make_result("gray", 2), none = make_result("none", 0), three = make_result("three", 1);
+  for (std::string id : {"gray", "none", "three"}) inputs.items.push_back(source_item(dir.path() / "d", id, ".tif"));
+  ImageResult gray = result_of(inputs.items[0], 2), none = result_of(inputs.items[1], 0), three = result_of(inputs.items[2], 1);
   gray.objects.channel_mean = {{10, 11}};
   gray.objects.channel_integrated = {{1000, 1100}};
   gray.effective_bits = 12;

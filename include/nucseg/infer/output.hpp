@@ -1,8 +1,9 @@
 // Results of nucseg_infer on disk (docs/inference.md describes the layout):
 //   <output>/images/<id>.h5   one file per image, written to a temporary name, read back and
 //                             renamed, so a file under its final name is complete; it records
-//                             the checkpoint hash and settings that made it (resume redoes a file
-//                             that is unreadable or was made otherwise);
+//                             the checkpoint hash and settings that made it and the identity of
+//                             its source file (resume redoes a file that is unreadable, was made
+//                             otherwise or from another or since changed source);
 //   <output>/labels/<id>.png|.tiff  optional label exports (infer.export_labels);
 //   <output>/rois/<id>.zip    optional ImageJ ROI sets (infer.export_rois);
 //   <output>/segmentation.h5  built by rank 0 at the end: provenance attributes, /images/<id>
@@ -12,6 +13,7 @@
 //                             after segmentation.h5.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -24,10 +26,25 @@
 
 namespace nucseg::infer {
 
+// The source file a result was made from, as one stat gives it (no hash of a big image): a
+// result belongs to an image only while its source is this same file, unchanged.
+struct SourceIdentity {
+  std::string path;       // canonical: absolute, links and ".." resolved ("" when unknown)
+  int64_t bytes = -1;     // size (-1: unknown)
+  int64_t mtime_ns = -1;  // modification time, nanoseconds since the Unix epoch (-1: unknown)
+
+  bool operator==(const SourceIdentity& o) const { return path == o.path && bytes == o.bytes && mtime_ns == o.mtime_ns; }
+  bool operator!=(const SourceIdentity& o) const { return !(*this == o); }
+};
+
+// Error(data) naming the file, with the system's reason, when it cannot be stat'ed.
+SourceIdentity source_identity(const std::string& path);
+
 struct ImageResult {
   std::string id;
   std::string source_path;
   std::string relative;
+  SourceIdentity source;  // of source_path, taken before it was read (unknown: the result reads as stale)
   cv::Mat labels;     // CV_32SC1, 0 background, 1..N
   cv::Mat class_map;  // CV_8UC1, 0 background, 1 interior, 2 border
   std::vector<cv::Mat> probabilities;  // per class, CV_8U (p x 255, rounded) or CV_32F; stored only when asked
@@ -116,10 +133,12 @@ class ResultStore final {
   explicit ResultStore(std::filesystem::path output_dir, ResultStamp stamp = {});
 
   std::filesystem::path result_path(const std::string& id) const;
-  // done only for a file that reads back whole (read_data: every dataset too, else the
-  // attributes and shapes) and carries this store's stamp.
-  ResultCheck check(const std::string& id, bool read_data = true) const;
-  bool has_result(const std::string& id) const { return check(id).state == ResultState::done; }
+  // done only for a file of item.id that reads back whole (read_data: every dataset too, else
+  // the attributes and shapes), carries this store's stamp and was made from item.path as it
+  // is now (source_identity: the same canonical path, size and modification time); stale when
+  // the source is another file, changed since, cannot be stat'ed or was not recorded.
+  ResultCheck check(const InputItem& item, bool read_data = true) const;
+  bool has_result(const InputItem& item) const { return check(item).state == ResultState::done; }
 
   // Writes <output>/images/<id>.h5 atomically: a temporary sibling, every HDF5 object closed,
   // flushed, read back and checked, fsync'ed, renamed. Error(runtime) with the system's reason
@@ -147,10 +166,16 @@ class ResultStore final {
   ResultStamp stamp_;
 };
 
+// What a result file records of how it was made.
+struct ResultOrigin {
+  ResultStamp stamp;      // empty fields in files of nucseg 0.1
+  SourceIdentity source;  // unknown in files written before sources were recorded
+};
+
 // Reads a per-image result file back: Error(data) naming the file when it is not complete
 // (an attribute or dataset missing or unreadable, shapes or row counts that disagree, another
-// image id). Returns the stamp the file carries (empty fields for files of older versions).
-ResultStamp verify_result_file(const std::filesystem::path& file, const std::string& id, bool read_data);
+// image id). Returns what the file records of its making.
+ResultOrigin verify_result_file(const std::filesystem::path& file, const std::string& id, bool read_data);
 
 struct Provenance {
   std::string tool_version = NUCSEG_VERSION;
