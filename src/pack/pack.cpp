@@ -1,5 +1,7 @@
 #include "nucseg/pack/pack.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -131,10 +133,10 @@ Inputs shared_inputs(const PackConfig& pc, const dist::World& world) {
   throw_runtime(message, pc.input);
 }
 
-// Everything that decides the content of this rank's shards; a shard from another plan is
-// rewritten instead of resumed.
-std::string plan_hash(const PackConfig& pc, const std::string& channels, const Inputs& in, const std::vector<size_t>& mine,
-                      int rank, int size) {
+// Everything but the sources' content that decides the content of this rank's shards: the
+// settings and the rank's work list.
+std::string rank_plan_hash(const PackConfig& pc, const std::string& channels, const Inputs& in,
+                           const std::vector<size_t>& mine, int rank, int size) {
   std::string text = in.root.string() + "|" + io::layout_name(in.layout) + "|" + std::to_string(rank) + "/" +
                      std::to_string(size) + "|" + std::to_string(pc.seed) + "|" + std::to_string(pc.val_fraction) + "|" +
                      std::to_string(pc.border_width) + "|" + std::to_string(pc.compression) + "|" +
@@ -147,6 +149,47 @@ std::string plan_hash(const PackConfig& pc, const std::string& channels, const I
   }
   return fs::fnv1a_hex(text.data(), text.size());
 }
+
+// "<bytes> <mtime in ns>" of a source file as one stat gives it, "-" when it cannot be stat'ed
+// (decoding then rejects the item). Stands in for the content: hashing every image is too slow.
+std::string file_stamp(const stdfs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "-";
+  const int64_t ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec);
+  return std::to_string(st.st_size) + " " + std::to_string(ns);
+}
+
+// The stamps of an item's image and every mask file, in listing order.
+std::string source_stamps(const io::DatasetItem& item) {
+  std::string text = file_stamp(item.image);
+  for (const auto& m : item.masks) text += "\t" + file_stamp(m);
+  return text;
+}
+
+// The plans of one rank's shards. An image or mask edited in place keeps its path, so the plan
+// of the shard starting at work item `first` also covers the source stamps of the items
+// first .. first + shard_max_images - 1 (the most it can hold): an edit rewrites the shard
+// holding it (and those before it within that many items, when shards are cut by size), not
+// every shard. Stamps are taken before any decode, so a file edited mid-pack reads as changed.
+class ShardPlans final {
+ public:
+  ShardPlans(std::string rank_plan, const Inputs& in, const std::vector<size_t>& mine, int shard_max_images)
+      : rank_plan_(std::move(rank_plan)), window_(static_cast<size_t>(std::max(shard_max_images, 1))) {
+    stamps_.reserve(mine.size());
+    for (size_t i : mine) stamps_.push_back(source_stamps(in.items[i]));
+  }
+
+  std::string at(size_t first) const {
+    std::string text = rank_plan_;
+    for (size_t i = first; i < std::min(first + window_, stamps_.size()); ++i) text += "\n" + stamps_[i];
+    return fs::fnv1a_hex(text.data(), text.size());
+  }
+
+ private:
+  std::string rank_plan_;
+  size_t window_;
+  std::vector<std::string> stamps_;  // per work item of the rank
+};
 
 // Shards hold the network's three inputs (data.channels applied here, so a shard never
 // stores decoy channels) with their raw values; the loader normalises.
@@ -186,7 +229,11 @@ bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io
   if (!stdfs::exists(path, ec)) return false;
   try {
     *summary = io::read_shard_summary(path);
-    if (summary->header.plan != plan || summary->header.first_item != pos || summary->header.end_item <= pos) return false;
+    if (summary->header.first_item != pos || summary->header.end_item <= pos) return false;
+    if (summary->header.plan != plan) {
+      log::rank().info("rewriting {}: its settings, input list or source files changed since it was written", path.string());
+      return false;
+    }
     // Its content against the checksum recorded when it was written: a damaged shard is
     // rewritten, never blessed with a checksum of what is on disk now.
     io::verify_shard(path);
@@ -202,13 +249,14 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
   RankResult result;
   const stdfs::path out(pc.output);
   const std::string channels = to_toml(channel_spec);
-  const std::string plan = plan_hash(pc, channels, in, mine, world.rank(), world.size());
+  const ShardPlans plans(rank_plan_hash(pc, channels, in, mine, world.rank(), world.size()), in, mine, pc.shard_max_images);
   const io::MaskKind mask_kind = io::parse_mask_kind(pc.mask_kind);
   log::Progress progress("pack (rank 0)", static_cast<long>(mine.size()), progress_seconds, "images");
   size_t pos = 0;
   for (int k = 0; pos < mine.size(); ++k) {
     auto name = shard_file_name(world.rank(), k);
     io::ShardSummary done;
+    const std::string plan = plans.at(pos);
     if (!pc.dry_run && !pc.overwrite && resumable(out / name, plan, static_cast<int64_t>(pos), &done)) {
       pos = static_cast<size_t>(done.header.end_item);
       result.shards.push_back(name);

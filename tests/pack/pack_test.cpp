@@ -122,6 +122,38 @@ TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
   std::filesystem::remove_all(dir);
 }
 
+// Sources edited in place keep their names: an emptied mask and a re-exported image rewrite the
+// shards that hold them (with the new labels and pixels), and only those.
+TEST(Pack, SourcesEditedInPlaceRewriteTheirShards) {
+  auto dir = t::fresh_dir("pack-edited");
+  auto in = dir / "in", out = dir / "out";
+  t::write_kaggle(in, 6);
+  const auto config = pack_config(in, out);  // 2 images per shard: img00-01, img02-03, img04-05
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  std::vector<ino_t> before;
+  for (int k = 0; k < 3; ++k) before.push_back(inode(out / nucseg::pack::shard_file_name(0, k)));
+  const auto nuclei_of = [&](const std::string& id) {
+    auto d = nucseg::io::ShardDataset::open(out);
+    for (size_t i = 0; i < d.size(); ++i)
+      if (d.entry(i).id == id) return d.entry(i).nuclei;
+    return -1;
+  };
+  const int nuclei = nuclei_of("img02");
+  ASSERT_GT(nuclei, 1);
+
+  t::write_png(in / "img02" / "masks" / "m100.png", cv::Mat(40, 48, CV_8UC1, cv::Scalar(0)));
+  const auto image = in / "img04" / "images" / "img04.png";
+  t::write_png(image, cv::Scalar::all(255) - cv::imread(image.string(), cv::IMREAD_UNCHANGED));
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  EXPECT_EQ(inode(out / nucseg::pack::shard_file_name(0, 0)), before[0]) << "a shard of unchanged sources is resumed";
+  EXPECT_NE(inode(out / nucseg::pack::shard_file_name(0, 1)), before[1]) << "the emptied mask's shard was resumed";
+  EXPECT_NE(inode(out / nucseg::pack::shard_file_name(0, 2)), before[2]) << "the re-exported image's shard was resumed";
+  EXPECT_EQ(nuclei_of("img02"), nuclei - 1);
+  t::expect_matches_sources(nucseg::io::ShardDataset::open(out), in, config.pack.border_width, config.pack.seed,
+                            config.pack.val_fraction);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Pack, FlatLayoutDryRunAndMissingRoot) {
   auto dir = t::fresh_dir("pack_flat");
   t::write_flat(dir / "in", 3);
