@@ -49,6 +49,8 @@ std::string serialize(const Inputs& in) {
   put(out, std::to_string(in.skipped.hidden));
   put(out, std::to_string(in.skipped.temporary));
   put(out, std::to_string(in.skipped.others));
+  put(out, std::to_string(in.skipped.empty_mask_folders));
+  put(out, in.skipped.output_skipped ? "1" : "0");
   put(out, std::to_string(in.items.size()));
   for (const auto& item : in.items) {
     put(out, item.id);
@@ -74,6 +76,8 @@ Inputs deserialize(const std::string& text) {
   in.skipped.hidden = std::stoull(take(text, pos));
   in.skipped.temporary = std::stoull(take(text, pos));
   in.skipped.others = std::stoull(take(text, pos));
+  in.skipped.empty_mask_folders = std::stoull(take(text, pos));
+  in.skipped.output_skipped = take(text, pos) == "1";
   const size_t items = std::stoull(take(text, pos));
   for (size_t i = 0; i < items; ++i) {
     io::DatasetItem item;
@@ -108,7 +112,10 @@ Inputs list_inputs(const PackConfig& pc) {
     throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle), " +
                                    pc.images_dir + "/ + " + pc.masks_dir + "/ (flat) or <stem>.png beside <stem>_masks.png "
                                    "(paired)");
-  in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped);
+  // Shards written into the dataset folder (pack.output inside pack.input) are not an input on
+  // the rerun that resumes them.
+  const stdfs::path output = pc.output.empty() ? stdfs::path() : stdfs::absolute(pc.output, ec).lexically_normal();
+  in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped, output);
   if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
   return in;
 }
@@ -388,6 +395,10 @@ int run_pack(const Config& config, const dist::World& world) {
                   in.problems.empty() ? "" : fmt::format(", {} unlisted inputs", in.problems.size()), in.skipped.hidden,
                   in.skipped.temporary,
                   in.skipped.others ? fmt::format(" and {} other files (neither image nor mask)", in.skipped.others) : "");
+  if (in.skipped.output_skipped) log::job().info("pack: the output folder {} lies inside the input: left out", pc.output);
+  if (in.skipped.empty_mask_folders)
+    log::job().warn("pack: {} image(s) with an empty masks folder, packed as images without nuclei",
+                    in.skipped.empty_mask_folders);
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
   // One run per output folder (core/lock.hpp); the lock also creates the folder.

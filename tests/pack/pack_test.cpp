@@ -122,6 +122,25 @@ TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
   std::filesystem::remove_all(dir);
 }
 
+// Shards written into the dataset folder are not an input when the run resumes; an empty masks
+// folder is an image without nuclei (a background tile), packed, not rejected.
+TEST(Pack, OutputInsideTheInputAndAnEmptyMasksFolder) {
+  auto dir = t::fresh_dir("pack-inside");
+  auto in = dir / "in";
+  t::write_kaggle(in, 3);
+  std::filesystem::remove_all(in / "img02" / "masks");
+  std::filesystem::create_directories(in / "img02" / "masks");
+  auto config = pack_config(in, in / "shards");
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);  // the rerun lists in/ again, shards/ inside it
+  auto d = nucseg::io::ShardDataset::open(in / "shards");
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_TRUE(d.rejected().empty());
+  for (size_t i = 0; i < d.size(); ++i)
+    EXPECT_EQ(d.entry(i).nuclei == 0, d.entry(i).id == "img02") << d.entry(i).id;
+  std::filesystem::remove_all(dir);
+}
+
 // Sources edited in place keep their names: an emptied mask and a re-exported image rewrite the
 // shards that hold them (with the new labels and pixels), and only those.
 TEST(Pack, SourcesEditedInPlaceRewriteTheirShards) {
