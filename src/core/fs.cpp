@@ -1,6 +1,7 @@
 #include "nucseg/core/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -144,6 +145,17 @@ std::string file_checksum(const stdfs::path& path, uint64_t basis) {
   }
   if (in.bad()) throw_data(path.string(), "cannot read file");
   return to_hex(h);
+}
+
+bool stat_file(const stdfs::path& path, FileStat* out, std::string* reason) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (reason) *reason = std::strerror(errno);
+    return false;
+  }
+  out->bytes = static_cast<int64_t>(st.st_size);
+  out->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec);
+  return true;
 }
 
 }  // namespace nucseg::fs

@@ -1,14 +1,13 @@
 // Reading a per-image result back: the check before a result is renamed into place, and the
 // resume's test of whether an image is done.
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
 #include "nucseg/infer/output.hpp"
 #include "nucseg/io/hdf5.hpp"
 
@@ -76,15 +75,16 @@ std::string source_difference(const SourceIdentity& recorded, const SourceIdenti
 }  // namespace
 
 SourceIdentity source_identity(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw_data(path, std::string("cannot stat the source: ") + std::strerror(errno));
+  fs::FileStat st;
+  std::string reason;
+  if (!fs::stat_file(path, &st, &reason)) throw_data(path, "cannot stat the source: " + reason);
   std::error_code ec;
   const auto canonical = stdfs::canonical(path, ec);
   if (ec) throw_data(path, "cannot resolve the source's path: " + ec.message());
   SourceIdentity id;
   id.path = canonical.string();
-  id.bytes = static_cast<int64_t>(st.st_size);
-  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec);
+  id.bytes = st.bytes;
+  id.mtime_ns = st.mtime_ns;
   return id;
 }
 

@@ -1,7 +1,5 @@
 #include "nucseg/pack/pack.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -160,10 +158,9 @@ std::string rank_plan_hash(const PackConfig& pc, const std::string& channels, co
 // "<bytes> <mtime in ns>" of a source file as one stat gives it, "-" when it cannot be stat'ed
 // (decoding then rejects the item). Stands in for the content: hashing every image is too slow.
 std::string file_stamp(const stdfs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "-";
-  const int64_t ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec);
-  return std::to_string(st.st_size) + " " + std::to_string(ns);
+  fs::FileStat st;
+  if (!fs::stat_file(path, &st)) return "-";
+  return std::to_string(st.bytes) + " " + std::to_string(st.mtime_ns);
 }
 
 // The stamps of an item's image and every mask file, in listing order.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <unistd.h>
 
@@ -76,4 +77,26 @@ TEST(Fs, OnlyTheToolsOwnTemporariesAreTemporary) {
   EXPECT_FALSE(is_temporary_name("/x/a.tmp-"));
   EXPECT_FALSE(is_temporary_name("/x/.tmp-12"));
   EXPECT_FALSE(is_temporary_name("/x/plain.png"));
+}
+
+// Size and modification time, as pack and infer compare them to notice a source edited in place.
+TEST(Fs, StatFileGivesSizeAndModificationTime) {
+  const auto file = stdfs::temp_directory_path() / ("nucseg-stat-" + std::to_string(::getpid()));
+  nucseg::fs::write_file_atomic(file, "12345");
+  const auto when = stdfs::file_time_type::clock::now() - std::chrono::hours(30);
+  stdfs::last_write_time(file, when);
+  nucseg::fs::FileStat st;
+  ASSERT_TRUE(nucseg::fs::stat_file(file, &st));
+  EXPECT_EQ(st.bytes, 5);
+  nucseg::fs::FileStat again;
+  nucseg::fs::write_file_atomic(file, "123456");
+  ASSERT_TRUE(nucseg::fs::stat_file(file, &again));
+  EXPECT_EQ(again.bytes, 6);
+  EXPECT_NE(again.mtime_ns, st.mtime_ns);  // rewritten now, not 30 hours ago
+  stdfs::remove(file);
+  std::string reason;
+  nucseg::fs::FileStat missing;
+  EXPECT_FALSE(nucseg::fs::stat_file(file, &missing, &reason));
+  EXPECT_EQ(missing.bytes, -1);
+  EXPECT_NE(reason.find("No such file"), std::string::npos) << reason;
 }

@@ -42,6 +42,15 @@ inline constexpr uint64_t kLegacyFnvBasis = 1469598103934665603ULL;
 uint64_t fnv1a(const void* data, size_t size, uint64_t seed = kFnvOffsetBasis);
 std::string fnv1a_hex(const void* data, size_t size, uint64_t seed = kFnvOffsetBasis);  // 16 hex digits
 std::string to_hex(uint64_t value);  // 16 lower-case hex digits
+// A file's size and modification time as one stat() gives them (links followed): what pack and
+// infer compare to tell that a source was edited in place without hashing every image.
+struct FileStat {
+  int64_t bytes = -1;     // -1: unknown
+  int64_t mtime_ns = -1;  // nanoseconds since the Unix epoch; -1: unknown
+};
+// False (and the system's reason in `reason` when given) when the file cannot be stat'ed.
+bool stat_file(const stdfs::path& path, FileStat* out, std::string* reason = nullptr);
+
 // FNV-1a of the file's bytes, 16 hex digits. Error(data) naming the file when unreadable.
 std::string file_checksum(const stdfs::path& path, uint64_t basis = kFnvOffsetBasis);
 
