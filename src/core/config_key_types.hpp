@@ -32,6 +32,15 @@ inline std::string number_text(double v) {
   return out.str();
 }
 
+// A number as the user wrote it, to 15 significant digits (number_text keeps 6: 123456.7 would
+// become "123457"); for values that are parsed again, such as a duration in seconds.
+inline std::string exact_number_text(double v) {
+  std::ostringstream out;
+  out.precision(15);
+  out << v;
+  return out.str();
+}
+
 template <class Section, class T>
 using Member = T Section::*;
 
@@ -192,7 +201,8 @@ inline Field duration_key(const char* key, std::string TrainConfig::*mem, const 
   auto assign = [=](Config& c, const toml::node& n) {
     std::string text;
     if (auto s = n.value_exact<std::string>()) text = *s;
-    else if (n.is_number()) text = number_text(*n.value<double>());
+    else if (auto i = n.value_exact<int64_t>()) text = std::to_string(*i);  // every digit: 1234567, not 1.23457e+06
+    else if (n.is_number()) text = exact_number_text(*n.value<double>());
     else throw_config(key, "expected a duration such as \"10m\", got " + describe(n));
     parse_duration_seconds(text, key);  // validates
     c.train.*mem = text == "0" ? std::string() : text;

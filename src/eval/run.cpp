@@ -54,8 +54,7 @@ void require_some_prediction(const std::vector<std::string>& expected_ids, const
   msg += predictions.ids.empty() ? std::string("it holds no image at all")
                                  : "its " + std::to_string(predictions.ids.size()) + " image(s) are ids such as '" +
                                        predictions.ids.front() + "'";
-  msg += ". --pred must be the result of nucseg_infer on this truth (on the folder for the Kaggle and paired "
-         "layouts, on its images/ folder for the flat layout)";
+  msg += ". --pred must be the result of nucseg_infer on this truth folder";
   throw_config("eval.pred", msg);
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/io/image.hpp"
 #include "nucseg/segment/kaggle_rle.hpp"
 
 namespace nucseg::eval {
@@ -83,6 +84,7 @@ std::vector<RleTruthImage> read_rle_truth(const std::filesystem::path& csv, std:
     if (h_col >= 0) {
       const int h = parse_side(fields[static_cast<size_t>(h_col)], where), w = parse_side(fields[static_cast<size_t>(w_col)], where);
       if (!added && (h != image.height || w != image.width)) throw_data(where, "image " + id + " has rows with different sizes");
+      if (added) io::check_declared_size(w, h, 1, where + " (image " + id + ")");  // 57 bytes of CSV can claim 10^12 pixels
       image.height = h;
       image.width = w;
     }
@@ -105,9 +107,12 @@ cv::Size one_row_size(const RleTruthImage& image) {
     // Malformed text stops the scan here; decode_rle reports it.
     std::istringstream in(rle);
     int64_t start = 0, length = 0;
-    while (in >> start >> length) last = std::max(last, start + length - 1);
+    while (in >> start >> length) {
+      if (start < 1 || length < 1 || start > (int64_t{1} << 40) || length > (int64_t{1} << 40)) break;  // decode_rle says why
+      last = std::max(last, start + length - 1);
+    }
   }
-  if (last > (int64_t{1} << 30)) throw_data(image.id, "run-length pixel index too large");
+  if (last > io::kMaxImagePixels) throw_data(image.id, "run-length pixel index " + std::to_string(last) + " is beyond the largest image nucseg reads");
   return {static_cast<int>(last), 1};
 }
 

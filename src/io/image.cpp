@@ -64,6 +64,38 @@ void check_complete(const std::vector<unsigned char>& b, Format format, const st
   }
 }
 
+uint32_t be16(const std::vector<unsigned char>& b, size_t at) { return uint32_t{b[at]} << 8 | b[at + 1]; }
+uint32_t be32(const std::vector<unsigned char>& b, size_t at) { return be16(b, at) << 16 | be16(b, at + 2); }
+
+// The size a PNG (IHDR) or JPEG (its first start-of-frame segment) declares, checked before the
+// decoder allocates it: a few hundred bytes can claim 30000 x 30000 pixels.
+void check_stream_size(const std::vector<unsigned char>& b, Format format, const std::filesystem::path& path) {
+  if (format == Format::png) {
+    if (b.size() < 26 || std::memcmp(b.data() + 12, "IHDR", 4) != 0) return;  // the decoder refuses it
+    static const int channels_of_color_type[] = {1, 0, 3, 1, 2, 0, 4};
+    const int color = b[25] <= 6 ? channels_of_color_type[b[25]] : 4;
+    check_declared_size(be32(b, 16), be32(b, 20), color > 0 ? color : 4, path.string());
+    return;
+  }
+  // JPEG: walk the marker segments up to the first SOFn (C0..CF except DHT C4, JPG C8, DAC CC).
+  size_t at = 2;
+  while (at + 4 <= b.size() && b[at] == 0xff) {
+    const unsigned char marker = b[at + 1];
+    if (marker == 0xff) {  // fill byte
+      ++at;
+      continue;
+    }
+    const size_t length = be16(b, at + 2);
+    if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc) {
+      if (at + 10 > b.size()) return;
+      check_declared_size(be16(b, at + 7), be16(b, at + 5), b[at + 9], path.string());
+      return;
+    }
+    if (marker == 0xda || length < 2) return;  // start of scan before a frame: the decoder decides
+    at += 2 + length;
+  }
+}
+
 // PNG and JPEG through OpenCV, reordered from its BGR(A) to RGB(A).
 RawImage decode_with_opencv(const std::vector<unsigned char>& bytes, Format format, const std::filesystem::path& path) {
   RawImage out;
@@ -78,11 +110,8 @@ RawImage decode_with_opencv(const std::vector<unsigned char>& bytes, Format form
     // libpng refuses a side above 1,000,000 pixels (its default user limit) with only a warning
     // on stderr; the IHDR (width, height: big-endian at bytes 16..23) tells that case apart.
     if (format == Format::png && bytes.size() >= 24 && std::memcmp(bytes.data() + 12, "IHDR", 4) == 0) {
-      auto be32 = [&](size_t at) {
-        return uint32_t{bytes[at]} << 24 | uint32_t{bytes[at + 1]} << 16 | uint32_t{bytes[at + 2]} << 8 | bytes[at + 3];
-      };
       constexpr uint32_t libpng_max = 1000000;
-      const uint32_t width = be32(16), height = be32(20);
+      const uint32_t width = be32(bytes, 16), height = be32(bytes, 20);
       if (width > libpng_max || height > libpng_max)
         throw_data(path.string(), "PNG is " + std::to_string(width > libpng_max ? width : height) + " pixels " +
                                       (width > libpng_max ? "wide" : "tall") + "; the PNG decoder reads at most 1,000,000");
@@ -134,11 +163,23 @@ bool has_image_extension(const std::filesystem::path& path) {
   return std::find(list.begin(), list.end(), ext) != list.end();
 }
 
-RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
+void check_declared_size(int64_t width, int64_t height, int64_t channels, const std::string& file) {
+  const int64_t pixels = width * height;  // each side < 2^32: no overflow
+  if (pixels > kMaxImagePixels || pixels * std::max<int64_t>(channels, 1) > kMaxImageSamples)
+    throw_data(file, "image is " + std::to_string(width) + " x " + std::to_string(height) + " pixels x " +
+                         std::to_string(channels) + " channels; nucseg decodes at most " +
+                         std::to_string(kMaxImagePixels) + " pixels (16384 x 16384) and " +
+                         std::to_string(kMaxImageSamples) + " samples: tile larger images first");
+}
+
+namespace {
+
+RawImage read_raw_image_unchecked(const std::filesystem::path& path, PixelRange range) {
   auto bytes = read_bytes(path);
   Format format = sniff(bytes, path);
   check_complete(bytes, format, path);
   if (format != Format::tiff) {
+    check_stream_size(bytes, format, path);
     RawImage out = decode_with_opencv(bytes, format, path);
     out.pixel_size = format == Format::png ? pixel_size_from_png(bytes) : PixelSize{0.0, "none"};
     return out;
@@ -153,6 +194,25 @@ RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
   out.pixel_size = pixel_size_from_tiff(tiff.resolution);
   out.converted = std::move(tiff.converted);
   return out;
+}
+
+}  // namespace
+
+RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
+  // A decoder's own exceptions (OpenCV's, an allocation that fails) are this file's fault, not
+  // the run's: they become Error(data) naming it, so pack rejects the one input and infer records
+  // one failure instead of the whole job ending in "unexpected failure".
+  try {
+    return read_raw_image_unchecked(path, range);
+  } catch (const Error&) {
+    throw;
+  } catch (const cv::Exception& e) {
+    throw_data(path.string(), std::string("cannot decode the image: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw_data(path.string(), "cannot decode the image: out of memory");
+  } catch (const std::length_error& e) {
+    throw_data(path.string(), std::string("cannot decode the image: ") + e.what());
+  }
 }
 
 DecodedImage to_network_input(const RawImage& raw, const ChannelSpec& spec, const std::string& file,

@@ -11,6 +11,7 @@
 #include <tiffio.h>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/io/image.hpp"
 
 namespace nucseg::io::detail {
 namespace {
@@ -197,6 +198,13 @@ void read_tiles(TIFF* tif, const Layout& l, const Planes& pl, cv::Mat& out, cons
   uint32_t tw = 0, th = 0;
   if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &th) || !tw || !th)
     ctx.fail("corrupt TIFF: " + where + " has no tile size");
+  // A tile may be larger than a small image (256x256 tiles on a 100x100 image are common) but
+  // never needs more than 1024x1024 pixels or 4x the image: a 16x16 image with a 65536x65536
+  // tile would zero-fill a 4 GB buffer before any data is read.
+  const uint64_t tile_area = uint64_t{tw} * th, image_area = uint64_t{l.width} * l.height;
+  if (tile_area > std::max<uint64_t>(uint64_t{1} << 20, 4 * image_area))
+    ctx.fail("corrupt TIFF: " + where + " has " + std::to_string(tw) + "x" + std::to_string(th) + " tiles for a " +
+             std::to_string(l.width) + "x" + std::to_string(l.height) + " image");
   std::vector<unsigned char> buf(static_cast<size_t>(TIFFTileSize(tif)));
   for (int p = 0; p < pl.count; ++p)
     for (uint32_t y = 0; y < l.height; y += th)
@@ -386,6 +394,9 @@ TiffPixels decode_tiff(const std::vector<unsigned char>& bytes, const std::strin
     if (!(subfile & FILETYPE_REDUCEDIMAGE)) {  // thumbnails and pyramid levels are not channels
       check_striles(tif.get(), dir, ctx);
       Layout layout = read_layout(tif.get(), dir, ctx);
+      // Before any buffer is sized from the header: all pages' channels so far plus this one's
+      // (an expanded palette/YCbCr page becomes RGBA).
+      check_declared_size(layout.width, layout.height, channels + (native(layout) ? layout.samples : 4), file);
       cv::Mat m = native(layout) ? read_native(tif.get(), layout, dir, ctx) : read_expanded(tif.get(), layout, dir, ctx);
       if (!pages.empty() && (m.size() != pages[0].size() || m.depth() != pages[0].depth()))
         ctx.fail("multi-page TIFF: page " + std::to_string(dir) + " is " + describe(m) + " but the first page is " +

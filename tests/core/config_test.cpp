@@ -290,3 +290,11 @@ TEST(Config, RecordedConfigurationIsReadLeniently) {
   }
   EXPECT_THROW(nucseg::parse_recorded_config("[train\n", "run/best.pt"), Error);
 }
+
+// A duration given as a plain number of seconds keeps every digit (printed with 6 significant
+// digits before, 1234567 was refused as "1.23457e+06" and 123456.7 became 123457).
+TEST(Config, NumericTimeLimitKeepsEveryDigit) {
+  EXPECT_EQ(load_config({}, {"train.time_limit=1234567"}).train.time_limit, "1234567");
+  EXPECT_EQ(load_config({}, {"train.time_limit=123456.7"}).train.time_limit, "123456.7");
+  EXPECT_EQ(load_config({}, {"train.time_limit=\"10m\""}).train.time_limit, "10m");
+}

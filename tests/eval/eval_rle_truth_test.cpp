@@ -103,3 +103,21 @@ TEST(EvalRleTruth, SubmissionReadBackAsTruthGivesTheSameLabels) {
 }
 
 }  // namespace
+
+// A few bytes of CSV can claim any size (found by fuzzing the reader): a 1,000,000 x 1,000,000
+// image (4 TB of labels), a run to pixel 2^63 - 1 (signed overflow before). Both are data
+// errors naming the file, before anything that size is allocated.
+TEST(EvalRleTruth, HugeClaimedSizesAreRefused) {
+  ScratchDir dir("eval-rle-huge");
+  write_segmentation(dir.path() / "seg.h5", {{"a", nucseg::test::touching_discs(40, 64, 8, 3, 8, 2)}});
+  std::ofstream(dir.path() / "sized.csv") << "ImageId,EncodedPixels,Height,Width\na,1 1,1000000,1000000\n";
+  std::ofstream(dir.path() / "runs.csv") << "ImageId,EncodedPixels\na,1 9223372036854775807\n";
+  for (const char* name : {"sized.csv", "runs.csv"}) {
+    try {
+      nucseg::eval::evaluate_prediction_file(dir.path() / name, dir.path() / "seg.h5", 1);
+      ADD_FAILURE() << name << " was scored";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.kind(), nucseg::ErrorKind::data) << e.what();
+    }
+  }
+}

@@ -1,7 +1,10 @@
 // read_raw_image: every pixel layout the readers promise, values checked exactly.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
 
 #include "test_util.hpp"
@@ -12,6 +15,7 @@
 
 using nucseg::io::PixelRange;
 using nucseg::io::read_raw_image;
+using nucseg::io::check_declared_size;
 namespace t = nucseg::testing;
 
 namespace {
@@ -245,4 +249,37 @@ TEST_F(Reader, OpenCvWrittenTiffsStillRead) {
   cv::Mat rgb16;
   cv::cvtColor(bgr16, rgb16, cv::COLOR_BGR2RGB);
   EXPECT_TRUE(same(raw.pixels, rgb16));
+}
+
+// Files whose headers claim sizes they do not hold (found by fuzzing the readers; tests/io/hostile):
+// a 2.6 KB TIFF asking for 77 GB, a label TIFF for 52 TB, 150-byte TIFFs whose strip or tile
+// buffer alone is 1-4 GB, 332- and 631-byte JPEGs claiming 30000 x 30000 pixels. Each is refused
+// as a data error naming the file (pack rejects that input, infer records one failure) before a
+// large buffer exists: the process stays well under 1 GB. Before, OpenCV's exception ended the
+// whole run ("unexpected failure") or the read used up to 14 GB.
+TEST_F(Reader, HeadersClaimingHugeImagesAreRefusedBeforeAllocating) {
+  const char* source = std::getenv("NUCSEG_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  const std::filesystem::path dir = std::filesystem::path(source) / "tests" / "io" / "hostile";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    const auto name = entry.path().filename().string();
+    const auto range = name.rfind("label", 0) == 0 ? PixelRange::labels : PixelRange::image;
+    try {
+      read_raw_image(entry.path(), range);
+      ADD_FAILURE() << name << " was read";
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.kind(), nucseg::ErrorKind::data) << name;
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(files, 7);
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  EXPECT_LT(usage.ru_maxrss, 1024L * 1024L) << "peak resident set " << usage.ru_maxrss << " KiB";
+  // A legal image of the largest size allowed by its header is not refused by the size check.
+  EXPECT_NO_THROW(check_declared_size(16384, 16384, 4, "x"));
+  EXPECT_THROW(check_declared_size(16385, 16384, 1, "x"), nucseg::Error);
+  EXPECT_THROW(check_declared_size(16384, 16384, 5, "x"), nucseg::Error);
 }

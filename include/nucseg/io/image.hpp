@@ -7,6 +7,7 @@
 // data.channels = [i] names.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -71,6 +72,15 @@ cv::Mat to_unit_float(const cv::Mat& rgb, int bit_depth);
 // The largest sample value of an image of `bit_depth` bits (255 for 8): the one rule that maps
 // pixels to the network's [0,1] input, shared by training, inference and to_unit_float.
 double max_pixel_value(int bit_depth);
+
+// The largest image nucseg decodes: 2^28 pixels (16384 x 16384) and 2^30 samples over all
+// channels (16384 x 16384 x 4). A file's header can claim any size in a few bytes (a 332-byte
+// JPEG says 30000 x 30000, a 2.6 KB TIFF asks for 77 GB), so the size is checked from the
+// header before anything is allocated; a larger microscopy mosaic must be tiled first.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
+inline constexpr int64_t kMaxImageSamples = int64_t{1} << 30;
+// Error(data) naming `file` when a declared width x height x channels exceeds those limits.
+void check_declared_size(int64_t width, int64_t height, int64_t channels, const std::string& file);
 
 // The file name extensions read_image understands, lower case with the dot: .png .tif .tiff
 // .jpg .jpeg. The one list every listing (pack, infer, eval) uses.
