@@ -224,14 +224,16 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
       // The size read from the first pass is only a hint: nuclei larger than the training
       // median that the network segments well at their own size read the same as magnified
       // ones it cuts into pieces. The rescaled pass is kept only when the network is surer of
-      // its foreground there (docs/inference.md, measured in docs/benchmarks.md).
+      // its foreground there, or when the nuclei are clearly small (auto_enlarges_surely: the
+      // network is less sure of enlarged images, yet scores higher on them; docs/inference.md,
+      // measured in docs/benchmarks.md).
       tiled.plan_at(scale);
       ImageResult rescaled = r;
       rescaled.labels.release();
       rescaled.class_map.release();
       rescaled.probabilities.clear();
       const double rescaled_confidence = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
-      const bool keep = rescaled_confidence > confidence;
+      const bool keep = auto_enlarges_surely(measured, stages.training_diameter) || rescaled_confidence > confidence;
       log::rank().debug("{}: confidence {:.4f} at scale 1, {:.4f} at scale {:.3g}: {}", item.id, confidence,
                         rescaled_confidence, scale, keep ? "rescaled" : "native kept");
       if (keep) r = std::move(rescaled);

@@ -40,9 +40,14 @@ double initial_scale(const DiameterSpec& spec, double training_diameter) {
   return scale;
 }
 
+bool auto_enlarges_surely(double measured, double training_diameter) {
+  return measured > 0.0 && training_diameter > 0.0 && measured < kAutoSurelySmall * training_diameter;
+}
+
 double auto_scale(double measured, double width, double training_diameter) {
   if (!(measured > 0.0) || !(training_diameter > 0.0)) return 1.0;
   const double ratio = training_diameter / measured;
+  if (auto_enlarges_surely(measured, training_diameter)) return std::clamp(std::max(2.0, ratio), kMinScale, kMaxScale);
   if (ratio <= kAutoTolerance && ratio >= 1.0 / kAutoTolerance) return 1.0;
   if (ratio > 1.0 && width >= training_diameter) return 1.0;
   return std::clamp(ratio, kMinScale, kMaxScale);

@@ -43,19 +43,34 @@ TEST(Magnification, AutoRescalesOnlyBeyondTwentyPercent) {
   EXPECT_EQ(auto_scale(18.0, 15.0, 20.0), 1.0);
   EXPECT_EQ(auto_scale(23.0, 30.0, 20.0), 1.0);
   EXPECT_DOUBLE_EQ(auto_scale(10.0, 15.0, 20.0), 2.0);
+  EXPECT_DOUBLE_EQ(auto_scale(16.0, 15.0, 20.0), 1.25);  // between 1.2 and 1.33: the ratio itself
   EXPECT_DOUBLE_EQ(auto_scale(40.0, 60.0, 20.0), 0.5);
   EXPECT_EQ(auto_scale(0.0, 0.0, 20.0), 1.0);  // no nuclei found
   EXPECT_EQ(auto_scale(1.0, 1.5, 200.0), kMaxScale);
 }
 
 TEST(Magnification, AutoDoesNotEnlargeFragmentsOfAWideForeground) {
-  // Small objects, but the foreground is as wide as the training nuclei or wider: fragments
-  // (or debris among normal nuclei): no enlargement.
-  EXPECT_EQ(auto_scale(10.0, 20.0, 20.0), 1.0);
-  EXPECT_EQ(auto_scale(10.0, 45.0, 20.0), 1.0);
-  EXPECT_DOUBLE_EQ(auto_scale(10.0, 19.0, 20.0), 2.0);
+  // Objects 0.75-0.83x the training size on a foreground as wide as the training nuclei or
+  // wider: fragments (or debris among normal nuclei): no enlargement.
+  EXPECT_EQ(auto_scale(16.0, 20.0, 20.0), 1.0);
+  EXPECT_EQ(auto_scale(16.0, 45.0, 20.0), 1.0);
+  EXPECT_DOUBLE_EQ(auto_scale(16.0, 19.0, 20.0), 1.25);
+  EXPECT_FALSE(auto_enlarges_surely(16.0, 20.0));
   // Shrinking is not vetoed by the width.
   EXPECT_DOUBLE_EQ(auto_scale(40.0, 10.0, 20.0), 0.5);
+}
+
+// Below 0.75x the training size (half-magnification images: gen_b and gen_c at 0.5x) the
+// nuclei are enlarged by at least 2 whatever the foreground's width, and the enlarged pass is
+// kept without the confidence check.
+TEST(Magnification, ClearlySmallNucleiAreEnlargedAtLeastTwice) {
+  EXPECT_TRUE(auto_enlarges_surely(14.9, 20.0));
+  EXPECT_FALSE(auto_enlarges_surely(15.0, 20.0));
+  EXPECT_FALSE(auto_enlarges_surely(0.0, 20.0));   // nothing found
+  EXPECT_FALSE(auto_enlarges_surely(10.0, 0.0));   // no training diameter recorded
+  EXPECT_DOUBLE_EQ(auto_scale(14.0, 45.0, 20.0), 2.0);  // ratio 1.43, width ignored
+  EXPECT_DOUBLE_EQ(auto_scale(8.0, 30.0, 20.0), 2.5);   // ratio above 2 kept
+  EXPECT_EQ(auto_scale(1.0, 1.5, 200.0), kMaxScale);
 }
 
 TEST(Magnification, ForegroundConfidenceIsTheMeanTopProbabilityWhereTheNetworkSeesNuclei) {

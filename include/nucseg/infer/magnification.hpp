@@ -27,6 +27,9 @@ namespace nucseg::infer {
 constexpr double kMinScale = 0.1;   // the network sees at most 10x fewer pixels ...
 constexpr double kMaxScale = 10.0;  // ... or 10x more per side
 constexpr double kAutoTolerance = 1.2;  // "auto" rescales when the diameters differ by more than 20%
+// Nuclei measured below this share of the training diameter are small enough to enlarge without
+// the width and confidence checks (auto_enlarges_surely).
+constexpr double kAutoSurelySmall = 0.75;
 // A rescaled pass holds full-image floats at the input's and the network's size (the streamed
 // scale-1 path does not): "auto" tries one only while both stay within this many pixels
 // (4096 x 4096; an 8192 x 8192 image then keeps the streamed path's ~2.1 GiB peak).
@@ -46,8 +49,17 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // would make the first worse (measured: 25,328 objects for 1,865 nuclei on 2x images), so
 // such an image stays at scale 1. The width alone does not set the scale: crowded scenes
 // read wider than their nuclei. The result is a candidate: inference keeps the rescaled pass
-// only when the network is more confident there (driver.cpp, docs/inference.md).
+// only when the network is more confident there (driver.cpp, docs/inference.md) -- except
+// when auto_enlarges_surely: then the scale is at least 2 and taken whatever the width.
 double auto_scale(double measured, double width, double training_diameter);
+
+// True when the first pass's nuclei (median diameter `measured`, > 0) are below
+// kAutoSurelySmall x the training diameter: the image is enlarged (by at least 2) and the
+// enlarged pass is kept without comparing confidences. Measured on the tuning sets at half
+// magnification (docs/benchmarks.md, "tenth pass"): the network was less confident at scale 2
+// on every such image, yet scored higher there on all 30 of gen_b's; the confidence check
+// kept the native pass. Nuclei of 0.75-0.83x the training size keep both checks.
+bool auto_enlarges_surely(double measured, double training_diameter);
 
 // Whether "auto" may run the rescaled pass of an image of `input` size at `scale`: the input
 // and the rescaled image both within kAutoMaxPixels.
