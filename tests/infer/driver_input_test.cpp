@@ -276,10 +276,12 @@ TEST(DriverInput, DistanceOutputReachesTheSegmentStep) {
   EXPECT_EQ(largest, 1.0);
 }
 
-// "auto": the first pass measures nuclei of ~10 px; against a training diameter of 20 the
-// image is run again at scale ~2, and that pass is kept when the network is surer of its
-// foreground there, else the first stands; against 11 (within 20%) there is no second pass, nor
-// against a checkpoint that records no diameter (0), even where a second pass would be surer.
+// "auto": the first pass measures nuclei of ~10 px; against a training diameter of 13 the
+// image is run again at scale ~1.3, and that pass is kept when the network is surer of its
+// foreground there, else the first stands; against 20 (nuclei below 0.75x the training size)
+// it is run at scale 2 and kept even where the network is less sure; against 11 (within 20%)
+// there is no second pass, nor against a checkpoint that records no diameter (0), even where a
+// second pass would be surer.
 // The model below is sure (logit margin 20) or unsure (2) by pass: the tiles up to
 // `native_tiles` are the first pass's.
 TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
@@ -297,8 +299,8 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
     float first_margin, second_margin;
     double scale;  // kept
   };
-  for (const Case c : {Case{20.0, 2.0f, 20.0f, 2.0}, Case{20.0, 20.0f, 2.0f, 1.0}, Case{11.0, 20.0f, 20.0f, 1.0},
-                       Case{0.0, 2.0f, 20.0f, 1.0}}) {
+  for (const Case c : {Case{13.0, 2.0f, 20.0f, 1.28}, Case{13.0, 20.0f, 2.0f, 1.0}, Case{20.0, 20.0f, 2.0f, 2.0},
+                       Case{11.0, 20.0f, 20.0f, 1.0}, Case{0.0, 2.0f, 20.0f, 1.0}}) {
     SCOPED_TRACE(testing::Message() << "training " << c.training << ", margins " << c.first_margin << " / "
                                     << c.second_margin);
     Seen seen;
@@ -327,7 +329,7 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
           << "a pass at native scale, then one rescaled";
     } else {
       EXPECT_EQ(scale, 1.0);
-      if (c.training == 20.0) {
+      if (c.training == 13.0) {
         EXPECT_GT(seen.tiles, native_tiles) << "a rescaled pass ran and was not kept";
       } else {
         EXPECT_EQ(seen.tiles, native_tiles);
@@ -335,7 +337,7 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
     }
     EXPECT_EQ(f.attr_int("n_objects"), 5);
     EXPECT_EQ(read_labels(out, "auto").size(), image.size());
-    if (c.scale == 1.0 && c.training == 20.0) {
+    if (c.scale == 1.0 && c.training == 13.0) {
       // The first pass stands untouched by the second: the same labels and class map as a run
       // without rescaling.
       const cv::Mat labels = read_labels(out, "auto").clone(), classes = read_class_map(out, "auto").clone();
