@@ -171,27 +171,25 @@ std::string source_stamps(const io::DatasetItem& item) {
 }
 
 // The plans of one rank's shards. An image or mask edited in place keeps its path, so the plan
-// of the shard starting at work item `first` also covers the source stamps of the items
-// first .. first + shard_max_images - 1 (the most it can hold): an edit rewrites the shard
-// holding it (and those before it within that many items, when shards are cut by size), not
-// every shard. Stamps are taken before any decode, so a file edited mid-pack reads as changed.
+// of the shard holding work items first .. end - 1 (accepted and rejected ones: a shard's
+// header records that range) also covers their source stamps: an edit rewrites the shard
+// holding it, not every shard. Stamps are taken before any decode, so a file edited mid-pack
+// reads as changed.
 class ShardPlans final {
  public:
-  ShardPlans(std::string rank_plan, const Inputs& in, const std::vector<size_t>& mine, int shard_max_images)
-      : rank_plan_(std::move(rank_plan)), window_(static_cast<size_t>(std::max(shard_max_images, 1))) {
+  ShardPlans(std::string rank_plan, const Inputs& in, const std::vector<size_t>& mine) : rank_plan_(std::move(rank_plan)) {
     stamps_.reserve(mine.size());
     for (size_t i : mine) stamps_.push_back(source_stamps(in.items[i]));
   }
 
-  std::string at(size_t first) const {
+  std::string range(size_t first, size_t end) const {
     std::string text = rank_plan_;
-    for (size_t i = first; i < std::min(first + window_, stamps_.size()); ++i) text += "\n" + stamps_[i];
+    for (size_t i = first; i < std::min(end, stamps_.size()); ++i) text += "\n" + stamps_[i];
     return fs::fnv1a_hex(text.data(), text.size());
   }
 
  private:
   std::string rank_plan_;
-  size_t window_;
   std::vector<std::string> stamps_;  // per work item of the rank
 };
 
@@ -228,13 +226,13 @@ struct RankResult {
 };
 
 // Existing complete shard that continues this rank's work at `pos` under the same plan?
-bool resumable(const stdfs::path& path, const std::string& plan, int64_t pos, io::ShardSummary* summary) {
+bool resumable(const stdfs::path& path, const ShardPlans& plans, int64_t pos, io::ShardSummary* summary) {
   std::error_code ec;
   if (!stdfs::exists(path, ec)) return false;
   try {
     *summary = io::read_shard_summary(path);
     if (summary->header.first_item != pos || summary->header.end_item <= pos) return false;
-    if (summary->header.plan != plan) {
+    if (summary->header.plan != plans.range(static_cast<size_t>(pos), static_cast<size_t>(summary->header.end_item))) {
       log::rank().info("rewriting {}: its settings, input list or source files changed since it was written", path.string());
       return false;
     }
@@ -253,15 +251,14 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
   RankResult result;
   const stdfs::path out(pc.output);
   const std::string channels = to_toml(channel_spec);
-  const ShardPlans plans(rank_plan_hash(pc, channels, in, mine, world.rank(), world.size()), in, mine, pc.shard_max_images);
+  const ShardPlans plans(rank_plan_hash(pc, channels, in, mine, world.rank(), world.size()), in, mine);
   const io::MaskKind mask_kind = io::parse_mask_kind(pc.mask_kind);
   log::Progress progress("pack (rank 0)", static_cast<long>(mine.size()), progress_seconds, "images");
   size_t pos = 0;
   for (int k = 0; pos < mine.size(); ++k) {
     auto name = shard_file_name(world.rank(), k);
     io::ShardSummary done;
-    const std::string plan = plans.at(pos);
-    if (!pc.dry_run && !pc.overwrite && resumable(out / name, plan, static_cast<int64_t>(pos), &done)) {
+    if (!pc.dry_run && !pc.overwrite && resumable(out / name, plans, static_cast<int64_t>(pos), &done)) {
       pos = static_cast<size_t>(done.header.end_item);
       result.shards.push_back(name);
       result.checksums.push_back(fs::file_checksum(out / name));
@@ -272,8 +269,9 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
       continue;
     }
     std::unique_ptr<io::ShardWriter> writer;
+    const size_t writer_first = pos;  // the shard's first work item: its plan covers first .. end - 1
     if (!pc.dry_run) {
-      io::ShardHeader header{in.root.string(), pc.border_width, pc.compression, plan, static_cast<int64_t>(pos), 0,
+      io::ShardHeader header{in.root.string(), pc.border_width, pc.compression, std::string(), static_cast<int64_t>(pos), 0,
                              channels};
       writer = std::make_unique<io::ShardWriter>(out / name, header);
     }
@@ -304,6 +302,7 @@ RankResult pack_rank(const PackConfig& pc, const ChannelSpec& channel_spec, cons
     }
     if (writer) {
       writer->set_end_item(static_cast<int64_t>(pos));
+      writer->set_plan(plans.range(static_cast<size_t>(writer_first), pos));
       writer->commit();
       result.shards.push_back(name);
       result.checksums.push_back(writer->file_checksum());

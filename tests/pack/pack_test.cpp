@@ -141,6 +141,34 @@ TEST(Pack, OutputInsideTheInputAndAnEmptyMasksFolder) {
   std::filesystem::remove_all(dir);
 }
 
+// A shard that holds a rejected input covers more work items than it holds images (img00 ok,
+// img01 rejected, img02 ok with 2 images per shard): an edit to its last item still rewrites it.
+TEST(Pack, EditBeyondARejectedInputRewritesItsShard) {
+  auto dir = t::fresh_dir("pack-edited-rejected");
+  auto in = dir / "in", out = dir / "out";
+  t::write_kaggle(in, 3);
+  t::write_bytes(in / "img01" / "images" / "img01.png", "");  // zero-byte: rejected
+  auto config = pack_config(in, out);
+  config.pack.max_rejected_fraction = 0.5;
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  const auto nuclei_of = [&](const std::string& id) {
+    auto d = nucseg::io::ShardDataset::open(out);
+    for (size_t i = 0; i < d.size(); ++i)
+      if (d.entry(i).id == id) return d.entry(i).nuclei;
+    return -1;
+  };
+  const int nuclei = nuclei_of("img02");
+  ASSERT_GT(nuclei, 1);
+  std::vector<std::filesystem::path> masks;
+  for (const auto& e : std::filesystem::directory_iterator(in / "img02" / "masks")) masks.push_back(e.path());
+  std::sort(masks.begin(), masks.end());
+  const cv::Mat empty = cv::Mat::zeros(cv::imread(masks.front().string(), cv::IMREAD_UNCHANGED).size(), CV_8UC1);
+  t::write_png(masks.front(), empty);  // same name, one nucleus fewer
+  ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
+  EXPECT_EQ(nuclei_of("img02"), nuclei - 1);
+  std::filesystem::remove_all(dir);
+}
+
 // Sources edited in place keep their names: an emptied mask and a re-exported image rewrite the
 // shards that hold them (with the new labels and pixels), and only those.
 TEST(Pack, SourcesEditedInPlaceRewriteTheirShards) {

@@ -100,6 +100,7 @@ class ShardWriter final {
   void add(const ShardRecord& record, const std::string& split, const std::string& source);
   void reject(const RejectedInput& rejected);
   void set_end_item(int64_t end_item) { header_.end_item = end_item; }
+  void set_plan(const std::string& plan) { header_.plan = plan; }  // known once the shard's items are
   size_t count() const { return ids_.size(); }
   double raw_megabytes() const { return raw_bytes_ / 1e6; }  // uncompressed payload so far
   void commit();
