@@ -77,22 +77,29 @@ void check_stream_size(const std::vector<unsigned char>& b, Format format, const
     check_declared_size(be32(b, 16), be32(b, 20), color > 0 ? color : 4, path.string());
     return;
   }
-  // JPEG: walk the marker segments up to the first SOFn (C0..CF except DHT C4, JPG C8, DAC CC).
+  // JPEG: walk the marker segments up to the first SOFn (C0..CF except DHT C4, JPG C8, DAC CC)
+  // as libjpeg's next_marker does: stray bytes between segments are skipped (libjpeg only warns
+  // and goes on decoding), fill bytes too, and TEM / RSTn / SOI / EOI carry no length.
   size_t at = 2;
-  while (at + 4 <= b.size() && b[at] == 0xff) {
-    const unsigned char marker = b[at + 1];
-    if (marker == 0xff) {  // fill byte
+  while (at + 1 < b.size()) {
+    if (b[at] != 0xff || b[at + 1] == 0xff || b[at + 1] == 0x00) {
       ++at;
       continue;
     }
+    const unsigned char marker = b[at + 1];
+    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd9)) {
+      at += 2;
+      continue;
+    }
+    if (at + 4 > b.size()) return;
     const size_t length = be16(b, at + 2);
     if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc) {
       if (at + 10 > b.size()) return;
       check_declared_size(be16(b, at + 7), be16(b, at + 5), b[at + 9], path.string());
       return;
     }
-    if (marker == 0xda || length < 2) return;  // start of scan before a frame: the decoder decides
-    at += 2 + length;
+    if (marker == 0xda) return;  // start of scan before a frame: the decoder refuses it
+    at += 2 + std::max<size_t>(length, 2);
   }
 }
 
@@ -164,7 +171,10 @@ bool has_image_extension(const std::filesystem::path& path) {
 }
 
 void check_declared_size(int64_t width, int64_t height, int64_t channels, const std::string& file) {
-  const int64_t pixels = width * height;  // each side < 2^32: no overflow
+  // A side alone beyond the pixel limit is refused before the product (sides up to 2^32 - 1
+  // from a PNG header would overflow it).
+  const bool too_wide = width > kMaxImagePixels || height > kMaxImagePixels;
+  const int64_t pixels = too_wide ? kMaxImagePixels + 1 : width * height;
   if (pixels > kMaxImagePixels || pixels * std::max<int64_t>(channels, 1) > kMaxImageSamples)
     throw_data(file, "image is " + std::to_string(width) + " x " + std::to_string(height) + " pixels x " +
                          std::to_string(channels) + " channels; nucseg decodes at most " +
@@ -209,7 +219,9 @@ RawImage read_raw_image(const std::filesystem::path& path, PixelRange range) {
   } catch (const cv::Exception& e) {
     throw_data(path.string(), std::string("cannot decode the image: ") + e.what());
   } catch (const std::bad_alloc&) {
-    throw_data(path.string(), "cannot decode the image: out of memory");
+    // Sizes are checked from the header first, so this is the machine, not the file: a runtime
+    // error (pack must not record a transient shortage as a rejected input in a resumable shard).
+    throw_runtime("cannot decode the image: out of memory", path.string());
   } catch (const std::length_error& e) {
     throw_data(path.string(), std::string("cannot decode the image: ") + e.what());
   }

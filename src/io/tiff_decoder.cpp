@@ -199,10 +199,11 @@ void read_tiles(TIFF* tif, const Layout& l, const Planes& pl, cv::Mat& out, cons
   if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &th) || !tw || !th)
     ctx.fail("corrupt TIFF: " + where + " has no tile size");
   // A tile may be larger than a small image (256x256 tiles on a 100x100 image are common) but
-  // never needs more than 1024x1024 pixels or 4x the image: a 16x16 image with a 65536x65536
-  // tile would zero-fill a 4 GB buffer before any data is read.
-  const uint64_t tile_area = uint64_t{tw} * th, image_area = uint64_t{l.width} * l.height;
-  if (tile_area > std::max<uint64_t>(uint64_t{1} << 20, 4 * image_area))
+  // neither side needs more than 1024 pixels or the image's side rounded up to 16 (the TIFF
+  // tile granule): a 16x16 image with a 65536x65536 tile would zero-fill a 4 GB buffer before
+  // any data is read.
+  auto side_limit = [](uint32_t side) { return std::max<uint32_t>(1024, (side + 15) / 16 * 16); };
+  if (tw > side_limit(l.width) || th > side_limit(l.height))
     ctx.fail("corrupt TIFF: " + where + " has " + std::to_string(tw) + "x" + std::to_string(th) + " tiles for a " +
              std::to_string(l.width) + "x" + std::to_string(l.height) + " image");
   std::vector<unsigned char> buf(static_cast<size_t>(TIFFTileSize(tif)));
