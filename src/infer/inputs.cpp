@@ -114,6 +114,13 @@ class FolderWalk {
       }
       add(path);
     }
+    // Real folders before linked ones, each in name order: when a folder is reachable both ways
+    // its real path names its images (ids stay the same whatever order the system lists in).
+    std::stable_sort(folders.begin(), folders.end(), [](const stdfs::path& a, const stdfs::path& b) {
+      std::error_code ea, eb;
+      const bool la = stdfs::is_symlink(a, ea), lb = stdfs::is_symlink(b, eb);
+      return la != lb ? !la : a < b;
+    });
     for (const auto& folder : folders) {
       std::error_code probe;
       if (!exclude_.empty() && canonical(folder) == exclude_) {

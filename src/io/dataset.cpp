@@ -140,9 +140,21 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
       report(problems, item.mask_folder, failure);
       continue;
     }
-    // A masks folder that exists and holds no mask says "no nuclei here" (a background tile);
-    // a missing one is reported above.
-    if (item.masks.empty() && stats) ++stats->empty_mask_folders;
+    // A masks folder that exists and holds no file at all says "no nuclei here" (a background
+    // tile); one whose only files are not images (.bmp, .npy masks) is not read as empty truth.
+    if (item.masks.empty()) {
+      std::error_code any_ec;
+      bool other_files = false;
+      for (stdfs::directory_iterator f(item.mask_folder, any_ec), fend; !any_ec && f != fend; f.increment(any_ec)) {
+        std::error_code kind;
+        if (!skipped(f->path(), nullptr) && f->is_regular_file(kind)) other_files = true;
+      }
+      if (other_files) {
+        report(problems, item.mask_folder, "masks folder holds no image files (.png .tif .tiff .jpg .jpeg) but other files");
+        continue;
+      }
+      if (stats) ++stats->empty_mask_folders;
+    }
     items.push_back(std::move(item));
   }
   return items;

@@ -201,6 +201,13 @@ TEST(Dataset, BadMasksAndFoldersAreNamed) {
   ListingStats stats;
   list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, &stats);
   EXPECT_EQ(stats.empty_mask_folders, 1u);
+  // Masks in a format nucseg does not read are not an empty annotation: that image is reported.
+  t::write_bytes(root / "img01" / "masks" / "m1.bmp", "BM");
+  std::vector<ListingProblem> bmp_problems;
+  auto bmp_items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &bmp_problems);
+  EXPECT_EQ(bmp_items.size(), 2u);
+  ASSERT_EQ(bmp_problems.size(), 2u);
+  EXPECT_EQ(bmp_problems[0].path, root / "img01" / "masks");
   msg = data_error([&] { read_instance_labels(items[2], size); });
   EXPECT_NE(msg.find("m100.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("truncated PNG"), std::string::npos) << msg;
