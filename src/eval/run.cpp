@@ -42,7 +42,7 @@ struct Predictions {
 };
 
 // Not one truth image has a prediction: a --pred of another dataset, or ids that do not line up
-// (infer run on a flat dataset's root instead of its images/ folder). Scoring would report 0
+// (infer run on a parent of the truth folder, so every id carries a prefix). Scoring would report 0
 // for a result that was never compared, so this is refused with one id of each side shown.
 void require_some_prediction(const std::vector<std::string>& expected_ids, const Predictions& predictions,
                              const stdfs::path& truth, const stdfs::path& pred) {

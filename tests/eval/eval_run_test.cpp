@@ -99,8 +99,8 @@ TEST(EvalRun, KaggleTruthIdsMatchInferOnTheSameFolder) {
   stdfs::remove_all(root);
 }
 
-// Not one truth image has a prediction (here: infer run on a flat dataset's root, so its ids
-// carry an images_ prefix; or a run-length CSV against another set): nothing is scored, and
+// Not one truth image has a prediction (here: ids with an images_ / masks_ prefix, as infer on a
+// parent folder gives them; or a run-length CSV against another set): nothing is scored, and
 // the error names a truth id and a predicted id so the mismatch shows. Some missing stays a
 // warning (KaggleTruthIdsMatchInferOnTheSameFolder).
 TEST(EvalRun, NoTruthImageWithAPredictionIsAnError) {

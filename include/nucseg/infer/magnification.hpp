@@ -57,8 +57,9 @@ double auto_scale(double measured, double width, double training_diameter);
 // kAutoSurelySmall x the training diameter: the image is enlarged (by at least 2) and the
 // enlarged pass is kept without comparing confidences. Measured on the tuning sets at half
 // magnification (docs/benchmarks.md, "tenth pass"): the network was less confident at scale 2
-// on every such image, yet scored higher there on all 30 of gen_b's; the confidence check
-// kept the native pass. Nuclei of 0.75-0.83x the training size keep both checks.
+// wherever that was tried, and the confidence check kept the native pass, yet gen_b seed 1
+// at 0.5x scored 0.315 with every image at scale 2 against 0.224. Nuclei of 0.75-0.83x the
+// training size keep both checks.
 bool auto_enlarges_surely(double measured, double training_diameter);
 
 // Whether "auto" may run the rescaled pass of an image of `input` size at `scale`: the input
