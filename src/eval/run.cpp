@@ -73,7 +73,8 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
                                                 "<stem>.png beside <stem>_masks.png)");
   io::ListingStats skipped;
   std::vector<io::ListingProblem> problems;  // an image without its mask: warned, not scored
-  auto items = io::list_dataset(truth, layout, "images", "masks", &problems, &skipped);
+  // The prediction's folder (infer.output) may lie inside the truth folder: not truth.
+  auto items = io::list_dataset(truth, layout, "images", "masks", &problems, &skipped, stdfs::absolute(pred).parent_path());
   for (const auto& p : problems) log::job().warn("eval: not scoring {}: {}", p.path.string(), p.reason);
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
   if (skipped.hidden + skipped.temporary + skipped.others > 0)

@@ -226,6 +226,7 @@ std::vector<DatasetItem> list_images_only(const stdfs::path& root, const stdfs::
       if (it->is_directory(fec)) it.disable_recursion_pending();
       continue;
     }
+    if (it->is_regular_file(fec) && !has_image_extension(it->path()) && stats) ++stats->others;
     if (it->is_regular_file(fec) && has_image_extension(it->path())) rel.push_back(it->path().lexically_relative(root));
   }
   if (ec) report(problems, root, "cannot walk folder: " + ec.message());

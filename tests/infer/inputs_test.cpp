@@ -161,7 +161,7 @@ TEST(Inputs, OutputFolderInsideTheInputIsLeftOut) {
   EXPECT_EQ(set.items[0].relative, "a.png");
   EXPECT_TRUE(set.output_skipped);
   EXPECT_TRUE(nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set)).output_skipped);
-  // Named another way (a trailing "/.."-free relative spelling) it is the same folder.
+  // Named another way ("seg/.") it is the same folder.
   set = discover_inputs(root.string(), (root / "seg" / "." ).string());
   EXPECT_EQ(set.items.size(), 1u);
   EXPECT_EQ(discover_inputs(root.string()).items.size(), 2u);  // no output named: a.png and seg/labels/a.tif
