@@ -148,6 +148,8 @@ Config load_config(const std::vector<std::string>& files, const std::vector<std:
     // line 0; other non-regular files (a pipe from <(...)) are read as they are.
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)  // e.g. no permission
+      throw Error(ErrorKind::config, "cannot read the configuration file: " + ec.message(), {file, "", -1});
     if (!std::filesystem::exists(status))
       throw Error(ErrorKind::config, "configuration file does not exist", {file, "", -1});
     if (std::filesystem::is_directory(status))
