@@ -40,6 +40,14 @@ ino_t inode(const std::filesystem::path& p) {
   return st.st_ino;
 }
 
+// The nuclei the shards in `out` hold for image `id` (-1 when it is not packed).
+int packed_nuclei(const std::filesystem::path& out, const std::string& id) {
+  auto d = nucseg::io::ShardDataset::open(out);
+  for (size_t i = 0; i < d.size(); ++i)
+    if (d.entry(i).id == id) return d.entry(i).nuclei;
+  return -1;
+}
+
 }  // namespace
 
 TEST(Pack, PacksKaggleFolderRejectsBadInputsAndResumes) {
@@ -151,12 +159,7 @@ TEST(Pack, EditBeyondARejectedInputRewritesItsShard) {
   auto config = pack_config(in, out);
   config.pack.max_rejected_fraction = 0.5;
   ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
-  const auto nuclei_of = [&](const std::string& id) {
-    auto d = nucseg::io::ShardDataset::open(out);
-    for (size_t i = 0; i < d.size(); ++i)
-      if (d.entry(i).id == id) return d.entry(i).nuclei;
-    return -1;
-  };
+  const auto nuclei_of = [&](const std::string& id) { return packed_nuclei(out, id); };
   const int nuclei = nuclei_of("img02");
   ASSERT_GT(nuclei, 1);
   std::vector<std::filesystem::path> masks;
@@ -179,12 +182,7 @@ TEST(Pack, SourcesEditedInPlaceRewriteTheirShards) {
   ASSERT_EQ(nucseg::pack::run_pack(config, world()), 0);
   std::vector<ino_t> before;
   for (int k = 0; k < 3; ++k) before.push_back(inode(out / nucseg::pack::shard_file_name(0, k)));
-  const auto nuclei_of = [&](const std::string& id) {
-    auto d = nucseg::io::ShardDataset::open(out);
-    for (size_t i = 0; i < d.size(); ++i)
-      if (d.entry(i).id == id) return d.entry(i).nuclei;
-    return -1;
-  };
+  const auto nuclei_of = [&](const std::string& id) { return packed_nuclei(out, id); };
   const int nuclei = nuclei_of("img02");
   ASSERT_GT(nuclei, 1);
 
