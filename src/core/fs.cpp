@@ -158,4 +158,8 @@ bool stat_file(const stdfs::path& path, FileStat* out, std::string* reason) {
   return true;
 }
 
+std::string without_utf8_bom(const std::string& text) {
+  return text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? text.substr(3) : text;
+}
+
 }  // namespace nucseg::fs

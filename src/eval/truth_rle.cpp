@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/segment/kaggle_rle.hpp"
 
@@ -56,7 +57,7 @@ std::vector<RleTruthImage> read_rle_truth(const std::filesystem::path& csv, std:
   if (!in) throw_data(csv.string(), "cannot open the run-length truth file");
   std::string line;
   std::getline(in, line);
-  if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // a UTF-8 byte order mark
+  line = fs::without_utf8_bom(line);
   const auto header = split_csv_line(line);
   const int id_col = column_of(header, "ImageId"), rle_col = column_of(header, "EncodedPixels");
   const int h_col = column_of(header, "Height"), w_col = column_of(header, "Width"), usage_col = column_of(header, "Usage");

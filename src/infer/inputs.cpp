@@ -49,6 +49,14 @@ bool skipped_name(const stdfs::path& p, InputSet& set) {
   return false;
 }
 
+// `p` absolute with links and ".." resolved as far as it exists; lexically normalised where it
+// cannot be resolved. The one spelling inputs and the output folder are compared in.
+stdfs::path canonical_or_normal(const stdfs::path& p) {
+  std::error_code ec;
+  auto c = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
+  return ec ? stdfs::absolute(p).lexically_normal() : c;
+}
+
 // A folder tree's walk. Linked folders are followed (an archive assembled from links to
 // plates) but each real folder is walked once, which also ends link loops; the output folder
 // (results and label exports of this or an earlier run, when it lies inside the input) and a
@@ -57,8 +65,7 @@ bool skipped_name(const stdfs::path& p, InputSet& set) {
 class FolderWalk {
  public:
   FolderWalk(const stdfs::path& root, const stdfs::path& exclude, InputSet& set) : root_(root), set_(set) {
-    std::error_code ec;
-    if (!exclude.empty()) exclude_ = stdfs::weakly_canonical(stdfs::absolute(exclude, ec), ec).string();
+    if (!exclude.empty()) exclude_ = canonical_or_normal(exclude).string();
     std::error_code flat_ec;
     // A flat layout's root (images/ beside masks/): its images are named relative to images/,
     // as nucseg_eval names that layout's truth.
@@ -75,11 +82,7 @@ class FolderWalk {
  private:
   static constexpr int kMaxDepth = 64;
 
-  std::string canonical(const stdfs::path& p) const {
-    std::error_code ec;
-    auto c = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
-    return ec ? stdfs::absolute(p).lexically_normal().string() : c.string();
-  }
+  static std::string canonical(const stdfs::path& p) { return canonical_or_normal(p).string(); }
 
   void visit(const stdfs::path& dir, int depth) {
     if (!visited_.insert(canonical(dir)).second) {
@@ -177,7 +180,7 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
     throw_config(kKey, list.string() + " is not a list of image paths (it holds binary data); an image must be named "
                                        ".png .tif .tiff .jpg or .jpeg");
   // Notepad and PowerShell start a UTF-8 file with a byte-order mark: not part of the first path.
-  std::istringstream in(text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? text.substr(3) : text);
+  std::istringstream in(fs::without_utf8_bom(text));
   auto base = list.parent_path();
   std::vector<stdfs::path> paths;
   std::string line;
@@ -190,9 +193,7 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
     if (line.empty() || line[0] == '#') continue;
     stdfs::path p(line);
     p = p.is_relative() ? base / p : p;
-    std::error_code ec;
-    auto canonical = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
-    p = ec ? stdfs::absolute(p).lexically_normal() : canonical;
+    p = canonical_or_normal(p);
     if (seen.insert(p.string()).second) paths.push_back(p);
   }
   // Ids are relative to the deepest folder all listed files share.

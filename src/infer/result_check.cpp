@@ -128,9 +128,11 @@ ResultCheck ResultStore::check(const InputItem& item, bool read_data) const {
   const auto path = result_path(item.id);
   std::error_code ec;
   if (!stdfs::exists(path, ec)) return {ResultState::missing, {}};
+  // Attributes and shapes first: a result of another source, model or settings is redone
+  // without reading its arrays; only one that could count as done is read whole (read_data).
   ResultOrigin origin;
   try {
-    origin = verify_result_file(path, item.id, read_data);
+    origin = verify_result_file(path, item.id, false);
   } catch (const Error& e) {
     return {ResultState::unreadable, path.string() + " is unreadable: " + e.message()};
   }
@@ -152,6 +154,13 @@ ResultCheck ResultStore::check(const InputItem& item, bool read_data) const {
   if (found.settings != stamp_.settings)
     return {ResultState::stale, path.string() + " was made with other settings: " +
                                     (found.settings.empty() ? std::string("none recorded") : first_difference(found.settings, stamp_.settings))};
+  if (read_data) {
+    try {
+      verify_result_file(path, item.id, true);
+    } catch (const Error& e) {
+      return {ResultState::unreadable, path.string() + " is unreadable: " + e.message()};
+    }
+  }
   return {ResultState::done, {}};
 }
 

@@ -100,3 +100,10 @@ TEST(Fs, StatFileGivesSizeAndModificationTime) {
   EXPECT_EQ(missing.bytes, -1);
   EXPECT_NE(reason.find("No such file"), std::string::npos) << reason;
 }
+
+TEST(Fs, ByteOrderMarkIsDroppedOnlyAtTheStart) {
+  EXPECT_EQ(nucseg::fs::without_utf8_bom("\xEF\xBB\xBF" "a.png"), "a.png");
+  EXPECT_EQ(nucseg::fs::without_utf8_bom("a.png"), "a.png");
+  EXPECT_EQ(nucseg::fs::without_utf8_bom("x\xEF\xBB\xBF"), "x\xEF\xBB\xBF");
+  EXPECT_EQ(nucseg::fs::without_utf8_bom(""), "");
+}

@@ -16,6 +16,8 @@ void create_directories(const stdfs::path& dir);  // throws Error(runtime) with 
 // with the system's reason ("No space left on device") when a write fails; the temporary goes.
 void write_file_atomic(const stdfs::path& path, const std::string& bytes);
 std::string read_file(const stdfs::path& path);  // throws Error(data) with the path
+// `text` without a leading UTF-8 byte-order mark (Notepad, PowerShell and Excel write one).
+std::string without_utf8_bom(const std::string& text);
 
 // A temporary sibling name for `path` (same folder, so rename() is atomic): <name>.tmp-<pid>.
 stdfs::path temporary_sibling(const stdfs::path& path);
