@@ -17,6 +17,8 @@ void check_params(const SegmentParams& params) {
   if (!(params.seed_threshold >= 0.0 && params.seed_threshold < 1.0))
     throw_runtime("segment: seed_threshold must lie in [0, 1), got " + std::to_string(params.seed_threshold));
   if (params.min_area < 0) throw_runtime("segment: min_area must be >= 0, got " + std::to_string(params.min_area));
+  if (!(params.min_solidity >= 0.0 && params.min_solidity <= 1.0))
+    throw_runtime("segment: min_solidity must lie in [0, 1], got " + std::to_string(params.min_solidity));
   if (params.seed_distance < 1 || params.seed_distance > 1024)
     throw_runtime("segment: seed_distance must lie in [1, 1024], got " + std::to_string(params.seed_distance));
   if (params.flow_steps < 1 || params.flow_steps > 100000)
@@ -43,6 +45,8 @@ void finish(const cv::Mat& fg, const SegmentParams& params, cv::Mat& markers) {
   label_unassigned(fg, markers);
   remove_small_objects(markers, params.min_area);
   fill_holes(markers);
+  // After the holes are filled: a predicted hole does not make a nucleus ragged.
+  remove_ragged_objects(markers, params.min_solidity);
   relabel_sequential(markers);
 }
 
@@ -208,6 +212,7 @@ SegmentParams params_from_config(const SegmentConfig& config) {
   p.seeds = seed_mode_from_string(config.seeds);
   p.seed_distance = config.seed_distance;
   p.center_threshold = config.center_threshold;
+  p.min_solidity = config.min_solidity;
   return p;
 }
 

@@ -6,6 +6,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "hull.hpp"
 #include "nucseg/core/error.hpp"
 
 namespace nucseg::segment {
@@ -115,6 +116,37 @@ void remove_small_objects(cv::Mat& labels, int min_area) {
   for (size_t i = 0; i < n; ++i) ++area[static_cast<size_t>(lab[i])];
   for (size_t i = 0; i < n; ++i)
     if (lab[i] > 0 && area[static_cast<size_t>(lab[i])] < min_area) lab[i] = 0;
+}
+
+void remove_ragged_objects(cv::Mat& labels, double min_solidity) {
+  require_labels(labels, "remove_ragged_objects");
+  if (min_solidity <= 0.0 || labels.empty()) return;
+  const int top = max_label(labels);
+  std::vector<int64_t> area(static_cast<size_t>(top) + 1, 0);
+  // Each label's extent per row, rows in order (the raster scan appends them sorted).
+  std::vector<std::vector<RowSpan>> spans(static_cast<size_t>(top) + 1);
+  for (int r = 0; r < labels.rows; ++r) {
+    const int32_t* lab = labels.ptr<int32_t>(r);
+    for (int c = 0; c < labels.cols; ++c) {
+      const auto l = static_cast<size_t>(lab[c]);
+      if (l == 0) continue;
+      ++area[l];
+      auto& s = spans[l];
+      if (s.empty() || s.back().row != r) s.push_back({r, c, c});
+      else s.back().max_c = c;
+    }
+  }
+  std::vector<uint8_t> drop(static_cast<size_t>(top) + 1, 0);
+  for (size_t l = 1; l < spans.size(); ++l) {
+    if (area[l] == 0) continue;
+    const double hull = static_cast<double>(convex_hull_pixel_count(spans[l]));
+    drop[l] = static_cast<double>(area[l]) < min_solidity * hull;
+    std::vector<RowSpan>().swap(spans[l]);
+  }
+  int32_t* lab = labels.ptr<int32_t>();
+  const size_t n = labels.total();
+  for (size_t i = 0; i < n; ++i)
+    if (lab[i] > 0 && drop[static_cast<size_t>(lab[i])]) lab[i] = 0;
 }
 
 void fill_holes(cv::Mat& labels) {

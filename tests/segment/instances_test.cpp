@@ -12,6 +12,7 @@
 #include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/instances.hpp"
 #include "nucseg/segment/label_ops.hpp"
+#include "nucseg/segment/measure.hpp"
 #include "test_util.hpp"
 
 using namespace nucseg::segment;
@@ -251,6 +252,57 @@ TEST(LabelOps, FloodSplitsPlateauHalfway) {
   cv::Mat lab = (cv::Mat_<int32_t>(1, 6) << 0, 5, 5, 0, 9, 9);
   EXPECT_EQ(relabel_sequential(lab), 2);
   EXPECT_EQ(lab.at<int32_t>(0, 4), 2);
+}
+
+// Solidity as the objects table measures it: a disc (~0.95) stays, an L (0.6) and a ring's
+// half (a crescent) go at 0.85; at an object's own solidity it stays, just above it goes.
+TEST(LabelOps, RaggedObjectsRemovedBySolidity) {
+  cv::Mat lab = cv::Mat::zeros(60, 90, CV_32SC1);
+  cv::circle(lab, {15, 15}, 10, cv::Scalar(1), cv::FILLED);
+  lab(cv::Rect(35, 5, 20, 6)).setTo(2);  // an L: 20 x 6 + 6 x 14
+  lab(cv::Rect(35, 11, 6, 14)).setTo(2);
+  cv::ellipse(lab, {70, 40}, {15, 15}, 0, 180, 360, cv::Scalar(3), 3);  // a crescent, 3 px thick
+  const auto table = measure_objects("t", lab, cv::Mat());
+  ASSERT_EQ(table.solidity.size(), 3u);
+  EXPECT_GT(table.solidity[0], 0.9);
+  EXPECT_LT(table.solidity[1], 0.7);
+  EXPECT_LT(table.solidity[2], 0.5);
+
+  cv::Mat kept = lab.clone();
+  remove_ragged_objects(kept, 0.85);
+  EXPECT_EQ(cv::countNonZero(kept == 1), cv::countNonZero(lab == 1));
+  EXPECT_EQ(cv::countNonZero(kept == 2), 0);
+  EXPECT_EQ(cv::countNonZero(kept == 3), 0);
+
+  kept = lab.clone();
+  remove_ragged_objects(kept, table.solidity[1]);  // exactly the L's own solidity: kept
+  EXPECT_GT(cv::countNonZero(kept == 2), 0);
+  EXPECT_EQ(cv::countNonZero(kept == 3), 0);
+  kept = lab.clone();
+  remove_ragged_objects(kept, table.solidity[1] + 1e-6);
+  EXPECT_EQ(cv::countNonZero(kept == 2), 0);
+
+  kept = lab.clone();
+  remove_ragged_objects(kept, 0.0);  // off
+  EXPECT_EQ(cv::countNonZero(kept != lab), 0);
+}
+
+// segment.min_solidity drops a ragged fragment beside a nucleus (brightfield cytoplasm read as
+// border, docs/benchmarks.md); 0, the default, keeps it.
+TEST(DistanceSeeds, MinSolidityRemovesARaggedFragment) {
+  cv::Mat truth = cv::Mat::zeros(64, 64, CV_32SC1);
+  cv::circle(truth, {20, 32}, 9, cv::Scalar(1), cv::FILLED);
+  cv::ellipse(truth, {40, 32}, {14, 14}, 0, -70, 70, cv::Scalar(2), 3);  // an arc 3 px thick, apart
+  const cv::Mat cls = class_map_from_labels(truth, 2);
+  SegmentParams params = distance_mode();
+  params.seed_distance = 20;  // one seed per component: the arc stays one object
+  EXPECT_EQ(count_labels(instances_from_probabilities(soft_probs(cls, 0.9f), params)), 2);
+  params.min_solidity = 0.85;
+  const cv::Mat labels = instances_from_probabilities(soft_probs(cls, 0.9f), params);
+  EXPECT_EQ(count_labels(labels), 1);
+  EXPECT_NE(labels.at<int32_t>(32, 20), 0);
+  params.min_solidity = 1.5;
+  EXPECT_THROW(instances_from_probabilities(soft_probs(cls, 0.9f), params), nucseg::Error);
 }
 
 // The driver streams probabilities band by band into ClassEvidence: any banding gives the

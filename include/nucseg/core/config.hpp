@@ -173,6 +173,7 @@ struct SegmentConfig {
   std::string seeds = "distance";  // distance, interior, predicted, flows
   int seed_distance = 4;
   double center_threshold = 0.5;  // seeds = predicted: level of the predicted distance map
+  double min_solidity = 0.0;      // objects with a smaller area / convex area are removed (0: none)
 };
 
 struct EvalConfig {

@@ -56,6 +56,7 @@ struct SegmentParams {
   int seed_distance = 4;        // distance mode: peaks closer than this merge (segment.seed_distance)
   double center_threshold = 0.5;  // predicted mode: seed level of the distance output (segment.center_threshold)
   int flow_steps = kFlowSteps;    // flows mode: steps along the flow (infer::params_at_input_scale scales it)
+  double min_solidity = 0.0;      // objects less convex than this are removed (segment.min_solidity; 0: none)
 };
 
 // The [segment] keys; nucseg_infer and training's validation both read them.

@@ -21,6 +21,10 @@ void label_unassigned(const cv::Mat& mask, cv::Mat& labels);
 // Sets objects with fewer than min_area pixels to 0.
 void remove_small_objects(cv::Mat& labels, int min_area);
 
+// Sets objects whose solidity (pixels / convex-hull pixels, as ObjectTable::solidity and
+// skimage's regionprops) is below min_solidity to 0; min_solidity <= 0 keeps every object.
+void remove_ragged_objects(cv::Mat& labels, double min_solidity);
+
 // Fills background regions (4-connected) that do not touch the image edge and border exactly
 // one object with that object's label.
 void fill_holes(cv::Mat& labels);
