@@ -1,4 +1,5 @@
-// Convex-hull pixel count of one object from its per-row extents (private to measure.cpp).
+// Convex-hull pixel count of one object from its per-row extents (private to the segment
+// module: measure.cpp's solidity and label_ops.cpp's filter on it).
 #pragma once
 
 #include <cstdint>

@@ -139,8 +139,10 @@ void remove_ragged_objects(cv::Mat& labels, double min_solidity) {
   std::vector<uint8_t> drop(static_cast<size_t>(top) + 1, 0);
   for (size_t l = 1; l < spans.size(); ++l) {
     if (area[l] == 0) continue;
-    const double hull = static_cast<double>(convex_hull_pixel_count(spans[l]));
-    drop[l] = static_cast<double>(area[l]) < min_solidity * hull;
+    // The objects table's expression (measure.cpp), so an object listed there with solidity s
+    // is kept at min_solidity <= s and removed above it.
+    const double solidity = static_cast<double>(area[l]) / static_cast<double>(convex_hull_pixel_count(spans[l]));
+    drop[l] = solidity < min_solidity;
     std::vector<RowSpan>().swap(spans[l]);
   }
   int32_t* lab = labels.ptr<int32_t>();

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "nucseg/core/config.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/segment/kaggle_score.hpp"
 #include "nucseg/segment/instances.hpp"
@@ -254,34 +255,48 @@ TEST(LabelOps, FloodSplitsPlateauHalfway) {
   EXPECT_EQ(lab.at<int32_t>(0, 4), 2);
 }
 
-// Solidity as the objects table measures it: a disc (~0.95) stays, an L (0.6) and a ring's
-// half (a crescent) go at 0.85; at an object's own solidity it stays, just above it goes.
+// Solidity as the objects table measures it: a disc (0.93) stays, an L (0.69) and half a ring
+// (a crescent) go at 0.85; every object stays at exactly its own listed solidity and goes just
+// above it (the comparison is the table's area / hull); label values need not be consecutive.
 TEST(LabelOps, RaggedObjectsRemovedBySolidity) {
-  cv::Mat lab = cv::Mat::zeros(60, 90, CV_32SC1);
-  cv::circle(lab, {15, 15}, 10, cv::Scalar(1), cv::FILLED);
-  lab(cv::Rect(35, 5, 20, 6)).setTo(2);  // an L: 20 x 6 + 6 x 14
-  lab(cv::Rect(35, 11, 6, 14)).setTo(2);
-  cv::ellipse(lab, {70, 40}, {15, 15}, 0, 180, 360, cv::Scalar(3), 3);  // a crescent, 3 px thick
+  cv::Mat lab = cv::Mat::zeros(60, 120, CV_32SC1);
+  cv::circle(lab, {15, 15}, 10, cv::Scalar(5), cv::FILLED);
+  lab(cv::Rect(35, 5, 20, 6)).setTo(9);  // an L: 20 x 6 + 6 x 14
+  lab(cv::Rect(35, 11, 6, 14)).setTo(9);
+  cv::ellipse(lab, {70, 40}, {15, 15}, 0, 180, 360, cv::Scalar(12), 3);  // a crescent, 3 px thick
+  lab(cv::Rect(95, 30, 12, 7)).setTo(20);  // a rectangle: solidity 1
+  const std::vector<int> ids = {5, 9, 12, 20};
   const auto table = measure_objects("t", lab, cv::Mat());
-  ASSERT_EQ(table.solidity.size(), 3u);
+  ASSERT_EQ(table.solidity.size(), ids.size());
   EXPECT_GT(table.solidity[0], 0.9);
   EXPECT_LT(table.solidity[1], 0.7);
   EXPECT_LT(table.solidity[2], 0.5);
+  EXPECT_EQ(table.solidity[3], 1.0);
+  auto area_of = [](const cv::Mat& m, int id) { return cv::countNonZero(m == id); };
 
   cv::Mat kept = lab.clone();
   remove_ragged_objects(kept, 0.85);
-  EXPECT_EQ(cv::countNonZero(kept == 1), cv::countNonZero(lab == 1));
-  EXPECT_EQ(cv::countNonZero(kept == 2), 0);
-  EXPECT_EQ(cv::countNonZero(kept == 3), 0);
+  EXPECT_EQ(area_of(kept, 5), area_of(lab, 5));
+  EXPECT_EQ(area_of(kept, 9), 0);
+  EXPECT_EQ(area_of(kept, 12), 0);
+  EXPECT_EQ(area_of(kept, 20), area_of(lab, 20));
+
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const double s = table.solidity[k];
+    kept = lab.clone();
+    remove_ragged_objects(kept, s);  // exactly its own solidity: kept, and every less convex one gone
+    for (size_t j = 0; j < ids.size(); ++j)
+      EXPECT_EQ(area_of(kept, ids[j]), table.solidity[j] >= s ? area_of(lab, ids[j]) : 0)
+          << "threshold " << s << ", object " << ids[j];
+    if (s >= 1.0) continue;
+    kept = lab.clone();
+    remove_ragged_objects(kept, std::nextafter(s, 2.0));  // the next double up: it goes
+    EXPECT_EQ(area_of(kept, ids[k]), 0) << "object " << ids[k];
+  }
 
   kept = lab.clone();
-  remove_ragged_objects(kept, table.solidity[1]);  // exactly the L's own solidity: kept
-  EXPECT_GT(cv::countNonZero(kept == 2), 0);
-  EXPECT_EQ(cv::countNonZero(kept == 3), 0);
-  kept = lab.clone();
-  remove_ragged_objects(kept, table.solidity[1] + 1e-6);
-  EXPECT_EQ(cv::countNonZero(kept == 2), 0);
-
+  remove_ragged_objects(kept, 1.0);  // only the rectangle is its own hull
+  EXPECT_EQ(cv::countNonZero(kept), area_of(lab, 20));
   kept = lab.clone();
   remove_ragged_objects(kept, 0.0);  // off
   EXPECT_EQ(cv::countNonZero(kept != lab), 0);
@@ -303,6 +318,10 @@ TEST(DistanceSeeds, MinSolidityRemovesARaggedFragment) {
   EXPECT_NE(labels.at<int32_t>(32, 20), 0);
   params.min_solidity = 1.5;
   EXPECT_THROW(instances_from_probabilities(soft_probs(cls, 0.9f), params), nucseg::Error);
+  // The key reaches the instance step; out of range it is a configuration error.
+  EXPECT_EQ(params_from_config(nucseg::load_config({}, {"segment.min_solidity=0.85"}).segment).min_solidity, 0.85);
+  EXPECT_EQ(params_from_config(nucseg::load_config({}, {}).segment).min_solidity, 0.0);
+  EXPECT_THROW(nucseg::load_config({}, {"segment.min_solidity=1.5"}), nucseg::Error);
 }
 
 // The driver streams probabilities band by band into ClassEvidence: any banding gives the

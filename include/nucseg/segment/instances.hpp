@@ -26,7 +26,8 @@
 //   nuclei whose flows point apart across their contact separate even where the class map
 //   shows no border between them; the class map only gives the foreground.
 // Foreground no seed reaches becomes an object of its own; objects under min_area are removed,
-// holes filled, labels renumbered 1..N in raster order.
+// holes filled, objects under min_solidity removed (when > 0), labels renumbered 1..N in raster
+// order.
 #pragma once
 
 #include <string>

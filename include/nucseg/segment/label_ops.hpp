@@ -23,6 +23,8 @@ void remove_small_objects(cv::Mat& labels, int min_area);
 
 // Sets objects whose solidity (pixels / convex-hull pixels, as ObjectTable::solidity and
 // skimage's regionprops) is below min_solidity to 0; min_solidity <= 0 keeps every object.
+// Memory grows with the largest label value, as remove_small_objects': for the instance
+// step's dense labels (at most one per pixel), not for arbitrary label values.
 void remove_ragged_objects(cv::Mat& labels, double min_solidity);
 
 // Fills background regions (4-connected) that do not touch the image edge and border exactly
