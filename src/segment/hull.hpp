@@ -17,4 +17,11 @@ struct RowSpan {
 // extents are exact inputs; cost O(rows log rows).
 int64_t convex_hull_pixel_count(const std::vector<RowSpan>& spans);
 
+// Adds pixel (r, c) to an object's spans; pixels must come in raster order (rows ascending,
+// columns ascending within a row), which keeps the spans sorted by row.
+inline void extend_spans(std::vector<RowSpan>& spans, int r, int c) {
+  if (spans.empty() || spans.back().row != r) spans.push_back({r, c, c});
+  else spans.back().max_c = c;
+}
+
 }  // namespace nucseg::segment

@@ -123,7 +123,7 @@ void remove_ragged_objects(cv::Mat& labels, double min_solidity) {
   if (min_solidity <= 0.0 || labels.empty()) return;
   const int top = max_label(labels);
   std::vector<int64_t> area(static_cast<size_t>(top) + 1, 0);
-  // Each label's extent per row, rows in order (the raster scan appends them sorted).
+  // Each label's extent per row, as measure.cpp collects them for the objects table.
   std::vector<std::vector<RowSpan>> spans(static_cast<size_t>(top) + 1);
   for (int r = 0; r < labels.rows; ++r) {
     const int32_t* lab = labels.ptr<int32_t>(r);
@@ -131,9 +131,7 @@ void remove_ragged_objects(cv::Mat& labels, double min_solidity) {
       const auto l = static_cast<size_t>(lab[c]);
       if (l == 0) continue;
       ++area[l];
-      auto& s = spans[l];
-      if (s.empty() || s.back().row != r) s.push_back({r, c, c});
-      else s.back().max_c = c;
+      extend_spans(spans[l], r, c);
     }
   }
   std::vector<uint8_t> drop(static_cast<size_t>(top) + 1, 0);

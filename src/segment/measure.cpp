@@ -149,9 +149,7 @@ void accumulate(const cv::Mat& labels, const cv::Mat& intensity, std::vector<Acc
       a.i_sum += v;
       a.i_min = std::min(a.i_min, v);
       a.i_max = std::max(a.i_max, v);
-      auto& sp = spans[static_cast<size_t>(l)];
-      if (sp.empty() || sp.back().row != r) sp.push_back({r, c, c});
-      else sp.back().max_c = c;
+      extend_spans(spans[static_cast<size_t>(l)], r, c);
       if (b_cur[static_cast<size_t>(c)]) {
         auto on = [&](const int32_t* row, const std::vector<uint8_t>& b, int cc) {
           return row && cc >= 0 && cc < cols && row[cc] == l && b[static_cast<size_t>(cc)];
