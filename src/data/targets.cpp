@@ -1,40 +1,11 @@
 #include "nucseg/data/targets.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
-#include <vector>
-
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/segment/label_flows.hpp"
 
 namespace nucseg::data {
-namespace {
-
-// 255 where a pixel (of any label, background included) has a neighbour of a different label:
-// its 8 neighbours, or with `four` only the 4 edge-sharing ones. Outside the image counts as
-// nothing (the clamped rows and columns repeat the pixel itself), so the image edge is no edge.
-cv::Mat label_edges(const cv::Mat& labels, bool four) {
-  const int rows = labels.rows, cols = labels.cols;
-  cv::Mat edge(rows, cols, CV_8UC1, cv::Scalar(0));
-  for (int y = 0; y < rows; ++y) {
-    const int32_t* up = labels.ptr<int32_t>(std::max(y - 1, 0));
-    const int32_t* mid = labels.ptr<int32_t>(y);
-    const int32_t* down = labels.ptr<int32_t>(std::min(y + 1, rows - 1));
-    uint8_t* out = edge.ptr<uint8_t>(y);
-    for (int x = 0; x < cols; ++x) {
-      const int32_t v = mid[x];
-      const int xl = std::max(x - 1, 0), xr = std::min(x + 1, cols - 1);
-      bool differs = up[x] != v || mid[xl] != v || mid[xr] != v || down[x] != v;
-      if (!four) differs = differs || up[xl] != v || up[xr] != v || down[xl] != v || down[xr] != v;
-      out[x] = differs ? 255 : 0;
-    }
-  }
-  return edge;
-}
-
-}  // namespace
 
 cv::Mat class_targets(const cv::Mat& labels, int border_width) {
   if (labels.type() != CV_32SC1) throw_runtime("class_targets: labels must be CV_32SC1");
@@ -44,7 +15,7 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
   // within distance w of another label exactly when it is within distance w-1 of such an
   // edge pixel: walking from p towards the foreign pixel, the last pixel still carrying any
   // label seen so far is an edge pixel, and an edge pixel of another label is itself foreign.
-  cv::Mat edge = label_edges(labels, /*four=*/false);
+  cv::Mat edge = segment::label_edges(labels, /*four=*/false);
   if (border_width > 1) {
     cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, {2 * border_width - 1, 2 * border_width - 1});
     cv::dilate(edge, edge, kernel, {-1, -1}, 1, cv::BORDER_CONSTANT, cv::Scalar(0));
@@ -57,114 +28,6 @@ cv::Mat class_targets(const cv::Mat& labels, int border_width) {
     for (int x = 0; x < cols; ++x) c[x] = l[x] == 0 ? kBackground : (e[x] ? kBorder : kInterior);
   }
   return classes;
-}
-
-namespace {
-
-// Each pixel's Euclidean distance to the nearest pixel of its nucleus that touches another
-// label or the background (4-neighbours; the image edge is not a boundary); per label id, the
-// nucleus' largest such distance.
-cv::Mat inside_distance(const cv::Mat& labels, std::vector<float>& peak) {
-  cv::Mat inside = (labels > 0) & ~label_edges(labels, /*four=*/true);
-  cv::Mat dist;
-  cv::distanceTransform(inside, dist, cv::DIST_L2, cv::DIST_MASK_5, CV_32F);
-  peak.clear();
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* l = labels.ptr<int32_t>(y);
-    const float* d = dist.ptr<float>(y);
-    for (int x = 0; x < labels.cols; ++x) {
-      if (l[x] <= 0) continue;
-      const size_t id = static_cast<size_t>(l[x]);
-      if (id >= peak.size()) peak.resize(id + 1, -1.0f);
-      peak[id] = std::max(peak[id], d[x]);
-    }
-  }
-  return dist;
-}
-
-// Per label id, the centroid (x, y) of the nucleus' pixels at its largest inside distance. The
-// distance's 5x5 mask is symmetric under flips and quarter turns, so this plateau, and with it
-// the centre, turns with the image: an augmented crop teaches the same directions as the
-// original (a single pixel of the plateau, e.g. the first in raster order, would not). A
-// centroid that misses the nucleus (its nearest pixel has another label) is replaced by the
-// plateau pixel nearest to it, so every vector points into the nucleus' own body.
-std::vector<cv::Point2f> plateau_centres(const cv::Mat& labels, const cv::Mat& dist, const std::vector<float>& peak) {
-  std::vector<cv::Point2d> sum(peak.size(), cv::Point2d(0, 0));
-  std::vector<double> count(peak.size(), 0.0);
-  auto for_plateau = [&](auto&& visit) {
-    for (int y = 0; y < labels.rows; ++y) {
-      const int32_t* l = labels.ptr<int32_t>(y);
-      const float* d = dist.ptr<float>(y);
-      for (int x = 0; x < labels.cols; ++x)
-        if (l[x] > 0 && d[x] >= peak[static_cast<size_t>(l[x])]) visit(static_cast<size_t>(l[x]), x, y);
-    }
-  };
-  for_plateau([&](size_t id, int x, int y) {
-    sum[id] += cv::Point2d(x, y);
-    count[id] += 1.0;
-  });
-  std::vector<cv::Point2f> centre(peak.size(), cv::Point2f(-1.0f, -1.0f));
-  std::vector<size_t> missed;
-  for (size_t id = 0; id < peak.size(); ++id) {
-    if (count[id] <= 0) continue;
-    centre[id] = cv::Point2f(static_cast<float>(sum[id].x / count[id]), static_cast<float>(sum[id].y / count[id]));
-    const int cx = static_cast<int>(std::lround(centre[id].x)), cy = static_cast<int>(std::lround(centre[id].y));
-    if (labels.at<int32_t>(cy, cx) != static_cast<int32_t>(id)) missed.push_back(id);
-  }
-  if (missed.empty()) return centre;
-  std::vector<float> best(peak.size(), std::numeric_limits<float>::max());
-  std::vector<cv::Point2f> nearest(peak.size());
-  std::vector<char> is_missed(peak.size(), 0);
-  for (size_t id : missed) is_missed[id] = 1;
-  for_plateau([&](size_t id, int x, int y) {
-    if (!is_missed[id]) return;
-    const float dx = static_cast<float>(x) - centre[id].x, dy = static_cast<float>(y) - centre[id].y;
-    if (dx * dx + dy * dy < best[id]) {
-      best[id] = dx * dx + dy * dy;
-      nearest[id] = cv::Point2f(static_cast<float>(x), static_cast<float>(y));
-    }
-  });
-  for (size_t id : missed) centre[id] = nearest[id];
-  return centre;
-}
-
-}  // namespace
-
-cv::Mat distance_targets(const cv::Mat& labels) {
-  if (labels.type() != CV_32SC1) throw_runtime("distance_targets: labels must be CV_32SC1");
-  std::vector<float> peak;
-  const cv::Mat dist = inside_distance(labels, peak);
-  // Each nucleus' pixels: (d + 1) / (its largest d + 1), so its outline is 1 / (max + 1) > 0
-  // and its centre 1; the background stays 0.
-  cv::Mat out(labels.rows, labels.cols, CV_32FC1, cv::Scalar(0));
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* l = labels.ptr<int32_t>(y);
-    const float* d = dist.ptr<float>(y);
-    float* o = out.ptr<float>(y);
-    for (int x = 0; x < labels.cols; ++x)
-      if (l[x] > 0) o[x] = (d[x] + 1.0f) / (peak[static_cast<size_t>(l[x])] + 1.0f);
-  }
-  return out;
-}
-
-cv::Mat flow_targets(const cv::Mat& labels) {
-  if (labels.type() != CV_32SC1) throw_runtime("flow_targets: labels must be CV_32SC1");
-  std::vector<float> peak;
-  const cv::Mat dist = inside_distance(labels, peak);
-  const std::vector<cv::Point2f> centre = plateau_centres(labels, dist, peak);
-  cv::Mat out(labels.rows, labels.cols, CV_32FC2, cv::Scalar(0, 0));
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* l = labels.ptr<int32_t>(y);
-    auto* o = out.ptr<cv::Vec2f>(y);
-    for (int x = 0; x < labels.cols; ++x) {
-      if (l[x] <= 0) continue;
-      const cv::Point2f c = centre[static_cast<size_t>(l[x])];
-      const float dy = c.y - static_cast<float>(y), dx = c.x - static_cast<float>(x);
-      const float norm = std::sqrt(dy * dy + dx * dx);
-      if (norm > 0.0f) o[x] = cv::Vec2f(dy / norm, dx / norm);
-    }
-  }
-  return out;
 }
 
 }  // namespace nucseg::data
