@@ -255,9 +255,9 @@ std::vector<Field> build() {
       diameter_key("infer.diameter", &C::infer, &InferConfig::diameter, 10000.0,
                    "Typical nucleus diameter of the input images in pixels: each image is resized by "
                    "(training diameter / this) before the network, and results come back at its own size; "
-                   "auto = measured per image by a first pass, then a second pass rescaled when it differs from the "
-                   "training diameter by more than 20% (an enlargement only when the foreground is narrow too), "
-                   "kept when the network is more confident there (docs/inference.md); "
+                   "auto = measured per image by a first pass, then a second pass at a candidate scale, kept when "
+                   "its labels fit the network's flow better (flow head) or the network is more confident there "
+                   "(docs/inference.md); "
                    "0: no rescaling. A number needs a checkpoint that records its diameter; auto without one "
                    "leaves images at their scale."),
       float_key("infer.pixel_size", &C::infer, &InferConfig::pixel_size, 0.0, 1000.0,

@@ -15,6 +15,7 @@
 #include "nucseg/infer/submission.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
 #include "nucseg/infer/tta.hpp"
+#include "nucseg/segment/label_flows.hpp"
 #include "nucseg/segment/nucleus_size.hpp"
 
 namespace nucseg::infer {
@@ -139,12 +140,31 @@ void run_network(long index, const TiledImage& tiled, const Stages& stages, Tile
   if (tiled.scale != 1.0) sink(0, resize_planes(at_network, size));
 }
 
+// A flow head's outputs are the last two (Stages::extras 2 with it alone, 3 after a distance
+// head): "auto" then compares passes by their flow error.
+bool has_flow_head(const Stages& stages) { return stages.extras >= 2; }
+
+// What "auto" needs of a pass to choose between two: the network's confidence over its
+// foreground, and with a flow head its flow (8-bit, as the evidence keeps it) for the flow
+// error of the labels, computed only when a second pass is made (flow_quality).
+struct PassEvidence {
+  double confidence = 0.0;
+  cv::Mat flow_y, flow_x;  // empty without a flow head, or when "auto" cannot rescale the image
+};
+
+PassQuality flow_quality(const PassEvidence& pass, const cv::Mat& labels) {
+  PassQuality q;
+  q.confidence = pass.confidence;
+  if (!pass.flow_y.empty()) q.flow_error = segment::flow_error(labels, pass.flow_y, pass.flow_x);
+  return q;
+}
+
 // One pass at tiled.scale: the class map, (quantised) probabilities and instance labels of `r`,
 // all at the input's size. Helpers can take batches only of the pass every rank can plan alike
-// (`shareable`): the first one. Returns, for infer.diameter = "auto", the network's confidence
-// over its foreground (ForegroundConfidence), which chooses between the two passes; else 0.
-double segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
-                    TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
+// (`shareable`): the first one. For infer.diameter = "auto" on an image it may rescale, returns
+// what chooses between the two passes (PassEvidence); else an empty one.
+PassEvidence segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
+                         TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
   // Finished rows of probabilities become the class map, the segment step's evidence and, when
   // asked for, quantised probabilities; at scale 1 full-image float maps never exist.
   const cv::Size size = tiled.image.rgb.size();
@@ -153,13 +173,28 @@ double segment_pass(const InferConfig& config, long index, const TiledImage& til
   // The class probabilities, then the distance and flow heads' maps.
   r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes + stages.extras) : 0, cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
+  const bool automatic = config.diameter.automatic && stages.training_diameter > 0;
+  // Only while "auto" may rescale the image (auto_pass_fits): larger images keep the streamed
+  // path's memory.
+  const bool keep_flow = automatic && has_flow_head(stages) && auto_pass_fits(size, 1.0);
+  const size_t flow_at = static_cast<size_t>(stages.classes + stages.extras - 2);
+  PassEvidence pass;
+  if (keep_flow) {
+    pass.flow_y.create(size, CV_8UC1);
+    pass.flow_x.create(size, CV_8UC1);
+  }
   ForegroundConfidence confidence;
   auto sink = [&](int y0, const std::vector<cv::Mat>& rows) {
     const cv::Range band(y0, y0 + rows[0].rows);
     evidence.add_rows(y0, rows);
     const std::vector<cv::Mat> classes(rows.begin(), rows.begin() + stages.classes);
     argmax_class_map(classes).copyTo(r.class_map.rowRange(band));
-    if (config.diameter.automatic && stages.training_diameter > 0) confidence.add(classes);  // else unused
+    if (automatic) confidence.add(classes);  // else unused
+    if (keep_flow) {
+      cv::Mat fy = pass.flow_y.rowRange(band), fx = pass.flow_x.rowRange(band);
+      rows[flow_at].convertTo(fy, CV_8U, 255.0);
+      rows[flow_at + 1].convertTo(fx, CV_8U, 255.0);
+    }
     for (size_t k = 0; k < r.probabilities.size(); ++k) {
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);
@@ -171,8 +206,9 @@ double segment_pass(const InferConfig& config, long index, const TiledImage& til
   if (r.labels.type() != CV_32SC1 || r.labels.size() != size)
     throw_runtime("segmentation returned labels of the wrong type or size", r.source_path);
   r.scale = tiled.scale;
+  pass.confidence = confidence.value();
   lap(spent.instances);
-  return confidence.value();
+  return pass;
 }
 
 // `index`: the item's index in the input set (what other ranks resolve when they help);
@@ -195,7 +231,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   r.effective_bits = image.effective_bits;
   r.source_channels = image.source_channels;
   r.pixel_size = choose_pixel_size(config.pixel_size, image.pixel_size);
-  const double confidence = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
+  const PassEvidence native = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
   const bool auto_possible = config.diameter.automatic && stages.training_diameter > 0;
   const bool auto_fits = auto_pass_fits(image.rgb.size(), 1.0);
   if (auto_possible && !auto_fits)
@@ -207,7 +243,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
     // training set's magnification.
     const double measured = segment::median_equivalent_diameter(r.labels);
     const double width = segment::foreground_diameter(r.labels);
-    const double scale = auto_scale(measured, width, stages.training_diameter);
+    const double scale = auto_scale(measured, width, stages.training_diameter, has_flow_head(stages));
     log::rank().debug("{}: median nucleus diameter {:.1f} px, foreground width {:.1f} px at native scale, scale {:.3g}",
                       item.id, measured, width, scale);
     if (scale == kMinScale || scale == kMaxScale)
@@ -223,19 +259,22 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
     if (scale != tiled.scale && fits) {
       // The size read from the first pass is only a hint: nuclei larger than the training
       // median that the network segments well at their own size read the same as magnified
-      // ones it cuts into pieces. The rescaled pass is kept only when the network is surer of
-      // its foreground there, or when the nuclei are clearly small (auto_enlarges_surely: the
-      // network is less sure of enlarged images, yet scores higher on them; docs/inference.md,
-      // measured in docs/benchmarks.md).
+      // ones it cuts into pieces, and small nuclei merged in clumps read as large. The rescaled
+      // pass is kept only when its labels fit the network's own flow better, or for a network
+      // without a flow head when the network is surer of its foreground there or the nuclei
+      // are clearly small (auto_keeps_rescaled; docs/inference.md, measured in docs/benchmarks.md).
       tiled.plan_at(scale);
       ImageResult rescaled = r;
       rescaled.labels.release();
       rescaled.class_map.release();
       rescaled.probabilities.clear();
-      const double rescaled_confidence = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
-      const bool keep = auto_enlarges_surely(measured, stages.training_diameter) || rescaled_confidence > confidence;
-      log::rank().debug("{}: confidence {:.4f} at scale 1, {:.4f} at scale {:.3g}: {}", item.id, confidence,
-                        rescaled_confidence, scale, keep ? "rescaled" : "native kept");
+      const PassEvidence second = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
+      const PassQuality first_q = flow_quality(native, r.labels), second_q = flow_quality(second, rescaled.labels);
+      lap(spent.instances);
+      const bool keep = auto_keeps_rescaled(first_q, second_q, auto_enlarges_surely(measured, stages.training_diameter));
+      log::rank().debug("{}: confidence {:.4f} / flow error {:.4f} at scale 1, {:.4f} / {:.4f} at scale {:.3g}: {}",
+                        item.id, first_q.confidence, first_q.flow_error, second_q.confidence, second_q.flow_error,
+                        scale, keep ? "rescaled" : "native kept");
       if (keep) r = std::move(rescaled);
     }
   }

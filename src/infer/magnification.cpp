@@ -44,13 +44,20 @@ bool auto_enlarges_surely(double measured, double training_diameter) {
   return measured > 0.0 && training_diameter > 0.0 && measured < kAutoSurelySmall * training_diameter;
 }
 
-double auto_scale(double measured, double width, double training_diameter) {
+double auto_scale(double measured, double width, double training_diameter, bool flow_check) {
   if (!(measured > 0.0) || !(training_diameter > 0.0)) return 1.0;
   const double ratio = training_diameter / measured;
-  if (auto_enlarges_surely(measured, training_diameter)) return std::clamp(std::max(2.0, ratio), kMinScale, kMaxScale);
+  if (auto_enlarges_surely(measured, training_diameter) || (flow_check && ratio > 1.0))
+    return std::clamp(std::max(2.0, ratio), kMinScale, kMaxScale);
   if (ratio <= kAutoTolerance && ratio >= 1.0 / kAutoTolerance) return 1.0;
   if (ratio > 1.0 && width >= training_diameter) return 1.0;
   return std::clamp(ratio, kMinScale, kMaxScale);
+}
+
+bool auto_keeps_rescaled(const PassQuality& native, const PassQuality& rescaled, bool surely_small) {
+  if (native.flow_error >= 0.0 && rescaled.flow_error >= 0.0)
+    return rescaled.flow_error < native.flow_error - kFlowErrorMargin;
+  return surely_small || rescaled.confidence > native.confidence;
 }
 
 bool auto_pass_fits(cv::Size input, double scale) {

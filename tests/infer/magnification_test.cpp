@@ -73,6 +73,34 @@ TEST(Magnification, ClearlySmallNucleiAreEnlargedAtLeastTwice) {
   EXPECT_EQ(auto_scale(1.0, 1.5, 200.0), kMaxScale);
 }
 
+// With a flow head (whose flow error then decides) nuclei that read smaller than the training
+// diameter at all get an enlarged candidate, whatever the foreground's width; larger ones as
+// without it.
+TEST(Magnification, WithAFlowCheckEverySmallerReadingIsTriedEnlarged) {
+  EXPECT_DOUBLE_EQ(auto_scale(19.0, 45.0, 20.0, true), 2.0);   // within 20% and a wide foreground
+  EXPECT_EQ(auto_scale(19.0, 45.0, 20.0, false), 1.0);
+  EXPECT_DOUBLE_EQ(auto_scale(8.0, 45.0, 20.0, true), 2.5);
+  EXPECT_EQ(auto_scale(20.0, 45.0, 20.0, true), 1.0);          // the training size itself
+  EXPECT_EQ(auto_scale(23.0, 30.0, 20.0, true), 1.0);          // larger, within 20%
+  EXPECT_DOUBLE_EQ(auto_scale(40.0, 60.0, 20.0, true), 0.5);   // larger beyond it: shrunk as before
+  EXPECT_EQ(auto_scale(0.0, 0.0, 20.0, true), 1.0);            // no nuclei found
+}
+
+// With a flow head the flow error decides, by the margin, whatever the confidence and the
+// size; without one (or a pass without labels) the confidence or a clearly small size does.
+TEST(Magnification, RescaledPassKeptWhenItsLabelsFitTheFlowBetter) {
+  const PassQuality native{0.90, 0.40};
+  EXPECT_TRUE(auto_keeps_rescaled(native, {0.70, 0.40 - kFlowErrorMargin - 0.001}, false));
+  EXPECT_FALSE(auto_keeps_rescaled(native, {0.95, 0.40 - kFlowErrorMargin + 0.001}, false));
+  EXPECT_FALSE(auto_keeps_rescaled(native, {0.95, 0.45}, true));
+  const PassQuality no_flow{0.80, -1.0};
+  EXPECT_TRUE(auto_keeps_rescaled(no_flow, {0.81, -1.0}, false));
+  EXPECT_FALSE(auto_keeps_rescaled(no_flow, {0.79, -1.0}, false));
+  EXPECT_TRUE(auto_keeps_rescaled(no_flow, {0.79, -1.0}, true));
+  // The rescaled pass found nothing: flow errors are not comparable, the older rule decides.
+  EXPECT_FALSE(auto_keeps_rescaled(native, {0.0, -1.0}, false));
+}
+
 TEST(Magnification, ForegroundConfidenceIsTheMeanTopProbabilityWhereTheNetworkSeesNuclei) {
   // Two row bands of a 3-class map. Band 1: a background pixel (not counted), a sure interior
   // pixel (top 0.9) and an unsure one (0.3 / 0.4 / 0.3: top 0.4). Band 2: a border pixel of

@@ -49,13 +49,17 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // would make the first worse (measured: 25,328 objects for 1,865 nuclei on 2x images), so
 // such an image stays at scale 1. The width alone does not set the scale: crowded scenes
 // read wider than their nuclei. The result is a candidate: inference keeps the rescaled pass
-// only when the network is more confident there (driver.cpp, docs/inference.md) -- except
-// when auto_enlarges_surely: then the scale is at least 2 and taken whatever the width.
-double auto_scale(double measured, double width, double training_diameter);
+// only when auto_keeps_rescaled says so (driver.cpp, docs/inference.md). When
+// auto_enlarges_surely, the scale is at least 2 whatever the width. With `flow_check` (a
+// network with a flow head, whose flow error then decides) so is every image whose nuclei read
+// smaller than the training diameter at all: small nuclei merged in clumps read near the
+// training size, and the flow error turns down the enlargements that cut nuclei into pieces
+// (docs/benchmarks.md, "twelfth pass").
+double auto_scale(double measured, double width, double training_diameter, bool flow_check = false);
 
 // True when the first pass's nuclei (median diameter `measured`, > 0) are below
-// kAutoSurelySmall x the training diameter: the image is enlarged (by at least 2) and the
-// enlarged pass is kept without comparing confidences. Measured on the tuning sets at half
+// kAutoSurelySmall x the training diameter: the image is enlarged (by at least 2) and, for a
+// network without a flow head, the enlarged pass is kept without comparing confidences. Measured on the tuning sets at half
 // magnification (docs/benchmarks.md, "tenth pass"): the network was less confident at scale 2
 // wherever that was tried, and the confidence check kept the native pass, yet gen_b seed 1
 // at 0.5x scored 0.315 with every image at scale 2 against 0.224. Nuclei of 0.75-0.83x the
@@ -65,6 +69,25 @@ bool auto_enlarges_surely(double measured, double training_diameter);
 // Whether "auto" may run the rescaled pass of an image of `input` size at `scale`: the input
 // and the rescaled image both within kAutoMaxPixels.
 bool auto_pass_fits(cv::Size input, double scale);
+
+// What "auto" compares a rescaled pass with the native one by.
+struct PassQuality {
+  double confidence = 0.0;   // ForegroundConfidence of the pass
+  double flow_error = -1.0;  // segment::flow_error of its labels against its flow (-1: no flow head, or no labels)
+};
+
+// A rescaled pass must lower the flow error by this much to be kept (chosen on the tuning sets,
+// docs/benchmarks.md, "twelfth pass": 0 kept rescales that did not pay, 0.05 missed some that did).
+constexpr double kFlowErrorMargin = 0.02;
+
+// Whether "auto" keeps the rescaled pass. With a flow head (both flow errors >= 0): when its labels
+// fit the network's own flow better, by kFlowErrorMargin (a merge of two nuclei, or a nucleus cut
+// in two, shows as flow pointing to another centre than its label's: the error rises at the
+// magnification where the network merges or cuts). Measured on the tuning sets, this picks
+// the better pass where the confidence rule did not (docs/benchmarks.md, "twelfth pass").
+// Otherwise the older rule: when the nuclei are surely small (auto_enlarges_surely) or the
+// network is more confident of its foreground at the new scale.
+bool auto_keeps_rescaled(const PassQuality& native, const PassQuality& rescaled, bool surely_small);
 
 // How sure the network is of what it calls nuclei: the mean, over the pixels whose background
 // probability is below 0.5, of the highest class probability (0 without such pixels). "auto"
