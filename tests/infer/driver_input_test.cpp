@@ -19,6 +19,7 @@
 #include "nucseg/infer/magnification.hpp"
 #include "nucseg/infer/prepare.hpp"
 #include "nucseg/io/hdf5.hpp"
+#include "nucseg/segment/label_flows.hpp"
 #include "nucseg/segment/measure.hpp"
 #include "test_util.hpp"
 
@@ -348,6 +349,66 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
       EXPECT_EQ(cv::countNonZero(labels != read_labels(out_fixed, "auto")), 0);
       EXPECT_EQ(cv::countNonZero(classes != read_class_map(out_fixed, "auto")), 0);
     }
+  }
+}
+
+// "auto" with a flow head (Stages::extras = 2): the pass whose labels fit the network's own flow
+// is kept, whatever the network's confidence. The fake network's flow is, by pass, either the
+// flow its own blobs imply (segment::flow_targets of the tile's components: flow error near 0)
+// or none (0 everywhere: flow error near 1); its confidence is set against that, so only the
+// flow can choose right. Nuclei of ~10.5 px against a training diameter of 13: with a flow
+// head the candidate is an enlargement by 2.
+TEST(DriverInput, AutoDiameterWithAFlowHeadKeepsThePassThatFitsTheFlow) {
+  ScratchDir dir("driver-auto-flow");
+  const stdfs::path in = dir.path() / "in";
+  stdfs::create_directories(in);
+  cv::Mat image = disks({120, 90}, CV_8UC3, 10, 220, {{20, 20}, {60, 25}, {35, 60}, {90, 60}, {100, 20}}, 5);
+  ASSERT_TRUE(cv::imwrite((in / "auto.png").string(), image));
+  const stdfs::path out = dir.path() / "out";
+  auto config = config_for(out);
+  config.infer.diameter.automatic = true;
+  config.infer.tile = 256;  // one tile per pass, so no nucleus is cut by a tile's edge
+  for (const bool second_fits : {true, false}) {
+    SCOPED_TRACE(second_fits ? "the rescaled pass fits its flow" : "the native pass fits its flow");
+    Seen seen;
+    auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
+    stages.training_diameter = 13.0;
+    stages.extras = 2;
+    stages.model = [&](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
+      size_t before = 0;
+      {
+        std::lock_guard<std::mutex> lock(seen.mutex);
+        before = seen.tiles;
+        seen.tiles += static_cast<size_t>(n);
+      }
+      const bool first = before == 0;
+      const bool fits = first != second_fits;
+      const float margin = fits ? 2.0f : 20.0f;  // surer where the flow is wrong
+      const size_t plane = static_cast<size_t>(h) * w;
+      for (int i = 0; i < n; ++i) {
+        const cv::Mat red(h, w, CV_32F, const_cast<float*>(&batch[static_cast<size_t>(i) * 3 * plane]));
+        cv::Mat components;
+        cv::connectedComponents(red > 0.5f, components, 8, CV_32S);
+        const cv::Mat flow = nucseg::segment::flow_targets(components);
+        float* o = &logits[static_cast<size_t>(i) * 5 * plane];
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x) {
+            const size_t p = static_cast<size_t>(y) * w + x;
+            o[p] = 0.0f;
+            o[plane + p] = margin * (red.at<float>(y, x) - 0.5f);
+            o[2 * plane + p] = -10.0f;
+            for (int k = 0; k < 2; ++k) {  // the sigmoid of 2 atanh(d) is (1 + d) / 2
+              const float d = fits ? std::clamp(flow.at<cv::Vec2f>(y, x)[k], -0.99f, 0.99f) : 0.0f;
+              o[(3 + k) * plane + p] = 2.0f * std::atanh(d);
+            }
+          }
+      }
+    };
+    ASSERT_EQ(run(config, in, stages).exit_code, 0);
+    EXPECT_EQ(seen.tiles, 2u) << "a pass at native scale, then one enlarged";
+    nucseg::h5::File f((out / "images" / "auto.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_DOUBLE_EQ(f.attr_double("scale"), second_fits ? 2.0 : 1.0);
+    EXPECT_EQ(f.attr_int("n_objects"), 5);
   }
 }
 
