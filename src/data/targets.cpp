@@ -3,7 +3,6 @@
 #include <opencv2/imgproc.hpp>
 
 #include "nucseg/core/error.hpp"
-#include "nucseg/segment/label_flows.hpp"
 
 namespace nucseg::data {
 

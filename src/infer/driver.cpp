@@ -146,13 +146,13 @@ bool has_flow_head(const Stages& stages) { return stages.extras >= 2; }
 
 // What "auto" needs of a pass to choose between two: the network's confidence over its
 // foreground, and with a flow head its flow (8-bit, as the evidence keeps it) for the flow
-// error of the labels, computed only when a second pass is made (flow_quality).
+// error of the labels, computed only when a second pass is made (pass_quality).
 struct PassEvidence {
   double confidence = 0.0;
   cv::Mat flow_y, flow_x;  // empty without a flow head, or when "auto" cannot rescale the image
 };
 
-PassQuality flow_quality(const PassEvidence& pass, const cv::Mat& labels) {
+PassQuality pass_quality(const PassEvidence& pass, const cv::Mat& labels) {
   PassQuality q;
   q.confidence = pass.confidence;
   if (!pass.flow_y.empty()) q.flow_error = segment::flow_error(labels, pass.flow_y, pass.flow_x);
@@ -231,7 +231,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   r.effective_bits = image.effective_bits;
   r.source_channels = image.source_channels;
   r.pixel_size = choose_pixel_size(config.pixel_size, image.pixel_size);
-  const PassEvidence native = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
+  PassEvidence native = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
   const bool auto_possible = config.diameter.automatic && stages.training_diameter > 0;
   const bool auto_fits = auto_pass_fits(image.rgb.size(), 1.0);
   if (auto_possible && !auto_fits)
@@ -243,7 +243,11 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
     // training set's magnification.
     const double measured = segment::median_equivalent_diameter(r.labels);
     const double width = segment::foreground_diameter(r.labels);
-    const double scale = auto_scale(measured, width, stages.training_diameter, has_flow_head(stages));
+    double scale = auto_scale(measured, width, stages.training_diameter, has_flow_head(stages));
+    // The flow head's probe enlargement (by 2 for nuclei barely below the training size) may not
+    // fit where the size alone asks for less: then the candidate is the one without the probe.
+    if (!auto_pass_fits(tiled.image.rgb.size(), scale))
+      scale = auto_scale(measured, width, stages.training_diameter, false);
     log::rank().debug("{}: median nucleus diameter {:.1f} px, foreground width {:.1f} px at native scale, scale {:.3g}",
                       item.id, measured, width, scale);
     if (scale == kMinScale || scale == kMaxScale)
@@ -263,13 +267,16 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
       // pass is kept only when its labels fit the network's own flow better, or for a network
       // without a flow head when the network is surer of its foreground there or the nuclei
       // are clearly small (auto_keeps_rescaled; docs/inference.md, measured in docs/benchmarks.md).
+      // The first pass's flow error now, so its flow planes go before the second pass.
+      const PassQuality first_q = pass_quality(native, r.labels);
+      native = PassEvidence{};
       tiled.plan_at(scale);
       ImageResult rescaled = r;
       rescaled.labels.release();
       rescaled.class_map.release();
       rescaled.probabilities.clear();
       const PassEvidence second = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
-      const PassQuality first_q = flow_quality(native, r.labels), second_q = flow_quality(second, rescaled.labels);
+      const PassQuality second_q = pass_quality(second, rescaled.labels);
       lap(spent.instances);
       const bool keep = auto_keeps_rescaled(first_q, second_q, auto_enlarges_surely(measured, stages.training_diameter));
       log::rank().debug("{}: confidence {:.4f} / flow error {:.4f} at scale 1, {:.4f} / {:.4f} at scale {:.3g}: {}",

@@ -55,8 +55,10 @@ double auto_scale(double measured, double width, double training_diameter, bool 
 }
 
 bool auto_keeps_rescaled(const PassQuality& native, const PassQuality& rescaled, bool surely_small) {
-  if (native.flow_error >= 0.0 && rescaled.flow_error >= 0.0)
-    return rescaled.flow_error < native.flow_error - kFlowErrorMargin;
+  // A first pass with a flow error had a flow head and labels: a second pass without labels
+  // (flow error -1) found nothing there and is not kept.
+  if (native.flow_error >= 0.0)
+    return rescaled.flow_error >= 0.0 && rescaled.flow_error < native.flow_error - kFlowErrorMargin;
   return surely_small || rescaled.confidence > native.confidence;
 }
 

@@ -352,8 +352,8 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
   }
 }
 
-// "auto" with a flow head (Stages::extras = 2): the pass whose labels fit the network's own flow
-// is kept, whatever the network's confidence. The fake network's flow is, by pass, either the
+// "auto" with a flow head (Stages::extras = 2, or 3 after a distance head): the pass whose labels
+// fit the network's own flow is kept, whatever the network's confidence. The fake network's flow is, by pass, either the
 // flow its own blobs imply (segment::flow_targets of the tile's components: flow error near 0)
 // or none (0 everywhere: flow error near 1); its confidence is set against that, so only the
 // flow can choose right. Nuclei of ~10.5 px against a training diameter of 13: with a flow
@@ -368,12 +368,16 @@ TEST(DriverInput, AutoDiameterWithAFlowHeadKeepsThePassThatFitsTheFlow) {
   auto config = config_for(out);
   config.infer.diameter.automatic = true;
   config.infer.tile = 256;  // one tile per pass, so no nucleus is cut by a tile's edge
-  for (const bool second_fits : {true, false}) {
-    SCOPED_TRACE(second_fits ? "the rescaled pass fits its flow" : "the native pass fits its flow");
+  // The flow planes are the last two: after the classes alone, or after a distance head's map.
+  for (const auto& c : {std::pair{2, true}, {2, false}, {3, true}, {3, false}}) {
+    const int extras = c.first;
+    const bool second_fits = c.second;  // plain variables: a C++17 lambda cannot capture a structured binding
+    SCOPED_TRACE(testing::Message() << (second_fits ? "the rescaled pass fits its flow" : "the native pass fits its flow")
+                                    << ", " << extras << " extra outputs");
     Seen seen;
     auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
     stages.training_diameter = 13.0;
-    stages.extras = 2;
+    stages.extras = extras;
     stages.model = [&](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
       size_t before = 0;
       {
@@ -390,16 +394,18 @@ TEST(DriverInput, AutoDiameterWithAFlowHeadKeepsThePassThatFitsTheFlow) {
         cv::Mat components;
         cv::connectedComponents(red > 0.5f, components, 8, CV_32S);
         const cv::Mat flow = nucseg::segment::flow_targets(components);
-        float* o = &logits[static_cast<size_t>(i) * 5 * plane];
+        const int outputs = 3 + extras;
+        float* o = &logits[static_cast<size_t>(i) * outputs * plane];
         for (int y = 0; y < h; ++y)
           for (int x = 0; x < w; ++x) {
             const size_t p = static_cast<size_t>(y) * w + x;
             o[p] = 0.0f;
             o[plane + p] = margin * (red.at<float>(y, x) - 0.5f);
             o[2 * plane + p] = -10.0f;
+            if (extras == 3) o[3 * plane + p] = 0.0f;  // a distance map, unused by distance seeding
             for (int k = 0; k < 2; ++k) {  // the sigmoid of 2 atanh(d) is (1 + d) / 2
               const float d = fits ? std::clamp(flow.at<cv::Vec2f>(y, x)[k], -0.99f, 0.99f) : 0.0f;
-              o[(3 + k) * plane + p] = 2.0f * std::atanh(d);
+              o[(outputs - 2 + k) * plane + p] = 2.0f * std::atanh(d);
             }
           }
       }

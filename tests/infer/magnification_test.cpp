@@ -79,7 +79,8 @@ TEST(Magnification, ClearlySmallNucleiAreEnlargedAtLeastTwice) {
 TEST(Magnification, WithAFlowCheckEverySmallerReadingIsTriedEnlarged) {
   EXPECT_DOUBLE_EQ(auto_scale(19.0, 45.0, 20.0, true), 2.0);   // within 20% and a wide foreground
   EXPECT_EQ(auto_scale(19.0, 45.0, 20.0, false), 1.0);
-  EXPECT_DOUBLE_EQ(auto_scale(8.0, 45.0, 20.0, true), 2.5);
+  EXPECT_DOUBLE_EQ(auto_scale(16.0, 45.0, 20.0, true), 2.0);   // 0.8x: without the flow check the width keeps 1
+  EXPECT_EQ(auto_scale(16.0, 45.0, 20.0, false), 1.0);
   EXPECT_EQ(auto_scale(20.0, 45.0, 20.0, true), 1.0);          // the training size itself
   EXPECT_EQ(auto_scale(23.0, 30.0, 20.0, true), 1.0);          // larger, within 20%
   EXPECT_DOUBLE_EQ(auto_scale(40.0, 60.0, 20.0, true), 0.5);   // larger beyond it: shrunk as before
@@ -87,7 +88,7 @@ TEST(Magnification, WithAFlowCheckEverySmallerReadingIsTriedEnlarged) {
 }
 
 // With a flow head the flow error decides, by the margin, whatever the confidence and the
-// size; without one (or a pass without labels) the confidence or a clearly small size does.
+// size; without one the confidence or a clearly small size does.
 TEST(Magnification, RescaledPassKeptWhenItsLabelsFitTheFlowBetter) {
   const PassQuality native{0.90, 0.40};
   EXPECT_TRUE(auto_keeps_rescaled(native, {0.70, 0.40 - kFlowErrorMargin - 0.001}, false));
@@ -97,8 +98,9 @@ TEST(Magnification, RescaledPassKeptWhenItsLabelsFitTheFlowBetter) {
   EXPECT_TRUE(auto_keeps_rescaled(no_flow, {0.81, -1.0}, false));
   EXPECT_FALSE(auto_keeps_rescaled(no_flow, {0.79, -1.0}, false));
   EXPECT_TRUE(auto_keeps_rescaled(no_flow, {0.79, -1.0}, true));
-  // The rescaled pass found nothing: flow errors are not comparable, the older rule decides.
+  // The rescaled pass found nothing: not kept, however sure or small.
   EXPECT_FALSE(auto_keeps_rescaled(native, {0.0, -1.0}, false));
+  EXPECT_FALSE(auto_keeps_rescaled(native, {0.95, -1.0}, true));
 }
 
 TEST(Magnification, ForegroundConfidenceIsTheMeanTopProbabilityWhereTheNetworkSeesNuclei) {

@@ -47,6 +47,8 @@ TEST(FlowError, SmallWhereTheLabelsFitTheFlowLargeWhereTheyMergeOrCut) {
   // Merged: the merged label's centre lies at the contact, so about half of each nucleus'
   // pixels point away from it (1.22 here); cut: the cut-off part of nucleus 1 points to the
   // old centre, not its own (0.43). Both 10^4 x the rounding of the right labels.
+  EXPECT_GT(merge, 1e4 * right);
+  EXPECT_GT(split, 1e4 * right);
   EXPECT_GT(merge, 0.8);
   EXPECT_LT(merge, 2.0);
   EXPECT_GT(split, 0.25);

@@ -43,8 +43,8 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // "auto" after the first pass found objects of median equivalent diameter `measured` (0: none)
 // over a foreground of width `width` (segment::foreground_diameter): 1 while the ratio of
 // `measured` to the training diameter is within kAutoTolerance, else training / measured
-// clamped to [kMinScale, kMaxScale] -- except that an enlargement needs the foreground to be
-// narrow too (width below the training diameter). Small objects on a wide foreground are
+// clamped to [kMinScale, kMaxScale] -- except that, without `flow_check`, an enlargement needs
+// the foreground to be narrow too (width below the training diameter). Small objects on a wide foreground are
 // fragments of nuclei larger than the network knows, or debris among normal ones; enlarging
 // would make the first worse (measured: 25,328 objects for 1,865 nuclei on 2x images), so
 // such an image stays at scale 1. The width alone does not set the scale: crowded scenes
@@ -59,11 +59,12 @@ double auto_scale(double measured, double width, double training_diameter, bool 
 
 // True when the first pass's nuclei (median diameter `measured`, > 0) are below
 // kAutoSurelySmall x the training diameter: the image is enlarged (by at least 2) and, for a
-// network without a flow head, the enlarged pass is kept without comparing confidences. Measured on the tuning sets at half
-// magnification (docs/benchmarks.md, "tenth pass"): the network was less confident at scale 2
+// network without a flow head, the enlarged pass is kept without comparing confidences.
+// Measured on the tuning sets at half magnification (docs/benchmarks.md, "tenth pass"): the
+// network was less confident at scale 2
 // wherever that was tried, and the confidence check kept the native pass, yet gen_b seed 1
-// at 0.5x scored 0.315 with every image at scale 2 against 0.224. Nuclei of 0.75-0.83x the
-// training size keep both checks.
+// at 0.5x scored 0.315 with every image at scale 2 against 0.224. Without a flow head, nuclei
+// of 0.75-0.83x the training size keep both checks.
 bool auto_enlarges_surely(double measured, double training_diameter);
 
 // Whether "auto" may run the rescaled pass of an image of `input` size at `scale`: the input
@@ -80,19 +81,21 @@ struct PassQuality {
 // docs/benchmarks.md, "twelfth pass": 0 kept rescales that did not pay, 0.05 missed some that did).
 constexpr double kFlowErrorMargin = 0.02;
 
-// Whether "auto" keeps the rescaled pass. With a flow head (both flow errors >= 0): when its labels
-// fit the network's own flow better, by kFlowErrorMargin (a merge of two nuclei, or a nucleus cut
-// in two, shows as flow pointing to another centre than its label's: the error rises at the
-// magnification where the network merges or cuts). Measured on the tuning sets, this picks
-// the better pass where the confidence rule did not (docs/benchmarks.md, "twelfth pass").
-// Otherwise the older rule: when the nuclei are surely small (auto_enlarges_surely) or the
-// network is more confident of its foreground at the new scale.
+// Whether "auto" keeps the rescaled pass. With a flow head (the first pass's flow error >= 0):
+// when its labels fit the network's own flow better, by more than kFlowErrorMargin (a merge of
+// two nuclei, or a nucleus cut in two, shows as flow pointing to another centre than its
+// label's: the error rises at the magnification where the network merges or cuts); a second
+// pass without labels is not kept. Measured on the tuning sets, this picks the better pass
+// where the confidence rule did not (docs/benchmarks.md, "twelfth pass"). Without a flow head
+// the older rule: when the nuclei are surely small (auto_enlarges_surely) or the network is
+// more confident of its foreground at the new scale.
 bool auto_keeps_rescaled(const PassQuality& native, const PassQuality& rescaled, bool surely_small);
 
 // How sure the network is of what it calls nuclei: the mean, over the pixels whose background
-// probability is below 0.5, of the highest class probability (0 without such pixels). "auto"
-// keeps a rescaled pass only when this is higher there than at scale 1. Fed row bands of the
-// class probabilities (CV_32FC1 planes, background first), in any order.
+// probability is below 0.5, of the highest class probability (0 without such pixels). For a
+// network without a flow head, "auto" keeps a rescaled pass only when this is higher there than
+// at scale 1 (auto_keeps_rescaled). Fed row bands of the class probabilities (CV_32FC1 planes,
+// background first), in any order.
 class ForegroundConfidence {
  public:
   void add(const std::vector<cv::Mat>& classes);
