@@ -277,6 +277,26 @@ TEST(DriverInput, DistanceOutputReachesTheSegmentStep) {
   EXPECT_EQ(largest, 1.0);
 }
 
+// Five nuclei of ~10.5 px in a 120 x 90 image, auto.png in <root>/in, and a configuration for
+// infer.diameter = "auto" writing to <root>/out: the scene of the "auto" tests.
+struct AutoScene {
+  stdfs::path in, out;
+  cv::Mat image;
+  nucseg::Config config;
+};
+
+AutoScene auto_scene(const stdfs::path& root) {
+  AutoScene s;
+  s.in = root / "in";
+  s.out = root / "out";
+  stdfs::create_directories(s.in);
+  s.image = disks({120, 90}, CV_8UC3, 10, 220, {{20, 20}, {60, 25}, {35, 60}, {90, 60}, {100, 20}}, 5);
+  if (!cv::imwrite((s.in / "auto.png").string(), s.image)) ADD_FAILURE() << "cannot write the auto scene";
+  s.config = config_for(s.out);
+  s.config.infer.diameter.automatic = true;
+  return s;
+}
+
 // "auto": the first pass measures nuclei of ~10 px; against a training diameter of 13 the
 // image is run again at scale ~1.3, and that pass is kept when the network is surer of its
 // foreground there, else the first stands; against 20 (nuclei below 0.75x the training size)
@@ -287,13 +307,11 @@ TEST(DriverInput, DistanceOutputReachesTheSegmentStep) {
 // `native_tiles` are the first pass's.
 TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
   ScratchDir dir("driver-auto");
-  const stdfs::path in = dir.path() / "in";
-  stdfs::create_directories(in);
-  cv::Mat image = disks({120, 90}, CV_8UC3, 10, 220, {{20, 20}, {60, 25}, {35, 60}, {90, 60}, {100, 20}}, 5);
-  ASSERT_TRUE(cv::imwrite((in / "auto.png").string(), image));
-  const stdfs::path out = dir.path() / "out";
-  auto config = config_for(out);
-  config.infer.diameter.automatic = true;
+  const AutoScene scene = auto_scene(dir.path());
+  const stdfs::path& in = scene.in;
+  const stdfs::path& out = scene.out;
+  const cv::Mat& image = scene.image;
+  auto config = scene.config;
   const size_t native_tiles = make_tile_grid(90, 120, config.infer.tile, config.infer.overlap).count();
   struct Case {
     double training;
@@ -360,13 +378,10 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
 // head the candidate is an enlargement by 2.
 TEST(DriverInput, AutoDiameterWithAFlowHeadKeepsThePassThatFitsTheFlow) {
   ScratchDir dir("driver-auto-flow");
-  const stdfs::path in = dir.path() / "in";
-  stdfs::create_directories(in);
-  cv::Mat image = disks({120, 90}, CV_8UC3, 10, 220, {{20, 20}, {60, 25}, {35, 60}, {90, 60}, {100, 20}}, 5);
-  ASSERT_TRUE(cv::imwrite((in / "auto.png").string(), image));
-  const stdfs::path out = dir.path() / "out";
-  auto config = config_for(out);
-  config.infer.diameter.automatic = true;
+  const AutoScene scene = auto_scene(dir.path());
+  const stdfs::path& in = scene.in;
+  const stdfs::path& out = scene.out;
+  auto config = scene.config;
   config.infer.tile = 256;  // one tile per pass, so no nucleus is cut by a tile's edge
   // The flow planes are the last two: after the classes alone, or after a distance head's map.
   for (const auto& c : {std::pair{2, true}, {2, false}, {3, true}, {3, false}}) {
