@@ -140,13 +140,10 @@ void run_network(long index, const TiledImage& tiled, const Stages& stages, Tile
   if (tiled.scale != 1.0) sink(0, resize_planes(at_network, size));
 }
 
-// A flow head's outputs are the last two (Stages::extras 2 with it alone, 3 after a distance
-// head): "auto" then compares passes by their flow error.
-bool has_flow_head(const Stages& stages) { return stages.extras >= 2; }
-
 // What "auto" needs of a pass to choose between two: the network's confidence over its
-// foreground, and with a flow head its flow (8-bit, as the evidence keeps it) for the flow
-// error of the labels, computed only when a second pass is made (pass_quality).
+// foreground, and with a flow head its flow (the segment step's 8-bit planes,
+// ClassEvidence::keep_flow) for the flow error of the labels, computed only when a second pass
+// is made (pass_quality).
 struct PassEvidence {
   double confidence = 0.0;
   cv::Mat flow_y, flow_x;  // empty without a flow head, or when "auto" cannot rescale the image
@@ -174,15 +171,9 @@ PassEvidence segment_pass(const InferConfig& config, long index, const TiledImag
   r.probabilities.assign(config.save_probabilities ? static_cast<size_t>(stages.classes + stages.extras) : 0, cv::Mat());
   for (auto& p : r.probabilities) p.create(size, CV_8UC1);
   const bool automatic = config.diameter.automatic && stages.training_diameter > 0;
-  // Only while "auto" may rescale the image (auto_pass_fits): larger images keep the streamed
-  // path's memory.
-  const bool keep_flow = automatic && has_flow_head(stages) && auto_pass_fits(size, 1.0);
-  const size_t flow_at = static_cast<size_t>(stages.classes + stages.extras - 2);
-  PassEvidence pass;
-  if (keep_flow) {
-    pass.flow_y.create(size, CV_8UC1);
-    pass.flow_x.create(size, CV_8UC1);
-  }
+  // A flow head's outputs, for "auto" only while it may rescale the image (auto_pass_fits):
+  // larger images keep the streamed path's memory.
+  evidence.keep_flow = automatic && auto_pass_fits(size, 1.0);
   ForegroundConfidence confidence;
   auto sink = [&](int y0, const std::vector<cv::Mat>& rows) {
     const cv::Range band(y0, y0 + rows[0].rows);
@@ -190,11 +181,6 @@ PassEvidence segment_pass(const InferConfig& config, long index, const TiledImag
     const std::vector<cv::Mat> classes(rows.begin(), rows.begin() + stages.classes);
     argmax_class_map(classes).copyTo(r.class_map.rowRange(band));
     if (automatic) confidence.add(classes);  // else unused
-    if (keep_flow) {
-      cv::Mat fy = pass.flow_y.rowRange(band), fx = pass.flow_x.rowRange(band);
-      rows[flow_at].convertTo(fy, CV_8U, 255.0);
-      rows[flow_at + 1].convertTo(fx, CV_8U, 255.0);
-    }
     for (size_t k = 0; k < r.probabilities.size(); ++k) {
       cv::Mat dst = r.probabilities[k].rowRange(band);
       rows[k].convertTo(dst, CV_8U, 255.0);
@@ -206,7 +192,12 @@ PassEvidence segment_pass(const InferConfig& config, long index, const TiledImag
   if (r.labels.type() != CV_32SC1 || r.labels.size() != size)
     throw_runtime("segmentation returned labels of the wrong type or size", r.source_path);
   r.scale = tiled.scale;
+  PassEvidence pass;
   pass.confidence = confidence.value();
+  if (evidence.keep_flow) {  // shares the planes (empty without a flow head)
+    pass.flow_y = evidence.flow_y;
+    pass.flow_x = evidence.flow_x;
+  }
   lap(spent.instances);
   return pass;
 }
@@ -243,7 +234,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
     // training set's magnification.
     const double measured = segment::median_equivalent_diameter(r.labels);
     const double width = segment::foreground_diameter(r.labels);
-    double scale = auto_scale(measured, width, stages.training_diameter, has_flow_head(stages));
+    double scale = auto_scale(measured, width, stages.training_diameter, !native.flow_y.empty());
     // The flow head's probe enlargement (by 2 for nuclei barely below the training size) may not
     // fit where the size alone asks for less: then the candidate is the one without the probe.
     if (!auto_pass_fits(tiled.image.rgb.size(), scale))

@@ -233,9 +233,10 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
   const int distance_at = count == 4 || count == 6 ? 3 : -1, flow_at = count >= 5 ? count - 2 : -1;
   if (maps == 0) {
     maps = count;
-    // Kept only where it is read: other seedings ignore the extra outputs.
+    // Kept only where it is read: other seedings ignore the extra outputs (the flow is also
+    // kept on request, keep_flow).
     if (distance_at >= 0 && params.seeds == SeedMode::predicted) distance.create(foreground.size(), CV_8UC1);
-    if (flow_at >= 0 && params.seeds == SeedMode::flows) {
+    if (flow_at >= 0 && (params.seeds == SeedMode::flows || keep_flow)) {
       flow_y.create(foreground.size(), CV_8UC1);
       flow_x.create(foreground.size(), CV_8UC1);
     }

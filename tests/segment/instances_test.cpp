@@ -508,4 +508,13 @@ TEST(FlowSeeds, NeedsTheFlowOutputs) {
   flows.add_rows(0, maps);
   EXPECT_FALSE(flows.flow_y.empty() || flows.flow_x.empty());
   EXPECT_TRUE(flows.distance.empty());
+  // Asked to keep it (infer's "auto"), distance seeding keeps the flow too, as 8-bit planes:
+  // an output of 0.8 (a component of 0.6) as 204, one of 0.5 (0) as 128.
+  maps[4].setTo(0.8f);
+  ClassEvidence kept(truth.size(), with_seeds(SeedMode::distance));
+  kept.keep_flow = true;
+  kept.add_rows(0, maps);
+  ASSERT_FALSE(kept.flow_y.empty() || kept.flow_x.empty());
+  EXPECT_EQ(kept.flow_y.at<uint8_t>(5, 5), 128);
+  EXPECT_EQ(kept.flow_x.at<uint8_t>(5, 5), 204);
 }

@@ -81,7 +81,9 @@ struct ClassEvidence {
   cv::Mat interior;    // CV_8UC1, 255 where P(interior) > params.seed_threshold
   cv::Mat border;      // CV_32FC1 P(border); interior seeding only, else empty
   cv::Mat distance;    // CV_8UC1 distance output x 255 (a quarter of a float map); predicted seeding only, else empty
-  cv::Mat flow_y, flow_x;  // CV_8UC1 flow outputs x 255 ((1 + d) / 2); flow seeding only, else empty
+  cv::Mat flow_y, flow_x;  // CV_8UC1 flow outputs x 255 ((1 + d) / 2); flow seeding or keep_flow only, else empty
+  bool keep_flow = false;  // set before the first add_rows: keep a flow head's outputs whatever the seeding
+                           // (infer's "auto" compares them with the labels: flow_error)
   int maps = 0;        // maps per row band, fixed by the first add_rows
 };
 
