@@ -296,6 +296,12 @@ std::vector<Field> build() {
                 "fragments such as brightfield cytoplasm read as nucleus, and many merged pairs. 0 (default) keeps "
                 "every object: 0.85 gained 0.01-0.02 on generated brightfield sets but removed a quarter of the "
                 "objects, many of them real irregular nuclei, on a real IHC section (docs/benchmarks.md)."),
+      float_key("segment.min_confidence", &C::segment, &SegmentConfig::min_confidence, 0.0, 1.0,
+                "Objects whose mean foreground probability (1 - P(background), averaged over the object's "
+                "pixels) is below this are removed: fragments the network barely calls foreground, such as "
+                "ripples in wide empty background on images unlike its training set. 0.75 was chosen on the "
+                "tuning sets (+0.01 to +0.05 there, docs/benchmarks.md); 0 keeps every object. Applies to "
+                "probabilities only (not to nucseg_eval's classical baseline)."),
       float_key("segment.center_threshold", &C::segment, &SegmentConfig::center_threshold, 0.01, 0.99,
                 "seeds = predicted: a nucleus' seed is where the predicted normalised distance to its boundary "
                 "exceeds this (1 at the centre, 0 at the outline)."),

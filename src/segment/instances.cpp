@@ -19,6 +19,8 @@ void check_params(const SegmentParams& params) {
   if (params.min_area < 0) throw_runtime("segment: min_area must be >= 0, got " + std::to_string(params.min_area));
   if (!(params.min_solidity >= 0.0 && params.min_solidity <= 1.0))
     throw_runtime("segment: min_solidity must lie in [0, 1], got " + std::to_string(params.min_solidity));
+  if (!(params.min_confidence >= 0.0 && params.min_confidence <= 1.0))
+    throw_runtime("segment: min_confidence must lie in [0, 1], got " + std::to_string(params.min_confidence));
   if (params.seed_distance < 1 || params.seed_distance > 1024)
     throw_runtime("segment: seed_distance must lie in [1, 1024], got " + std::to_string(params.seed_distance));
   if (params.flow_steps < 1 || params.flow_steps > 100000)
@@ -213,6 +215,7 @@ SegmentParams params_from_config(const SegmentConfig& config) {
   p.seed_distance = config.seed_distance;
   p.center_threshold = config.center_threshold;
   p.min_solidity = config.min_solidity;
+  p.min_confidence = config.min_confidence;
   return p;
 }
 
@@ -222,6 +225,7 @@ ClassEvidence::ClassEvidence(cv::Size size, const SegmentParams& p)
     : params(p), foreground(size, CV_8UC1, cv::Scalar(0)), interior(size, CV_8UC1, cv::Scalar(0)) {
   check_params(params);
   if (params.seeds == SeedMode::interior) border.create(size, CV_32FC1);
+  if (params.min_confidence > 0.0) confidence.create(size, CV_8UC1);
 }
 
 void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
@@ -257,6 +261,10 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
   cv::compare(rows[0], 0.5, fg, cv::CMP_LT);
   cv::compare(rows[1], params.seed_threshold, core, cv::CMP_GT);
   if (!border.empty()) rows[2].copyTo(border.rowRange(band));
+  if (!confidence.empty()) {
+    cv::Mat conf = confidence.rowRange(band);
+    rows[0].convertTo(conf, CV_8U, -255.0, 255.0);  // (1 - P(background)) x 255, rounded
+  }
   // 8-bit copies (a quarter of a float map each); convertTo saturates outside 0..1.
   if (!distance.empty()) {
     cv::Mat d = distance.rowRange(band);
@@ -272,8 +280,14 @@ void ClassEvidence::add_rows(int y0, const std::vector<cv::Mat>& rows) {
 cv::Mat instances_from_evidence(const ClassEvidence& evidence) {
   check_params(evidence.params);
   if (evidence.foreground.empty()) return cv::Mat(evidence.foreground.size(), CV_32SC1);
-  return grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.distance, evidence.params,
-                        evidence.flow_y, evidence.flow_x);
+  cv::Mat labels = grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.distance,
+                                  evidence.params, evidence.flow_y, evidence.flow_x);
+  // After the seeding's own clean-up: an object is judged whole, its filled holes included.
+  if (!evidence.confidence.empty()) {
+    remove_unsure_objects(labels, evidence.confidence, evidence.params.min_confidence);
+    relabel_sequential(labels);
+  }
+  return labels;
 }
 
 cv::Mat instances_from_probabilities(const std::vector<cv::Mat>& class_probs, const SegmentParams& params) {

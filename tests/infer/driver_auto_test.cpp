@@ -74,6 +74,9 @@ TEST(DriverInput, AutoDiameterMeasuresThenRescalesWhenTheNetworkIsSurer) {
     Seen seen;
     auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
     stages.training_diameter = c.training;
+    // The "unsure" pass calls the nuclei foreground with ~0.7: the test is about which pass is
+    // kept, not about segment.min_confidence removing an unsure pass's objects.
+    stages.segment_params.min_confidence = 0.0;
     auto pointwise = stages.model;
     stages.model = [&, pointwise](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
       size_t before = 0;
@@ -142,6 +145,7 @@ TEST(DriverInput, AutoDiameterWithAFlowHeadKeepsThePassThatFitsTheFlow) {
     auto stages = stages_for(resolve_input_rule(config, "", "test.pt"), &seen);
     stages.training_diameter = 13.0;
     stages.extras = extras;
+    stages.segment_params.min_confidence = 0.0;  // as above: the pass choice alone
     stages.model = [&](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
       size_t before = 0;
       {

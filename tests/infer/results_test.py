@@ -68,7 +68,8 @@ def infer(inputs, output, *settings):
     run([os.path.join(BIN, "nucseg_infer"), "--set", "infer.model=" + os.path.join(TMP, "best.pt"),
          "--set", "infer.input=" + inputs, "--set", "infer.output=" + output, "--set", "infer.tile=64",
          "--set", "infer.overlap=16", "--set", "infer.batch=2", "--set", "infer.threads=1",
-         "--set", "segment.min_area=4", "--set", "infer.max_failed_fraction=0.5"] + list(settings))
+         "--set", "segment.min_area=4", "--set", "segment.min_confidence=0",  # an untrained network's unsure objects
+         "--set", "infer.max_failed_fraction=0.5"] + list(settings))
 
 
 def column(d):

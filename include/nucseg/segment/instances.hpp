@@ -27,7 +27,9 @@
 //   shows no border between them; the class map only gives the foreground.
 // Foreground no seed reaches becomes an object of its own; objects under min_area are removed,
 // holes filled, objects under min_solidity removed (when > 0), labels renumbered 1..N in raster
-// order.
+// order. From probabilities (not from a hard class map), objects whose mean foreground
+// probability (1 - P(background) over their pixels, filled holes included) is below
+// min_confidence are then removed (when > 0) and the labels renumbered again.
 #pragma once
 
 #include <string>
@@ -58,6 +60,7 @@ struct SegmentParams {
   double center_threshold = 0.5;  // predicted mode: seed level of the distance output (segment.center_threshold)
   int flow_steps = kFlowSteps;    // flows mode: steps along the flow (infer::params_at_input_scale scales it)
   double min_solidity = 0.0;      // objects less convex than this are removed (segment.min_solidity; 0: none)
+  double min_confidence = 0.75;   // objects with a lower mean P(foreground) are removed (segment.min_confidence; 0: none)
 };
 
 // The [segment] keys; nucseg_infer and training's validation both read them.
@@ -82,6 +85,7 @@ struct ClassEvidence {
   cv::Mat border;      // CV_32FC1 P(border); interior seeding only, else empty
   cv::Mat distance;    // CV_8UC1 distance output x 255 (a quarter of a float map); predicted seeding only, else empty
   cv::Mat flow_y, flow_x;  // CV_8UC1 flow outputs x 255 ((1 + d) / 2); flow seeding or keep_flow only, else empty
+  cv::Mat confidence;  // CV_8UC1 (1 - P(background)) x 255; when params.min_confidence > 0, else empty
   bool keep_flow = false;  // set before the first add_rows: keep a flow head's outputs whatever the seeding
                            // (infer's "auto" compares them with the labels: flow_error)
   int maps = 0;        // maps per row band, fixed by the first add_rows
