@@ -172,6 +172,20 @@ std::string trim(const std::string& s) {
   return s.substr(a, b - a + 1);
 }
 
+// The deepest folder all `paths` (absolute) share; empty for none.
+stdfs::path common_folder(const std::vector<stdfs::path>& paths) {
+  if (paths.empty()) return {};
+  stdfs::path common = paths.front().parent_path();
+  for (const auto& p : paths) {
+    stdfs::path shared;
+    auto a = common.begin();
+    auto b = p.begin();
+    for (; a != common.end() && b != p.end() && *a == *b; ++a, ++b) shared /= *a;
+    common = shared;
+  }
+  return common;
+}
+
 std::vector<InputItem> read_list(const stdfs::path& list) {
   const std::string text = fs::read_file(list);
   // An image under a name without an image extension (a link, a .bmp) would be read as
@@ -196,21 +210,21 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
     p = canonical_or_normal(p);
     if (seen.insert(p.string()).second) paths.push_back(p);
   }
-  // Ids are relative to the deepest folder all listed files share.
-  stdfs::path common;
-  if (!paths.empty()) {
-    common = paths.front().parent_path();
-    for (const auto& p : paths) {
-      stdfs::path shared;
-      auto a = common.begin();
-      auto b = p.begin();
-      for (; a != common.end() && b != p.end() && *a == *b; ++a, ++b) shared /= *a;
-      common = shared;
-    }
+  // Ids are relative to the deepest folder the listed files that exist share: a mistyped line
+  // (a failure of its own) must not rename every other image. A missing file outside that
+  // folder is named by its whole path.
+  std::vector<stdfs::path> present;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (stdfs::exists(p, ec)) present.push_back(p);
   }
+  const stdfs::path common = common_folder(present.empty() ? paths : present);
   std::vector<InputItem> items;
-  for (const auto& p : paths)  // a missing file stays in the list (item_at)
-    items.push_back(item_at(p, common.empty() ? p.generic_string() : p.lexically_relative(common).generic_string()));
+  for (const auto& p : paths) {  // a missing file stays in the list (item_at)
+    const auto rel = common.empty() ? stdfs::path() : p.lexically_relative(common);
+    const bool inside = !rel.empty() && *rel.begin() != "..";
+    items.push_back(item_at(p, inside ? rel.generic_string() : p.relative_path().generic_string()));
+  }
   return items;
 }
 

@@ -260,6 +260,28 @@ TEST(Inputs, ListFileWithCommentsRelativeAndEscapingPaths) {
   expect_safe_ids(set, dir.path() / "out");
 }
 
+// A mistyped line is a failure of its own: it does not move the folder the other ids are
+// relative to (they stay what the list without it gives, so eval and a resume still match).
+TEST(Inputs, ListFileWithAMissingPathKeepsTheOtherIds) {
+  ScratchDir dir("inputs-list-typo");
+  touch(dir.path() / "plate" / "a" / "images" / "a.png");
+  touch(dir.path() / "plate" / "b" / "images" / "b.png");
+  const auto a = (dir.path() / "plate" / "a" / "images" / "a.png").string();
+  const auto b = (dir.path() / "plate" / "b" / "images" / "b.png").string();
+  touch(dir.path() / "ok.txt", a + "\n" + b + "\n");
+  touch(dir.path() / "typo.txt", a + "\n" + b + "\n/nonexistent-nucseg/typo/gone.png\n");
+  const auto ok = discover_inputs((dir.path() / "ok.txt").string());
+  const auto typo = discover_inputs((dir.path() / "typo.txt").string());
+  ASSERT_EQ(ok.items.size(), 2u);
+  ASSERT_EQ(typo.items.size(), 3u);
+  std::set<std::string> ok_ids, typo_ids;
+  for (const auto& i : ok.items) ok_ids.insert(i.id);
+  for (const auto& i : typo.items) typo_ids.insert(i.id);
+  EXPECT_EQ(ok_ids, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(typo_ids, (std::set<std::string>{"a", "b", "nonexistent-nucseg_typo_gone"}));
+  expect_safe_ids(typo, dir.path() / "out");
+}
+
 // One image given as the input (a PNG is not a list of paths): one item, the file itself, its
 // id the file name without the extension, whatever the case of the extension.
 TEST(Inputs, OneImageFileIsOneInput) {
