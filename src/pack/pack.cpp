@@ -113,6 +113,9 @@ Inputs list_inputs(const PackConfig& pc) {
   // Shards written into the dataset folder (pack.output inside pack.input) are not an input on
   // the rerun that resumes them.
   const stdfs::path output = pc.output.empty() ? stdfs::path() : stdfs::absolute(pc.output, ec).lexically_normal();
+  if (!output.empty() && stdfs::equivalent(in.root, output, ec))
+    throw_config("pack.output", "the output folder is the input folder (pack.input): " + pc.output +
+                                    "; a folder inside it (" + (in.root / "shards").string() + ") is fine");
   in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped, output);
   if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
   return in;

@@ -149,6 +149,26 @@ TEST(Pack, OutputInsideTheInputAndAnEmptyMasksFolder) {
   std::filesystem::remove_all(dir);
 }
 
+// Shards written among the <id>/ folders would be listed as inputs on the next run: refused
+// before any work, naming both keys (a folder inside the input is fine, above).
+TEST(Pack, OutputThatIsTheInputIsRefused) {
+  auto dir = t::fresh_dir("pack-output-is-input");
+  auto in = dir / "in";
+  t::write_kaggle(in, 2);
+  for (const auto& out : {in, in / "img00" / ".."}) {
+    try {
+      nucseg::pack::run_pack(pack_config(in, out), world());
+      ADD_FAILURE() << "pack.output = pack.input accepted: " << out;
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.exit_code(), nucseg::exit_codes::usage);
+      EXPECT_EQ(e.context().key, "pack.output");
+      EXPECT_NE(std::string(e.what()).find("pack.input"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(in / "index.h5"));
+  std::filesystem::remove_all(dir);
+}
+
 // A shard that holds a rejected input covers more work items than it holds images (img00 ok,
 // img01 rejected, img02 ok with 2 images per shard): an edit to its last item still rewrites it.
 TEST(Pack, EditBeyondARejectedInputRewritesItsShard) {
