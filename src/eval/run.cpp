@@ -64,7 +64,28 @@ std::string json_list(const std::vector<std::string>& values) {
   return out + "]";
 }
 
-// Truth from a mask folder (Kaggle layout, flat or paired). Adds to `run.missing` and `matched`.
+// The id nucseg_infer gives the truth image a listing problem at `path` is about: the <id>
+// folder's for the Kaggle layout, the image's for flat and paired; "" when the path names
+// another file (a second mask).
+std::string prediction_id_of(const stdfs::path& truth, io::DatasetLayout layout, const stdfs::path& path) {
+  if (layout == io::DatasetLayout::kaggle) {
+    const auto rel = path.lexically_relative(truth);
+    return rel.empty() || *rel.begin() == ".." ? "" : io::image_ids({rel.begin()->string()}).front();
+  }
+  const auto rel = path.lexically_relative(layout == io::DatasetLayout::flat ? truth / "images" : truth);
+  return rel.empty() || *rel.begin() == ".." ? "" : io::image_ids({rel.generic_string()}).front();
+}
+
+std::string not_scored_json(const std::vector<NotScored>& entries) {
+  std::string out = "[";
+  for (size_t i = 0; i < entries.size(); ++i)
+    out += std::string(i ? ", " : "") + "{\"id\": " + json_string(entries[i].id) + ", \"path\": " +
+           json_string(entries[i].path) + ", \"reason\": " + json_string(entries[i].reason) + "}";
+  return out + "]";
+}
+
+// Truth from a mask folder (Kaggle layout, flat or paired). Adds to `run.missing`,
+// `run.not_scored` and `matched`.
 std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path& pred, const Predictions& predictions,
                                     EvalRun& run, std::set<std::string>& matched) {
   auto layout = io::detect_layout(truth);
@@ -75,7 +96,11 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
   std::vector<io::ListingProblem> problems;  // an image without its mask: warned, not scored
   // The prediction's folder (infer.output) may lie inside the truth folder: not truth.
   auto items = io::list_dataset(truth, layout, "images", "masks", &problems, &skipped, stdfs::absolute(pred).parent_path());
-  for (const auto& p : problems) log::job().warn("eval: not scoring {}: {}", p.path.string(), p.reason);
+  for (const auto& p : problems) {
+    log::job().warn("eval: not scoring {}: {}", p.path.string(), p.reason);
+    run.not_scored.push_back({prediction_id_of(truth, layout, p.path), p.path.string(), p.reason});
+    if (!run.not_scored.back().id.empty()) matched.insert(run.not_scored.back().id);  // its prediction is not "without truth"
+  }
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
   if (skipped.hidden + skipped.temporary + skipped.others > 0)
     log::job().info("eval: skipped {} hidden, {} temporary and {} other file(s) (neither image nor mask) under {}", skipped.hidden,
@@ -191,6 +216,7 @@ std::string report_json(const EvalRun& run, const std::string& truth, const std:
   o << "{\n\"score\": " << run.result.dataset.score << ",\n\"images\": " << run.result.images.size()
     << ",\n\"truth\": " << json_string(truth) << ",\n\"pred\": " << json_string(pred)
     << ",\n\"missing\": " << json_list(run.missing) << ",\n\"ignored\": " << json_list(run.ignored)
+    << ",\n\"not_scored\": " << not_scored_json(run.not_scored)
     << ",\n\"report\": " << to_json(run.result.dataset, run.result.images) << "}\n";
   return o.str();
 }
@@ -210,9 +236,14 @@ int run_eval(const Config& config, const dist::World& world) {
   std::cout << format_table(run.result) << std::flush;
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path());
   fs::write_file_atomic(output, report_json(run, ec.truth, pred.string()));
-  log::job().info("eval: Kaggle DSB 2018 score {:.4f} over {} images ({} without prediction); report {}",
-                  run.result.dataset.score, run.result.images.size(), run.missing.size(), output.string());
-  return exit_codes::ok;
+  log::job().info("eval: Kaggle DSB 2018 score {:.4f} over {} images ({} without prediction, {} truth image(s) not scored); "
+                  "report {}",
+                  run.result.dataset.score, run.result.images.size(), run.missing.size(), run.not_scored.size(),
+                  output.string());
+  if (run.not_scored.empty()) return exit_codes::ok;
+  log::job().error("eval: {} truth image(s) could not be read and are not in the score (\"not_scored\" in {}): exit {}",
+                   run.not_scored.size(), output.string(), exit_codes::partial);
+  return exit_codes::partial;
 }
 
 }  // namespace nucseg::eval

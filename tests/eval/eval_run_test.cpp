@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/core/logging.hpp"
 #include "nucseg/eval/run.hpp"
 #include "nucseg/infer/inputs.hpp"
 #include "nucseg/io/hdf5.hpp"
@@ -144,5 +146,51 @@ TEST(EvalRun, PredictionFolderMeansItsSegmentationH5) {
     EXPECT_EQ(e.exit_code(), 2);
     EXPECT_NE(std::string(e.what()).find("is a folder without a segmentation.h5"), std::string::npos) << e.what();
   }
+  stdfs::remove_all(root);
+}
+
+namespace {
+
+const nucseg::dist::World& world() {
+  static int argc = 0;
+  static char** argv = nullptr;
+  static nucseg::dist::World w(&argc, &argv);
+  static bool logging = (nucseg::log::init(0, 1, "error"), true);
+  (void)logging;
+  return w;
+}
+
+}  // namespace
+
+// A truth image whose annotations cannot be listed (here <id>/masks is a file) is not scored:
+// it is listed with its reason under "not_scored" (its prediction is not "without truth") and
+// nucseg_eval exits 3, so the report does not read like a clean run.
+TEST(EvalRun, TruthWithUnreadableMasksIsNotScoredAndListed) {
+  auto root = fresh_dir("eval_not_scored");
+  for (const char* id : {"a", "hx"}) {
+    write(root / id / "images" / (std::string(id) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write(root / id / "masks" / "m1.png", touching_labels() > 0);
+  }
+  stdfs::remove_all(root / "hx" / "masks");
+  std::ofstream(root / "hx" / "masks") << "not a folder";
+  write_predictions(root / "seg.h5", {"a", "hx"}, touching_labels());
+  const auto run = nucseg::eval::evaluate_prediction_file(root, root / "seg.h5", 1);
+  EXPECT_EQ(run.result.images.size(), 1u);
+  EXPECT_TRUE(run.ignored.empty());
+  ASSERT_EQ(run.not_scored.size(), 1u);
+  EXPECT_EQ(run.not_scored[0].id, "hx");
+  EXPECT_EQ(run.not_scored[0].path, (root / "hx" / "masks").string());
+  EXPECT_EQ(run.not_scored[0].reason, "not a folder");
+  const auto json = nucseg::eval::report_json(run, root.string(), "seg.h5");
+  EXPECT_NE(json.find("\"not_scored\": [{\"id\": \"hx\""), std::string::npos) << json;
+
+  nucseg::Config config;
+  config.eval.truth = root.string();
+  config.eval.pred = (root / "seg.h5").string();
+  config.eval.output = (root / "eval.json").string();
+  EXPECT_EQ(nucseg::eval::run_eval(config, world()), nucseg::exit_codes::partial);
+  EXPECT_NE(nucseg::fs::read_file(root / "eval.json").find("not a folder"), std::string::npos);
+  stdfs::remove_all(root / "hx");
+  EXPECT_EQ(nucseg::eval::run_eval(config, world()), nucseg::exit_codes::ok);
   stdfs::remove_all(root);
 }

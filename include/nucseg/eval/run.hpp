@@ -11,7 +11,8 @@
 //     the file's, else its prediction's; rows with Usage "Ignored" are not scored.
 // Reports name truth images by their dataset id.
 // A truth image without a prediction scores 0 (warning); predictions without truth are ignored
-// (warning). When not one truth image has a prediction (a segmentation.h5 of other images, or
+// (warning); a truth image whose annotations cannot be listed is not scored (warning, listed,
+// exit 3). When not one truth image has a prediction (a segmentation.h5 of other images, or
 // ids that do not line up) nothing is scored: Error(config) naming a truth id and a predicted id.
 #pragma once
 
@@ -25,10 +26,19 @@
 
 namespace nucseg::eval {
 
+// A truth image the dataset listing could not pair with its annotations (masks/ a file or
+// unreadable, no mask for a flat image): left out of the score, reported, exit 3.
+struct NotScored {
+  std::string id;    // the prediction id infer gives that image ("" when it cannot be told)
+  std::string path;  // the folder or file at fault
+  std::string reason;
+};
+
 struct EvalRun {
   EvalResult result;
   std::vector<std::string> missing;  // truth ids without a prediction (scored 0)
   std::vector<std::string> ignored;  // prediction ids without truth
+  std::vector<NotScored> not_scored;  // truth images whose annotations could not be listed
 };
 
 // eval.pred as given, or <folder>/segmentation.h5 when it names a folder holding one (the
@@ -41,11 +51,13 @@ std::filesystem::path prediction_file(const std::filesystem::path& pred);
 EvalRun evaluate_prediction_file(const std::filesystem::path& truth, const std::filesystem::path& pred, int threads);
 
 // The JSON report: top-level "score" (Kaggle DSB 2018, mean over images), "images" (count),
-// "truth", "pred", "missing", "ignored", and "report" (to_json's full per-image report).
+// "truth", "pred", "missing", "ignored", "not_scored" ({"id", "path", "reason"} each), and
+// "report" (to_json's full per-image report).
 std::string report_json(const EvalRun& run, const std::string& truth, const std::string& pred);
 
 // Rank 0 evaluates, prints the table and writes the JSON atomically to eval.output (default
-// eval.json beside the prediction file); other ranks only wait. Returns the exit code (0).
+// eval.json beside the prediction file); other ranks only wait. Returns the exit code: 0, or
+// 3 (exit_codes::partial) when some truth image was not scored (EvalRun::not_scored).
 int run_eval(const Config& config, const dist::World& world);
 
 }  // namespace nucseg::eval
