@@ -62,9 +62,17 @@ stdfs::path canonical_or_normal(const stdfs::path& p) {
 // (results and label exports of this or an earlier run, when it lies inside the input) and a
 // masks/ folder beside an images/ folder (Kaggle's <id>/masks, a flat layout's masks/) are
 // annotations or results, not inputs. Everything left out is counted for the log.
+std::vector<stdfs::directory_entry> list_folder(const stdfs::path& dir, std::error_code& ec) {
+  std::vector<stdfs::directory_entry> out;
+  stdfs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) out.push_back(*it);
+  return out;
+}
+
 class FolderWalk {
  public:
-  FolderWalk(const stdfs::path& root, const stdfs::path& exclude, InputSet& set) : root_(root), set_(set) {
+  FolderWalk(const stdfs::path& root, const stdfs::path& exclude, InputSet& set, FolderLister list)
+      : root_(root), set_(set), list_(list ? std::move(list) : FolderLister(list_folder)) {
     if (!exclude.empty()) exclude_ = canonical_or_normal(exclude).string();
     std::error_code flat_ec;
     // A flat layout's root (images/ beside masks/): its images are named relative to images/,
@@ -91,15 +99,19 @@ class FolderWalk {
     }
     if (depth > kMaxDepth) throw_config(kKey, "folders nested deeper than " + std::to_string(kMaxDepth) + " levels at " + dir.string());
     std::error_code ec;
-    stdfs::directory_iterator it(dir, stdfs::directory_options::skip_permission_denied, ec), end;
-    if (ec) throw_config(kKey, "cannot list " + dir.string() + ": " + ec.message());
+    const auto entries = list_(dir, ec);
+    if (ec && depth == 0) throw_config(kKey, "cannot list " + dir.string() + ": " + ec.message());
+    if (ec) {  // the folder is the input that failed: reading it says why (io::read_raw_image)
+      ++set_.unlistable_folders;
+      add(dir);
+      return;
+    }
     std::vector<stdfs::path> folders;
-    for (; it != end; it.increment(ec)) {
-      if (ec) throw_config(kKey, "cannot list " + dir.string() + ": " + ec.message());
-      const auto path = it->path();
+    for (const auto& entry : entries) {
+      const auto path = entry.path();
       if (skipped_name(path, set_)) continue;
       std::error_code kind;
-      const auto status = it->status(kind);  // follows links
+      const auto status = entry.status(kind);  // follows links
       if (stdfs::is_directory(status)) {
         folders.push_back(path);
         continue;
@@ -147,6 +159,7 @@ class FolderWalk {
   stdfs::path root_, images_base_;
   std::string exclude_;
   InputSet& set_;
+  FolderLister list_;
   std::set<std::string> visited_;
   std::vector<InputItem> items_;
 };
@@ -249,7 +262,7 @@ void assign_ids(std::vector<InputItem>& items) {
   for (size_t i = 0; i < items.size(); ++i) items[i].id = ids[i];
 }
 
-InputSet discover_inputs(const std::string& input, const std::string& output) {
+InputSet discover_inputs(const std::string& input, const std::string& output, const FolderLister& list_folder) {
   if (input.empty()) throw_config(kKey, "no input given (a folder, a Kaggle-layout folder, a list file or one image)");
   stdfs::path root(input);
   std::error_code ec;
@@ -258,7 +271,7 @@ InputSet discover_inputs(const std::string& input, const std::string& output) {
   if (stdfs::is_directory(root, ec)) {
     if (!output.empty() && stdfs::equivalent(root, output, ec))
       throw_config(kKey, "the input folder is the output folder (infer.output): " + input);
-    FolderWalk walk(root, output, set);
+    FolderWalk walk(root, output, set, list_folder);
     set.items = walk.run();
     set.kind = walk.flat() ? "flat" : looks_kaggle(root) ? "kaggle" : "folder";
   } else if (stdfs::is_regular_file(root, ec) && io::has_image_extension(root)) {
@@ -288,6 +301,7 @@ std::string serialize(const InputSet& set) {
   put(out, std::to_string(set.mask_folders_skipped));
   put(out, std::to_string(set.links_skipped));
   put(out, std::to_string(set.broken_links));
+  put(out, std::to_string(set.unlistable_folders));
   put(out, set.output_skipped ? "1" : "0");
   put(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
@@ -310,6 +324,7 @@ InputSet deserialize_inputs(const std::string& text) {
   set.mask_folders_skipped = std::stoull(take(text, pos));
   set.links_skipped = std::stoull(take(text, pos));
   set.broken_links = std::stoull(take(text, pos));
+  set.unlistable_folders = std::stoull(take(text, pos));
   set.output_skipped = take(text, pos) == "1";
   size_t n = std::stoull(take(text, pos));
   for (size_t i = 0; i < n; ++i) {

@@ -23,6 +23,11 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   std::error_code ec;
   auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status)) throw_data(path.string(), "image file does not exist");
+  if (std::filesystem::is_directory(status)) {  // a folder infer's walk could not list
+    std::filesystem::directory_iterator probe(path, ec);
+    throw_data(path.string(), ec ? "a folder that cannot be listed (" + ec.message() + "): its images are not read"
+                                 : "a folder, not an image file");
+  }
   if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw_data(path.string(), std::string("cannot open image: ") + std::strerror(errno));

@@ -260,6 +260,43 @@ TEST(Inputs, ListFileWithCommentsRelativeAndEscapingPaths) {
   expect_safe_ids(set, dir.path() / "out");
 }
 
+// A folder below the root that cannot be listed (EACCES injected: root reads every folder) is
+// an input of its own, so it becomes a failure instead of its images vanishing; the root itself
+// failing is a config error.
+TEST(Inputs, FolderThatCannotBeListedIsAnInputThatFails) {
+  ScratchDir dir("inputs-unlistable");
+  auto root = dir.path() / "in";
+  touch(root / "plateA" / "A01.png");
+  touch(root / "plateB" / "B01.png");
+  touch(root / "kaggle" / "hx" / "images" / "hx.png");
+  const auto denied = [](const std::set<std::string>& names) {
+    return [names](const stdfs::path& folder, std::error_code& ec) {
+      std::vector<stdfs::directory_entry> out;
+      if (names.count(folder.filename().string())) {
+        ec = std::make_error_code(std::errc::permission_denied);
+        return out;
+      }
+      for (const auto& e : stdfs::directory_iterator(folder)) out.push_back(e);
+      return out;
+    };
+  };
+  const auto set = discover_inputs(root.string(), {}, denied({"plateB", "hx"}));
+  EXPECT_EQ(set.unlistable_folders, 2u);
+  std::set<std::string> rel;
+  for (const auto& i : set.items) rel.insert(i.relative);
+  EXPECT_EQ(rel, (std::set<std::string>{"kaggle/hx", "plateA/A01.png", "plateB"}));
+  for (const auto& i : set.items)
+    if (i.relative == "plateB") EXPECT_EQ(i.path, (root / "plateB").string());
+  EXPECT_EQ(nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set)).unlistable_folders, 2u);
+  try {
+    discover_inputs(root.string(), {}, denied({"in"}));
+    ADD_FAILURE() << "an unlistable root was accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().key, "infer.input");
+    EXPECT_NE(std::string(e.what()).find("cannot list"), std::string::npos) << e.what();
+  }
+}
+
 // A mistyped line is a failure of its own: it does not move the folder the other ids are
 // relative to (they stay what the list without it gives, so eval and a resume still match).
 TEST(Inputs, ListFileWithAMissingPathKeepsTheOtherIds) {

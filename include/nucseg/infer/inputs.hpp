@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace nucseg::infer {
@@ -27,6 +30,7 @@ struct InputSet {
   size_t mask_folders_skipped = 0;  // folders: masks/ folders beside an images/ folder (Kaggle, flat) left out
   size_t links_skipped = 0;      // folders reached a second time through a link (loops included)
   size_t broken_links = 0;       // links to nothing with an image name: listed, they become failures
+  size_t unlistable_folders = 0;  // folders below the root that cannot be listed: listed, they become failures
   bool output_skipped = false;   // the output folder lies inside the input and was left out
 };
 
@@ -38,9 +42,17 @@ struct InputSet {
 // images/ folder (Kaggle's <id>/masks; the flat layout's masks/, whose images/ are then named
 // relative to images/ as nucseg_eval names that truth), and `output` (the run's output folder)
 // when it lies inside the input. Kaggle's <id>/images/<id>.png is named <id> (io::image_ids).
-// Throws Error(config, key infer.input) when the input does not exist, is `output`, or holds
-// no image.
-InputSet discover_inputs(const std::string& input, const std::string& output = {});
+// A folder below the root that cannot be listed (no permission, an I/O error) is an item of
+// its own, the folder as its path: reading it fails, so it is recorded in /failures and counts
+// towards infer.max_failed_fraction instead of its images vanishing without a word.
+// Throws Error(config, key infer.input) when the input does not exist, is `output`, holds no
+// image, or the root itself cannot be listed.
+// `list_folder` lists one folder of the walk (all its entries, or an error in `ec`); empty:
+// std::filesystem::directory_iterator. Tests inject listing errors through it (as root every
+// folder is readable).
+using FolderLister =
+    std::function<std::vector<std::filesystem::directory_entry>(const std::filesystem::path& dir, std::error_code& ec)>;
+InputSet discover_inputs(const std::string& input, const std::string& output = {}, const FolderLister& list_folder = {});
 
 // Assigns InputItem::id from InputItem::relative for every item with io::image_ids (shared with
 // nucseg_eval): the relative path without its extension, made safe; names that collide (after
