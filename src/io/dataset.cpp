@@ -40,8 +40,11 @@ bool skipped(const stdfs::path& p, ListingStats* stats) {
 std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, ListingStats* stats) {
   std::vector<stdfs::path> out;
   std::error_code ec;
-  if (!stdfs::is_directory(dir, ec)) {
-    *failure = stdfs::exists(dir, ec) ? "not a folder" : "folder does not exist";
+  const auto status = stdfs::status(dir, ec);
+  if (!stdfs::is_directory(status)) {
+    // A folder that cannot be examined (no permission on its parent) says why: not "missing".
+    if (status.type() == stdfs::file_type::not_found) *failure = "folder does not exist";
+    else *failure = ec ? "cannot read folder: " + ec.message() : "not a folder";
     return out;
   }
   stdfs::directory_iterator it(dir, ec), end;

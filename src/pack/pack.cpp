@@ -97,6 +97,23 @@ Inputs deserialize(const std::string& text) {
   return in;
 }
 
+// The flat layout's two folders, checked before listing so that the error names the missing
+// folder and its key rather than the dataset root.
+void require_flat_folders(const PackConfig& pc, const stdfs::path& root) {
+  for (const auto& [key, name] : {std::pair<const char*, std::string>{"pack.images_dir", pc.images_dir},
+                                  std::pair<const char*, std::string>{"pack.masks_dir", pc.masks_dir}}) {
+    std::error_code ec;
+    const auto folder = root / name;
+    const auto status = stdfs::status(folder, ec);
+    if (stdfs::is_directory(status)) continue;
+    const std::string what = status.type() == stdfs::file_type::not_found ? "does not exist"
+                             : ec ? "cannot be read (" + ec.message() + ")" : "is not a folder";
+    throw_config(key, "folder " + folder.string() + " (" + key + " under pack.input) " + what + "; pack.layout = " +
+                          pc.layout + " reads <pack.input>/" + pc.images_dir + " and <pack.input>/" + pc.masks_dir +
+                          " (a Kaggle root needs pack.layout = kaggle or auto)");
+  }
+}
+
 Inputs list_inputs(const PackConfig& pc) {
   if (pc.input.empty()) throw_config("pack.input", "no input folder given (set pack.input)");
   if (pc.output.empty() && !pc.dry_run) throw_config("pack.output", "no output folder given (set pack.output)");
@@ -106,6 +123,7 @@ Inputs list_inputs(const PackConfig& pc) {
   if (ec || !stdfs::is_directory(in.root, ec))
     throw_config("pack.input", "input root '" + pc.input + "' does not exist or is not a folder");
   in.layout = pc.layout == "auto" ? io::detect_layout(in.root, pc.images_dir, pc.masks_dir) : io::parse_layout(pc.layout);
+  if (in.layout == io::DatasetLayout::flat) require_flat_folders(pc, in.root);
   if (in.layout == io::DatasetLayout::images_only)
     throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle), " +
                                    pc.images_dir + "/ + " + pc.masks_dir + "/ (flat) or <stem>.png beside <stem>_masks.png "
@@ -130,15 +148,18 @@ Inputs shared_inputs(const PackConfig& pc, const dist::World& world) {
     try {
       text = "ok" + serialize(list_inputs(pc));
     } catch (const Error& e) {
-      text = (e.kind() == ErrorKind::config ? "ec" : "er") + e.context().key + "\n" + e.message();
+      text = std::string(e.kind() == ErrorKind::config ? "ec" : "er");
+      put(text, e.context().key);
+      put(text, e.context().file);
+      put(text, e.message());
     }
   }
   world.broadcast(text);
   if (text.compare(0, 2, "ok") == 0) return deserialize(text.substr(2));
-  const auto newline = text.find('\n');
-  const auto key = text.substr(2, newline - 2), message = text.substr(newline + 1);
+  size_t pos = 2;
+  const auto key = take(text, pos), file = take(text, pos), message = take(text, pos);
   if (text[1] == 'c') throw_config(key, message);
-  throw_runtime(message, pc.input);
+  throw_runtime(message, file.empty() ? pc.input : file);  // the file rank 0's error named
 }
 
 // Everything but the sources' content that decides the content of this rank's shards: the

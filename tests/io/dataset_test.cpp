@@ -215,6 +215,20 @@ TEST(Dataset, BadMasksAndFoldersAreNamed) {
   std::filesystem::remove_all(root);
 }
 
+// A folder that cannot be examined is not said to be missing: the reason is the system's
+// (EACCES for a chmod-000 Kaggle item; ENAMETOOLONG here, which root cannot read past either).
+TEST(Dataset, FolderThatCannotBeExaminedIsNotCalledMissing) {
+  auto root = t::fresh_dir("flat_unreadable");
+  t::write_flat(root, 1);
+  const std::string too_long(300, 'x');
+  auto msg = data_error([&] { list_dataset(root, DatasetLayout::flat, too_long, "masks"); });
+  EXPECT_EQ(msg.find("does not exist"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cannot read folder: File name too long"), std::string::npos) << msg;
+  msg = data_error([&] { list_dataset(root, DatasetLayout::flat, "imgs", "masks"); });
+  EXPECT_NE(msg.find("folder does not exist"), std::string::npos) << msg;
+  std::filesystem::remove_all(root);
+}
+
 TEST(Dataset, HiddenFilesAndOwnTemporariesAreSkippedAndCounted) {
   auto root = t::fresh_dir("skipped");
   cv::Mat px(4, 4, CV_8UC3, cv::Scalar(9, 9, 9));

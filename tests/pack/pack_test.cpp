@@ -169,6 +169,33 @@ TEST(Pack, OutputThatIsTheInputIsRefused) {
   std::filesystem::remove_all(dir);
 }
 
+// pack.layout = flat on a Kaggle root, or a pack.images_dir that is not there: the error names
+// the missing folder and its key, not the dataset root that exists (exit 2, before any work).
+TEST(Pack, FlatLayoutErrorsNameTheMissingFolderAndKey) {
+  auto dir = t::fresh_dir("pack-flat-missing");
+  t::write_kaggle(dir / "kaggle", 2);
+  t::write_flat(dir / "flat", 2);
+  struct Case {
+    std::string input, images_dir, key, folder;
+  };
+  for (const Case& c : {Case{"kaggle", "images", "pack.images_dir", "kaggle/images"},
+                        Case{"flat", "imgs", "pack.images_dir", "flat/imgs"}}) {
+    auto config = pack_config(dir / c.input, dir / "out");
+    config.pack.layout = "flat";
+    config.pack.images_dir = c.images_dir;
+    try {
+      nucseg::pack::run_pack(config, world());
+      ADD_FAILURE() << "no error for " << c.folder;
+    } catch (const nucseg::Error& e) {
+      EXPECT_EQ(e.exit_code(), nucseg::exit_codes::usage);
+      EXPECT_EQ(e.context().key, c.key);
+      EXPECT_NE(std::string(e.what()).find((dir / c.folder).string() + " (pack.images_dir under pack.input) does not exist"),
+                std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // A shard that holds a rejected input covers more work items than it holds images (img00 ok,
 // img01 rejected, img02 ok with 2 images per shard): an edit to its last item still rewrites it.
 TEST(Pack, EditBeyondARejectedInputRewritesItsShard) {
