@@ -15,8 +15,7 @@
 #include "nucseg/infer/submission.hpp"
 #include "nucseg/infer/tile_sharing.hpp"
 #include "nucseg/infer/tta.hpp"
-#include "nucseg/segment/label_flows.hpp"
-#include "nucseg/segment/nucleus_size.hpp"
+#include "auto_pass.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -140,27 +139,11 @@ void run_network(long index, const TiledImage& tiled, const Stages& stages, Tile
   if (tiled.scale != 1.0) sink(0, resize_planes(at_network, size));
 }
 
-// What "auto" needs of a pass to choose between two: the network's confidence over its
-// foreground, and with a flow head its flow (the segment step's 8-bit planes,
-// ClassEvidence::keep_flow) for the flow error of the labels, computed only when a second pass
-// is made (pass_quality).
-struct PassEvidence {
-  double confidence = 0.0;
-  cv::Mat flow_y, flow_x;  // empty without a flow head, or when "auto" cannot rescale the image
-};
-
-PassQuality pass_quality(const PassEvidence& pass, const cv::Mat& labels) {
-  PassQuality q;
-  q.confidence = pass.confidence;
-  if (!pass.flow_y.empty()) q.flow_error = segment::flow_error(labels, pass.flow_y, pass.flow_x);
-  return q;
-}
-
 // One pass at tiled.scale: the class map, (quantised) probabilities and instance labels of `r`,
 // all at the input's size. Helpers can take batches only of the pass every rank can plan alike
 // (`shareable`): the first one. For infer.diameter = "auto" on an image it may rescale, returns
 // what chooses between the two passes (PassEvidence); else an empty one.
-PassEvidence segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
+detail::PassEvidence segment_pass(const InferConfig& config, long index, const TiledImage& tiled, const Stages& stages,
                          TileSharing& sharing, bool shareable, ImageResult& r, Lap& lap, StageSeconds& spent) {
   // Finished rows of probabilities become the class map, the segment step's evidence and, when
   // asked for, quantised probabilities; at scale 1 full-image float maps never exist.
@@ -192,7 +175,7 @@ PassEvidence segment_pass(const InferConfig& config, long index, const TiledImag
   if (r.labels.type() != CV_32SC1 || r.labels.size() != size)
     throw_runtime("segmentation returned labels of the wrong type or size", r.source_path);
   r.scale = tiled.scale;
-  PassEvidence pass;
+  detail::PassEvidence pass;
   pass.confidence = confidence.value();
   if (evidence.keep_flow) {  // shares the planes (empty without a flow head)
     pass.flow_y = evidence.flow_y;
@@ -222,60 +205,18 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
   r.effective_bits = image.effective_bits;
   r.source_channels = image.source_channels;
   r.pixel_size = choose_pixel_size(config.pixel_size, image.pixel_size);
-  PassEvidence native = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
-  const bool auto_possible = config.diameter.automatic && stages.training_diameter > 0;
-  const bool auto_fits = auto_pass_fits(image.rgb.size(), 1.0);
-  if (auto_possible && !auto_fits)
-    log::rank().warn("{}: {}x{} pixels is more than \"auto\" rescales ({:.0f}; memory): kept at scale 1 unmeasured "
-                     "(give infer.diameter as a number to rescale it)",
-                     item.id, image.rgb.cols, image.rgb.rows, kAutoMaxPixels);
-  if (auto_possible && auto_fits) {
-    // The first pass ran at native scale; its nuclei say how far this image is from the
-    // training set's magnification.
-    const double measured = segment::median_equivalent_diameter(r.labels);
-    const double width = segment::foreground_diameter(r.labels);
-    double scale = auto_scale(measured, width, stages.training_diameter, !native.flow_y.empty());
-    // The flow head's probe enlargement (by 2 for nuclei barely below the training size) may not
-    // fit where the size alone asks for less: then the candidate is the one without the probe.
-    if (!auto_pass_fits(tiled.image.rgb.size(), scale))
-      scale = auto_scale(measured, width, stages.training_diameter, false);
-    log::rank().debug("{}: median nucleus diameter {:.1f} px, foreground width {:.1f} px at native scale, scale {:.3g}",
-                      item.id, measured, width, scale);
-    if (scale == kMinScale || scale == kMaxScale)
-      log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training: rescale clamped to {:.3g}", item.id,
-                       measured, stages.training_diameter, scale);
-    const bool fits = auto_pass_fits(tiled.image.rgb.size(), scale);
-    if (scale != tiled.scale && !fits)
-      log::rank().warn("{}: nuclei of {:.1f} px against {:.1f} px in training, but a rescaled pass of a {}x{} image "
-                       "at {:.3g} exceeds the memory \"auto\" allows ({:.0f} pixels): kept at scale 1 (give "
-                       "infer.diameter as a number to rescale it)",
-                       item.id, measured, stages.training_diameter, tiled.image.rgb.cols, tiled.image.rgb.rows, scale,
-                       kAutoMaxPixels);
-    if (scale != tiled.scale && fits) {
-      // The size read from the first pass is only a hint: nuclei larger than the training
-      // median that the network segments well at their own size read the same as magnified
-      // ones it cuts into pieces, and small nuclei merged in clumps read as large. The rescaled
-      // pass is kept only when its labels fit the network's own flow better, or for a network
-      // without a flow head when the network is surer of its foreground there or the nuclei
-      // are clearly small (auto_keeps_rescaled; docs/inference.md, measured in docs/benchmarks.md).
-      // The first pass's flow error now, so its flow planes go before the second pass.
-      const PassQuality first_q = pass_quality(native, r.labels);
-      native = PassEvidence{};
-      tiled.plan_at(scale);
-      ImageResult rescaled = r;
-      rescaled.labels.release();
-      rescaled.class_map.release();
-      rescaled.probabilities.clear();
-      const PassEvidence second = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
-      const PassQuality second_q = pass_quality(second, rescaled.labels);
-      lap(spent.instances);
-      const bool keep = auto_keeps_rescaled(first_q, second_q, auto_enlarges_surely(measured, stages.training_diameter));
-      log::rank().debug("{}: confidence {:.4f} / flow error {:.4f} at scale 1, {:.4f} / {:.4f} at scale {:.3g}: {}",
-                        item.id, first_q.confidence, first_q.flow_error, second_q.confidence, second_q.flow_error,
-                        scale, keep ? "rescaled" : "native kept");
-      if (keep) r = std::move(rescaled);
-    }
-  }
+  detail::PassEvidence native = segment_pass(config, index, tiled, stages, sharing, true, r, lap, spent);
+  // "auto" may ask for a second pass at another scale (auto_pass.hpp): only this rank plans it,
+  // so no helper takes its batches.
+  auto second_pass = [&](double scale, ImageResult& rescaled) {
+    tiled.plan_at(scale);
+    const detail::PassEvidence second = segment_pass(config, index, tiled, stages, sharing, false, rescaled, lap, spent);
+    const PassQuality q = detail::pass_quality(second, rescaled.labels);
+    lap(spent.instances);
+    return q;
+  };
+  detail::choose_auto_pass(config, stages.training_diameter, item.id, image.rgb.size(), tiled.scale, native, r,
+                           second_pass);
   r.objects = stages.measure(item.id, r.labels, image);
   lap(spent.measure);
   return r;

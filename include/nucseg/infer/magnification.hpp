@@ -49,7 +49,7 @@ double initial_scale(const DiameterSpec& spec, double training_diameter);
 // would make the first worse (measured: 25,328 objects for 1,865 nuclei on 2x images), so
 // such an image stays at scale 1. The width alone does not set the scale: crowded scenes
 // read wider than their nuclei. The result is a candidate: inference keeps the rescaled pass
-// only when auto_keeps_rescaled says so (driver.cpp, docs/inference.md). When
+// only when auto_keeps_rescaled says so (src/infer/auto_pass.cpp, docs/inference.md). When
 // auto_enlarges_surely, the scale is at least 2 whatever the width. With `flow_check` (a
 // network with a flow head, whose flow error then decides) so is every image whose nuclei read
 // smaller than the training diameter at all: small nuclei merged in clumps read near the
