@@ -1,0 +1,143 @@
+#include "inputs.hpp"
+
+#include <string>
+
+#include "nucseg/core/error.hpp"
+
+namespace nucseg::pack::detail {
+namespace stdfs = std::filesystem;
+namespace {
+
+// Length-prefixed fields: the listing travels from rank 0 to the others as one string.
+void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
+std::string take(const std::string& in, size_t& pos) {
+  size_t colon = in.find(':', pos);
+  if (colon == std::string::npos) throw_runtime("corrupt serialised listing");
+  size_t n = std::stoull(in.substr(pos, colon - pos));
+  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised listing");
+  pos = colon + 1 + n;
+  return in.substr(colon + 1, n);
+}
+
+std::string serialize(const Inputs& in) {
+  std::string out;
+  put(out, in.root.string());
+  put(out, io::layout_name(in.layout));
+  put(out, std::to_string(in.skipped.hidden));
+  put(out, std::to_string(in.skipped.temporary));
+  put(out, std::to_string(in.skipped.others));
+  put(out, std::to_string(in.skipped.empty_mask_folders));
+  put(out, in.skipped.output_skipped ? "1" : "0");
+  put(out, std::to_string(in.items.size()));
+  for (const auto& item : in.items) {
+    put(out, item.id);
+    put(out, item.image.string());
+    put(out, io::layout_name(item.layout));
+    put(out, item.mask_folder.string());
+    put(out, std::to_string(item.masks.size()));
+    for (const auto& m : item.masks) put(out, m.string());
+  }
+  put(out, std::to_string(in.problems.size()));
+  for (const auto& p : in.problems) {
+    put(out, p.path.string());
+    put(out, p.reason);
+  }
+  return out;
+}
+
+Inputs deserialize(const std::string& text) {
+  Inputs in;
+  size_t pos = 0;
+  in.root = take(text, pos);
+  in.layout = io::parse_layout(take(text, pos));
+  in.skipped.hidden = std::stoull(take(text, pos));
+  in.skipped.temporary = std::stoull(take(text, pos));
+  in.skipped.others = std::stoull(take(text, pos));
+  in.skipped.empty_mask_folders = std::stoull(take(text, pos));
+  in.skipped.output_skipped = take(text, pos) == "1";
+  const size_t items = std::stoull(take(text, pos));
+  for (size_t i = 0; i < items; ++i) {
+    io::DatasetItem item;
+    item.id = take(text, pos);
+    item.image = take(text, pos);
+    item.layout = io::parse_layout(take(text, pos));
+    item.mask_folder = take(text, pos);
+    const size_t masks = std::stoull(take(text, pos));
+    for (size_t k = 0; k < masks; ++k) item.masks.emplace_back(take(text, pos));
+    in.items.push_back(std::move(item));
+  }
+  const size_t problems = std::stoull(take(text, pos));
+  for (size_t i = 0; i < problems; ++i) {
+    io::ListingProblem p;
+    p.path = take(text, pos);
+    p.reason = take(text, pos);
+    in.problems.push_back(std::move(p));
+  }
+  return in;
+}
+
+// The flat layout's two folders, checked before listing so that the error names the missing
+// folder and its key rather than the dataset root.
+void require_flat_folders(const PackConfig& pc, const stdfs::path& root) {
+  for (const auto& [key, name] : {std::pair<const char*, std::string>{"pack.images_dir", pc.images_dir},
+                                  std::pair<const char*, std::string>{"pack.masks_dir", pc.masks_dir}}) {
+    std::error_code ec;
+    const auto folder = root / name;
+    const auto status = stdfs::status(folder, ec);
+    if (stdfs::is_directory(status)) continue;
+    const std::string what = status.type() == stdfs::file_type::not_found ? "does not exist"
+                             : ec ? "cannot be read (" + ec.message() + ")" : "is not a folder";
+    throw_config(key, "folder " + folder.string() + " (" + key + " under pack.input) " + what + "; pack.layout = " +
+                          pc.layout + " reads <pack.input>/" + pc.images_dir + " and <pack.input>/" + pc.masks_dir +
+                          " (a Kaggle root needs pack.layout = kaggle or auto)");
+  }
+}
+
+Inputs list_inputs(const PackConfig& pc) {
+  if (pc.input.empty()) throw_config("pack.input", "no input folder given (set pack.input)");
+  if (pc.output.empty() && !pc.dry_run) throw_config("pack.output", "no output folder given (set pack.output)");
+  std::error_code ec;
+  Inputs in;
+  in.root = stdfs::absolute(pc.input, ec).lexically_normal();
+  if (ec || !stdfs::is_directory(in.root, ec))
+    throw_config("pack.input", "input root '" + pc.input + "' does not exist or is not a folder");
+  in.layout = pc.layout == "auto" ? io::detect_layout(in.root, pc.images_dir, pc.masks_dir) : io::parse_layout(pc.layout);
+  if (in.layout == io::DatasetLayout::flat) require_flat_folders(pc, in.root);
+  if (in.layout == io::DatasetLayout::images_only)
+    throw_config("pack.input", "no masks under '" + in.root.string() + "': expected <id>/images + <id>/masks (kaggle), " +
+                                   pc.images_dir + "/ + " + pc.masks_dir + "/ (flat) or <stem>.png beside <stem>_masks.png "
+                                   "(paired)");
+  // Shards written into the dataset folder (pack.output inside pack.input) are not an input on
+  // the rerun that resumes them.
+  const stdfs::path output = pc.output.empty() ? stdfs::path() : stdfs::absolute(pc.output, ec).lexically_normal();
+  if (!output.empty() && stdfs::equivalent(in.root, output, ec))
+    throw_config("pack.output", "the output folder is the input folder (pack.input): " + pc.output +
+                                    "; a folder inside it (" + (in.root / "shards").string() + ") is fine");
+  in.items = io::list_dataset(in.root, in.layout, pc.images_dir, pc.masks_dir, &in.problems, &in.skipped, output);
+  if (in.items.empty() && in.problems.empty()) throw_config("pack.input", "no images found under '" + in.root.string() + "'");
+  return in;
+}
+
+}  // namespace
+
+Inputs shared_inputs(const PackConfig& pc, const dist::World& world) {
+  std::string text;
+  if (world.is_root()) {
+    try {
+      text = "ok" + serialize(list_inputs(pc));
+    } catch (const Error& e) {
+      text = std::string(e.kind() == ErrorKind::config ? "ec" : "er");
+      put(text, e.context().key);
+      put(text, e.context().file);
+      put(text, e.message());
+    }
+  }
+  world.broadcast(text);
+  if (text.compare(0, 2, "ok") == 0) return deserialize(text.substr(2));
+  size_t pos = 2;
+  const auto key = take(text, pos), file = take(text, pos), message = take(text, pos);
+  if (text[1] == 'c') throw_config(key, message);
+  throw_runtime(message, file.empty() ? pc.input : file);  // the file rank 0's error named
+}
+
+}  // namespace nucseg::pack::detail
