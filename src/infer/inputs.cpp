@@ -57,11 +57,27 @@ stdfs::path canonical_or_normal(const stdfs::path& p) {
   return ec ? stdfs::absolute(p).lexically_normal() : c;
 }
 
+// A Kaggle-layout folder: some child <id> holds images/<id>.<image extension>. Only the name
+// the log gives the input: the walk is the same for every folder tree.
+bool looks_kaggle(const stdfs::path& root) {
+  std::error_code ec;
+  for (const auto& child : stdfs::directory_iterator(root, ec)) {
+    if (!child.is_directory(ec)) continue;
+    auto id = child.path().filename().string();
+    for (const auto& ext : io::image_extensions()) {
+      if (stdfs::is_regular_file(child.path() / "images" / (id + ext), ec)) return true;
+    }
+  }
+  return false;
+}
+
 // A folder tree's walk. Linked folders are followed (an archive assembled from links to
 // plates) but each real folder is walked once, which also ends link loops; the output folder
 // (results and label exports of this or an earlier run, when it lies inside the input) and a
 // masks/ folder beside an images/ folder (Kaggle's <id>/masks, a flat layout's masks/) are
-// annotations or results, not inputs. Everything left out is counted for the log.
+// annotations or results, not inputs. A Kaggle item (<id>/ beside other items) with masks/ but
+// no images/ is an input that fails, its folder as the path: its masks are never segmented as
+// images. Everything left out is counted for the log.
 std::vector<stdfs::directory_entry> list_folder(const stdfs::path& dir, std::error_code& ec) {
   std::vector<stdfs::directory_entry> out;
   stdfs::directory_iterator it(dir, ec), end;
@@ -146,6 +162,13 @@ class FolderWalk {
         ++set_.mask_folders_skipped;
         continue;
       }
+      // Kaggle's <id>/masks without <id>/images: the image is missing, the masks are not inputs.
+      // Reading the item folder fails with that reason (io::read_raw_image).
+      if (folder.filename() == "masks" && depth > 0 && looks_kaggle(dir.parent_path())) {
+        ++set_.kaggle_items_without_images;
+        add(dir);
+        continue;
+      }
       visit(folder, depth + 1);
     }
   }
@@ -163,20 +186,6 @@ class FolderWalk {
   std::set<std::string> visited_;
   std::vector<InputItem> items_;
 };
-
-// A Kaggle-layout folder: some child <id> holds images/<id>.<image extension>. Only the name
-// the log gives the input: the walk is the same for every folder tree.
-bool looks_kaggle(const stdfs::path& root) {
-  std::error_code ec;
-  for (const auto& child : stdfs::directory_iterator(root, ec)) {
-    if (!child.is_directory(ec)) continue;
-    auto id = child.path().filename().string();
-    for (const auto& ext : io::image_extensions()) {
-      if (stdfs::is_regular_file(child.path() / "images" / (id + ext), ec)) return true;
-    }
-  }
-  return false;
-}
 
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n");
@@ -302,6 +311,7 @@ std::string serialize(const InputSet& set) {
   put(out, std::to_string(set.links_skipped));
   put(out, std::to_string(set.broken_links));
   put(out, std::to_string(set.unlistable_folders));
+  put(out, std::to_string(set.kaggle_items_without_images));
   put(out, set.output_skipped ? "1" : "0");
   put(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
@@ -325,6 +335,7 @@ InputSet deserialize_inputs(const std::string& text) {
   set.links_skipped = std::stoull(take(text, pos));
   set.broken_links = std::stoull(take(text, pos));
   set.unlistable_folders = std::stoull(take(text, pos));
+  set.kaggle_items_without_images = std::stoull(take(text, pos));
   set.output_skipped = take(text, pos) == "1";
   size_t n = std::stoull(take(text, pos));
   for (size_t i = 0; i < n; ++i) {

@@ -25,8 +25,11 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   if (ec || !std::filesystem::exists(status)) throw_data(path.string(), "image file does not exist");
   if (std::filesystem::is_directory(status)) {  // a folder infer's walk could not list
     std::filesystem::directory_iterator probe(path, ec);
-    throw_data(path.string(), ec ? "a folder that cannot be listed (" + ec.message() + "): its images are not read"
-                                 : "a folder, not an image file");
+    if (ec) throw_data(path.string(), "a folder that cannot be listed (" + ec.message() + "): its images are not read");
+    std::error_code probe_ec;
+    if (std::filesystem::is_directory(path / "masks", probe_ec) && !std::filesystem::exists(path / "images", probe_ec))
+      throw_data(path.string(), "a Kaggle item with masks/ but no images/ folder: there is no image to segment");
+    throw_data(path.string(), "a folder, not an image file");
   }
   if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);

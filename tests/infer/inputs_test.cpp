@@ -7,6 +7,7 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/infer/output.hpp"
+#include "nucseg/io/image.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -200,6 +201,34 @@ TEST(Inputs, KaggleFolderBesideLooseImagesKeepsThem) {
   EXPECT_EQ(set.items[1].id, "loose_x");
   EXPECT_EQ(set.items[2].id, "top");
   EXPECT_EQ(set.mask_folders_skipped, 1u);
+}
+
+// A Kaggle item with masks/ but no images/ (hostile audit #10): its masks are not segmented as
+// images; the item folder is an input that fails, so the missing image is recorded.
+TEST(Inputs, KaggleItemWithoutImagesIsAFailureNotItsMasks) {
+  ScratchDir dir("inputs-kaggle-no-images");
+  touch(dir.path() / "ok" / "images" / "ok.png");
+  touch(dir.path() / "ok" / "masks" / "m1.png");
+  touch(dir.path() / "hx" / "masks" / "hx_masks_a.png");
+  touch(dir.path() / "hx" / "masks" / "b.png");
+  const auto set = discover_inputs(dir.path().string());
+  EXPECT_EQ(set.kind, "kaggle");
+  std::set<std::string> rel;
+  for (const auto& i : set.items) rel.insert(i.relative);
+  EXPECT_EQ(rel, (std::set<std::string>{"hx", "ok/images/ok.png"}));
+  EXPECT_EQ(set.kaggle_items_without_images, 1u);
+  EXPECT_EQ(set.mask_folders_skipped, 1u);
+  EXPECT_EQ(nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set)).kaggle_items_without_images, 1u);
+  for (const auto& i : set.items) {
+    if (i.relative != "hx") continue;
+    EXPECT_EQ(i.id, "hx");
+    try {
+      nucseg::io::read_raw_image(i.path);
+      ADD_FAILURE() << "an item folder was read as an image";
+    } catch (const nucseg::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("masks/ but no images/"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // A flat layout's root (images/ beside masks/): the images only, named as nucseg_eval names

@@ -31,6 +31,7 @@ struct InputSet {
   size_t links_skipped = 0;      // folders reached a second time through a link (loops included)
   size_t broken_links = 0;       // links to nothing with an image name: listed, they become failures
   size_t unlistable_folders = 0;  // folders below the root that cannot be listed: listed, they become failures
+  size_t kaggle_items_without_images = 0;  // Kaggle <id>/ with masks/ but no images/: listed, they become failures
   bool output_skipped = false;   // the output folder lies inside the input and was left out
 };
 
@@ -44,7 +45,9 @@ struct InputSet {
 // when it lies inside the input. Kaggle's <id>/images/<id>.png is named <id> (io::image_ids).
 // A folder below the root that cannot be listed (no permission, an I/O error) is an item of
 // its own, the folder as its path: reading it fails, so it is recorded in /failures and counts
-// towards infer.max_failed_fraction instead of its images vanishing without a word.
+// towards infer.max_failed_fraction instead of its images vanishing without a word. So is a
+// Kaggle item folder (a sibling of a folder holding <id>/images/<id>.png) with masks/ but no
+// images/: its masks are never read as images.
 // Throws Error(config, key infer.input) when the input does not exist, is `output`, holds no
 // image, or the root itself cannot be listed.
 // `list_folder` lists one folder of the walk (all its entries, or an error in `ec`); empty:
