@@ -38,7 +38,24 @@ struct Predictions {
     available.insert(ids.begin(), ids.end());
   }
   bool has(const std::string& id) const { return available.count(id) > 0; }
-  cv::Mat labels(const std::string& id) const { return io::read_segmentation_labels(file, id); }
+
+  // The labels of `id`; empty, with the id in run.missing (scored 0), when there are none. A
+  // result file that cannot be read (images/<id>.h5 damaged or deleted) is also listed in
+  // run.unreadable with its path and reason: one lost image is not the end of the evaluation,
+  // nor a silent 0.
+  cv::Mat labels_or_missing(const std::string& id, EvalRun& run) const {
+    if (has(id)) {
+      try {
+        return io::read_segmentation_labels(file, id);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::data) throw;
+        log::job().warn("eval: the prediction of {} cannot be read, scored 0: {}", id, e.what());
+        run.unreadable.push_back({id, e.context().file, e.message()});
+      }
+    }
+    run.missing.push_back(id);
+    return {};
+  }
 };
 
 // Not one truth image has a prediction: a --pred of another dataset, or ids that do not line up
@@ -127,13 +144,8 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
     matched.insert(pred_id);
     auto size = io::read_raw_image(item.image).pixels.size();  // any channel count: only the size matters
     cv::Mat truth_labels = io::read_instance_labels(item, size);
-    cv::Mat pred_labels;
-    if (predictions.has(pred_id)) {
-      pred_labels = predictions.labels(pred_id);
-    } else {
-      run.missing.push_back(item.id);
-      pred_labels = cv::Mat::zeros(size, CV_32SC1);
-    }
+    cv::Mat pred_labels = predictions.labels_or_missing(pred_id, run);
+    if (pred_labels.empty()) pred_labels = cv::Mat::zeros(size, CV_32SC1);
     pairs.push_back({item.id, {std::move(truth_labels), std::move(pred_labels)}});
   }
   return pairs;
@@ -157,9 +169,7 @@ std::vector<LabelPair> rle_pairs(const stdfs::path& truth, const stdfs::path& pr
   for (const auto& image : images) {
     matched.insert(image.id);
     const bool sized = image.height > 0;
-    cv::Mat pred_labels;
-    if (predictions.has(image.id)) pred_labels = predictions.labels(image.id);
-    else run.missing.push_back(image.id);
+    cv::Mat pred_labels = predictions.labels_or_missing(image.id, run);
     const cv::Size size = sized ? cv::Size(image.width, image.height) : pred_labels.empty() ? one_row_size(image) : pred_labels.size();
     if (pred_labels.empty()) pred_labels = cv::Mat::zeros(size, CV_32SC1);
     pairs.push_back({image.id, {decode_truth(image, size, truth.string()), std::move(pred_labels)}});
@@ -217,6 +227,7 @@ std::string report_json(const EvalRun& run, const std::string& truth, const std:
     << ",\n\"truth\": " << json_string(truth) << ",\n\"pred\": " << json_string(pred)
     << ",\n\"missing\": " << json_list(run.missing) << ",\n\"ignored\": " << json_list(run.ignored)
     << ",\n\"not_scored\": " << not_scored_json(run.not_scored)
+    << ",\n\"unreadable\": " << not_scored_json(run.unreadable)
     << ",\n\"report\": " << to_json(run.result.dataset, run.result.images) << "}\n";
   return o.str();
 }
@@ -240,9 +251,13 @@ int run_eval(const Config& config, const dist::World& world) {
                   "report {}",
                   run.result.dataset.score, run.result.images.size(), run.missing.size(), run.not_scored.size(),
                   output.string());
-  if (run.not_scored.empty()) return exit_codes::ok;
-  log::job().error("eval: {} truth image(s) could not be read and are not in the score (\"not_scored\" in {}): exit {}",
-                   run.not_scored.size(), output.string(), exit_codes::partial);
+  if (run.not_scored.empty() && run.unreadable.empty()) return exit_codes::ok;
+  if (!run.not_scored.empty())
+    log::job().error("eval: {} truth image(s) could not be read and are not in the score (\"not_scored\" in {}): exit {}",
+                     run.not_scored.size(), output.string(), exit_codes::partial);
+  if (!run.unreadable.empty())
+    log::job().error("eval: {} prediction(s) could not be read and are scored 0 (\"unreadable\" in {}): exit {}",
+                     run.unreadable.size(), output.string(), exit_codes::partial);
   return exit_codes::partial;
 }
 

@@ -194,3 +194,59 @@ TEST(EvalRun, TruthWithUnreadableMasksIsNotScoredAndListed) {
   EXPECT_EQ(nucseg::eval::run_eval(config, world()), nucseg::exit_codes::ok);
   stdfs::remove_all(root);
 }
+
+// A segmentation.h5 whose images/<id> are external links to images/<id>.h5, as nucseg_infer
+// writes it; one per-image file cut short, one deleted (hostile audit #9). Those images score 0,
+// are listed under "unreadable" naming the per-image file (not segmentation.h5:/images/<id>),
+// the others are scored, and nucseg_eval exits 3.
+TEST(EvalRun, UnreadablePerImageResultIsScoredZeroAndNamed) {
+  auto root = fresh_dir("eval_unreadable_pred");
+  const std::vector<std::string> ids = {"a", "b", "c"};
+  for (const auto& id : ids) {
+    write(root / "truth" / id / "images" / (id + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write(root / "truth" / id / "masks" / "m1.png", touching_labels() > 0);
+  }
+  const auto out = root / "out";
+  stdfs::create_directories(out / "images");
+  cv::Mat labels = touching_labels();  // one object, as the truth's single mask reads
+  labels.setTo(1, labels > 0);
+  for (const auto& id : ids) {
+    File part((out / "images" / (id + ".h5")).string(), File::Mode::create_truncate);
+    part.write("labels", nucseg::h5::Type::i32, labels.ptr(), {40, 60});
+    part.close();
+  }
+  {
+    File f((out / "segmentation.h5").string(), File::Mode::create_truncate);
+    f.create_group("index").write_strings("image_id", ids);
+    {
+      auto images = f.create_group("images");
+      for (const auto& id : ids)
+        ASSERT_GE(H5Lcreate_external(("images/" + id + ".h5").c_str(), "/", images.id(), id.c_str(), H5P_DEFAULT,
+                                     H5P_DEFAULT),
+                  0);
+    }
+    f.close();
+  }
+  stdfs::resize_file(out / "images" / "b.h5", 1000);
+  stdfs::remove(out / "images" / "c.h5");
+
+  const auto run = nucseg::eval::evaluate_prediction_file(root / "truth", out / "segmentation.h5", 1);
+  EXPECT_EQ(run.result.images.size(), 3u);
+  EXPECT_EQ(run.missing, (std::vector<std::string>{"b", "c"}));
+  ASSERT_EQ(run.unreadable.size(), 2u);
+  EXPECT_EQ(run.unreadable[0].id, "b");
+  EXPECT_EQ(run.unreadable[0].path, (out / "images" / "b.h5").string());
+  EXPECT_EQ(run.unreadable[1].path, (out / "images" / "c.h5").string());
+  EXPECT_NE(run.unreadable[1].reason.find("does not exist"), std::string::npos) << run.unreadable[1].reason;
+  ASSERT_EQ(run.result.images[0].first, "a");
+  EXPECT_NEAR(run.result.images[0].second.score, 1.0, 1e-9);
+  EXPECT_EQ(run.result.images[1].second.score, 0.0);
+
+  nucseg::Config config;
+  config.eval.truth = (root / "truth").string();
+  config.eval.pred = out.string();
+  config.eval.output = (root / "eval.json").string();
+  EXPECT_EQ(nucseg::eval::run_eval(config, world()), nucseg::exit_codes::partial);
+  EXPECT_NE(nucseg::fs::read_file(root / "eval.json").find("\"unreadable\": [{\"id\": \"b\""), std::string::npos);
+  stdfs::remove_all(root);
+}

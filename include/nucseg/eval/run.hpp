@@ -39,6 +39,7 @@ struct EvalRun {
   std::vector<std::string> missing;  // truth ids without a prediction (scored 0)
   std::vector<std::string> ignored;  // prediction ids without truth
   std::vector<NotScored> not_scored;  // truth images whose annotations could not be listed
+  std::vector<NotScored> unreadable;  // predictions whose result file could not be read (also in missing)
 };
 
 // eval.pred as given, or <folder>/segmentation.h5 when it names a folder holding one (the

@@ -11,7 +11,8 @@
 namespace nucseg::io {
 
 // images/<id>/labels of an open segmentation.h5 (an external link to images/<id>.h5) as
-// CV_32SC1. Throws Error(data) naming the file when the dataset is not 2-D.
+// CV_32SC1. Throws Error(data) naming the file when the dataset is not 2-D, and naming the
+// per-image file (the link's target) when that file is missing or cannot be read.
 cv::Mat read_segmentation_labels(const h5::File& segmentation, const std::string& id);
 
 }  // namespace nucseg::io
