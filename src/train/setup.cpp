@@ -31,7 +31,10 @@ TrainData open_train_data(const Config& config) {
     throw_config("segment.seeds", "flows follows the flow head's output: set model.flow_head = true, or use seeds = "
                                   "distance or interior");
   const auto& dir = config.data.shards;
-  if (dir.empty()) throw_config("data.shards", "is empty: set it to the folder written by nucseg_pack");
+  if (dir.empty())  // the first thing a new user meets: say what is missing, not "is empty"
+    throw_config("data.shards", "no training data given: name the shard folder nucseg_pack wrote with --shards FOLDER "
+                                "(or --set data.shards=FOLDER, or shards = \"FOLDER\" under [data] in a --config "
+                                "file); nucseg_train --help lists every option");
   if (!std::filesystem::is_directory(dir))
     throw_config("data.shards", "folder \"" + dir + "\" does not exist (run nucseg_pack first)");
   TrainData d{io::ShardDataset::open(dir), {}, {}};

@@ -73,3 +73,21 @@ TEST(TrainData, ModelClassesMustMatchTheTargetsThreeClasses) {
     }
   }
 }
+
+// nucseg_train with no arguments: the message says what is missing and how to give it, in
+// words for a new user (hostile audit #10), not "is empty".
+TEST(TrainData, NoShardsSaysWhatIsMissingAndWhereToLook) {
+  nucseg::Config config;  // data.shards left at its default, ""
+  try {
+    nucseg::train::open_train_data(config);
+    FAIL() << "training without data.shards was accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_EQ(e.context().key, "data.shards");
+    const std::string text = e.message();
+    EXPECT_EQ(text.find("is empty"), std::string::npos) << text;
+    EXPECT_NE(text.find("no training data given"), std::string::npos) << text;
+    EXPECT_NE(text.find("--shards"), std::string::npos) << text;
+    EXPECT_NE(text.find("--help"), std::string::npos) << text;
+  }
+}
