@@ -123,6 +123,9 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
     log::job().info("eval: skipped {} hidden, {} temporary and {} other file(s) (neither image nor mask) under {}", skipped.hidden,
                     skipped.temporary, skipped.others,
                     truth.string());
+  if (skipped.extra_images > 0)
+    log::job().warn("eval: {} image(s) in Kaggle <id>/images folders besides the one named <id> are not scored",
+                    skipped.extra_images);
   if (skipped.empty_mask_folders > 0)
     log::job().info("eval: {} truth image(s) with an empty masks folder, scored as images without nuclei",
                     skipped.empty_mask_folders);

@@ -130,6 +130,7 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
     auto named = std::find_if(images.begin(), images.end(), [&](const stdfs::path& p) { return p.stem() == item.id; });
     if (named != images.end()) {
       item.image = *named;
+      if (stats) stats->extra_images += images.size() - 1;  // one image per item: the others are not read
     } else if (images.size() == 1) {
       item.image = images.front();
     } else {

@@ -27,6 +27,7 @@ std::string serialize(const Inputs& in) {
   put(out, std::to_string(in.skipped.temporary));
   put(out, std::to_string(in.skipped.others));
   put(out, std::to_string(in.skipped.empty_mask_folders));
+  put(out, std::to_string(in.skipped.extra_images));
   put(out, in.skipped.output_skipped ? "1" : "0");
   put(out, std::to_string(in.items.size()));
   for (const auto& item : in.items) {
@@ -54,6 +55,7 @@ Inputs deserialize(const std::string& text) {
   in.skipped.temporary = std::stoull(take(text, pos));
   in.skipped.others = std::stoull(take(text, pos));
   in.skipped.empty_mask_folders = std::stoull(take(text, pos));
+  in.skipped.extra_images = std::stoull(take(text, pos));
   in.skipped.output_skipped = take(text, pos) == "1";
   const size_t items = std::stoull(take(text, pos));
   for (size_t i = 0; i < items; ++i) {

@@ -281,6 +281,9 @@ int run_pack(const Config& config, const dist::World& world) {
   if (in.skipped.empty_mask_folders)
     log::job().warn("pack: {} image(s) with an empty masks folder, packed as images without nuclei",
                     in.skipped.empty_mask_folders);
+  if (in.skipped.extra_images)
+    log::job().warn("pack: {} image(s) in Kaggle <id>/images folders besides the one named <id> are not packed",
+                    in.skipped.extra_images);
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
   // One run per output folder (core/lock.hpp); the lock also creates the folder.

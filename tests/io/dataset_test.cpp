@@ -289,3 +289,21 @@ TEST(Dataset, StrayFilesAreCountedAndTheOutputFolderLeftOut) {
   std::filesystem::remove_all(root);
   std::filesystem::remove_all(flat);
 }
+
+// Kaggle's <id>/images holds one image, <id>.png; other images there are left out, but counted
+// so pack and eval can say so (hostile audit #8).
+TEST(Dataset, ExtraImagesInAKaggleImagesFolderAreCounted) {
+  auto root = t::fresh_dir("kaggle-extra-images");
+  t::write_kaggle(root, 2);
+  const cv::Mat gray(8, 8, CV_8UC1, cv::Scalar(7));
+  t::write_png(root / "img00" / "images" / "other.png", gray);
+  t::write_png(root / "img00" / "images" / "third.png", gray);
+  ListingStats stats;
+  std::vector<ListingProblem> problems;
+  const auto items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, &stats);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].image, root / "img00" / "images" / "img00.png");
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(stats.extra_images, 2u);
+  std::filesystem::remove_all(root);
+}

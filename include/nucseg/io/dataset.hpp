@@ -48,6 +48,7 @@ struct ListingStats {
   size_t temporary = 0;
   size_t others = 0;  // files that are neither image nor mask (Thumbs.db, notes, _seg.npy, _cp_masks)
   size_t empty_mask_folders = 0;  // kaggle: <id>/masks folders without a mask, read as images without nuclei
+  size_t extra_images = 0;  // kaggle: files in <id>/images besides the <id>.<ext> that is read, left out
   bool output_skipped = false;    // the `exclude` folder (the tool's output) lay inside the root
 };
 
