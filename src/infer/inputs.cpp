@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fields.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
@@ -250,18 +251,6 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
   return items;
 }
 
-void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
-
-std::string take(const std::string& in, size_t& pos) {
-  size_t colon = in.find(':', pos);
-  if (colon == std::string::npos) throw_runtime("corrupt serialised input list");
-  size_t n = std::stoull(in.substr(pos, colon - pos));
-  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised input list");
-  std::string s = in.substr(colon + 1, n);
-  pos = colon + 1 + n;
-  return s;
-}
-
 }  // namespace
 
 void assign_ids(std::vector<InputItem>& items) {
@@ -302,23 +291,23 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
 
 std::string serialize(const InputSet& set) {
   std::string out;
-  put(out, set.root);
-  put(out, set.kind);
-  put(out, std::to_string(set.hidden_skipped));
-  put(out, std::to_string(set.temporary_skipped));
-  put(out, std::to_string(set.masks_skipped));
-  put(out, std::to_string(set.mask_folders_skipped));
-  put(out, std::to_string(set.links_skipped));
-  put(out, std::to_string(set.broken_links));
-  put(out, std::to_string(set.unlistable_folders));
-  put(out, std::to_string(set.kaggle_items_without_images));
-  put(out, set.output_skipped ? "1" : "0");
-  put(out, std::to_string(set.items.size()));
+  put_field(out, set.root);
+  put_field(out, set.kind);
+  put_field(out, std::to_string(set.hidden_skipped));
+  put_field(out, std::to_string(set.temporary_skipped));
+  put_field(out, std::to_string(set.masks_skipped));
+  put_field(out, std::to_string(set.mask_folders_skipped));
+  put_field(out, std::to_string(set.links_skipped));
+  put_field(out, std::to_string(set.broken_links));
+  put_field(out, std::to_string(set.unlistable_folders));
+  put_field(out, std::to_string(set.kaggle_items_without_images));
+  put_field(out, set.output_skipped ? "1" : "0");
+  put_field(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
-    put(out, item.id);
-    put(out, item.path);
-    put(out, item.relative);
-    put(out, std::to_string(item.bytes));
+    put_field(out, item.id);
+    put_field(out, item.path);
+    put_field(out, item.relative);
+    put_field(out, std::to_string(item.bytes));
   }
   return out;
 }
@@ -326,24 +315,26 @@ std::string serialize(const InputSet& set) {
 InputSet deserialize_inputs(const std::string& text) {
   InputSet set;
   size_t pos = 0;
-  set.root = take(text, pos);
-  set.kind = take(text, pos);
-  set.hidden_skipped = std::stoull(take(text, pos));
-  set.temporary_skipped = std::stoull(take(text, pos));
-  set.masks_skipped = std::stoull(take(text, pos));
-  set.mask_folders_skipped = std::stoull(take(text, pos));
-  set.links_skipped = std::stoull(take(text, pos));
-  set.broken_links = std::stoull(take(text, pos));
-  set.unlistable_folders = std::stoull(take(text, pos));
-  set.kaggle_items_without_images = std::stoull(take(text, pos));
-  set.output_skipped = take(text, pos) == "1";
-  size_t n = std::stoull(take(text, pos));
+  auto next = [&] { return take_field(text, pos, "input list"); };
+  auto count = [&] { return static_cast<size_t>(std::stoull(next())); };
+  set.root = next();
+  set.kind = next();
+  set.hidden_skipped = count();
+  set.temporary_skipped = count();
+  set.masks_skipped = count();
+  set.mask_folders_skipped = count();
+  set.links_skipped = count();
+  set.broken_links = count();
+  set.unlistable_folders = count();
+  set.kaggle_items_without_images = count();
+  set.output_skipped = next() == "1";
+  size_t n = count();
   for (size_t i = 0; i < n; ++i) {
     InputItem item;
-    item.id = take(text, pos);
-    item.path = take(text, pos);
-    item.relative = take(text, pos);
-    item.bytes = std::stoull(take(text, pos));
+    item.id = next();
+    item.path = next();
+    item.relative = next();
+    item.bytes = count();
     set.items.push_back(std::move(item));
   }
   return set;

@@ -2,6 +2,7 @@
 
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fields.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/io/hdf5.hpp"
 
@@ -9,18 +10,6 @@ namespace nucseg::infer {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
-
-std::string take(const std::string& in, size_t& pos) {
-  size_t colon = in.find(':', pos);
-  if (colon == std::string::npos) throw_runtime("corrupt serialised failure list");
-  size_t n = std::stoull(in.substr(pos, colon - pos));
-  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised failure list");
-  std::string s = in.substr(colon + 1, n);
-  pos = colon + 1 + n;
-  return s;
-}
 
 std::vector<hsize_t> dims_of(const cv::Mat& m) {
   return {static_cast<hsize_t>(m.rows), static_cast<hsize_t>(m.cols)};
@@ -44,9 +33,9 @@ void write_labels(const h5::Group& g, const cv::Mat& labels) {
 std::string serialize_failures(const std::vector<Failure>& failures) {
   std::string out;
   for (const auto& f : failures) {
-    put(out, f.image_id);
-    put(out, f.path);
-    put(out, f.reason);
+    put_field(out, f.image_id);
+    put_field(out, f.path);
+    put_field(out, f.reason);
   }
   return out;
 }
@@ -56,9 +45,9 @@ std::vector<Failure> deserialize_failures(const std::string& text) {
   size_t pos = 0;
   while (pos < text.size()) {
     Failure f;
-    f.image_id = take(text, pos);
-    f.path = take(text, pos);
-    f.reason = take(text, pos);
+    f.image_id = take_field(text, pos, "failure list");
+    f.path = take_field(text, pos, "failure list");
+    f.reason = take_field(text, pos, "failure list");
     out.push_back(std::move(f));
   }
   return out;

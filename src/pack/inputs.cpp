@@ -3,45 +3,35 @@
 #include <string>
 
 #include "nucseg/core/error.hpp"
+#include "nucseg/core/fields.hpp"
 
 namespace nucseg::pack::detail {
 namespace stdfs = std::filesystem;
 namespace {
 
-// Length-prefixed fields: the listing travels from rank 0 to the others as one string.
-void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
-std::string take(const std::string& in, size_t& pos) {
-  size_t colon = in.find(':', pos);
-  if (colon == std::string::npos) throw_runtime("corrupt serialised listing");
-  size_t n = std::stoull(in.substr(pos, colon - pos));
-  if (colon + 1 + n > in.size()) throw_runtime("corrupt serialised listing");
-  pos = colon + 1 + n;
-  return in.substr(colon + 1, n);
-}
-
 std::string serialize(const Inputs& in) {
   std::string out;
-  put(out, in.root.string());
-  put(out, io::layout_name(in.layout));
-  put(out, std::to_string(in.skipped.hidden));
-  put(out, std::to_string(in.skipped.temporary));
-  put(out, std::to_string(in.skipped.others));
-  put(out, std::to_string(in.skipped.empty_mask_folders));
-  put(out, std::to_string(in.skipped.extra_images));
-  put(out, in.skipped.output_skipped ? "1" : "0");
-  put(out, std::to_string(in.items.size()));
+  put_field(out, in.root.string());
+  put_field(out, io::layout_name(in.layout));
+  put_field(out, std::to_string(in.skipped.hidden));
+  put_field(out, std::to_string(in.skipped.temporary));
+  put_field(out, std::to_string(in.skipped.others));
+  put_field(out, std::to_string(in.skipped.empty_mask_folders));
+  put_field(out, std::to_string(in.skipped.extra_images));
+  put_field(out, in.skipped.output_skipped ? "1" : "0");
+  put_field(out, std::to_string(in.items.size()));
   for (const auto& item : in.items) {
-    put(out, item.id);
-    put(out, item.image.string());
-    put(out, io::layout_name(item.layout));
-    put(out, item.mask_folder.string());
-    put(out, std::to_string(item.masks.size()));
-    for (const auto& m : item.masks) put(out, m.string());
+    put_field(out, item.id);
+    put_field(out, item.image.string());
+    put_field(out, io::layout_name(item.layout));
+    put_field(out, item.mask_folder.string());
+    put_field(out, std::to_string(item.masks.size()));
+    for (const auto& m : item.masks) put_field(out, m.string());
   }
-  put(out, std::to_string(in.problems.size()));
+  put_field(out, std::to_string(in.problems.size()));
   for (const auto& p : in.problems) {
-    put(out, p.path.string());
-    put(out, p.reason);
+    put_field(out, p.path.string());
+    put_field(out, p.reason);
   }
   return out;
 }
@@ -49,30 +39,32 @@ std::string serialize(const Inputs& in) {
 Inputs deserialize(const std::string& text) {
   Inputs in;
   size_t pos = 0;
-  in.root = take(text, pos);
-  in.layout = io::parse_layout(take(text, pos));
-  in.skipped.hidden = std::stoull(take(text, pos));
-  in.skipped.temporary = std::stoull(take(text, pos));
-  in.skipped.others = std::stoull(take(text, pos));
-  in.skipped.empty_mask_folders = std::stoull(take(text, pos));
-  in.skipped.extra_images = std::stoull(take(text, pos));
-  in.skipped.output_skipped = take(text, pos) == "1";
-  const size_t items = std::stoull(take(text, pos));
+  auto next = [&] { return take_field(text, pos, "listing"); };
+  auto count = [&] { return static_cast<size_t>(std::stoull(next())); };
+  in.root = next();
+  in.layout = io::parse_layout(next());
+  in.skipped.hidden = count();
+  in.skipped.temporary = count();
+  in.skipped.others = count();
+  in.skipped.empty_mask_folders = count();
+  in.skipped.extra_images = count();
+  in.skipped.output_skipped = next() == "1";
+  const size_t items = count();
   for (size_t i = 0; i < items; ++i) {
     io::DatasetItem item;
-    item.id = take(text, pos);
-    item.image = take(text, pos);
-    item.layout = io::parse_layout(take(text, pos));
-    item.mask_folder = take(text, pos);
-    const size_t masks = std::stoull(take(text, pos));
-    for (size_t k = 0; k < masks; ++k) item.masks.emplace_back(take(text, pos));
+    item.id = next();
+    item.image = next();
+    item.layout = io::parse_layout(next());
+    item.mask_folder = next();
+    const size_t masks = count();
+    for (size_t k = 0; k < masks; ++k) item.masks.emplace_back(next());
     in.items.push_back(std::move(item));
   }
-  const size_t problems = std::stoull(take(text, pos));
+  const size_t problems = count();
   for (size_t i = 0; i < problems; ++i) {
     io::ListingProblem p;
-    p.path = take(text, pos);
-    p.reason = take(text, pos);
+    p.path = next();
+    p.reason = next();
     in.problems.push_back(std::move(p));
   }
   return in;
@@ -129,15 +121,16 @@ Inputs shared_inputs(const PackConfig& pc, const dist::World& world) {
       text = "ok" + serialize(list_inputs(pc));
     } catch (const Error& e) {
       text = std::string(e.kind() == ErrorKind::config ? "ec" : "er");
-      put(text, e.context().key);
-      put(text, e.context().file);
-      put(text, e.message());
+      put_field(text, e.context().key);
+      put_field(text, e.context().file);
+      put_field(text, e.message());
     }
   }
   world.broadcast(text);
   if (text.compare(0, 2, "ok") == 0) return deserialize(text.substr(2));
   size_t pos = 2;
-  const auto key = take(text, pos), file = take(text, pos), message = take(text, pos);
+  const auto key = take_field(text, pos, "listing"), file = take_field(text, pos, "listing"),
+             message = take_field(text, pos, "listing");
   if (text[1] == 'c') throw_config(key, message);
   throw_runtime(message, file.empty() ? pc.input : file);  // the file rank 0's error named
 }

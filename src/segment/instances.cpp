@@ -283,10 +283,9 @@ cv::Mat instances_from_evidence(const ClassEvidence& evidence) {
   cv::Mat labels = grow_instances(evidence.foreground, evidence.interior, evidence.border, evidence.distance,
                                   evidence.params, evidence.flow_y, evidence.flow_x);
   // After the seeding's own clean-up: an object is judged whole, its filled holes included.
-  if (!evidence.confidence.empty()) {
-    remove_unsure_objects(labels, evidence.confidence, evidence.params.min_confidence);
+  if (!evidence.confidence.empty() &&
+      remove_unsure_objects(labels, evidence.confidence, evidence.params.min_confidence) > 0)
     relabel_sequential(labels);
-  }
   return labels;
 }
 

@@ -149,9 +149,9 @@ void remove_ragged_objects(cv::Mat& labels, double min_solidity) {
     if (lab[i] > 0 && drop[static_cast<size_t>(lab[i])]) lab[i] = 0;
 }
 
-void remove_unsure_objects(cv::Mat& labels, const cv::Mat& confidence, double min_mean) {
+int remove_unsure_objects(cv::Mat& labels, const cv::Mat& confidence, double min_mean) {
   require_labels(labels, "remove_unsure_objects");
-  if (min_mean <= 0.0 || labels.empty()) return;
+  if (min_mean <= 0.0 || labels.empty()) return 0;
   if (confidence.type() != CV_8UC1 || confidence.size() != labels.size())
     throw_runtime("remove_unsure_objects: confidence must be CV_8UC1 of the labels' size");
   const int top = max_label(labels);
@@ -168,13 +168,18 @@ void remove_unsure_objects(cv::Mat& labels, const cv::Mat& confidence, double mi
   // Integer comparison: sum / area < min_mean * 255.
   const double bar = min_mean * 255.0;
   std::vector<uint8_t> drop(static_cast<size_t>(top) + 1, 0);
-  for (size_t l = 1; l < area.size(); ++l)
+  int dropped = 0;
+  for (size_t l = 1; l < area.size(); ++l) {
     drop[l] = area[l] > 0 && static_cast<double>(sum[l]) < bar * static_cast<double>(area[l]);
+    dropped += drop[l];
+  }
+  if (dropped == 0) return 0;
   for (int r = 0; r < labels.rows; ++r) {
     int32_t* lab = labels.ptr<int32_t>(r);
     for (int c = 0; c < labels.cols; ++c)
       if (lab[c] > 0 && drop[static_cast<size_t>(lab[c])]) lab[c] = 0;
   }
+  return dropped;
 }
 
 void fill_holes(cv::Mat& labels) {

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <unistd.h>
 
+#include "../dist/single_rank_world.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
@@ -151,14 +152,7 @@ TEST(EvalRun, PredictionFolderMeansItsSegmentationH5) {
 
 namespace {
 
-const nucseg::dist::World& world() {
-  static int argc = 0;
-  static char** argv = nullptr;
-  static nucseg::dist::World w(&argc, &argv);
-  static bool logging = (nucseg::log::init(0, 1, "error"), true);
-  (void)logging;
-  return w;
-}
+const nucseg::dist::World& world() { return nucseg::testing::single_rank_world(); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "../io/test_util.hpp"
+#include "../dist/single_rank_world.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/lock.hpp"
 #include "nucseg/core/logging.hpp"
@@ -15,14 +16,7 @@ using nucseg::Config;
 
 namespace {
 
-const nucseg::dist::World& world() {
-  static int argc = 0;
-  static char** argv = nullptr;
-  static nucseg::dist::World w(&argc, &argv);
-  static bool logging = (nucseg::log::init(0, 1, "error"), true);
-  (void)logging;
-  return w;
-}
+const nucseg::dist::World& world() { return nucseg::testing::single_rank_world(); }
 
 Config pack_config(const std::filesystem::path& in, const std::filesystem::path& out) {
   Config c;

@@ -57,17 +57,17 @@ TEST(RemoveUnsureObjects, DropsObjectsBelowTheMeanConfidence) {
   conf(cv::Rect(0, 10, 30, 10)).setTo(255);  // background pixels do not count
 
   cv::Mat kept = labels.clone();
-  remove_unsure_objects(kept, conf, 0.75);
+  EXPECT_EQ(remove_unsure_objects(kept, conf, 0.75), 1);
   EXPECT_EQ(cv::countNonZero(kept == 1), 100);
   EXPECT_EQ(cv::countNonZero(kept == 2), 100);
   EXPECT_EQ(cv::countNonZero(kept == 3), 0);
   EXPECT_EQ(cv::countNonZero(kept), 200);
 
   kept = labels.clone();
-  remove_unsure_objects(kept, conf, 0.79);  // above 200 / 255: only the background stays
+  EXPECT_EQ(remove_unsure_objects(kept, conf, 0.79), 3);  // above 200 / 255: only the background stays
   EXPECT_EQ(cv::countNonZero(kept), 0);
   kept = labels.clone();
-  remove_unsure_objects(kept, conf, 0.0);  // off
+  EXPECT_EQ(remove_unsure_objects(kept, conf, 0.0), 0);  // off
   EXPECT_EQ(cv::countNonZero(kept != labels), 0);
   EXPECT_THROW(remove_unsure_objects(kept, cv::Mat::zeros(20, 29, CV_8UC1), 0.75), nucseg::Error);
   EXPECT_THROW(remove_unsure_objects(kept, cv::Mat::zeros(20, 30, CV_32FC1), 0.75), nucseg::Error);

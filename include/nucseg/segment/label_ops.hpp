@@ -28,9 +28,9 @@ void remove_small_objects(cv::Mat& labels, int min_area);
 void remove_ragged_objects(cv::Mat& labels, double min_solidity);
 
 // Sets objects whose mean of confidence (CV_8UC1, 0..255 read as 0..1; the size of labels) over
-// their pixels is below min_mean to 0; min_mean <= 0 keeps every object. Memory as
-// remove_small_objects'.
-void remove_unsure_objects(cv::Mat& labels, const cv::Mat& confidence, double min_mean);
+// their pixels is below min_mean to 0 and returns how many; min_mean <= 0 keeps every object.
+// Memory as remove_small_objects'.
+int remove_unsure_objects(cv::Mat& labels, const cv::Mat& confidence, double min_mean);
 
 // Fills background regions (4-connected) that do not touch the image edge and border exactly
 // one object with that object's label.
