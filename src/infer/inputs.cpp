@@ -79,17 +79,10 @@ bool looks_kaggle(const stdfs::path& root) {
 // annotations or results, not inputs. A Kaggle item (<id>/ beside other items) with masks/ but
 // no images/ is an input that fails, its folder as the path: its masks are never segmented as
 // images. Everything left out is counted for the log.
-std::vector<stdfs::directory_entry> list_folder(const stdfs::path& dir, std::error_code& ec) {
-  std::vector<stdfs::directory_entry> out;
-  stdfs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) out.push_back(*it);
-  return out;
-}
-
 class FolderWalk {
  public:
   FolderWalk(const stdfs::path& root, const stdfs::path& exclude, InputSet& set, FolderLister list)
-      : root_(root), set_(set), list_(list ? std::move(list) : FolderLister(list_folder)) {
+      : root_(root), set_(set), list_(list ? std::move(list) : FolderLister(io::list_folder)) {
     if (!exclude.empty()) exclude_ = canonical_or_normal(exclude).string();
     std::error_code flat_ec;
     // A flat layout's root (images/ beside masks/): its images are named relative to images/,
@@ -117,7 +110,7 @@ class FolderWalk {
     if (depth > kMaxDepth) throw_config(kKey, "folders nested deeper than " + std::to_string(kMaxDepth) + " levels at " + dir.string());
     std::error_code ec;
     const auto entries = list_(dir, ec);
-    if (ec && depth == 0) throw_config(kKey, "cannot list " + dir.string() + ": " + ec.message());
+    if (ec && depth == 0) throw_config(kKey, "input folder " + dir.string() + " cannot be read (" + ec.message() + ")");
     if (ec) {  // the folder is the input that failed: reading it says why (io::read_raw_image)
       ++set_.unlistable_folders;
       add(dir);
@@ -280,7 +273,10 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
     set.kind = "list";
     set.items = read_list(root);
   } else {
-    throw_config(kKey, "input does not exist: " + input);
+    // Under a folder that may not be searched it is unreadable, not missing (io::folder_problem).
+    const auto problem = io::folder_problem(root, "input");
+    throw_config(kKey, (problem.empty() || problem == "input is not a folder" ? "input does not exist" : problem) +
+                           ": " + input);
   }
   if (set.items.empty()) throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input);
   std::sort(set.items.begin(), set.items.end(),

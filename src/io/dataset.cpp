@@ -33,34 +33,34 @@ bool skipped(const stdfs::path& p, ListingStats* stats) {
   return false;
 }
 
+// "folder cannot be read (Permission denied)": a folder the system would not list, named as
+// folder_problem names one it would not even examine.
+std::string unlistable(const std::error_code& ec) { return "folder cannot be read (" + ec.message() + ")"; }
+
 // Regular, non-hidden files with an image extension directly in `dir`, sorted by name; other
 // files (Thumbs.db, README.txt, Cellpose's _seg.npy) are counted in stats->others, so that a
 // stray file neither rejects the image beside it nor reads as an image without a mask.
 // Failures are returned as text.
-std::vector<stdfs::path> files_in(const stdfs::path& dir, std::string* failure, ListingStats* stats) {
+std::vector<stdfs::path> files_in(const stdfs::path& dir, const FolderLister& list, std::string* failure,
+                                  ListingStats* stats) {
   std::vector<stdfs::path> out;
+  *failure = folder_problem(dir);  // a folder that cannot be examined says why: not "missing"
+  if (!failure->empty()) return out;
   std::error_code ec;
-  const auto status = stdfs::status(dir, ec);
-  if (!stdfs::is_directory(status)) {
-    // A folder that cannot be examined (no permission on its parent) says why: not "missing".
-    if (status.type() == stdfs::file_type::not_found) *failure = "folder does not exist";
-    else *failure = ec ? "cannot read folder: " + ec.message() : "not a folder";
+  const auto entries = list(dir, ec);
+  if (ec) {
+    *failure = unlistable(ec);
     return out;
   }
-  stdfs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    if (skipped(it->path(), stats)) continue;
+  for (const auto& entry : entries) {
+    if (skipped(entry.path(), stats)) continue;
     std::error_code fec;
-    if (!it->is_regular_file(fec)) continue;
-    if (has_image_extension(it->path())) {
-      out.push_back(it->path());
+    if (!entry.is_regular_file(fec)) continue;
+    if (has_image_extension(entry.path())) {
+      out.push_back(entry.path());
     } else if (stats) {
       ++stats->others;
     }
-  }
-  if (ec) {
-    *failure = "cannot list folder: " + ec.message();
-    return {};
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -103,25 +103,25 @@ bool excluded(const stdfs::path& dir, const stdfs::path& exclude, ListingStats* 
   return true;
 }
 
-std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path& exclude,
+std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path& exclude, const FolderLister& list,
                                      std::vector<ListingProblem>* problems, ListingStats* stats) {
   std::vector<DatasetItem> items;
   std::error_code ec;
   std::vector<stdfs::path> dirs;
-  stdfs::directory_iterator it(root, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
+  const auto entries = list(root, ec);
+  if (ec) throw_data(root.string(), "dataset root " + unlistable(ec));
+  for (const auto& entry : entries) {
     std::error_code dec;
-    if (!skipped(it->path(), stats) && it->is_directory(dec) && !excluded(it->path(), exclude, stats))
-      dirs.push_back(it->path());
+    if (!skipped(entry.path(), stats) && entry.is_directory(dec) && !excluded(entry.path(), exclude, stats))
+      dirs.push_back(entry.path());
   }
-  if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
   std::sort(dirs.begin(), dirs.end());
   for (const auto& dir : dirs) {
     DatasetItem item;
     item.id = dir.filename().string();
     item.layout = DatasetLayout::kaggle;
     std::string failure;
-    auto images = files_in(dir / "images", &failure, stats);
+    auto images = files_in(dir / "images", list, &failure, stats);
     if (!failure.empty()) {
       report(problems, dir / "images", failure);
       continue;
@@ -139,7 +139,7 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
       continue;
     }
     item.mask_folder = dir / "masks";
-    item.masks = files_in(item.mask_folder, &failure, stats);
+    item.masks = files_in(item.mask_folder, list, &failure, stats);
     if (!failure.empty()) {
       report(problems, item.mask_folder, failure);
       continue;
@@ -147,11 +147,11 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
     // A masks folder that exists and holds no file at all says "no nuclei here" (a background
     // tile); one whose only files are not images (.bmp, .npy masks) is not read as empty truth.
     if (item.masks.empty()) {
-      std::error_code any_ec;
+      std::error_code any_ec;  // listed a moment ago: an error now leaves it an empty folder
       bool other_files = false;
-      for (stdfs::directory_iterator f(item.mask_folder, any_ec), fend; !any_ec && f != fend; f.increment(any_ec)) {
+      for (const auto& f : list(item.mask_folder, any_ec)) {
         std::error_code kind;
-        if (!skipped(f->path(), nullptr) && f->is_regular_file(kind)) other_files = true;
+        if (!skipped(f.path(), nullptr) && f.is_regular_file(kind)) other_files = true;
       }
       if (other_files) {
         report(problems, item.mask_folder, "masks folder holds no image files (.png .tif .tiff .jpg .jpeg) but other files");
@@ -167,10 +167,11 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
 // flat: <root>/<images_dir> and <root>/<masks_dir>; paired: both in <root> (images_dir and
 // masks_dir unused), x.tif beside x_masks.tif as Cellpose trains.
 std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir,
-                                   bool paired, std::vector<ListingProblem>* problems, ListingStats* stats) {
+                                   bool paired, const FolderLister& list, std::vector<ListingProblem>* problems,
+                                   ListingStats* stats) {
   std::string failure;
   const stdfs::path image_folder = paired ? root : root / images_dir;
-  auto images = files_in(image_folder, &failure, stats);
+  auto images = files_in(image_folder, list, &failure, stats);
   if (!failure.empty()) throw_data(image_folder.string(), failure);
   std::vector<stdfs::path> masks;
   if (paired) {
@@ -188,7 +189,7 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
     }
     images = std::move(kept);
   } else {
-    masks = files_in(root / masks_dir, &failure, stats);
+    masks = files_in(root / masks_dir, list, &failure, stats);
     if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
   }
   const auto masks_by_stem = masks_by_image_stem(masks);
@@ -219,21 +220,35 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
   return items;
 }
 
-std::vector<DatasetItem> list_images_only(const stdfs::path& root, const stdfs::path& exclude,
-                                          std::vector<ListingProblem>* problems, ListingStats* stats) {
-  std::vector<stdfs::path> rel;
+// The images below `dir`, relative to `root`, appended to `rel`. Linked folders are not
+// followed (no loops to guard against). A folder that cannot be listed is a problem, not an
+// empty folder: its images would otherwise vanish from the listing without a word.
+void walk_images(const stdfs::path& root, const stdfs::path& dir, const stdfs::path& exclude, const FolderLister& list,
+                 std::vector<ListingProblem>* problems, ListingStats* stats, std::vector<stdfs::path>& rel) {
   std::error_code ec;
-  stdfs::recursive_directory_iterator it(root, stdfs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
+  const auto entries = list(dir, ec);
+  if (ec) {
+    report(problems, dir, unlistable(ec));
+    return;
+  }
+  for (const auto& entry : entries) {
+    const auto& path = entry.path();
+    if (skipped(path, stats)) continue;
     std::error_code fec;
-    if (skipped(it->path(), stats) || (it->is_directory(fec) && excluded(it->path(), exclude, stats))) {
-      if (it->is_directory(fec)) it.disable_recursion_pending();
+    if (stdfs::is_directory(entry.symlink_status(fec))) {
+      if (!excluded(path, exclude, stats)) walk_images(root, path, exclude, list, problems, stats, rel);
       continue;
     }
-    if (it->is_regular_file(fec) && !has_image_extension(it->path()) && stats) ++stats->others;
-    if (it->is_regular_file(fec) && has_image_extension(it->path())) rel.push_back(it->path().lexically_relative(root));
+    if (!entry.is_regular_file(fec)) continue;
+    if (has_image_extension(path)) rel.push_back(path.lexically_relative(root));
+    else if (stats) ++stats->others;
   }
-  if (ec) report(problems, root, "cannot walk folder: " + ec.message());
+}
+
+std::vector<DatasetItem> list_images_only(const stdfs::path& root, const stdfs::path& exclude, const FolderLister& list,
+                                          std::vector<ListingProblem>* problems, ListingStats* stats) {
+  std::vector<stdfs::path> rel;
+  walk_images(root, root, exclude, list, problems, stats, rel);
   std::sort(rel.begin(), rel.end());
   // Ids come from the relative path without extension, made safe for file names; a clash
   // (a/b.png vs a_b.png, x.png vs x.tif) falls back to the full name, then to a hash suffix.
@@ -279,16 +294,16 @@ DatasetLayout parse_layout(const std::string& name) {
 }
 
 DatasetLayout detect_layout(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir) {
+  const auto problem = folder_problem(root, "dataset root");
+  if (!problem.empty()) throw_data(root.string(), problem);
   std::error_code ec;
-  if (!stdfs::is_directory(root, ec))
-    throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
   if (stdfs::is_directory(root / images_dir, ec) && stdfs::is_directory(root / masks_dir, ec)) return DatasetLayout::flat;
   stdfs::directory_iterator it(root, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code dec;
     if (it->is_directory(dec) && stdfs::is_directory(it->path() / "images", dec)) return DatasetLayout::kaggle;
   }
-  if (ec) throw_data(root.string(), "cannot list dataset root: " + ec.message());
+  if (ec) throw_data(root.string(), "dataset root " + unlistable(ec));
   std::error_code fec;
   for (stdfs::directory_iterator f(root, fec), fend; !fec && f != fend; f.increment(fec)) {
     std::error_code kind;
@@ -339,15 +354,15 @@ bool is_paired_mask(const stdfs::path& file) {
 
 std::vector<DatasetItem> list_dataset(const stdfs::path& root, DatasetLayout layout, const std::string& images_dir,
                                       const std::string& masks_dir, std::vector<ListingProblem>* problems,
-                                      ListingStats* stats, const stdfs::path& exclude) {
-  std::error_code ec;
-  if (!stdfs::is_directory(root, ec))
-    throw_data(root.string(), stdfs::exists(root, ec) ? "dataset root is not a folder" : "dataset root does not exist");
+                                      ListingStats* stats, const stdfs::path& exclude, const FolderLister& list_folder) {
+  const auto problem = folder_problem(root, "dataset root");
+  if (!problem.empty()) throw_data(root.string(), problem);
+  const FolderLister list = list_folder ? list_folder : FolderLister(io::list_folder);
   switch (layout) {
-    case DatasetLayout::kaggle: return list_kaggle(root, exclude, problems, stats);
-    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, false, problems, stats);
-    case DatasetLayout::paired: return list_flat(root, images_dir, masks_dir, true, problems, stats);
-    case DatasetLayout::images_only: return list_images_only(root, exclude, problems, stats);
+    case DatasetLayout::kaggle: return list_kaggle(root, exclude, list, problems, stats);
+    case DatasetLayout::flat: return list_flat(root, images_dir, masks_dir, false, list, problems, stats);
+    case DatasetLayout::paired: return list_flat(root, images_dir, masks_dir, true, list, problems, stats);
+    case DatasetLayout::images_only: return list_images_only(root, exclude, list, problems, stats);
   }
   return {};
 }

@@ -22,10 +22,12 @@ enum class Format { png, jpeg, tiff };
 std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   std::error_code ec;
   auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) throw_data(path.string(), "image file does not exist");
+  if (status.type() == std::filesystem::file_type::not_found) throw_data(path.string(), "image file does not exist");
+  // A folder above it that may not be searched: the file may well be there.
+  if (ec) throw_data(path.string(), "image file cannot be read (" + ec.message() + ")");
   if (std::filesystem::is_directory(status)) {  // a folder infer's walk could not list
     std::filesystem::directory_iterator probe(path, ec);
-    if (ec) throw_data(path.string(), "a folder that cannot be listed (" + ec.message() + "): its images are not read");
+    if (ec) throw_data(path.string(), "a folder that cannot be read (" + ec.message() + "): its images are not read");
     std::error_code probe_ec;
     if (std::filesystem::is_directory(path / "masks", probe_ec) && !std::filesystem::exists(path / "images", probe_ec))
       throw_data(path.string(), "a Kaggle item with masks/ but no images/ folder: there is no image to segment");

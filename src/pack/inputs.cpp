@@ -93,8 +93,8 @@ Inputs list_inputs(const PackConfig& pc) {
   std::error_code ec;
   Inputs in;
   in.root = stdfs::absolute(pc.input, ec).lexically_normal();
-  if (ec || !stdfs::is_directory(in.root, ec))
-    throw_config("pack.input", "input root '" + pc.input + "' does not exist or is not a folder");
+  const auto problem = io::folder_problem(in.root, "input root '" + pc.input + "'");  // "cannot be read": not missing
+  if (!problem.empty()) throw_config("pack.input", problem);
   in.layout = pc.layout == "auto" ? io::detect_layout(in.root, pc.images_dir, pc.masks_dir) : io::parse_layout(pc.layout);
   if (in.layout == io::DatasetLayout::flat) require_flat_folders(pc, in.root);
   if (in.layout == io::DatasetLayout::images_only)

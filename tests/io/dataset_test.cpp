@@ -223,9 +223,50 @@ TEST(Dataset, FolderThatCannotBeExaminedIsNotCalledMissing) {
   const std::string too_long(300, 'x');
   auto msg = data_error([&] { list_dataset(root, DatasetLayout::flat, too_long, "masks"); });
   EXPECT_EQ(msg.find("does not exist"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("cannot read folder: File name too long"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("folder cannot be read (File name too long)"), std::string::npos) << msg;
   msg = data_error([&] { list_dataset(root, DatasetLayout::flat, "imgs", "masks"); });
   EXPECT_NE(msg.find("folder does not exist"), std::string::npos) << msg;
+  msg = data_error([&] { list_dataset(root / too_long, DatasetLayout::flat); });
+  EXPECT_NE(msg.find("dataset root cannot be read (File name too long)"), std::string::npos) << msg;
+  std::filesystem::remove_all(root);
+}
+
+// A folder the system will not list (EACCES injected: root reads every folder) is a listing
+// problem, named with the reason, never an empty folder whose images vanish: a Kaggle item's
+// images/ and a subfolder of the images_only walk alike.
+TEST(Dataset, FolderThatCannotBeListedIsAProblem) {
+  auto root = t::fresh_dir("unlistable");
+  t::write_kaggle(root, 2);
+  const cv::Mat px(4, 4, CV_8UC3, cv::Scalar(9, 9, 9));
+  t::write_png(root / "plateB" / "B01.png", px);
+  const auto denied = [](const std::string& name) {
+    return [name](const std::filesystem::path& dir, std::error_code& ec) {
+      if (dir.filename() == name) {
+        ec = std::make_error_code(std::errc::permission_denied);
+        return std::vector<std::filesystem::directory_entry>{};
+      }
+      return list_folder(dir, ec);
+    };
+  };
+  std::vector<ListingProblem> problems;
+  auto items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, nullptr, {}, denied("images"));
+  EXPECT_TRUE(items.empty());
+  ASSERT_EQ(problems.size(), 3u);  // img00, img01 and plateB (which has no images/ at all)
+  EXPECT_EQ(problems[0].path, root / "img00" / "images");
+  EXPECT_EQ(problems[0].reason, "folder cannot be read (Permission denied)");
+
+  const auto tree = root / "plateB";
+  t::write_png(tree / "plateA" / "A01.png", px);
+  problems.clear();
+  items = list_dataset(tree, DatasetLayout::images_only, "images", "masks", &problems, nullptr, {}, denied("plateA"));
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].id, "B01");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, tree / "plateA");
+  EXPECT_EQ(problems[0].reason, "folder cannot be read (Permission denied)");
+  auto msg = data_error([&] { list_dataset(tree, DatasetLayout::images_only, "images", "masks", nullptr, nullptr, {},
+                                           denied("plateA")); });
+  EXPECT_NE(msg.find("plateA"), std::string::npos) << msg;
   std::filesystem::remove_all(root);
 }
 

@@ -108,6 +108,9 @@ TEST(Image, BadFilesAreDataErrorsNamingFileAndReason) {
   expect_rejected(dir / "corrupt.png", "corrupt");
   std::filesystem::create_directories(dir / "folder.png");
   expect_rejected(dir / "folder.png", "a folder, not an image file");  // infer lists an unlistable folder as an input
+  // One that cannot be examined is not "missing" (EACCES for nobody; ENAMETOOLONG, which root meets too).
+  expect_rejected(dir / std::string(300, 'x') / "a.png", "image file cannot be read (File name too long)");
+  expect_rejected(dir / "gone.png", "image file does not exist");
   std::filesystem::remove_all(dir);
 }
 

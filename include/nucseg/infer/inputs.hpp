@@ -6,10 +6,10 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <string>
-#include <system_error>
 #include <vector>
+
+#include "nucseg/io/folder_listing.hpp"
 
 namespace nucseg::infer {
 
@@ -51,10 +51,8 @@ struct InputSet {
 // Throws Error(config, key infer.input) when the input does not exist, is `output`, holds no
 // image, or the root itself cannot be listed.
 // `list_folder` lists one folder of the walk (all its entries, or an error in `ec`); empty:
-// std::filesystem::directory_iterator. Tests inject listing errors through it (as root every
-// folder is readable).
-using FolderLister =
-    std::function<std::vector<std::filesystem::directory_entry>(const std::filesystem::path& dir, std::error_code& ec)>;
+// io::list_folder. Tests inject listing errors through it (as root every folder is readable).
+using FolderLister = io::FolderLister;
 InputSet discover_inputs(const std::string& input, const std::string& output = {}, const FolderLister& list_folder = {});
 
 // Assigns InputItem::id from InputItem::relative for every item with io::image_ids (shared with

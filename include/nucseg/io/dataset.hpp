@@ -18,6 +18,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "nucseg/io/folder_listing.hpp"
 #include "nucseg/io/mask.hpp"
 
 namespace nucseg::io {
@@ -35,7 +36,8 @@ struct DatasetItem {
   std::filesystem::path mask_folder;         // kaggle: <id>/masks (named when it is empty)
 };
 
-// An input that could not even be listed (unreadable folder, duplicate id, missing mask).
+// An input that could not even be listed (a folder that cannot be read, a duplicate id, a
+// missing mask).
 struct ListingProblem {
   std::filesystem::path path;
   std::string reason;
@@ -54,7 +56,8 @@ struct ListingStats {
 
 // flat when <root>/<images_dir> and <root>/<masks_dir> are folders; kaggle when some
 // <root>/<id>/images folder exists; paired when an image in <root> is the mask of another
-// (is_paired_mask); images_only otherwise. Error(data) when root is not a folder.
+// (is_paired_mask); images_only otherwise. Error(data) when root is not a folder or cannot be
+// read (folder_problem).
 DatasetLayout detect_layout(const std::filesystem::path& root, const std::string& images_dir = "images",
                             const std::string& masks_dir = "masks");
 
@@ -68,15 +71,19 @@ std::string mask_suffix_stem(const std::string& stem, int* rank = nullptr);
 bool is_paired_mask(const std::filesystem::path& file);
 
 // Items sorted by id. Inputs that cannot be listed go to `problems` when given, otherwise the
-// first one raises Error(data) naming the path. Hidden files (".name"), the tools' temporaries
-// and files without an image extension are skipped and counted in `stats` when given, so a
-// stray Thumbs.db or README neither rejects an image nor reads as one; an image-named file
-// that cannot be read is still reported by the reader. `exclude` (kaggle and images_only): a
-// folder below the root that is not data, the tool's own output (stats->output_skipped).
+// first one raises Error(data) naming the path; a folder the system will not list (a Kaggle
+// item, a folder of the images_only walk) is one of them, "folder cannot be read (Permission
+// denied)", never an empty folder. Hidden files (".name"), the tools' temporaries and files
+// without an image extension are skipped and counted in `stats` when given, so a stray
+// Thumbs.db or README neither rejects an image nor reads as one; an image-named file that
+// cannot be read is still reported by the reader. `exclude` (kaggle and images_only): a folder
+// below the root that is not data, the tool's own output (stats->output_skipped). The
+// images_only walk does not follow linked folders. `list_folder` lists each folder (empty:
+// io::list_folder); tests inject listing errors through it.
 std::vector<DatasetItem> list_dataset(const std::filesystem::path& root, DatasetLayout layout,
                                       const std::string& images_dir = "images", const std::string& masks_dir = "masks",
                                       std::vector<ListingProblem>* problems = nullptr, ListingStats* stats = nullptr,
-                                      const std::filesystem::path& exclude = {});
+                                      const std::filesystem::path& exclude = {}, const FolderLister& list_folder = {});
 
 // Instance labels (CV_32SC1, 0 background, 1..N) of an item whose image has size `expected`.
 // kaggle: non-empty masks in file-name order become 1..N (on overlap the first mask keeps the
