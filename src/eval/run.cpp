@@ -126,6 +126,8 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
   if (skipped.extra_images > 0)
     log::job().warn("eval: {} image(s) in Kaggle <id>/images folders besides the one named <id> are not scored",
                     skipped.extra_images);
+  if (skipped.not_regular.count > 0)
+    log::job().warn("eval: under {} skipped {} (not opened)", truth.string(), skipped.not_regular.text());
   if (skipped.empty_mask_folders > 0)
     log::job().info("eval: {} truth image(s) with an empty masks folder, scored as images without nuclei",
                     skipped.empty_mask_folders);

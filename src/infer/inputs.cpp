@@ -132,7 +132,10 @@ class FolderWalk {
         add(path);
         continue;
       }
-      if (!stdfs::is_regular_file(status)) continue;
+      if (!stdfs::is_regular_file(status)) {  // a FIFO, a device: opening one could block for ever
+        set_.not_regular.add(path.lexically_relative(root_).generic_string());
+        continue;
+      }
       if (io::is_paired_mask(path)) {  // x_masks.png beside x.png: an annotation, not an input
         ++set_.masks_skipped;
         continue;
@@ -273,10 +276,11 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
     set.kind = "list";
     set.items = read_list(root);
   } else {
-    // Under a folder that may not be searched it is unreadable, not missing (io::folder_problem).
-    const auto problem = io::folder_problem(root, "input");
-    throw_config(kKey, (problem.empty() || problem == "input is not a folder" ? "input does not exist" : problem) +
-                           ": " + input);
+    // Under a folder that may not be searched it is unreadable, not missing (io::folder_problem);
+    // a FIFO or a device is not read as a list (a FIFO would block).
+    auto problem = io::folder_problem(root, "input");
+    if (problem.empty() || problem == "input is not a folder") problem = "input is neither a folder nor a regular file";
+    throw_config(kKey, problem + ": " + input);
   }
   if (set.items.empty()) throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input);
   std::sort(set.items.begin(), set.items.end(),
@@ -297,6 +301,7 @@ std::string serialize(const InputSet& set) {
   put_field(out, std::to_string(set.broken_links));
   put_field(out, std::to_string(set.unlistable_folders));
   put_field(out, std::to_string(set.kaggle_items_without_images));
+  set.not_regular.put(out);
   put_field(out, set.output_skipped ? "1" : "0");
   put_field(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
@@ -323,6 +328,7 @@ InputSet deserialize_inputs(const std::string& text) {
   set.broken_links = count();
   set.unlistable_folders = count();
   set.kaggle_items_without_images = count();
+  set.not_regular = io::NotRegularFiles::take(text, pos, "input list");
   set.output_skipped = next() == "1";
   size_t n = count();
   for (size_t i = 0; i < n; ++i) {

@@ -186,6 +186,7 @@ int run_infer(const Config& config, const dist::World& world) {
                   net_options.device, inputs.items.size(), inputs.kind, inputs.hidden_skipped,
                   inputs.temporary_skipped,
                   left_out_text(inputs), threads, world.size());
+  if (inputs.not_regular.count) log::job().warn("infer: skipped {} (not opened)", inputs.not_regular.text());
 
   // Channels and normalisation as the checkpoint's training run prepared its images.
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());

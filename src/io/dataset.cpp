@@ -37,12 +37,18 @@ bool skipped(const stdfs::path& p, ListingStats* stats) {
 // folder_problem names one it would not even examine.
 std::string unlistable(const std::error_code& ec) { return "folder cannot be read (" + ec.message() + ")"; }
 
+// An image-named entry that is no regular file (a FIFO, a device, a dead link, a folder named
+// x.png): counted under its path relative to the dataset root, never opened (a FIFO blocks).
+void not_regular(const stdfs::path& root, const stdfs::path& path, ListingStats* stats) {
+  if (stats) stats->not_regular.add(path.lexically_relative(root).generic_string());
+}
+
 // Regular, non-hidden files with an image extension directly in `dir`, sorted by name; other
 // files (Thumbs.db, README.txt, Cellpose's _seg.npy) are counted in stats->others, so that a
 // stray file neither rejects the image beside it nor reads as an image without a mask.
 // Failures are returned as text.
-std::vector<stdfs::path> files_in(const stdfs::path& dir, const FolderLister& list, std::string* failure,
-                                  ListingStats* stats) {
+std::vector<stdfs::path> files_in(const stdfs::path& root, const stdfs::path& dir, const FolderLister& list,
+                                  std::string* failure, ListingStats* stats) {
   std::vector<stdfs::path> out;
   *failure = folder_problem(dir);  // a folder that cannot be examined says why: not "missing"
   if (!failure->empty()) return out;
@@ -55,7 +61,10 @@ std::vector<stdfs::path> files_in(const stdfs::path& dir, const FolderLister& li
   for (const auto& entry : entries) {
     if (skipped(entry.path(), stats)) continue;
     std::error_code fec;
-    if (!entry.is_regular_file(fec)) continue;
+    if (!entry.is_regular_file(fec)) {  // stat() only: the entry is not opened
+      if (has_image_extension(entry.path())) not_regular(root, entry.path(), stats);
+      continue;
+    }
     if (has_image_extension(entry.path())) {
       out.push_back(entry.path());
     } else if (stats) {
@@ -121,7 +130,7 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
     item.id = dir.filename().string();
     item.layout = DatasetLayout::kaggle;
     std::string failure;
-    auto images = files_in(dir / "images", list, &failure, stats);
+    auto images = files_in(root, dir / "images", list, &failure, stats);
     if (!failure.empty()) {
       report(problems, dir / "images", failure);
       continue;
@@ -139,7 +148,7 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
       continue;
     }
     item.mask_folder = dir / "masks";
-    item.masks = files_in(item.mask_folder, list, &failure, stats);
+    item.masks = files_in(root, item.mask_folder, list, &failure, stats);
     if (!failure.empty()) {
       report(problems, item.mask_folder, failure);
       continue;
@@ -171,7 +180,7 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
                                    ListingStats* stats) {
   std::string failure;
   const stdfs::path image_folder = paired ? root : root / images_dir;
-  auto images = files_in(image_folder, list, &failure, stats);
+  auto images = files_in(root, image_folder, list, &failure, stats);
   if (!failure.empty()) throw_data(image_folder.string(), failure);
   std::vector<stdfs::path> masks;
   if (paired) {
@@ -189,7 +198,7 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
     }
     images = std::move(kept);
   } else {
-    masks = files_in(root / masks_dir, list, &failure, stats);
+    masks = files_in(root, root / masks_dir, list, &failure, stats);
     if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
   }
   const auto masks_by_stem = masks_by_image_stem(masks);
@@ -239,7 +248,10 @@ void walk_images(const stdfs::path& root, const stdfs::path& dir, const stdfs::p
       if (!excluded(path, exclude, stats)) walk_images(root, path, exclude, list, problems, stats, rel);
       continue;
     }
-    if (!entry.is_regular_file(fec)) continue;
+    if (!entry.is_regular_file(fec)) {
+      if (has_image_extension(path)) not_regular(root, path, stats);
+      continue;
+    }
     if (has_image_extension(path)) rel.push_back(path.lexically_relative(root));
     else if (stats) ++stats->others;
   }

@@ -1,5 +1,7 @@
 #include "nucseg/io/folder_listing.hpp"
 
+#include "nucseg/core/fields.hpp"
+
 namespace nucseg::io {
 namespace stdfs = std::filesystem;
 
@@ -19,6 +21,34 @@ std::string folder_problem(const stdfs::path& dir, const std::string& noun) {
   if (status.type() == stdfs::file_type::not_found) return noun + " does not exist";
   if (ec) return noun + " cannot be read (" + ec.message() + ")";
   return noun == "folder" ? "not a folder" : noun + " is not a folder";
+}
+
+void NotRegularFiles::add(const std::string& name) {
+  ++count;
+  if (names.size() < kNamed) names.push_back(name);
+}
+
+std::string NotRegularFiles::text() const {
+  if (count == 0) return {};
+  std::string out = std::to_string(count) +
+                    (count == 1 ? " entry that is not a regular file:" : " entries that are not regular files:");
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : " ") + names[i];
+  if (count > names.size()) out += ", ... (" + std::to_string(count - names.size()) + " more)";
+  return out;
+}
+
+void NotRegularFiles::put(std::string& out) const {
+  put_field(out, std::to_string(count));
+  put_field(out, std::to_string(names.size()));
+  for (const auto& name : names) put_field(out, name);
+}
+
+NotRegularFiles NotRegularFiles::take(const std::string& in, size_t& pos, const char* what) {
+  NotRegularFiles out;
+  out.count = static_cast<size_t>(std::stoull(take_field(in, pos, what)));
+  const auto named = static_cast<size_t>(std::stoull(take_field(in, pos, what)));
+  for (size_t i = 0; i < named; ++i) out.names.push_back(take_field(in, pos, what));
+  return out;
 }
 
 }  // namespace nucseg::io

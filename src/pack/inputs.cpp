@@ -18,6 +18,7 @@ std::string serialize(const Inputs& in) {
   put_field(out, std::to_string(in.skipped.others));
   put_field(out, std::to_string(in.skipped.empty_mask_folders));
   put_field(out, std::to_string(in.skipped.extra_images));
+  in.skipped.not_regular.put(out);
   put_field(out, in.skipped.output_skipped ? "1" : "0");
   put_field(out, std::to_string(in.items.size()));
   for (const auto& item : in.items) {
@@ -48,6 +49,7 @@ Inputs deserialize(const std::string& text) {
   in.skipped.others = count();
   in.skipped.empty_mask_folders = count();
   in.skipped.extra_images = count();
+  in.skipped.not_regular = io::NotRegularFiles::take(text, pos, "listing");
   in.skipped.output_skipped = next() == "1";
   const size_t items = count();
   for (size_t i = 0; i < items; ++i) {

@@ -284,6 +284,8 @@ int run_pack(const Config& config, const dist::World& world) {
   if (in.skipped.extra_images)
     log::job().warn("pack: {} image(s) in Kaggle <id>/images folders besides the one named <id> are not packed",
                     in.skipped.extra_images);
+  if (in.skipped.not_regular.count)
+    log::job().warn("pack: skipped {} (not opened)", in.skipped.not_regular.text());
   if (world.is_root())
     for (const auto& p : in.problems) log::job().warn("skipping {}: {}", p.path.string(), p.reason);
   // One run per output folder (core/lock.hpp); the lock also creates the folder.

@@ -1,7 +1,10 @@
 #include "nucseg/infer/inputs.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "nucseg/core/error.hpp"
@@ -380,6 +383,32 @@ TEST(Inputs, EmptyOrMissingInputIsAConfigError) {
       EXPECT_EQ(e.exit_code(), 2);
       EXPECT_EQ(e.context().key, "infer.input");
     }
+  }
+}
+
+// A FIFO named pipe.png and a link to /dev/zero named zero.png are counted and named, never
+// opened: opening the FIFO would block this test for ever (nobody writes to it), so the test
+// finishing is half the check. As infer.input the FIFO is refused, not read as a list.
+TEST(Inputs, EntriesThatAreNotRegularFilesAreCountedNotOpened) {
+  ScratchDir dir("inputs-fifo");
+  const auto root = dir.path() / "in";
+  touch(root / "ok.png");
+  ASSERT_EQ(::mkfifo((root / "pipe.png").c_str(), 0600), 0) << std::strerror(errno);
+  stdfs::create_directories(root / "sub");
+  stdfs::create_symlink("/dev/zero", root / "sub" / "zero.png");
+  const auto set = discover_inputs(root.string());
+  ASSERT_EQ(set.items.size(), 1u);
+  EXPECT_EQ(set.items[0].relative, "ok.png");
+  EXPECT_EQ(set.not_regular.count, 2u);
+  EXPECT_EQ(set.not_regular.text(), "2 entries that are not regular files: pipe.png, sub/zero.png");
+  const auto back = nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set));
+  EXPECT_EQ(back.not_regular.names, set.not_regular.names);
+  try {
+    discover_inputs((root / "pipe.png").string());
+    ADD_FAILURE() << "a FIFO was accepted as infer.input";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().key, "infer.input");
+    EXPECT_NE(std::string(e.what()).find("neither a folder nor a regular file"), std::string::npos) << e.what();
   }
 }
 

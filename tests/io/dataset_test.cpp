@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <set>
 
@@ -347,4 +351,46 @@ TEST(Dataset, ExtraImagesInAKaggleImagesFolderAreCounted) {
   EXPECT_TRUE(problems.empty());
   EXPECT_EQ(stats.extra_images, 2u);
   std::filesystem::remove_all(root);
+}
+
+// Image-named entries that are not regular files (a FIFO, a link to /dev/zero) are counted and
+// named, never opened: opening the FIFO would block this test for ever (nobody writes to it).
+TEST(Dataset, EntriesThatAreNotRegularFilesAreCountedNotOpened) {
+  auto root = t::fresh_dir("not-regular");
+  t::write_kaggle(root, 2);
+  ASSERT_EQ(::mkfifo((root / "img00" / "images" / "pipe.png").c_str(), 0600), 0) << std::strerror(errno);
+  ASSERT_EQ(::mkfifo((root / "img00" / "masks" / "m999.png").c_str(), 0600), 0) << std::strerror(errno);
+  std::filesystem::create_symlink("/dev/zero", root / "img01" / "masks" / "zero.png");
+  ListingStats stats;
+  std::vector<ListingProblem> problems;
+  const auto items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, &stats);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(stats.not_regular.count, 3u);
+  EXPECT_EQ(stats.not_regular.text(), "3 entries that are not regular files: img00/images/pipe.png, "
+                                      "img00/masks/m999.png, img01/masks/zero.png");
+  for (const auto& item : items) read_instance_labels(item, read_image(item.image).rgb.size());  // the masks left
+
+  ListingStats walk;
+  list_dataset(root / "img00", DatasetLayout::images_only, "images", "masks", nullptr, &walk);
+  EXPECT_EQ(walk.not_regular.count, 2u);
+  // Read directly (a list file naming it), the FIFO is refused by its type, not opened.
+  auto msg = data_error([&] { read_raw_image(root / "img00" / "images" / "pipe.png"); });
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+  std::filesystem::remove_all(root);
+}
+
+TEST(Dataset, NotRegularFilesNameTheFirstFewAndSurviveTheBroadcast) {
+  NotRegularFiles entries;
+  EXPECT_EQ(entries.text(), "");
+  entries.add("a.png");
+  EXPECT_EQ(entries.text(), "1 entry that is not a regular file: a.png");
+  for (const char* name : {"b.png", "c.png", "d.png", "e.png"}) entries.add(name);
+  EXPECT_EQ(entries.text(), "5 entries that are not regular files: a.png, b.png, c.png, ... (2 more)");
+  std::string text;
+  entries.put(text);
+  size_t pos = 0;
+  const auto back = NotRegularFiles::take(text, pos, "test");
+  EXPECT_EQ(back.text(), entries.text());
+  EXPECT_EQ(pos, text.size());
 }

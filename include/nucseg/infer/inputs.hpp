@@ -32,6 +32,7 @@ struct InputSet {
   size_t broken_links = 0;       // links to nothing with an image name: listed, they become failures
   size_t unlistable_folders = 0;  // folders below the root that cannot be listed: listed, they become failures
   size_t kaggle_items_without_images = 0;  // Kaggle <id>/ with masks/ but no images/: listed, they become failures
+  io::NotRegularFiles not_regular;  // image-named FIFOs, sockets, devices (or links to them): left out, never opened
   bool output_skipped = false;   // the output folder lies inside the input and was left out
 };
 
@@ -47,9 +48,11 @@ struct InputSet {
 // its own, the folder as its path: reading it fails, so it is recorded in /failures and counts
 // towards infer.max_failed_fraction instead of its images vanishing without a word. So is a
 // Kaggle item folder (a sibling of a folder holding <id>/images/<id>.png) with masks/ but no
-// images/: its masks are never read as images.
-// Throws Error(config, key infer.input) when the input does not exist, is `output`, holds no
-// image, or the root itself cannot be listed.
+// images/: its masks are never read as images. An image-named entry that is neither a folder
+// nor a regular file (a FIFO, a link to /dev/zero) is counted in not_regular, never opened.
+// Throws Error(config, key infer.input) when the input does not exist, cannot be read, is
+// neither a folder nor a regular file, is `output`, holds no image, or the root itself cannot
+// be listed.
 // `list_folder` lists one folder of the walk (all its entries, or an error in `ec`); empty:
 // io::list_folder. Tests inject listing errors through it (as root every folder is readable).
 using FolderLister = io::FolderLister;

@@ -44,13 +44,14 @@ struct ListingProblem {
 };
 
 // What a listing skipped on purpose: hidden names (".name", files and folders) and the tools'
-// own temporaries (fs::is_temporary_name). Callers log the counts.
+// own temporaries (fs::is_temporary_name), and more below. Callers log the counts.
 struct ListingStats {
   size_t hidden = 0;
   size_t temporary = 0;
   size_t others = 0;  // files that are neither image nor mask (Thumbs.db, notes, _seg.npy, _cp_masks)
   size_t empty_mask_folders = 0;  // kaggle: <id>/masks folders without a mask, read as images without nuclei
   size_t extra_images = 0;  // kaggle: files in <id>/images besides the <id>.<ext> that is read, left out
+  NotRegularFiles not_regular;  // image-named FIFOs, devices, dead links, folders: left out, never opened
   bool output_skipped = false;    // the `exclude` folder (the tool's output) lay inside the root
 };
 
@@ -76,7 +77,8 @@ bool is_paired_mask(const std::filesystem::path& file);
 // denied)", never an empty folder. Hidden files (".name"), the tools' temporaries and files
 // without an image extension are skipped and counted in `stats` when given, so a stray
 // Thumbs.db or README neither rejects an image nor reads as one; an image-named file that
-// cannot be read is still reported by the reader. `exclude` (kaggle and images_only): a folder
+// cannot be read is still reported by the reader, but an image-named entry that is not a
+// regular file (a FIFO, a link to /dev/zero) is only counted (stats->not_regular), never opened. `exclude` (kaggle and images_only): a folder
 // below the root that is not data, the tool's own output (stats->output_skipped). The
 // images_only walk does not follow linked folders. `list_folder` lists each folder (empty:
 // io::list_folder); tests inject listing errors through it.

@@ -1,7 +1,9 @@
 // The pieces every input walk shares (pack's and eval's dataset listing, infer's folder walk):
-// listing one folder through a seam tests can fail, and saying why a folder cannot be read.
+// listing one folder through a seam tests can fail, saying why a folder cannot be read, and
+// counting image-named entries that are not files.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -22,5 +24,22 @@ std::vector<std::filesystem::directory_entry> list_folder(const std::filesystem:
 // searched, an I/O error: not "missing"), "<noun> is not a folder" ("not a folder" for the
 // default noun); empty when it is a folder.
 std::string folder_problem(const std::filesystem::path& dir, const std::string& noun = "folder");
+
+// Entries with an image name that are not regular files (a FIFO, a socket, a device or a link to
+// one): never opened, since opening a FIFO blocks until some writer comes, but counted and the
+// first few named so the log says what was left out.
+struct NotRegularFiles {
+  static constexpr size_t kNamed = 3;
+  size_t count = 0;
+  std::vector<std::string> names;  // the first kNamed given to add()
+
+  void add(const std::string& name);
+  // "2 entries that are not regular files: pipe.png, zero.png" (", ... (N more)" past kNamed);
+  // empty when there are none.
+  std::string text() const;
+  // As fields (core/fields.hpp) in rank 0's broadcast listing; take() reads what put() wrote.
+  void put(std::string& out) const;
+  static NotRegularFiles take(const std::string& in, size_t& pos, const char* what);
+};
 
 }  // namespace nucseg::io
