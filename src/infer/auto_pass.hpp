@@ -1,8 +1,9 @@
 // Private to src/infer: infer.diameter = "auto" for one image, between its first pass at native
 // scale and its measurement. magnification.hpp has the rules (which scale, which pass to keep);
 // this is the decision around them: measure the first pass's nuclei, run a second pass at the
-// scale they ask for when it fits in memory, and keep the better of the two. The driver runs the
-// passes (RescaledPass), so this part knows nothing of tiles, ranks or tile sharing.
+// scale they ask for when it fits in memory, and keep the better of the two. The image pass
+// (image_pass.hpp) runs the passes (RescaledPass), so this part knows nothing of tiles, ranks or
+// tile sharing.
 #pragma once
 
 #include <functional>
