@@ -110,7 +110,7 @@ class FolderWalk {
     if (depth > kMaxDepth) throw_config(kKey, "folders nested deeper than " + std::to_string(kMaxDepth) + " levels at " + dir.string());
     std::error_code ec;
     const auto entries = list_(dir, ec);
-    if (ec && depth == 0) throw_config(kKey, "input folder " + dir.string() + " cannot be read (" + ec.message() + ")");
+    if (ec && depth == 0) throw_config(kKey, io::cannot_read("input folder " + dir.string(), ec));
     if (ec) {  // the folder is the input that failed: reading it says why (io::read_raw_image)
       ++set_.unlistable_folders;
       add(dir);
@@ -278,8 +278,10 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
   } else {
     // Under a folder that may not be searched it is unreadable, not missing (io::folder_problem);
     // a FIFO or a device is not read as a list (a FIFO would block).
+    std::error_code sec;
+    const auto type = stdfs::status(root, sec).type();
     auto problem = io::folder_problem(root, "input");
-    if (problem.empty() || problem == "input is not a folder") problem = "input is neither a folder nor a regular file";
+    if (!sec && type != stdfs::file_type::not_found) problem = "input is neither a folder nor a regular file";
     throw_config(kKey, problem + ": " + input);
   }
   if (set.items.empty()) throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input);

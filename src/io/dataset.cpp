@@ -35,7 +35,7 @@ bool skipped(const stdfs::path& p, ListingStats* stats) {
 
 // "folder cannot be read (Permission denied)": a folder the system would not list, named as
 // folder_problem names one it would not even examine.
-std::string unlistable(const std::error_code& ec) { return "folder cannot be read (" + ec.message() + ")"; }
+std::string unlistable(const std::error_code& ec) { return cannot_read("folder", ec); }
 
 // An image-named entry that is no regular file (a FIFO, a device, a dead link, a folder named
 // x.png): counted under its path relative to the dataset root, never opened (a FIFO blocks).
@@ -43,13 +43,21 @@ void not_regular(const stdfs::path& root, const stdfs::path& path, ListingStats*
   if (stats) stats->not_regular.add(path.lexically_relative(root).generic_string());
 }
 
+// What one folder held besides the image files files_in returns (hidden and temporary names
+// not counted): the caller decides whether an empty result means "empty".
+struct FolderRest {
+  size_t other_files = 0;  // regular files without an image extension, and other non-folders
+  size_t not_regular = 0;  // image-named entries that are no regular file (FIFO, dead link, ...)
+};
+
 // Regular, non-hidden files with an image extension directly in `dir`, sorted by name; other
 // files (Thumbs.db, README.txt, Cellpose's _seg.npy) are counted in stats->others, so that a
-// stray file neither rejects the image beside it nor reads as an image without a mask.
-// Failures are returned as text.
+// stray file neither rejects the image beside it nor reads as an image without a mask; `rest`
+// receives this folder's own counts. Failures are returned as text.
 std::vector<stdfs::path> files_in(const stdfs::path& root, const stdfs::path& dir, const FolderLister& list,
-                                  std::string* failure, ListingStats* stats) {
+                                  std::string* failure, ListingStats* stats, FolderRest* rest = nullptr) {
   std::vector<stdfs::path> out;
+  FolderRest here;
   *failure = folder_problem(dir);  // a folder that cannot be examined says why: not "missing"
   if (!failure->empty()) return out;
   std::error_code ec;
@@ -61,16 +69,24 @@ std::vector<stdfs::path> files_in(const stdfs::path& root, const stdfs::path& di
   for (const auto& entry : entries) {
     if (skipped(entry.path(), stats)) continue;
     std::error_code fec;
+    const bool image_name = has_image_extension(entry.path());
     if (!entry.is_regular_file(fec)) {  // stat() only: the entry is not opened
-      if (has_image_extension(entry.path())) not_regular(root, entry.path(), stats);
+      if (image_name) {
+        not_regular(root, entry.path(), stats);
+        ++here.not_regular;
+      } else if (!entry.is_directory(fec)) {
+        ++here.other_files;
+      }
       continue;
     }
-    if (has_image_extension(entry.path())) {
+    if (image_name) {
       out.push_back(entry.path());
-    } else if (stats) {
-      ++stats->others;
+    } else {
+      ++here.other_files;
+      if (stats) ++stats->others;
     }
   }
+  if (rest) *rest = here;
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -130,39 +146,43 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
     item.id = dir.filename().string();
     item.layout = DatasetLayout::kaggle;
     std::string failure;
-    auto images = files_in(root, dir / "images", list, &failure, stats);
+    FolderRest rest;
+    auto images = files_in(root, dir / "images", list, &failure, stats, &rest);
     if (!failure.empty()) {
       report(problems, dir / "images", failure);
       continue;
     }
-    // Kaggle names the image after its folder; otherwise accept the folder's only file.
+    // Kaggle names the image after its folder; otherwise accept the folder's only file, unless
+    // an image-named entry beside it is no regular file (it may be the image, as <id>.png).
     auto named = std::find_if(images.begin(), images.end(), [&](const stdfs::path& p) { return p.stem() == item.id; });
     if (named != images.end()) {
       item.image = *named;
       if (stats) stats->extra_images += images.size() - 1;  // one image per item: the others are not read
-    } else if (images.size() == 1) {
+    } else if (images.size() == 1 && rest.not_regular == 0) {
       item.image = images.front();
     } else {
       report(problems, dir / "images",
-             images.empty() ? "images folder is empty" : "several images and none named after the folder");
+             rest.not_regular > 0 ? "images folder holds image names that are not regular files (not opened)"
+             : images.empty()     ? "images folder is empty"
+                                  : "several images and none named after the folder");
       continue;
     }
     item.mask_folder = dir / "masks";
-    item.masks = files_in(root, item.mask_folder, list, &failure, stats);
+    item.masks = files_in(root, item.mask_folder, list, &failure, stats, &rest);
     if (!failure.empty()) {
       report(problems, item.mask_folder, failure);
       continue;
     }
-    // A masks folder that exists and holds no file at all says "no nuclei here" (a background
-    // tile); one whose only files are not images (.bmp, .npy masks) is not read as empty truth.
+    // A mask name that is no regular file (a FIFO, a dead link) is a nucleus whose mask cannot
+    // be read: the truth would be incomplete.
+    if (rest.not_regular > 0) {
+      report(problems, item.mask_folder, "masks folder holds mask names that are not regular files (not opened)");
+      continue;
+    }
+    // A masks folder that exists and holds nothing says "no nuclei here" (a background tile);
+    // one whose only files are not images (.bmp, .npy masks) is not read as empty truth.
     if (item.masks.empty()) {
-      std::error_code any_ec;  // listed a moment ago: an error now leaves it an empty folder
-      bool other_files = false;
-      for (const auto& f : list(item.mask_folder, any_ec)) {
-        std::error_code kind;
-        if (!skipped(f.path(), nullptr) && f.is_regular_file(kind)) other_files = true;
-      }
-      if (other_files) {
+      if (rest.other_files > 0) {
         report(problems, item.mask_folder, "masks folder holds no image files (.png .tif .tiff .jpg .jpeg) but other files");
         continue;
       }

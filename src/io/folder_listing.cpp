@@ -13,13 +13,17 @@ std::vector<stdfs::directory_entry> list_folder(const stdfs::path& dir, std::err
   return out;
 }
 
+std::string cannot_read(const std::string& noun, const std::error_code& ec) {
+  return noun + " cannot be read (" + ec.message() + ")";
+}
+
 std::string folder_problem(const stdfs::path& dir, const std::string& noun) {
   std::error_code ec;
   const auto status = stdfs::status(dir, ec);
   if (stdfs::is_directory(status)) return {};
   // status() reports ENOENT as not_found with an error code too: only that is "missing".
   if (status.type() == stdfs::file_type::not_found) return noun + " does not exist";
-  if (ec) return noun + " cannot be read (" + ec.message() + ")";
+  if (ec) return cannot_read(noun, ec);
   return noun == "folder" ? "not a folder" : noun + " is not a folder";
 }
 

@@ -11,6 +11,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/io/channels.hpp"
+#include "nucseg/io/folder_listing.hpp"
 #include "nucseg/io/normalize.hpp"
 #include "tiff_decoder.hpp"
 
@@ -24,10 +25,10 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
   auto status = std::filesystem::status(path, ec);
   if (status.type() == std::filesystem::file_type::not_found) throw_data(path.string(), "image file does not exist");
   // A folder above it that may not be searched: the file may well be there.
-  if (ec) throw_data(path.string(), "image file cannot be read (" + ec.message() + ")");
+  if (ec) throw_data(path.string(), cannot_read("image file", ec));
   if (std::filesystem::is_directory(status)) {  // a folder infer's walk could not list
     std::filesystem::directory_iterator probe(path, ec);
-    if (ec) throw_data(path.string(), "a folder that cannot be read (" + ec.message() + "): its images are not read");
+    if (ec) throw_data(path.string(), cannot_read("a folder that", ec) + ": its images are not read");
     std::error_code probe_ec;
     if (std::filesystem::is_directory(path / "masks", probe_ec) && !std::filesystem::exists(path / "images", probe_ec))
       throw_data(path.string(), "a Kaggle item with masks/ but no images/ folder: there is no image to segment");

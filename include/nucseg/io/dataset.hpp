@@ -78,7 +78,9 @@ bool is_paired_mask(const std::filesystem::path& file);
 // without an image extension are skipped and counted in `stats` when given, so a stray
 // Thumbs.db or README neither rejects an image nor reads as one; an image-named file that
 // cannot be read is still reported by the reader, but an image-named entry that is not a
-// regular file (a FIFO, a link to /dev/zero) is only counted (stats->not_regular), never opened. `exclude` (kaggle and images_only): a folder
+// regular file (a FIFO, a link to /dev/zero) is counted (stats->not_regular) and never opened;
+// in a kaggle item's masks folder, or where it may be the item's image (no <id>.<ext> among the
+// regular files), it makes the item a problem. `exclude` (kaggle and images_only): a folder
 // below the root that is not data, the tool's own output (stats->output_skipped). The
 // images_only walk does not follow linked folders. `list_folder` lists each folder (empty:
 // io::list_folder); tests inject listing errors through it.

@@ -24,6 +24,9 @@ std::vector<std::filesystem::directory_entry> list_folder(const std::filesystem:
 // searched, an I/O error: not "missing"), "<noun> is not a folder" ("not a folder" for the
 // default noun); empty when it is a folder.
 std::string folder_problem(const std::filesystem::path& dir, const std::string& noun = "folder");
+// "<noun> cannot be read (<the system's reason>)": the one wording of an entry that exists, or
+// may exist, but that the system would not read or list.
+std::string cannot_read(const std::string& noun, const std::error_code& ec);
 
 // Entries with an image name that are not regular files (a FIFO, a socket, a device or a link to
 // one): never opened, since opening a FIFO blocks until some writer comes, but counted and the
