@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -35,15 +39,27 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
     throw_data(path.string(), "a folder, not an image file");
   }
   if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw_data(path.string(), std::string("cannot open image: ") + std::strerror(errno));
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw_data(path.string(), "cannot read image");
-  if (size == 0) throw_data(path.string(), "zero-byte image file");
-  std::vector<unsigned char> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (in.gcount() != size) throw_data(path.string(), "cannot read image");
+  // Opened without blocking and checked again on the descriptor: a file swapped for a FIFO
+  // after the stat above must not hang the reader in open().
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw_data(path.string(), std::string("cannot open image: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_data(path.string(), std::string("cannot read image: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw_data(path.string(), "not a regular file");
+  if (st.st_size == 0) throw_data(path.string(), "zero-byte image file");
+  std::vector<unsigned char> bytes(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_data(path.string(), std::string("cannot read image: ") + std::strerror(errno));
+    if (n == 0) throw_data(path.string(), "cannot read image: the file became shorter while it was read");
+    done += static_cast<size_t>(n);
+  }
   return bytes;
 }
 
