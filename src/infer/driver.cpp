@@ -52,6 +52,67 @@ struct OutputFailure final : std::runtime_error {
   explicit OutputFailure(const std::string& what) : std::runtime_error(what) {}
 };
 
+// With infer.overwrite off: true when the item's result from an earlier run counts as done
+// (only a file that reads back whole and was made from this very source file by this model and
+// these settings), after adding the exports asked for now; a damaged or stale one is redone
+// (and said so). Export errors are OutputFailure.
+bool already_done(const InferConfig& config, ResultStore& store, const InputItem& item, RunReport& report) {
+  auto done = store.check(item);
+  if (done.state == ResultState::done) {
+    try {  // exports asked for now, of an image segmented by an earlier run
+      store.export_missing(item.id, config.export_labels, config.export_rois);
+    } catch (const std::exception& e) {
+      throw OutputFailure(e.what());
+    }
+    ++report.skipped;
+    return true;
+  }
+  if (done.state != ResultState::missing) {
+    log::rank().warn("redoing {}: {}", item.id, done.reason);
+    ++report.redone;
+  }
+  return false;
+}
+
+// Segments one image and writes its result; returns its pixel count. An image that fails is
+// recorded in `failures` (0 pixels) and the run goes on; a result that cannot be written
+// throws OutputFailure.
+long segment_and_store(const InferConfig& config, double first_scale, long index, const InputItem& item,
+                       const Stages& stages, TileSharing& sharing, ResultStore& store,
+                       detail::StageSeconds& spent, RunReport& report, std::vector<Failure>& failures) {
+  auto t0 = Clock::now();
+  try {
+    ImageResult result = detail::process_one(config, first_scale, index, item, stages, sharing, spent);
+    auto tw = Clock::now();
+    try {
+      store.write(result, config.save_probabilities);
+      if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
+      if (config.export_rois) store.export_rois(result);
+    } catch (const std::exception& e) {
+      // The output folder refuses writes (a full disk, a lost mount): every other image
+      // would fail alike, so the run stops here (exit 1) instead of recording each image
+      // as failed. A rerun once the disk has room resumes.
+      throw OutputFailure(e.what());
+    }
+    spent.write += seconds_since(tw);
+    ++report.processed;
+    log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
+    return static_cast<long>(result.labels.total());
+  } catch (const OutputFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    // One bad image must not end the run: record it and go on. A result left from an
+    // earlier run would now be stale (overwrite asked for a redo): remove it.
+    std::string reason = e.what();
+    log::rank().warn("{} failed: {}", item.path, reason);
+    failures.push_back({item.id, item.path, reason});
+    ++report.failed;
+    std::error_code ec;
+    stdfs::remove(store.result_path(item.id), ec);
+    return 0;
+  }
+}
+
 class ProgressLine final {
  public:
   ProgressLine(long total, double interval) : total_(total), interval_(interval), start_(Clock::now()), last_(start_) {}
@@ -121,56 +182,13 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
         if (!next) break;
         const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
         const InputItem& item = inputs.items[static_cast<size_t>(index)];
-        if (!config.overwrite) {
-          // Only a file that reads back whole and was made from this very source file by this
-          // model and these settings counts as done; a damaged or stale one is redone (and said so).
-          auto done = store.check(item);
-          if (done.state == ResultState::done) {
-            try {  // exports asked for now, of an image segmented by an earlier run
-              store.export_missing(item.id, config.export_labels, config.export_rois);
-            } catch (const std::exception& e) {
-              throw OutputFailure(e.what());
-            }
-            ++report.skipped;
-            queue.add_finished(false, 0);
-            continue;
-          }
-          if (done.state != ResultState::missing) {
-            log::rank().warn("redoing {}: {}", item.id, done.reason);
-            ++report.redone;
-          }
+        if (!config.overwrite && already_done(config, store, item, report)) {
+          queue.add_finished(false, 0);
+          continue;
         }
         auto t0 = Clock::now();
-        long pixels = 0;
-        try {
-          ImageResult result = detail::process_one(config, first_scale, index, item, stages, sharing, spent);
-          pixels = static_cast<long>(result.labels.total());
-          auto tw = Clock::now();
-          try {
-            store.write(result, config.save_probabilities);
-            if (!config.export_labels.empty()) store.export_labels(result, config.export_labels);
-            if (config.export_rois) store.export_rois(result);
-          } catch (const std::exception& e) {
-            // The output folder refuses writes (a full disk, a lost mount): every other image
-            // would fail alike, so the run stops here (exit 1) instead of recording each image
-            // as failed. A rerun once the disk has room resumes.
-            throw OutputFailure(e.what());
-          }
-          spent.write += seconds_since(tw);
-          ++report.processed;
-          log::rank().debug("{}: {} objects in {:.2f} s", item.id, result.objects.size(), seconds_since(t0));
-        } catch (const OutputFailure&) {
-          throw;
-        } catch (const std::exception& e) {
-          // One bad image must not end the run: record it and go on. A result left from an
-          // earlier run would now be stale (overwrite asked for a redo): remove it.
-          std::string reason = e.what();
-          log::rank().warn("{} failed: {}", item.path, reason);
-          failures.push_back({item.id, item.path, reason});
-          ++report.failed;
-          std::error_code ec;
-          stdfs::remove(store.result_path(item.id), ec);
-        }
+        const long pixels = segment_and_store(config, first_scale, index, item, stages, sharing, store, spent, report,
+                                              failures);
         busy += seconds_since(t0);
         queue.add_finished(true, pixels);
         if (world.is_root()) progress.maybe_log(queue, false);
