@@ -1,5 +1,7 @@
 #include "nucseg/core/fields.hpp"
 
+#include <cstdint>
+
 #include "nucseg/core/error.hpp"
 
 namespace nucseg {
@@ -19,6 +21,20 @@ std::string take_field(const std::string& in, size_t& pos, const char* what) {
   if (n > in.size() - colon - 1) throw_runtime(std::string("corrupt serialised ") + what);
   pos = colon + 1 + n;
   return in.substr(colon + 1, n);
+}
+
+void put_count(std::string& out, size_t n) { put_field(out, std::to_string(n)); }
+
+size_t take_count(const std::string& in, size_t& pos, const char* what) {
+  const std::string field = take_field(in, pos, what);
+  if (field.empty()) throw_runtime(std::string("corrupt serialised ") + what);
+  size_t n = 0;
+  for (const char c : field) {
+    const size_t digit = static_cast<size_t>(c - '0');
+    if (c < '0' || c > '9' || n > (SIZE_MAX - digit) / 10) throw_runtime(std::string("corrupt serialised ") + what);
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 }  // namespace nucseg

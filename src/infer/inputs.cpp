@@ -319,7 +319,7 @@ InputSet deserialize_inputs(const std::string& text) {
   InputSet set;
   size_t pos = 0;
   auto next = [&] { return take_field(text, pos, "input list"); };
-  auto count = [&] { return static_cast<size_t>(std::stoull(next())); };
+  auto count = [&] { return take_count(text, pos, "input list"); };
   set.root = next();
   set.kind = next();
   set.hidden_skipped = count();

@@ -49,8 +49,8 @@ void NotRegularFiles::put(std::string& out) const {
 
 NotRegularFiles NotRegularFiles::take(const std::string& in, size_t& pos, const char* what) {
   NotRegularFiles out;
-  out.count = static_cast<size_t>(std::stoull(take_field(in, pos, what)));
-  const auto named = static_cast<size_t>(std::stoull(take_field(in, pos, what)));
+  out.count = take_count(in, pos, what);
+  const auto named = take_count(in, pos, what);
   for (size_t i = 0; i < named; ++i) out.names.push_back(take_field(in, pos, what));
   return out;
 }

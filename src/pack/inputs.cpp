@@ -41,7 +41,7 @@ Inputs deserialize(const std::string& text) {
   Inputs in;
   size_t pos = 0;
   auto next = [&] { return take_field(text, pos, "listing"); };
-  auto count = [&] { return static_cast<size_t>(std::stoull(next())); };
+  auto count = [&] { return take_count(text, pos, "listing"); };
   in.root = next();
   in.layout = io::parse_layout(next());
   in.skipped.hidden = count();

@@ -30,3 +30,22 @@ TEST(Fields, DamagedStringsAreErrors) {
     }
   }
 }
+
+TEST(Fields, CountsRoundTripAndDamagedCountsAreErrors) {
+  std::string out;
+  nucseg::put_count(out, 0);
+  nucseg::put_count(out, 18446744073709551615ULL);
+  size_t pos = 0;
+  EXPECT_EQ(nucseg::take_count(out, pos, "listing"), 0u);
+  EXPECT_EQ(nucseg::take_count(out, pos, "listing"), 18446744073709551615ULL);
+  EXPECT_EQ(pos, out.size());
+  for (const std::string bad : {"0:", "2:-1", "3:1e3", "2: 7", "20:99999999999999999999"}) {
+    size_t p = 0;
+    try {
+      nucseg::take_count(bad, p, "listing");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const nucseg::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("corrupt serialised listing"), std::string::npos) << e.what();
+    }
+  }
+}

@@ -15,4 +15,9 @@ void put_field(std::string& out, const std::string& field);
 // Error(runtime) "corrupt serialised <what>".
 std::string take_field(const std::string& in, size_t& pos, const char* what);
 
+// A count as one field, and back: take_count's field must be decimal digits that fit a size_t,
+// else the same Error as a damaged field (not std::stoull's exceptions).
+void put_count(std::string& out, size_t n);
+size_t take_count(const std::string& in, size_t& pos, const char* what);
+
 }  // namespace nucseg
