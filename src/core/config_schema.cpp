@@ -289,8 +289,14 @@ std::vector<Field> build() {
                  "foreground + confident-interior distance maps (robust to gaps in the predicted border); "
                  "interior = one seed per confident-interior component, split along the predicted border."),
       int_key("segment.seed_distance", &C::segment, &SegmentConfig::seed_distance, 1, 1024,
-              "seeds = distance: distance-map peaks closer than this many pixels merge into one seed; about the radius "
-              "of the smallest nuclei."),
+              "seeds = distance: distance-map peaks closer than this many pixels merge into one seed (a confident-interior "
+              "component of its own may still get one: segment.core_seed_area); about the radius of the smallest nuclei."),
+      int_key("segment.core_seed_area", &C::segment, &SegmentConfig::core_seed_area, 0, 1000000,
+              "seeds = distance: a 4-connected component of confident interior with at least this many pixels and "
+              "no distance peak gets a seed at its deepest point (a nucleus partly hidden behind another, which the "
+              "network cut off but the foreground's distance map runs across); 0: off. 30 raised the three tuning sets by "
+              "+0.005 to +0.009 with the demo network (docs/benchmarks.md, fifteenth pass). Scaled with infer.diameter "
+              "as min_area."),
       float_key("segment.min_solidity", &C::segment, &SegmentConfig::min_solidity, 0.0, 1.0,
                 "Objects whose solidity (area / convex area, as objects.csv) is below this are removed: ragged "
                 "fragments such as brightfield cytoplasm read as nucleus, and many merged pairs. 0 (default) keeps "

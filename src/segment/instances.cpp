@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ void check_params(const SegmentParams& params) {
     throw_runtime("segment: min_solidity must lie in [0, 1], got " + std::to_string(params.min_solidity));
   if (!(params.min_confidence >= 0.0 && params.min_confidence <= 1.0))
     throw_runtime("segment: min_confidence must lie in [0, 1], got " + std::to_string(params.min_confidence));
+  if (params.core_seed_area < 0)
+    throw_runtime("segment: core_seed_area must be >= 0, got " + std::to_string(params.core_seed_area));
   if (params.seed_distance < 1 || params.seed_distance > 1024)
     throw_runtime("segment: seed_distance must lie in [1, 1024], got " + std::to_string(params.seed_distance));
   if (params.flow_steps < 1 || params.flow_steps > 100000)
@@ -63,6 +66,60 @@ cv::Mat interior_seeds(const cv::Mat& fg, const cv::Mat& core, const cv::Mat& el
   return markers;
 }
 
+// One 4-connected component of `work` (CV_8UC1, nonzero = not yet visited) from `start`: its
+// pixels are set to 0 as they are visited. Breadth first, so the queue holds about one front of
+// the component (a side's length for a solid square), not half its pixels as a stack would.
+struct CoreComponent {
+  int area = 0;
+  bool seeded = false;   // holds a pixel of `markers` > 0
+  cv::Point deepest;     // its pixel of largest core_dist (the first such in visiting order)
+};
+CoreComponent walk_core_component(cv::Mat& work, const cv::Mat& core_dist, const cv::Mat& markers, cv::Point start,
+                                  std::deque<cv::Point>& queue) {
+  CoreComponent c;
+  c.deepest = start;
+  float depth = -1.0f;
+  work.at<uchar>(start) = 0;
+  queue.assign(1, start);
+  while (!queue.empty()) {
+    const cv::Point p = queue.front();
+    queue.pop_front();
+    ++c.area;
+    c.seeded = c.seeded || markers.at<int32_t>(p) > 0;
+    if (core_dist.at<float>(p) > depth) {
+      depth = core_dist.at<float>(p);
+      c.deepest = p;
+    }
+    const cv::Point next[4] = {{p.x - 1, p.y}, {p.x + 1, p.y}, {p.x, p.y - 1}, {p.x, p.y + 1}};
+    for (const cv::Point& q : next) {
+      if (q.x < 0 || q.y < 0 || q.x >= work.cols || q.y >= work.rows || work.at<uchar>(q) == 0) continue;
+      work.at<uchar>(q) = 0;
+      queue.push_back(q);
+    }
+  }
+  return c;
+}
+
+// A 4-connected component of the confident interior with at least min_pixels pixels and no seed
+// in `markers` gets one at its deepest pixel (largest core_dist); new seeds are numbered from
+// `count` on (count = the seeds so far + 1, as cv::connectedComponents returns it). The
+// network drew such a component apart from its neighbours, so it is a nucleus of its own even
+// where the foreground's distance map runs on across the cut into a larger neighbour and has no
+// peak in it: a nucleus partly hidden behind another one, seen as a crescent. Extra memory: an
+// 8-bit copy of `core` and one breadth-first front, not a full-image label map.
+void seed_unseeded_cores(const cv::Mat& core, const cv::Mat& core_dist, int min_pixels, int count, cv::Mat& markers) {
+  cv::Mat work = core.clone();
+  std::deque<cv::Point> queue;
+  for (int y = 0; y < work.rows; ++y) {
+    const uchar* row = work.ptr<uchar>(y);
+    for (int x = 0; x < work.cols; ++x) {
+      if (row[x] == 0) continue;
+      const CoreComponent c = walk_core_component(work, core_dist, markers, cv::Point(x, y), queue);
+      if (!c.seeded && c.area >= min_pixels) markers.at<int32_t>(c.deepest) = count++;
+    }
+  }
+}
+
 cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentParams& params) {
   // Full-image float maps are the memory peak of a huge image: each is released (or reused in
   // place) as soon as it is no longer read.
@@ -74,6 +131,7 @@ cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentPara
   cv::GaussianBlur(core_dist, core_dist, cv::Size(), 1.0);
   const int k = 2 * params.seed_distance + 1;
   cv::Mat markers;
+  int count = 0;  // seeds + 1 (connectedComponents counts the background)
   {
     cv::Mat local_max;
     cv::dilate(dist, local_max, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
@@ -83,8 +141,9 @@ cv::Mat distance_seeds(const cv::Mat& fg, const cv::Mat& core, const SegmentPara
     local_max.release();
     peaks &= fg;
     peaks.setTo(0, dist <= 0.0f);
-    cv::connectedComponents(peaks, markers, 8, CV_32S);
+    count = cv::connectedComponents(peaks, markers, 8, CV_32S);
   }
+  if (params.core_seed_area > 0) seed_unseeded_cores(core, core_dist, params.core_seed_area, count, markers);
   // Growth follows the interior's distance map, so fronts meet in the predicted border band
   // (where it is 0); the full map's small share orders the pixels outside the interior.
   cv::Mat& elevation = dist;
@@ -216,6 +275,7 @@ SegmentParams params_from_config(const SegmentConfig& config) {
   p.center_threshold = config.center_threshold;
   p.min_solidity = config.min_solidity;
   p.min_confidence = config.min_confidence;
+  p.core_seed_area = config.core_seed_area;
   return p;
 }
 

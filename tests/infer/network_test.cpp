@@ -84,15 +84,19 @@ TEST(Network, Bfloat16OnACpuCastsEncoderAndDecoder) {
   EXPECT_EQ(infer::result_settings(c).find(marker), std::string::npos);
 }
 
-// segment.min_solidity came after results existed: off (0) it is not in the settings, so those
-// results are not redone on resume; on, it is.
-TEST(Network, ResultSettingsNameMinSolidityOnlyWhenOn) {
+// segment.min_solidity and segment.core_seed_area came after results existed: off (0) they are
+// not in the settings, so those results are not redone on resume; on, they are.
+TEST(Network, ResultSettingsNameLaterKeysOnlyWhenOn) {
   nucseg::Config c;
   EXPECT_EQ(infer::result_settings(c).find("min_solidity"), std::string::npos) << infer::result_settings(c);
   EXPECT_NE(infer::result_settings(c).find("segment.min_area = 12"), std::string::npos);
   c.segment.min_solidity = 0.5;
   EXPECT_NE(infer::result_settings(c).find("segment.min_solidity = 0.5\n"), std::string::npos)
       << infer::result_settings(c);
+  EXPECT_NE(infer::result_settings(c).find("segment.core_seed_area = 30\n"), std::string::npos)
+      << infer::result_settings(c);  // the default is on
+  c.segment.core_seed_area = 0;
+  EXPECT_EQ(infer::result_settings(c).find("core_seed_area"), std::string::npos) << infer::result_settings(c);
 }
 
 TEST(Network, StagedHostBuffersGiveTheDirectLogits) {

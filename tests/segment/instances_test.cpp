@@ -240,6 +240,71 @@ TEST(DistanceSeeds, TouchingNucleiFromDerivedClassMap) {
   }
 }
 
+// A nucleus partly hidden behind a larger one is a crescent: the foreground's distance map runs
+// on across the cut into the large neighbour, so the sum of the two maps has no peak in it, but
+// the interior map shows it cut off. core_seed_area gives such a component its own seed.
+namespace {
+
+// Area of the 4-connected component of the class map's interior that holds `at`.
+int interior_component_area(const cv::Mat& cls, cv::Point at) {
+  cv::Mat comp, stats, centroids;
+  cv::connectedComponentsWithStats(cls == 1, comp, stats, centroids, 4, CV_32S);
+  return stats.at<int>(comp.at<int32_t>(at), cv::CC_STAT_AREA);
+}
+
+SegmentParams with_core_seeds(int area) {
+  SegmentParams params = distance_mode();
+  params.core_seed_area = area;
+  return params;
+}
+
+}  // namespace
+
+TEST(DistanceSeeds, CoreSeedAreaSeedsAnInteriorComponentWithoutPeak) {
+  cv::Mat truth = cv::Mat::zeros(64, 96, CV_32SC1);
+  nucseg::test::paint_disc(truth, 32, 54, 12, 2);  // behind
+  nucseg::test::paint_disc(truth, 32, 36, 18, 1);  // in front: owns the overlap
+  const cv::Mat cls = class_map_from_labels(truth, 2);
+  ASSERT_EQ(cls.at<uchar>(32, 60), 1);
+  ASSERT_EQ(count_labels(instances_from_classes(cls, with_core_seeds(0))), 1)
+      << "the geometry no longer hides the crescent's peak";
+  const cv::Mat labels = instances_from_classes(cls, with_core_seeds(30));
+  EXPECT_EQ(count_labels(labels), 2);
+  EXPECT_GT(nucseg::segment::score_image(truth, labels).score, 0.8);
+  const int crescent = interior_component_area(cls, {60, 32});
+  EXPECT_EQ(count_labels(instances_from_classes(cls, with_core_seeds(crescent))), 2) << crescent;
+  EXPECT_EQ(count_labels(instances_from_classes(cls, with_core_seeds(crescent + 1))), 1) << crescent;
+}
+
+// Two hidden crescents, one on each side: each gets a seed of its own (consecutive labels,
+// checked by count_labels). Then the image edge cuts the left one: the walk passes along the
+// edge, and the cut piece has a distance peak of its own there (the distance transform does not
+// count the edge as background), so only the right crescent needs the walk's seed.
+TEST(DistanceSeeds, CoreSeedAreaSeedsEveryUnseededComponent) {
+  cv::Mat truth = cv::Mat::zeros(64, 110, CV_32SC1);
+  nucseg::test::paint_disc(truth, 32, 73, 12, 2);  // behind, right
+  nucseg::test::paint_disc(truth, 32, 37, 12, 3);  // behind, left
+  nucseg::test::paint_disc(truth, 32, 55, 18, 1);  // in front
+  const cv::Mat both = class_map_from_labels(truth, 2);
+  EXPECT_EQ(count_labels(instances_from_classes(both, with_core_seeds(0))), 1);
+  EXPECT_EQ(count_labels(instances_from_classes(both, with_core_seeds(30))), 3);
+  const cv::Mat cut = both(cv::Rect(27, 0, 83, 64)).clone();
+  ASSERT_EQ(cut.at<uchar>(32, 0), 1);
+  const cv::Mat without = instances_from_classes(cut, with_core_seeds(0));
+  EXPECT_EQ(count_labels(without), 2);
+  EXPECT_NE(without.at<int32_t>(32, 0), without.at<int32_t>(32, 28));   // the cut piece: a peak at the edge
+  EXPECT_EQ(without.at<int32_t>(32, 54), without.at<int32_t>(32, 28));  // the right crescent: merged
+  EXPECT_EQ(count_labels(instances_from_classes(cut, with_core_seeds(interior_component_area(cut, {0, 32})))), 3);
+}
+
+TEST(DistanceSeeds, CoreSeedAreaKeyAndLimits) {
+  EXPECT_EQ(params_from_config(nucseg::load_config({}, {}).segment).core_seed_area, 30);
+  EXPECT_EQ(params_from_config(nucseg::load_config({}, {"segment.core_seed_area=0"}).segment).core_seed_area, 0);
+  EXPECT_THROW(nucseg::load_config({}, {"segment.core_seed_area=-1"}), nucseg::Error);
+  const cv::Mat cls = split_bar();
+  EXPECT_THROW(instances_from_classes(cls, with_core_seeds(-1)), nucseg::Error);
+}
+
 TEST(LabelOps, FloodSplitsPlateauHalfway) {
   cv::Mat markers = cv::Mat::zeros(1, 11, CV_32SC1);
   markers.at<int32_t>(0, 0) = 1;

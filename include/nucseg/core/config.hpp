@@ -175,6 +175,8 @@ struct SegmentConfig {
   double center_threshold = 0.5;  // seeds = predicted: level of the predicted distance map
   double min_solidity = 0.0;      // objects with a smaller area / convex area are removed (0: none)
   double min_confidence = 0.75;   // objects with a lower mean foreground probability are removed (0: none)
+  int core_seed_area = 30;        // seeds = distance: an interior component this large without a peak
+                                  // gets a seed (0: none)
 };
 
 struct EvalConfig {

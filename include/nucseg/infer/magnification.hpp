@@ -10,7 +10,8 @@
 // every nucleus keeps its own pixels; nearest-neighbour upscaling of labels found at a smaller
 // network scale gives blocky outlines (a 2x2 block per network pixel), and downscaling labels
 // drops or merges small and thin objects. The instance step then runs at the input's
-// resolution: its pixel parameters (segment.min_area, segment.seed_distance) keep their
+// resolution: its pixel parameters (segment.min_area, segment.core_seed_area,
+// segment.seed_distance, flow seeding's steps) keep their
 // meaning at the network scale, where the training data's nuclei live, by being converted
 // (params_at_input_scale).
 #pragma once
@@ -107,7 +108,8 @@ class ForegroundConfidence {
 };
 
 // The segment parameters for instances computed at the input's resolution of an image run at
-// `scale`: min_area / scale^2 and seed_distance / scale (rounded, seed_distance at least 1).
+// `scale`: min_area / scale^2, core_seed_area / scale^2 (at least 1 while above 0), seed_distance
+// / scale and flow_steps / scale (rounded; seed_distance and flow_steps at least 1).
 segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale);
 
 // `size` at `scale`: each side rounded, at least 1 pixel.

@@ -11,7 +11,10 @@
 //   growth follows the interior's distance map (fronts meet in the predicted border band). A predicted border band is a valley of the second term;
 //   where the band is incomplete (a faint contact, a network trained for minutes) the first
 //   term still gives each round nucleus its own peak, as the classical watershed does. It
-//   scored higher with the demo's network (docs/eval.md has the numbers).
+//   scored higher with the demo's network (docs/eval.md has the numbers). A 4-connected
+//   component of the confident interior with at least core_seed_area pixels and no peak gets a
+//   seed at its deepest point: the network cut it off, though the foreground's distance map runs
+//   on into a neighbour (a nucleus partly hidden behind another, seen as a crescent).
 // - SeedMode::predicted: for a network with a distance head (model.distance_head), whose 4th
 //   output is each nucleus' distance to its own boundary normalised to 1 at its centre. Seeds
 //   are the 8-connected components of that map above center_threshold inside the foreground;
@@ -61,6 +64,8 @@ struct SegmentParams {
   int flow_steps = kFlowSteps;    // flows mode: steps along the flow (infer::params_at_input_scale scales it)
   double min_solidity = 0.0;      // objects less convex than this are removed (segment.min_solidity; 0: none)
   double min_confidence = 0.75;   // objects with a lower mean P(foreground) are removed (segment.min_confidence; 0: none)
+  int core_seed_area = 30;        // distance mode: an unseeded interior component this large gets a seed
+                                  // (segment.core_seed_area; 0: none)
 };
 
 // The [segment] keys; nucseg_infer and training's validation both read them.
