@@ -82,6 +82,8 @@ segment::SegmentParams params_at_input_scale(const segment::SegmentParams& param
   segment::SegmentParams out = params;
   out.min_area = static_cast<int>(std::lround(params.min_area / (scale * scale)));
   out.seed_distance = std::max(1, static_cast<int>(std::lround(params.seed_distance / scale)));
+  if (params.interior_reach > 0)
+    out.interior_reach = std::max(1, static_cast<int>(std::lround(params.interior_reach / scale)));
   if (params.core_seed_area > 0)
     out.core_seed_area = std::max(1, static_cast<int>(std::lround(params.core_seed_area / (scale * scale))));
   out.flow_steps = std::max(1, static_cast<int>(std::ceil(params.flow_steps / scale)));

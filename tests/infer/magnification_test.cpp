@@ -130,9 +130,11 @@ TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {
   p.min_area = 12;
   p.seed_distance = 4;
   p.core_seed_area = 30;
+  p.interior_reach = 6;
   auto half = params_at_input_scale(p, 0.5);  // nuclei twice the training size
   EXPECT_EQ(half.min_area, 48);
   EXPECT_EQ(half.core_seed_area, 120);
+  EXPECT_EQ(half.interior_reach, 12);
   EXPECT_EQ(half.seed_distance, 8);
   EXPECT_EQ(half.flow_steps, 2 * nucseg::segment::kFlowSteps);  // paths twice as long to the centres
   auto twice = params_at_input_scale(p, 2.0);
@@ -140,10 +142,14 @@ TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {
   EXPECT_EQ(twice.seed_distance, 2);
   EXPECT_EQ(twice.flow_steps, nucseg::segment::kFlowSteps / 2);
   EXPECT_EQ(twice.core_seed_area, 8);  // 7.5 rounded
+  EXPECT_EQ(twice.interior_reach, 3);
+  EXPECT_EQ(params_at_input_scale(p, 10.0).interior_reach, 1);
   EXPECT_EQ(params_at_input_scale(p, 10.0).seed_distance, 1);
   EXPECT_EQ(params_at_input_scale(p, 10.0).core_seed_area, 1);  // on stays on
   p.core_seed_area = 0;
+  p.interior_reach = 0;
   EXPECT_EQ(params_at_input_scale(p, 0.5).core_seed_area, 0);  // off stays off
+  EXPECT_EQ(params_at_input_scale(p, 0.5).interior_reach, 0);
   EXPECT_EQ(scaled_size({100, 81}, 0.5), cv::Size(50, 41));
 }
 

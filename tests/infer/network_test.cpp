@@ -84,7 +84,7 @@ TEST(Network, Bfloat16OnACpuCastsEncoderAndDecoder) {
   EXPECT_EQ(infer::result_settings(c).find(marker), std::string::npos);
 }
 
-// segment.min_solidity and segment.core_seed_area came after results existed: off (0) they are
+// segment.min_solidity, segment.core_seed_area and segment.interior_reach came after results existed: off (0) they are
 // not in the settings, so those results are not redone on resume; on, they are.
 TEST(Network, ResultSettingsNameLaterKeysOnlyWhenOn) {
   nucseg::Config c;
@@ -97,6 +97,9 @@ TEST(Network, ResultSettingsNameLaterKeysOnlyWhenOn) {
       << infer::result_settings(c);  // the default is on
   c.segment.core_seed_area = 0;
   EXPECT_EQ(infer::result_settings(c).find("core_seed_area"), std::string::npos) << infer::result_settings(c);
+  EXPECT_NE(infer::result_settings(c).find("segment.interior_reach = 6\n"), std::string::npos);
+  c.segment.interior_reach = 0;
+  EXPECT_EQ(infer::result_settings(c).find("interior_reach"), std::string::npos) << infer::result_settings(c);
 }
 
 TEST(Network, StagedHostBuffersGiveTheDirectLogits) {

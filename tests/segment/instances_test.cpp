@@ -298,12 +298,46 @@ TEST(DistanceSeeds, CoreSeedAreaSeedsEveryUnseededComponent) {
   EXPECT_EQ(count_labels(instances_from_classes(cut, with_core_seeds(interior_component_area(cut, {0, 32})))), 3);
 }
 
+// A nucleus beside a wide sheet the network calls border (a DAB-stained cell layer), and a small
+// nucleus predicted as border only: interior_reach keeps the nucleus to within its reach of the
+// interior and drops the far sheet, and keeps the border-only nucleus whole.
+TEST(DistanceSeeds, InteriorReachDropsFarForegroundOfComponentsWithInterior) {
+  cv::Mat cls = cv::Mat::zeros(80, 120, CV_8UC1);
+  cls(cv::Rect(40, 10, 70, 60)).setTo(2);  // the sheet
+  cv::circle(cls, cv::Point(30, 40), 10, cv::Scalar(2), cv::FILLED);
+  cv::circle(cls, cv::Point(30, 40), 7, cv::Scalar(1), cv::FILLED);
+  cv::circle(cls, cv::Point(15, 74), 4, cv::Scalar(2), cv::FILLED);  // border only, apart
+  SegmentParams params = distance_mode();
+  params.interior_reach = 0;
+  const cv::Mat all = instances_from_classes(cls, params);
+  EXPECT_NE(all.at<int32_t>(65, 105), 0);  // the far corner of the sheet is an object
+  params.interior_reach = 6;
+  const cv::Mat near = instances_from_classes(cls, params);
+  EXPECT_EQ(count_labels(near), 2);
+  EXPECT_EQ(near.at<int32_t>(65, 105), 0);
+  EXPECT_NE(near.at<int32_t>(40, 30), 0);
+  EXPECT_NE(near.at<int32_t>(74, 15), 0);
+  EXPECT_EQ(cv::countNonZero(near == near.at<int32_t>(74, 15)), cv::countNonZero(cls(cv::Rect(0, 60, 40, 20))));
+  // The nucleus ends within its reach of the interior (radius 7 + 6, a disc).
+  const cv::Mat nucleus = near == near.at<int32_t>(40, 30);
+  cv::Mat ring = cv::Mat::zeros(cls.size(), CV_8UC1);
+  cv::circle(ring, cv::Point(30, 40), 14, cv::Scalar(255), cv::FILLED);
+  EXPECT_EQ(cv::countNonZero(nucleus & ~ring), 0);
+  EXPECT_GT(cv::countNonZero(nucleus), 300);  // the whole disc of radius 10 (~314 px) at least
+}
+
 TEST(DistanceSeeds, CoreSeedAreaKeyAndLimits) {
   EXPECT_EQ(params_from_config(nucseg::load_config({}, {}).segment).core_seed_area, 30);
   EXPECT_EQ(params_from_config(nucseg::load_config({}, {"segment.core_seed_area=0"}).segment).core_seed_area, 0);
   EXPECT_THROW(nucseg::load_config({}, {"segment.core_seed_area=-1"}), nucseg::Error);
   const cv::Mat cls = split_bar();
   EXPECT_THROW(instances_from_classes(cls, with_core_seeds(-1)), nucseg::Error);
+  EXPECT_EQ(params_from_config(nucseg::load_config({}, {}).segment).interior_reach, 6);
+  EXPECT_EQ(params_from_config(nucseg::load_config({}, {"segment.interior_reach=0"}).segment).interior_reach, 0);
+  EXPECT_THROW(nucseg::load_config({}, {"segment.interior_reach=-1"}), nucseg::Error);
+  SegmentParams reach = distance_mode();
+  reach.interior_reach = -1;
+  EXPECT_THROW(instances_from_classes(cls, reach), nucseg::Error);
 }
 
 TEST(LabelOps, FloodSplitsPlateauHalfway) {
@@ -377,6 +411,9 @@ TEST(DistanceSeeds, MinSolidityRemovesARaggedFragment) {
   const cv::Mat cls = class_map_from_labels(truth, 2);
   SegmentParams params = distance_mode();
   params.seed_distance = 20;  // one seed per component: the arc stays one object
+  // The arc's thickest part holds a little interior: interior_reach would trim its ends and
+  // leave a compact piece around it. This test is about the solidity of the whole arc.
+  params.interior_reach = 0;
   EXPECT_EQ(count_labels(instances_from_probabilities(soft_probs(cls, 0.9f), params)), 2);
   params.min_solidity = 0.85;
   const cv::Mat labels = instances_from_probabilities(soft_probs(cls, 0.9f), params);

@@ -1,7 +1,8 @@
 // Speed of the segment layer on a generated 2048x2048 image with a few thousand touching
-// nuclei: instances_from_probabilities (also without segment.core_seed_area), measure_objects,
-// score_image and classical_watershed, each next to one OpenCV connected-components pass over
-// the same image (the baseline: a single labelling pass) measured in the same run.
+// nuclei: instances_from_probabilities (also without segment.core_seed_area or
+// segment.interior_reach), measure_objects, score_image and classical_watershed, each next to
+// one OpenCV connected-components pass over the same image (the baseline: a single labelling
+// pass) measured in the same run.
 // Usage: nucseg_segment_bench [side]
 #include <chrono>
 #include <cstdio>
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
   nucseg::segment::SegmentParams no_core_seeds;
   no_core_seeds.core_seed_area = 0;  // what the interior-component walk costs (segment.core_seed_area)
   const double t_inst0 = best_seconds([&] { nucseg::segment::instances_from_probabilities(probs, no_core_seeds); });
+  nucseg::segment::SegmentParams no_reach;
+  no_reach.interior_reach = 0;  // what the foreground limit costs (segment.interior_reach)
+  const double t_reach0 = best_seconds([&] { nucseg::segment::instances_from_probabilities(probs, no_reach); });
   nucseg::ObjectTable table;
   const double t_meas = best_seconds([&] { table = nucseg::segment::measure_objects("bench", pred, rgb); });
   nucseg::segment::ImageScore score;
@@ -77,6 +81,7 @@ int main(int argc, char** argv) {
   row("baseline: cv::connectedComponents", t_cc);
   row("instances_from_probabilities", t_inst);
   row("  the same, core_seed_area 0", t_inst0);
+  row("  the same, interior_reach 0", t_reach0);
   row("measure_objects (RGB intensity)", t_meas);
   row("score_image", t_score);
   row("classical_watershed", t_classical);

@@ -177,6 +177,7 @@ struct SegmentConfig {
   double min_confidence = 0.75;   // objects with a lower mean foreground probability are removed (0: none)
   int core_seed_area = 30;        // seeds = distance: an interior component this large without a peak
                                   // gets a seed (0: none)
+  int interior_reach = 6;         // foreground farther than this from confident interior is dropped (0: none)
 };
 
 struct EvalConfig {

@@ -11,7 +11,7 @@
 // network scale gives blocky outlines (a 2x2 block per network pixel), and downscaling labels
 // drops or merges small and thin objects. The instance step then runs at the input's
 // resolution: its pixel parameters (segment.min_area, segment.core_seed_area,
-// segment.seed_distance, flow seeding's steps) keep their
+// segment.interior_reach, segment.seed_distance, flow seeding's steps) keep their
 // meaning at the network scale, where the training data's nuclei live, by being converted
 // (params_at_input_scale).
 #pragma once
@@ -108,8 +108,9 @@ class ForegroundConfidence {
 };
 
 // The segment parameters for instances computed at the input's resolution of an image run at
-// `scale`: min_area / scale^2, core_seed_area / scale^2 (at least 1 while above 0), seed_distance
-// / scale and flow_steps / scale (rounded; seed_distance and flow_steps at least 1).
+// `scale`: min_area / scale^2, core_seed_area / scale^2 and interior_reach / scale (each at least
+// 1 while above 0), seed_distance / scale and flow_steps / scale (rounded; seed_distance and
+// flow_steps at least 1).
 segment::SegmentParams params_at_input_scale(const segment::SegmentParams& params, double scale);
 
 // `size` at `scale`: each side rounded, at least 1 pixel.

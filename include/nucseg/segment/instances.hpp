@@ -1,6 +1,7 @@
 // Nucleus instances from the network's 3-class output (background / interior / border).
 //
-// The foreground is background probability < 0.5 (holes filled). Four ways to place the seeds
+// The foreground is background probability < 0.5 (holes filled), without its pixels farther than
+// interior_reach from the confident interior in components that hold some (when > 0). Four ways to place the seeds
 // that then grow over the foreground (a marker watershed, or the flow's own grouping):
 // - SeedMode::interior: one seed per 4-connected component of confident interior
 //   (interior probability > seed_threshold); growth follows the border probability, so a
@@ -66,6 +67,8 @@ struct SegmentParams {
   double min_confidence = 0.75;   // objects with a lower mean P(foreground) are removed (segment.min_confidence; 0: none)
   int core_seed_area = 30;        // distance mode: an unseeded interior component this large gets a seed
                                   // (segment.core_seed_area; 0: none)
+  int interior_reach = 6;         // foreground farther than this from the confident interior is dropped, in
+                                  // components that hold interior (segment.interior_reach; 0: none)
 };
 
 // The [segment] keys; nucseg_infer and training's validation both read them.
