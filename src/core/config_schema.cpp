@@ -301,9 +301,9 @@ std::vector<Field> build() {
               "Foreground pixels farther than this many pixels from the confident interior are not nucleus, in "
               "foreground components that hold confident interior (a component without any, such as a small nucleus "
               "predicted as border only, stays whole); 0: off. On a real IHC section the network calls the whole "
-              "DAB-stained sheet between nuclei border, and without the limit the nuclei sprawl into it; 6 was level "
-              "(-0.001..+0.004) on every generated set (docs/benchmarks.md, fifteenth pass). Scaled with infer.diameter "
-              "as seed_distance."),
+              "DAB-stained sheet between nuclei border, and without the limit the nuclei sprawl into it; 6 moved the "
+              "generated sets by -0.012..+0.012 (docs/benchmarks.md, fifteenth pass). Measured along the foreground; "
+              "scaled with infer.diameter as seed_distance."),
       float_key("segment.min_solidity", &C::segment, &SegmentConfig::min_solidity, 0.0, 1.0,
                 "Objects whose solidity (area / convex area, as objects.csv) is below this are removed: ragged "
                 "fragments such as brightfield cytoplasm read as nucleus, and many merged pairs. 0 (default) keeps "

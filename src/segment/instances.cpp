@@ -238,7 +238,6 @@ cv::Mat flow_seeds(const cv::Mat& fg, const cv::Mat& fy, const cv::Mat& fx, cons
   return labels;
 }
 
-// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability; distance, flow_y, flow_x: CV_8UC1 or empty.
 // Sets the 8-connected component of nonzero `mask` pixels at `start` to 0, breadth first (the
 // queue holds about one front of the component).
 void clear_component(cv::Mat& mask, cv::Point start, std::deque<cv::Point>& queue) {
@@ -258,19 +257,24 @@ void clear_component(cv::Mat& mask, cv::Point start, std::deque<cv::Point>& queu
   }
 }
 
-// The foreground without its pixels farther than `reach` px (an octagon) from the confident
-// interior `core`, except in foreground components (8-connected) that hold no interior at all: a
-// small nucleus predicted as border only stays whole. Where a network calls a whole stained
+// The foreground (hole-free) without its pixels farther than `reach` px, along the foreground,
+// from the confident interior `core`, except in foreground components (8-connected) that hold no
+// interior at all: a small nucleus predicted as border only stays whole. Where a network calls a whole stained
 // sheet "border" (a real IHC section: DAB in every cell body), the sheet is otherwise one
 // foreground whose distance map peaks between the nuclei. Extra memory: two 8-bit maps and one
-// breadth-first front, no full-image label map.
+// breadth-first front.
 cv::Mat limit_to_interior(const cv::Mat& fg, const cv::Mat& core, int reach) {
-  // Within `reach` of the interior: `reach` 3x3 dilations, crosses and squares in turn, grow an
-  // octagon close to a disc of that radius at a fraction of the cost of one disc-shaped kernel.
+  // Within `reach` of the interior along the foreground: `reach` 3x3 dilations, crosses and
+  // squares in turn (an octagon close to a disc), each kept inside the foreground, so a kept
+  // pixel joins its interior through kept foreground (a patch across a background gap is not
+  // reached and cannot become an object of its own).
   cv::Mat near = core.clone();
   const cv::Mat cross = cv::getStructuringElement(cv::MORPH_CROSS, cv::Size(3, 3));
   const cv::Mat square = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
-  for (int i = 0; i < reach; ++i) cv::dilate(near, near, i % 2 == 0 ? cross : square);
+  for (int i = 0; i < reach; ++i) {
+    cv::dilate(near, near, i % 2 == 0 ? cross : square);
+    near &= fg;
+  }
   if (cv::countNonZero(fg & ~near) == 0) return fg;
   // Clear every foreground component that holds interior: what stays set has none.
   cv::Mat without_core = fg.clone();
@@ -280,10 +284,13 @@ cv::Mat limit_to_interior(const cv::Mat& fg, const cv::Mat& core, int reach) {
     for (int x = 0; x < fg.cols; ++x)
       if (c[x] && without_core.at<uchar>(y, x)) clear_component(without_core, cv::Point(x, y), queue);
   }
+  // No hole filling after the limit: `fg` has none, so every hole of the result is dropped sheet
+  // enclosed by the reach of nearby nuclei, which filling would put back.
   near |= without_core;
-  return fill_mask_holes(fg & near);  // a hole would give its nucleus a ring of distance peaks
+  return fg & near;
 }
 
+// fg, core: CV_8UC1 masks; border: CV_32FC1 border probability; distance, flow_y, flow_x: CV_8UC1 or empty.
 cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv::Mat& border, const cv::Mat& distance,
                        const SegmentParams& params, const cv::Mat& flow_y = cv::Mat(), const cv::Mat& flow_x = cv::Mat()) {
   cv::Mat fg = fill_mask_holes(fg_raw);

@@ -143,7 +143,7 @@ TEST(Magnification, PixelParametersKeepTheirMeaningAtTheNetworkScale) {
   EXPECT_EQ(twice.flow_steps, nucseg::segment::kFlowSteps / 2);
   EXPECT_EQ(twice.core_seed_area, 8);  // 7.5 rounded
   EXPECT_EQ(twice.interior_reach, 3);
-  EXPECT_EQ(params_at_input_scale(p, 10.0).interior_reach, 1);
+  EXPECT_EQ(params_at_input_scale(p, 20.0).interior_reach, 1);  // 0.3 would round to 0: on stays on
   EXPECT_EQ(params_at_input_scale(p, 10.0).seed_distance, 1);
   EXPECT_EQ(params_at_input_scale(p, 10.0).core_seed_area, 1);  // on stays on
   p.core_seed_area = 0;

@@ -326,6 +326,22 @@ TEST(DistanceSeeds, InteriorReachDropsFarForegroundOfComponentsWithInterior) {
   EXPECT_GT(cv::countNonZero(nucleus), 300);  // the whole disc of radius 10 (~314 px) at least
 }
 
+// Four nuclei in a border sheet: their reaches enclose a patch of sheet farther than the reach
+// from every interior, which must stay out (a hole fill would put it back as foreground).
+TEST(DistanceSeeds, InteriorReachLeavesAnEnclosedPatchOfSheetOut) {
+  cv::Mat cls = cv::Mat::zeros(60, 60, CV_8UC1);
+  cls(cv::Rect(5, 5, 50, 50)).setTo(2);
+  for (cv::Point c : {cv::Point(20, 20), cv::Point(40, 20), cv::Point(20, 40), cv::Point(40, 40)})
+    cv::circle(cls, c, 5, cv::Scalar(1), cv::FILLED);
+  SegmentParams params = distance_mode();
+  params.interior_reach = 6;
+  const cv::Mat labels = instances_from_classes(cls, params);
+  EXPECT_EQ(labels.at<int32_t>(30, 30), 0);
+  EXPECT_EQ(count_labels(labels), 4);
+  params.interior_reach = 0;
+  EXPECT_NE(instances_from_classes(cls, params).at<int32_t>(30, 30), 0);
+}
+
 TEST(DistanceSeeds, CoreSeedAreaKeyAndLimits) {
   EXPECT_EQ(params_from_config(nucseg::load_config({}, {}).segment).core_seed_area, 30);
   EXPECT_EQ(params_from_config(nucseg::load_config({}, {"segment.core_seed_area=0"}).segment).core_seed_area, 0);

@@ -28,7 +28,8 @@
 //   points within 1 px, the highest in 5 x 5) are the seeds; each seed takes the end points around
 //   it (a watershed of the pile), and each pixel the seed of its own end point. Two touching
 //   nuclei whose flows point apart across their contact separate even where the class map
-//   shows no border between them; the class map only gives the foreground.
+//   shows no border between them; the class map only gives the foreground (and, with
+//   interior_reach, its limit around the confident interior).
 // Foreground no seed reaches becomes an object of its own; objects under min_area are removed,
 // holes filled, objects under min_solidity removed (when > 0), labels renumbered 1..N in raster
 // order. From probabilities (not from a hard class map), objects whose mean foreground
