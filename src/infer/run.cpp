@@ -136,9 +136,11 @@ std::string result_settings(const Config& config) {
     auto key = line.substr(0, line.find(' '));
     if (section == "[infer]" && neutral.count(key)) continue;
     // Added after results existed: at 0 (off) they change nothing, so those results stay valid.
-    if (section == "[segment]" && key == "min_solidity" && config.segment.min_solidity == 0.0) continue;
-    if (section == "[segment]" && key == "core_seed_area" && config.segment.core_seed_area == 0) continue;
-    if (section == "[segment]" && key == "interior_reach" && config.segment.interior_reach == 0) continue;
+    const SegmentConfig& sc = config.segment;
+    const bool later_key_off = (key == "min_solidity" && sc.min_solidity == 0.0) ||
+                               (key == "core_seed_area" && sc.core_seed_area == 0) ||
+                               (key == "interior_reach" && sc.interior_reach == 0);
+    if (section == "[segment]" && later_key_off) continue;
     // Of [data], only what inference reads: the channel choice and the normalisation.
     if (section == "[data]" && key.rfind("channels", 0) != 0 && key.rfind("normalize", 0) != 0) continue;
     out += section.substr(1, section.size() - 2) + "." + line + "\n";

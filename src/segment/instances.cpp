@@ -68,38 +68,27 @@ cv::Mat interior_seeds(const cv::Mat& fg, const cv::Mat& core, const cv::Mat& el
   return markers;
 }
 
-// One 4-connected component of `work` (CV_8UC1, nonzero = not yet visited) from `start`: its
-// pixels are set to 0 as they are visited. Breadth first, so the queue holds about one front of
-// the component (a side's length for a solid square), not half its pixels as a stack would.
-struct CoreComponent {
-  int area = 0;
-  bool seeded = false;   // holds a pixel of `markers` > 0
-  cv::Point deepest;     // its pixel of largest core_dist (the first such in visiting order)
-};
-CoreComponent walk_core_component(cv::Mat& work, const cv::Mat& core_dist, const cv::Mat& markers, cv::Point start,
-                                  std::deque<cv::Point>& queue) {
-  CoreComponent c;
-  c.deepest = start;
-  float depth = -1.0f;
-  work.at<uchar>(start) = 0;
+// Clears the component of nonzero `mask` (CV_8UC1) pixels at `start` (4- or 8-connected) and
+// calls visit(p) once per pixel. Breadth first: the queue holds about one front of the
+// component (a side's length for a solid square), not half its pixels as a stack would.
+template <typename Visit>
+void clear_component(cv::Mat& mask, cv::Point start, int connectivity, std::deque<cv::Point>& queue, Visit&& visit) {
+  mask.at<uchar>(start) = 0;
   queue.assign(1, start);
   while (!queue.empty()) {
     const cv::Point p = queue.front();
     queue.pop_front();
-    ++c.area;
-    c.seeded = c.seeded || markers.at<int32_t>(p) > 0;
-    if (core_dist.at<float>(p) > depth) {
-      depth = core_dist.at<float>(p);
-      c.deepest = p;
-    }
-    const cv::Point next[4] = {{p.x - 1, p.y}, {p.x + 1, p.y}, {p.x, p.y - 1}, {p.x, p.y + 1}};
-    for (const cv::Point& q : next) {
-      if (q.x < 0 || q.y < 0 || q.x >= work.cols || q.y >= work.rows || work.at<uchar>(q) == 0) continue;
-      work.at<uchar>(q) = 0;
-      queue.push_back(q);
+    visit(p);
+    for (int dy = -1; dy <= 1; ++dy) {
+      for (int dx = -1; dx <= 1; ++dx) {
+        const cv::Point q(p.x + dx, p.y + dy);
+        if ((dx == 0 && dy == 0) || (connectivity == 4 && dx != 0 && dy != 0)) continue;
+        if (q.x < 0 || q.y < 0 || q.x >= mask.cols || q.y >= mask.rows || mask.at<uchar>(q) == 0) continue;
+        mask.at<uchar>(q) = 0;
+        queue.push_back(q);
+      }
     }
   }
-  return c;
 }
 
 // A 4-connected component of the confident interior with at least min_pixels pixels and no seed
@@ -116,8 +105,19 @@ void seed_unseeded_cores(const cv::Mat& core, const cv::Mat& core_dist, int min_
     const uchar* row = work.ptr<uchar>(y);
     for (int x = 0; x < work.cols; ++x) {
       if (row[x] == 0) continue;
-      const CoreComponent c = walk_core_component(work, core_dist, markers, cv::Point(x, y), queue);
-      if (!c.seeded && c.area >= min_pixels) markers.at<int32_t>(c.deepest) = count++;
+      int area = 0;
+      bool seeded = false;
+      cv::Point deepest(x, y);  // the first pixel of largest core_dist in visiting order
+      float depth = -1.0f;
+      clear_component(work, cv::Point(x, y), 4, queue, [&](cv::Point p) {
+        ++area;
+        seeded = seeded || markers.at<int32_t>(p) > 0;
+        if (core_dist.at<float>(p) > depth) {
+          depth = core_dist.at<float>(p);
+          deepest = p;
+        }
+      });
+      if (!seeded && area >= min_pixels) markers.at<int32_t>(deepest) = count++;
     }
   }
 }
@@ -238,25 +238,6 @@ cv::Mat flow_seeds(const cv::Mat& fg, const cv::Mat& fy, const cv::Mat& fx, cons
   return labels;
 }
 
-// Sets the 8-connected component of nonzero `mask` pixels at `start` to 0, breadth first (the
-// queue holds about one front of the component).
-void clear_component(cv::Mat& mask, cv::Point start, std::deque<cv::Point>& queue) {
-  mask.at<uchar>(start) = 0;
-  queue.assign(1, start);
-  while (!queue.empty()) {
-    const cv::Point p = queue.front();
-    queue.pop_front();
-    for (int dy = -1; dy <= 1; ++dy) {
-      for (int dx = -1; dx <= 1; ++dx) {
-        const cv::Point q(p.x + dx, p.y + dy);
-        if (q.x < 0 || q.y < 0 || q.x >= mask.cols || q.y >= mask.rows || mask.at<uchar>(q) == 0) continue;
-        mask.at<uchar>(q) = 0;
-        queue.push_back(q);
-      }
-    }
-  }
-}
-
 // The foreground (hole-free) without its pixels farther than `reach` px, along the foreground,
 // from the confident interior `core`, except in foreground components (8-connected) that hold no
 // interior at all: a small nucleus predicted as border only stays whole. Where a network calls a whole stained
@@ -282,7 +263,7 @@ cv::Mat limit_to_interior(const cv::Mat& fg, const cv::Mat& core, int reach) {
   for (int y = 0; y < fg.rows; ++y) {
     const uchar* c = core.ptr<uchar>(y);
     for (int x = 0; x < fg.cols; ++x)
-      if (c[x] && without_core.at<uchar>(y, x)) clear_component(without_core, cv::Point(x, y), queue);
+      if (c[x] && without_core.at<uchar>(y, x)) clear_component(without_core, cv::Point(x, y), 8, queue, [](cv::Point) {});
   }
   // No hole filling after the limit: `fg` has none, so every hole of the result is dropped sheet
   // enclosed by the reach of nearby nuclei, which filling would put back.
@@ -294,7 +275,8 @@ cv::Mat limit_to_interior(const cv::Mat& fg, const cv::Mat& core, int reach) {
 cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv::Mat& border, const cv::Mat& distance,
                        const SegmentParams& params, const cv::Mat& flow_y = cv::Mat(), const cv::Mat& flow_x = cv::Mat()) {
   cv::Mat fg = fill_mask_holes(fg_raw);
-  if (params.interior_reach > 0) fg = limit_to_interior(fg, core_raw & fg, params.interior_reach);
+  const cv::Mat core = core_raw & fg;  // inside the limited foreground too: it starts the reach
+  if (params.interior_reach > 0) fg = limit_to_interior(fg, core, params.interior_reach);
   if (params.seeds == SeedMode::flows) {
     if (flow_y.empty() || flow_x.empty())
       throw_runtime("segment: seeds = flows needs a network with a flow head (model.flow_head)");
@@ -305,7 +287,6 @@ cv::Mat grow_instances(const cv::Mat& fg_raw, const cv::Mat& core_raw, const cv:
       throw_runtime("segment: seeds = predicted needs a network with a distance head (model.distance_head)");
     return predicted_seeds(fg, distance, params);
   }
-  const cv::Mat core = core_raw & fg;
   if (params.seeds == SeedMode::interior)
     return interior_seeds(fg, core, border.isContinuous() ? border : border.clone(), params);
   return distance_seeds(fg, core, params);
