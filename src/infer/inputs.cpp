@@ -126,7 +126,12 @@ class FolderWalk {
         folders.push_back(path);
         continue;
       }
-      if (!io::has_image_extension(path)) continue;
+      if (!io::has_image_extension(path)) {
+        // A .bmp or .czi beside the PNGs is named in the log, not passed over without a word.
+        if (io::has_unread_image_extension(path))
+          set_.unread_formats.add(path.lexically_relative(root_).generic_string());
+        continue;
+      }
       if (!stdfs::exists(status)) {  // a link to nothing: listed, so that it is reported as a failure
         ++set_.broken_links;
         add(path);
@@ -284,7 +289,12 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
     if (!sec && type != stdfs::file_type::not_found) problem = "input is neither a folder nor a regular file";
     throw_config(kKey, problem + ": " + input);
   }
-  if (set.items.empty()) throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input);
+  if (set.items.empty())
+    throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input +
+                           (set.unread_formats.count ? "; it holds " + std::to_string(set.unread_formats.count) +
+                                                           " file(s) in formats nucseg does not read (" +
+                                                           set.unread_formats.names_text() + "): convert them to PNG or TIFF"
+                                                     : std::string()));
   std::sort(set.items.begin(), set.items.end(),
             [](const InputItem& a, const InputItem& b) { return a.relative < b.relative; });
   assign_ids(set.items);
@@ -304,6 +314,7 @@ std::string serialize(const InputSet& set) {
   put_field(out, std::to_string(set.unlistable_folders));
   put_field(out, std::to_string(set.kaggle_items_without_images));
   set.not_regular.put(out);
+  set.unread_formats.put(out);
   put_field(out, set.output_skipped ? "1" : "0");
   put_field(out, std::to_string(set.items.size()));
   for (const auto& item : set.items) {
@@ -331,6 +342,7 @@ InputSet deserialize_inputs(const std::string& text) {
   set.unlistable_folders = count();
   set.kaggle_items_without_images = count();
   set.not_regular = io::NotRegularFiles::take(text, pos, "input list");
+  set.unread_formats = io::NotRegularFiles::take(text, pos, "input list");
   set.output_skipped = next() == "1";
   size_t n = count();
   for (size_t i = 0; i < n; ++i) {

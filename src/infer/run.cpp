@@ -191,6 +191,9 @@ int run_infer(const Config& config, const dist::World& world) {
                   inputs.temporary_skipped,
                   left_out_text(inputs), threads, world.size());
   if (inputs.not_regular.count) log::job().warn("infer: skipped {} (not opened)", inputs.not_regular.text());
+  if (inputs.unread_formats.count)
+    log::job().warn("infer: left out {} file(s) in formats nucseg does not read: {}; convert them to PNG or TIFF",
+                    inputs.unread_formats.count, inputs.unread_formats.names_text());
 
   // Channels and normalisation as the checkpoint's training run prepared its images.
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());

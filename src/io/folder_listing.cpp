@@ -34,9 +34,13 @@ void NotRegularFiles::add(const std::string& name) {
 
 std::string NotRegularFiles::text() const {
   if (count == 0) return {};
-  std::string out = std::to_string(count) +
-                    (count == 1 ? " entry that is not a regular file:" : " entries that are not regular files:");
-  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : " ") + names[i];
+  return std::to_string(count) +
+         (count == 1 ? " entry that is not a regular file: " : " entries that are not regular files: ") + names_text();
+}
+
+std::string NotRegularFiles::names_text() const {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
   if (count > names.size()) out += ", ... (" + std::to_string(count - names.size()) + " more)";
   return out;
 }

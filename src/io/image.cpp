@@ -190,11 +190,25 @@ const std::vector<std::string>& image_extensions() {
   return list;
 }
 
-bool has_image_extension(const std::filesystem::path& path) {
+namespace {
+std::string lower_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+}  // namespace
+
+bool has_image_extension(const std::filesystem::path& path) {
   const auto& list = image_extensions();
-  return std::find(list.begin(), list.end(), ext) != list.end();
+  return std::find(list.begin(), list.end(), lower_extension(path)) != list.end();
+}
+
+bool has_unread_image_extension(const std::filesystem::path& path) {
+  // Common image files, and the vendors' microscopy containers a user's archive holds.
+  static const std::vector<std::string> list{".bmp", ".gif", ".webp", ".jp2", ".czi", ".nd2", ".lif",
+                                             ".lsm", ".ims", ".vsi", ".svs", ".ndpi", ".scn", ".mrxs",
+                                             ".dcm", ".ics", ".oib", ".oif", ".dv",  ".npy"};
+  return std::find(list.begin(), list.end(), lower_extension(path)) != list.end();
 }
 
 void check_declared_size(int64_t width, int64_t height, int64_t channels, const std::string& file) {

@@ -412,6 +412,37 @@ TEST(Inputs, EntriesThatAreNotRegularFilesAreCountedNotOpened) {
   }
 }
 
+TEST(Inputs, FilesInFormatsNotReadAreNamedNotPassedOver) {
+  ScratchDir dir("inputs-unread");
+  const auto root = dir.path() / "in";
+  touch(root / "ok.png");
+  touch(root / "scan.BMP");
+  touch(root / "plate" / "well.czi");
+  touch(root / "plate" / "notes.txt");  // not an image: not named
+  touch(root / "a.gif");
+  touch(root / "b.nd2");
+  const auto set = discover_inputs(root.string());
+  ASSERT_EQ(set.items.size(), 1u);
+  EXPECT_EQ(set.items[0].relative, "ok.png");
+  EXPECT_EQ(set.unread_formats.count, 4u);
+  const std::set<std::string> named(set.unread_formats.names.begin(), set.unread_formats.names.end());
+  EXPECT_EQ(named.size(), 3u);  // the first three met, in listing order
+  for (const auto& n : named) EXPECT_TRUE(n == "scan.BMP" || n == "plate/well.czi" || n == "a.gif" || n == "b.nd2") << n;
+  EXPECT_NE(set.unread_formats.names_text().find(", ... (1 more)"), std::string::npos) << set.unread_formats.names_text();
+  const auto back = nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set));
+  EXPECT_EQ(back.unread_formats.count, 4u);
+  EXPECT_EQ(back.unread_formats.names, set.unread_formats.names);
+  EXPECT_EQ(back.items.size(), 1u);
+  stdfs::remove(root / "ok.png");  // nothing readable left: the error names what is there
+  try {
+    discover_inputs(root.string());
+    ADD_FAILURE() << "a folder of .bmp/.czi files was accepted";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().key, "infer.input");
+    EXPECT_NE(std::string(e.what()).find("4 file(s) in formats nucseg does not read"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Inputs, SerialisationRoundTripsOddBytes) {
   nucseg::infer::InputSet set;
   set.root = "/r:oot";

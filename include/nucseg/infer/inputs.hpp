@@ -33,6 +33,7 @@ struct InputSet {
   size_t unlistable_folders = 0;  // folders below the root that cannot be listed: listed, they become failures
   size_t kaggle_items_without_images = 0;  // Kaggle <id>/ with masks/ but no images/: listed, they become failures
   io::NotRegularFiles not_regular;  // image-named FIFOs, sockets, devices (or links to them): left out, never opened
+  io::NotRegularFiles unread_formats;  // folders: files in formats nucseg does not read (io::has_unread_image_extension)
   bool output_skipped = false;   // the output folder lies inside the input and was left out
 };
 

@@ -40,6 +40,8 @@ struct NotRegularFiles {
   // "2 entries that are not regular files: pipe.png, zero.png" (", ... (N more)" past kNamed);
   // empty when there are none.
   std::string text() const;
+  // The names alone: "a.bmp, b.czi" (", ... (N more)" past kNamed).
+  std::string names_text() const;
   // As fields (core/fields.hpp) in rank 0's broadcast listing; take() reads what put() wrote.
   void put(std::string& out) const;
   static NotRegularFiles take(const std::string& in, size_t& pos, const char* what);

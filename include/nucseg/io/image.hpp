@@ -89,4 +89,9 @@ const std::vector<std::string>& image_extensions();
 // True for a name ending in one of image_extensions(), in any case.
 bool has_image_extension(const std::filesystem::path& path);
 
+// True for a name ending (in any case) in an image or microscopy format read_image does not
+// decode: .bmp .gif .webp .jp2 .czi .nd2 .lif .lsm .ims .vsi .svs .ndpi .scn .mrxs .dcm .ics
+// .oib .oif .dv .npy. Listings name such files instead of passing them over in silence.
+bool has_unread_image_extension(const std::filesystem::path& path);
+
 }  // namespace nucseg::io
