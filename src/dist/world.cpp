@@ -20,10 +20,19 @@ void check_mpi(int rc, const char* call, const char* file, int line) {
                 std::to_string(line) + ")");
 }
 
+bool prefer_plain_transport_for_one_rank() {
+  if (std::getenv("OMPI_MCA_pml") != nullptr) return false;
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const bool alone = size != nullptr ? std::string(size) == "1"
+                                     : std::getenv("PMIX_RANK") == nullptr && std::getenv("PMI_RANK") == nullptr;
+  return alone && ::setenv("OMPI_MCA_pml", "ob1", 0) == 0;
+}
+
 World::World(int* argc, char*** argv) {
   int initialized = 0;
   NUCSEG_MPI_CHECK(MPI_Initialized(&initialized));
   if (!initialized) {
+    prefer_plain_transport_for_one_rank();
     NUCSEG_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &thread_level_));
     finalize_ = true;
   } else {

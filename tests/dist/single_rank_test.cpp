@@ -17,6 +17,32 @@ const dist::World& the_world() {
 }
 }  // namespace
 
+TEST(SingleRank, OneRankTakesThePlainTransportUnlessTheUserChose) {
+  // The decision reads the environment only: each case sets what a launcher would.
+  auto decide = [](const char* world_size, const char* pmix_rank, const char* user_pml) {
+    auto put = [](const char* name, const char* value) {
+      if (value) ::setenv(name, value, 1);
+      else ::unsetenv(name);
+    };
+    put("OMPI_COMM_WORLD_SIZE", world_size);
+    put("PMIX_RANK", pmix_rank);
+    put("PMI_RANK", nullptr);
+    put("OMPI_MCA_pml", user_pml);
+    const bool set = dist::prefer_plain_transport_for_one_rank();
+    const char* pml = std::getenv("OMPI_MCA_pml");
+    return std::make_pair(set, std::string(pml ? pml : ""));
+  };
+  EXPECT_EQ(decide(nullptr, nullptr, nullptr), std::make_pair(true, std::string("ob1")));  // no launcher
+  EXPECT_EQ(decide("1", "0", nullptr), std::make_pair(true, std::string("ob1")));          // mpirun -n 1
+  EXPECT_EQ(decide("2", "0", nullptr), std::make_pair(false, std::string("")));            // mpirun -n 2
+  EXPECT_EQ(decide(nullptr, "0", nullptr), std::make_pair(false, std::string("")));        // srun: its choice
+  EXPECT_EQ(decide("1", "0", "ucx"), std::make_pair(false, std::string("ucx")));           // the user's choice
+  EXPECT_EQ(decide(nullptr, nullptr, "ucx"), std::make_pair(false, std::string("ucx")));
+  ::unsetenv("OMPI_MCA_pml");
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  ::unsetenv("PMIX_RANK");
+}
+
 TEST(SingleRank, GradientSyncLeavesGradientsAlone) {
   const dist::World& world = the_world();
   ASSERT_EQ(world.size(), 1);
