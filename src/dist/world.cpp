@@ -23,9 +23,13 @@ void check_mpi(int rc, const char* call, const char* file, int line) {
 bool prefer_plain_transport_for_one_rank() {
   if (std::getenv("OMPI_MCA_pml") != nullptr) return false;
   const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
-  const bool alone = size != nullptr ? std::string(size) == "1"
-                                     : std::getenv("PMIX_RANK") == nullptr && std::getenv("PMI_RANK") == nullptr;
-  return alone && ::setenv("OMPI_MCA_pml", "ob1", 0) == 0;
+  if (size != nullptr) return std::string(size) == "1" && ::setenv("OMPI_MCA_pml", "ob1", 0) == 0;
+  // Started by another launcher (srun's PMIx or PMI-2, a PMI-1 process manager), or a task of
+  // an srun step of several tasks: the world may be larger; Open MPI chooses.
+  if (std::getenv("PMIX_RANK") || std::getenv("PMI_RANK") || std::getenv("PMI_SIZE")) return false;
+  const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  if (std::getenv("SLURM_STEP_ID") && step_tasks && std::string(step_tasks) != "1") return false;
+  return ::setenv("OMPI_MCA_pml", "ob1", 0) == 0;
 }
 
 World::World(int* argc, char*** argv) {

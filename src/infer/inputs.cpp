@@ -127,8 +127,8 @@ class FolderWalk {
         continue;
       }
       if (!io::has_image_extension(path)) {
-        // A .bmp or .czi beside the PNGs is named in the log, not passed over without a word.
-        if (io::has_unread_image_extension(path))
+        // A .bmp or .czi file beside the PNGs is named in the log, not passed over without a word.
+        if (io::has_unread_image_extension(path) && stdfs::is_regular_file(status))
           set_.unread_formats.add(path.lexically_relative(root_).generic_string());
         continue;
       }
@@ -277,6 +277,9 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
     // One image: its own set, named by its file name (a list file would read its bytes as paths).
     set.kind = "file";
     set.items.push_back(item_at(set.root, root.filename().generic_string()));
+  } else if (stdfs::is_regular_file(root, ec) && io::has_unread_image_extension(root)) {
+    throw_config(kKey, input + " is in a format nucseg does not read (an .ics header would otherwise be read as a list "
+                               "of paths): convert it to PNG or TIFF");
   } else if (stdfs::is_regular_file(root, ec)) {
     set.kind = "list";
     set.items = read_list(root);
@@ -289,12 +292,13 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
     if (!sec && type != stdfs::file_type::not_found) problem = "input is neither a folder nor a regular file";
     throw_config(kKey, problem + ": " + input);
   }
-  if (set.items.empty())
-    throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input +
-                           (set.unread_formats.count ? "; it holds " + std::to_string(set.unread_formats.count) +
-                                                           " file(s) in formats nucseg does not read (" +
-                                                           set.unread_formats.names_text() + "): convert them to PNG or TIFF"
-                                                     : std::string()));
+  if (set.items.empty()) {
+    std::string unread;
+    if (set.unread_formats.count)
+      unread = "; it holds " + std::to_string(set.unread_formats.count) + " file(s) in formats nucseg does not read (" +
+               set.unread_formats.names_text() + "): convert them to PNG or TIFF";
+    throw_config(kKey, "no images (.png .tif .tiff .jpg .jpeg) found in " + input + unread);
+  }
   std::sort(set.items.begin(), set.items.end(),
             [](const InputItem& a, const InputItem& b) { return a.relative < b.relative; });
   assign_ids(set.items);

@@ -62,6 +62,14 @@ std::string left_out_text(const InputSet& inputs) {
   return out;
 }
 
+// Warnings for what the listing left out that a user may have meant as input.
+void warn_left_out(const InputSet& inputs) {
+  if (inputs.not_regular.count) log::job().warn("infer: skipped {} (not opened)", inputs.not_regular.text());
+  if (inputs.unread_formats.count)
+    log::job().warn("infer: left out {} file(s) in formats nucseg does not read: {}; convert them to PNG or TIFF",
+                    inputs.unread_formats.count, inputs.unread_formats.names_text());
+}
+
 // A channel choice as recorded: rgb, gray or [i, j, k] (TOML text without the string quotes).
 std::string channel_text(const ChannelSpec& spec) {
   std::string text = to_toml(spec);
@@ -190,10 +198,7 @@ int run_infer(const Config& config, const dist::World& world) {
                   net_options.device, inputs.items.size(), inputs.kind, inputs.hidden_skipped,
                   inputs.temporary_skipped,
                   left_out_text(inputs), threads, world.size());
-  if (inputs.not_regular.count) log::job().warn("infer: skipped {} (not opened)", inputs.not_regular.text());
-  if (inputs.unread_formats.count)
-    log::job().warn("infer: left out {} file(s) in formats nucseg does not read: {}; convert them to PNG or TIFF",
-                    inputs.unread_formats.count, inputs.unread_formats.names_text());
+  warn_left_out(inputs);
 
   // Channels and normalisation as the checkpoint's training run prepared its images.
   const InputRule rule = resolve_input_rule(config, model.config_toml, model_file.string());

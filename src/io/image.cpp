@@ -207,7 +207,7 @@ bool has_unread_image_extension(const std::filesystem::path& path) {
   // Common image files, and the vendors' microscopy containers a user's archive holds.
   static const std::vector<std::string> list{".bmp", ".gif", ".webp", ".jp2", ".czi", ".nd2", ".lif",
                                              ".lsm", ".ims", ".vsi", ".svs", ".ndpi", ".scn", ".mrxs",
-                                             ".dcm", ".ics", ".oib", ".oif", ".dv",  ".npy"};
+                                             ".dcm", ".ics", ".oib", ".oif", ".dv"};
   return std::find(list.begin(), list.end(), lower_extension(path)) != list.end();
 }
 

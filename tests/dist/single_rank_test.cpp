@@ -1,5 +1,13 @@
 // With one rank (no mpirun) the distributed helpers are cheap no-ops that change nothing.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "nucseg/core/error.hpp"
@@ -18,29 +26,39 @@ const dist::World& the_world() {
 }  // namespace
 
 TEST(SingleRank, OneRankTakesThePlainTransportUnlessTheUserChose) {
-  // The decision reads the environment only: each case sets what a launcher would.
-  auto decide = [](const char* world_size, const char* pmix_rank, const char* user_pml) {
-    auto put = [](const char* name, const char* value) {
-      if (value) ::setenv(name, value, 1);
-      else ::unsetenv(name);
-    };
-    put("OMPI_COMM_WORLD_SIZE", world_size);
-    put("PMIX_RANK", pmix_rank);
-    put("PMI_RANK", nullptr);
-    put("OMPI_MCA_pml", user_pml);
+  // The decision reads the environment only: each case sets what a launcher would. Every variable
+  // touched is restored afterwards (a run of this binary under mpirun or srun keeps its own).
+  const std::vector<std::string> names{"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                                       "SLURM_STEP_ID", "SLURM_STEP_NUM_TASKS", "OMPI_MCA_pml"};
+  std::vector<std::optional<std::string>> saved;
+  for (const auto& n : names) {
+    const char* v = std::getenv(n.c_str());
+    saved.push_back(v ? std::optional<std::string>(v) : std::nullopt);
+  }
+  auto decide = [&](std::map<std::string, std::string> env) {
+    for (const auto& n : names) {
+      if (env.count(n)) ::setenv(n.c_str(), env[n].c_str(), 1);
+      else ::unsetenv(n.c_str());
+    }
     const bool set = dist::prefer_plain_transport_for_one_rank();
     const char* pml = std::getenv("OMPI_MCA_pml");
     return std::make_pair(set, std::string(pml ? pml : ""));
   };
-  EXPECT_EQ(decide(nullptr, nullptr, nullptr), std::make_pair(true, std::string("ob1")));  // no launcher
-  EXPECT_EQ(decide("1", "0", nullptr), std::make_pair(true, std::string("ob1")));          // mpirun -n 1
-  EXPECT_EQ(decide("2", "0", nullptr), std::make_pair(false, std::string("")));            // mpirun -n 2
-  EXPECT_EQ(decide(nullptr, "0", nullptr), std::make_pair(false, std::string("")));        // srun: its choice
-  EXPECT_EQ(decide("1", "0", "ucx"), std::make_pair(false, std::string("ucx")));           // the user's choice
-  EXPECT_EQ(decide(nullptr, nullptr, "ucx"), std::make_pair(false, std::string("ucx")));
-  ::unsetenv("OMPI_MCA_pml");
-  ::unsetenv("OMPI_COMM_WORLD_SIZE");
-  ::unsetenv("PMIX_RANK");
+  const auto ob1 = std::make_pair(true, std::string("ob1"));
+  const auto none = std::make_pair(false, std::string(""));
+  EXPECT_EQ(decide({}), ob1);                                                   // no launcher
+  EXPECT_EQ(decide({{"OMPI_COMM_WORLD_SIZE", "1"}, {"PMIX_RANK", "0"}}), ob1);  // mpirun -n 1
+  EXPECT_EQ(decide({{"OMPI_COMM_WORLD_SIZE", "2"}, {"PMIX_RANK", "0"}}), none); // mpirun -n 2
+  EXPECT_EQ(decide({{"PMIX_RANK", "0"}}), none);                                // srun --mpi=pmix
+  EXPECT_EQ(decide({{"PMI_RANK", "0"}, {"PMI_SIZE", "4"}}), none);              // srun --mpi=pmi2
+  EXPECT_EQ(decide({{"SLURM_STEP_ID", "0"}, {"SLURM_STEP_NUM_TASKS", "4"}}), none);  // srun -n 4, no PMI
+  EXPECT_EQ(decide({{"SLURM_STEP_ID", "0"}, {"SLURM_STEP_NUM_TASKS", "1"}}), ob1);   // srun -n 1, no PMI
+  EXPECT_EQ(decide({{"OMPI_COMM_WORLD_SIZE", "1"}, {"OMPI_MCA_pml", "ucx"}}), std::make_pair(false, std::string("ucx")));
+  EXPECT_EQ(decide({{"OMPI_MCA_pml", "ucx"}}), std::make_pair(false, std::string("ucx")));
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (saved[i]) ::setenv(names[i].c_str(), saved[i]->c_str(), 1);
+    else ::unsetenv(names[i].c_str());
+  }
 }
 
 TEST(SingleRank, GradientSyncLeavesGradientsAlone) {

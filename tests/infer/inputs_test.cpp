@@ -421,19 +421,30 @@ TEST(Inputs, FilesInFormatsNotReadAreNamedNotPassedOver) {
   touch(root / "plate" / "notes.txt");  // not an image: not named
   touch(root / "a.gif");
   touch(root / "b.nd2");
+  touch(root / "cells_seg.npy");                            // a Cellpose annotation: not named
+  touch(root / "stack.bmp" / "inside.png");                 // a folder named like one: walked
+  stdfs::create_symlink(root / "gone.czi", root / "y.czi");  // a link to nothing: not a file to convert
   const auto set = discover_inputs(root.string());
-  ASSERT_EQ(set.items.size(), 1u);
+  ASSERT_EQ(set.items.size(), 2u);
   EXPECT_EQ(set.items[0].relative, "ok.png");
+  EXPECT_EQ(set.items[1].relative, "stack.bmp/inside.png");
   EXPECT_EQ(set.unread_formats.count, 4u);
+  // Names are kept for the first three met; a folder's own files come before its subfolders'.
   const std::set<std::string> named(set.unread_formats.names.begin(), set.unread_formats.names.end());
-  EXPECT_EQ(named.size(), 3u);  // the first three met, in listing order
-  for (const auto& n : named) EXPECT_TRUE(n == "scan.BMP" || n == "plate/well.czi" || n == "a.gif" || n == "b.nd2") << n;
+  EXPECT_EQ(named, (std::set<std::string>{"scan.BMP", "a.gif", "b.nd2"}));
   EXPECT_NE(set.unread_formats.names_text().find(", ... (1 more)"), std::string::npos) << set.unread_formats.names_text();
   const auto back = nucseg::infer::deserialize_inputs(nucseg::infer::serialize(set));
   EXPECT_EQ(back.unread_formats.count, 4u);
   EXPECT_EQ(back.unread_formats.names, set.unread_formats.names);
-  EXPECT_EQ(back.items.size(), 1u);
+  EXPECT_EQ(back.items.size(), 2u);
+  try {  // one such file as the input: refused, not read as a list of paths
+    discover_inputs((root / "plate" / "well.czi").string());
+    ADD_FAILURE() << "a .czi file was accepted as infer.input";
+  } catch (const nucseg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("format nucseg does not read"), std::string::npos) << e.what();
+  }
   stdfs::remove(root / "ok.png");  // nothing readable left: the error names what is there
+  stdfs::remove_all(root / "stack.bmp");
   try {
     discover_inputs(root.string());
     ADD_FAILURE() << "a folder of .bmp/.czi files was accepted";

@@ -13,13 +13,15 @@ namespace nucseg::dist {
 void check_mpi(int rc, const char* call, const char* file, int line);
 #define NUCSEG_MPI_CHECK(call) ::nucseg::dist::check_mpi((call), #call, __FILE__, __LINE__)
 
-// Called before MPI_Init (by World): a world of one rank (started without a launcher, or
-// OMPI_COMM_WORLD_SIZE=1 under mpirun -n 1) talks to no one, yet Open MPI's default transport
-// selection initialises UCX, 0.2 s of a 0.27 s MPI_Init on the build machine. There, and only
-// when the user chose no point-to-point layer (OMPI_MCA_pml unset), this sets OMPI_MCA_pml=ob1
-// (Open MPI's plain layer: 0.07 s) and returns true. Jobs of several ranks, and any rank started
-// by another launcher (PMIX_RANK or PMI_RANK set: srun), keep Open MPI's choice, the fast
-// interconnect included. Other MPI libraries ignore the variable.
+// Called before MPI_Init (by World), before any other thread starts (setenv races getenv): a
+// world of one rank (started without a launcher, or OMPI_COMM_WORLD_SIZE=1 under mpirun -n 1)
+// talks to no one, yet Open MPI's default transport selection initialises UCX, 0.2 s of a 0.27 s
+// MPI_Init on the build machine. There, and only when the environment names no point-to-point
+// layer (OMPI_MCA_pml unset; a pml set only in an MCA parameter file is overridden), this sets
+// OMPI_MCA_pml=ob1 in the process environment (Open MPI's plain layer: 0.07 s) and returns true.
+// Jobs of several ranks, any rank started by another launcher (PMIX_RANK, PMI_RANK or PMI_SIZE
+// set: srun with PMIx or PMI-2) and the tasks of an srun step of several tasks keep Open MPI's
+// choice, the fast interconnect included. Other MPI libraries ignore the variable.
 bool prefer_plain_transport_for_one_rank();
 
 class World final {

@@ -33,7 +33,9 @@ struct InputSet {
   size_t unlistable_folders = 0;  // folders below the root that cannot be listed: listed, they become failures
   size_t kaggle_items_without_images = 0;  // Kaggle <id>/ with masks/ but no images/: listed, they become failures
   io::NotRegularFiles not_regular;  // image-named FIFOs, sockets, devices (or links to them): left out, never opened
-  io::NotRegularFiles unread_formats;  // folders: files in formats nucseg does not read (io::has_unread_image_extension)
+  // Folders: regular files in formats nucseg does not read (io::has_unread_image_extension), left
+  // out and named in a warning. Only the count and names of the type are used (names_text(), not text()).
+  io::NotRegularFiles unread_formats;
   bool output_skipped = false;   // the output folder lies inside the input and was left out
 };
 
@@ -51,9 +53,11 @@ struct InputSet {
 // Kaggle item folder (a sibling of a folder holding <id>/images/<id>.png) with masks/ but no
 // images/: its masks are never read as images. An image-named entry that is neither a folder
 // nor a regular file (a FIFO, a link to /dev/zero) is counted in not_regular, never opened.
+// Regular files in a folder tree with the name of a format nucseg does not read (.bmp, .czi:
+// io::has_unread_image_extension) are counted and named in unread_formats.
 // Throws Error(config, key infer.input) when the input does not exist, cannot be read, is
-// neither a folder nor a regular file, is `output`, holds no image, or the root itself cannot
-// be listed.
+// neither a folder nor a regular file, is one file of such a format, is `output`, holds no image
+// (naming the unread files it holds), or the root itself cannot be listed.
 // `list_folder` lists one folder of the walk (all its entries, or an error in `ec`); empty:
 // io::list_folder. Tests inject listing errors through it (as root every folder is readable).
 using FolderLister = io::FolderLister;

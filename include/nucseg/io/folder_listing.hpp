@@ -30,7 +30,8 @@ std::string cannot_read(const std::string& noun, const std::error_code& ec);
 
 // Entries with an image name that are not regular files (a FIFO, a socket, a device or a link to
 // one): never opened, since opening a FIFO blocks until some writer comes, but counted and the
-// first few named so the log says what was left out.
+// first few named so the log says what was left out. Its count, names, names_text() and
+// put()/take() are generic: infer's listing also keeps its files of unread formats in one.
 struct NotRegularFiles {
   static constexpr size_t kNamed = 3;
   size_t count = 0;

@@ -89,9 +89,11 @@ const std::vector<std::string>& image_extensions();
 // True for a name ending in one of image_extensions(), in any case.
 bool has_image_extension(const std::filesystem::path& path);
 
-// True for a name ending (in any case) in an image or microscopy format read_image does not
-// decode: .bmp .gif .webp .jp2 .czi .nd2 .lif .lsm .ims .vsi .svs .ndpi .scn .mrxs .dcm .ics
-// .oib .oif .dv .npy. Listings name such files instead of passing them over in silence.
+// True for a name ending (in any case) in an extension of an image or microscopy format that
+// read_image is not given: .bmp .gif .webp .jp2 .czi .nd2 .lif .lsm .ims .vsi .svs .ndpi .scn
+// .mrxs .dcm .ics .oib .oif .dv (some, such as .lsm and .svs, are TIFF inside, but only the
+// names of image_extensions() are read). Listings name such files instead of passing them over
+// in silence. Not .npy: Cellpose's <stem>_seg.npy annotations sit beside their images.
 bool has_unread_image_extension(const std::filesystem::path& path);
 
 }  // namespace nucseg::io
