@@ -278,8 +278,8 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
     set.kind = "file";
     set.items.push_back(item_at(set.root, root.filename().generic_string()));
   } else if (stdfs::is_regular_file(root, ec) && io::has_unread_image_extension(root)) {
-    throw_config(kKey, input + " is in a format nucseg does not read (an .ics header would otherwise be read as a list "
-                               "of paths): convert it to PNG or TIFF");
+    // Refused here: read as a list, a text header (.ics) would become one failed "path" per line.
+    throw_config(kKey, input + " is in a format nucseg does not read: convert it to PNG or TIFF");
   } else if (stdfs::is_regular_file(root, ec)) {
     set.kind = "list";
     set.items = read_list(root);
