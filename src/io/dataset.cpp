@@ -48,6 +48,7 @@ void not_regular(const stdfs::path& root, const stdfs::path& path, ListingStats*
 struct FolderRest {
   size_t other_files = 0;  // regular files without an image extension, and other non-folders
   size_t not_regular = 0;  // image-named entries that are no regular file (FIFO, dead link, ...)
+  std::string unread;      // the first file in a format nucseg does not read (has_unread_image_extension)
 };
 
 // Regular, non-hidden files with an image extension directly in `dir`, sorted by name; other
@@ -82,6 +83,7 @@ std::vector<stdfs::path> files_in(const stdfs::path& root, const stdfs::path& di
     if (image_name) {
       out.push_back(entry.path());
     } else {
+      if (here.unread.empty() && has_unread_image_extension(entry.path())) here.unread = entry.path().filename().string();
       ++here.other_files;
       if (stats) ++stats->others;
     }
@@ -161,10 +163,15 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
     } else if (images.size() == 1 && rest.not_regular == 0) {
       item.image = images.front();
     } else {
-      report(problems, dir / "images",
-             rest.not_regular > 0 ? "images folder holds image names that are not regular files (not opened)"
-             : images.empty()     ? "images folder is empty"
-                                  : "several images and none named after the folder");
+      std::string why = "several images and none named after the folder";
+      if (rest.not_regular > 0)
+        why = "images folder holds image names that are not regular files (not opened)";
+      else if (images.empty() && !rest.unread.empty())
+        why = "images folder holds no image nucseg reads: " + rest.unread + " is in a format it does not read (convert "
+              "it to PNG or TIFF)";
+      else if (images.empty())
+        why = "images folder is empty";
+      report(problems, dir / "images", why);
       continue;
     }
     item.mask_folder = dir / "masks";

@@ -353,6 +353,23 @@ TEST(Dataset, ExtraImagesInAKaggleImagesFolderAreCounted) {
   std::filesystem::remove_all(root);
 }
 
+// A Kaggle item whose image is in a format nucseg does not read (a .bmp export) is a problem that
+// names the file and what to do, not an "empty" images folder; an empty one stays "empty".
+TEST(Dataset, KaggleImageInAnUnreadFormatIsNamed) {
+  auto root = t::fresh_dir("kaggle-unread-format");
+  t::write_kaggle(root, 3);
+  std::filesystem::rename(root / "img01" / "images" / "img01.png", root / "img01" / "images" / "img01.bmp");
+  std::filesystem::remove(root / "img02" / "images" / "img02.png");
+  std::vector<ListingProblem> problems;
+  const auto items = list_dataset(root, DatasetLayout::kaggle, "images", "masks", &problems, nullptr);
+  ASSERT_EQ(items.size(), 1u);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].path, root / "img01" / "images");
+  EXPECT_NE(problems[0].reason.find("img01.bmp is in a format it does not read"), std::string::npos) << problems[0].reason;
+  EXPECT_EQ(problems[1].reason, "images folder is empty");
+  std::filesystem::remove_all(root);
+}
+
 // Image-named entries that are not regular files (a FIFO, a link to /dev/zero) are counted and
 // named, never opened: opening the FIFO would block this test for ever (nobody writes to it).
 // Beside an item's named image such an entry is only counted; as a mask, or where it may be the
