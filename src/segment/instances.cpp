@@ -242,8 +242,8 @@ cv::Mat flow_seeds(const cv::Mat& fg, const cv::Mat& fy, const cv::Mat& fx, cons
 // from the confident interior `core`, except in foreground components (8-connected) that hold no
 // interior at all: a small nucleus predicted as border only stays whole. Where a network calls a whole stained
 // sheet "border" (a real IHC section: DAB in every cell body), the sheet is otherwise one
-// foreground whose distance map peaks between the nuclei. Extra memory: two 8-bit maps and one
-// breadth-first front.
+// foreground whose distance map peaks between the nuclei. `core` must lie inside `fg`; reach >= 1.
+// Extra memory: two 8-bit maps and one breadth-first front.
 cv::Mat limit_to_interior(const cv::Mat& fg, const cv::Mat& core, int reach) {
   // Within `reach` of the interior along the foreground: `reach` 3x3 dilations, crosses and
   // squares in turn (an octagon close to a disc), each kept inside the foreground, so a kept
@@ -267,8 +267,8 @@ cv::Mat limit_to_interior(const cv::Mat& fg, const cv::Mat& core, int reach) {
   }
   // No hole filling after the limit: `fg` has none, so every hole of the result is dropped sheet
   // enclosed by the reach of nearby nuclei, which filling would put back.
-  near |= without_core;
-  return fg & near;
+  near |= without_core;  // both lie inside `fg` (core does, and each dilation was kept inside it)
+  return near;
 }
 
 // fg, core: CV_8UC1 masks; border: CV_32FC1 border probability; distance, flow_y, flow_x: CV_8UC1 or empty.
