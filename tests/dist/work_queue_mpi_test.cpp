@@ -19,7 +19,13 @@ TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
   long count = 0;
   {
     nucseg::dist::WorkQueue queue(world, total);
-    while (auto item = queue.next()) {
+    // Each rank takes its first item before either takes a second: without this, a rank that
+    // starts late (a loaded CI machine) may find every item already taken, and "both ranks
+    // took work" would depend on scheduling. After the barrier the race is free.
+    auto first = queue.next();
+    ASSERT_TRUE(first.has_value());
+    world.barrier();
+    for (auto item = first; item; item = queue.next()) {
       mine += std::to_string(*item) + " ";
       ++count;
       queue.add_finished(*item % 2 == 0, 10);
@@ -48,8 +54,9 @@ TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
       }
     }
     for (long i = 0; i < total; ++i) EXPECT_EQ(seen[i], 1) << "item " << i;
-    // Both ranks took work, and the busy-time report lists both.
+    // Both ranks took work (rank 0's first item before the barrier), and the report lists both.
     EXPECT_NE(all[0].size(), 0u);
+    EXPECT_NE(all[1].size(), 0u);
     EXPECT_NE(report.find("rank 1:"), std::string::npos);
   } else {
     EXPECT_TRUE(report.empty());
