@@ -11,27 +11,67 @@
 namespace nucseg::io {
 namespace {
 
-// The channels that carry the annotation: a constant alpha goes, identical channels become one.
+bool constant(const cv::Mat& plane) {
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(plane, &lo, &hi);
+  return lo == hi;
+}
+
+// The channels that carry the annotation: a channel that is the same everywhere carries none
+// (a constant alpha, or white RGB over an alpha that holds the nuclei, as some drawing tools
+// save them), and identical channels become one.
 cv::Mat annotation_channels(const RawImage& mask) {
   cv::Mat m = mask.pixels;
-  if (mask.alpha && m.channels() > 1) {
-    cv::Mat alpha;
-    cv::extractChannel(m, alpha, m.channels() - 1);
-    double lo = 0, hi = 0;
-    cv::minMaxLoc(alpha, &lo, &hi);
-    if (lo == hi) {
-      std::vector<cv::Mat> planes;
-      cv::split(m, planes);
-      planes.pop_back();
-      cv::merge(planes, m);
-    }
-  }
   if (m.channels() == 1) return m;
+  std::vector<cv::Mat> planes, varying;
+  cv::split(m, planes);
+  if (mask.alpha && constant(planes.back())) planes.pop_back();
+  for (const auto& p : planes)
+    if (!constant(p)) varying.push_back(p);
+  if (!varying.empty()) planes = std::move(varying);  // else: a uniform mask, kept as it is
+  for (size_t c = 1; c < planes.size(); ++c)
+    if (cv::countNonZero(planes[c] != planes[0]) > 0) {
+      cv::merge(planes, m);
+      return m;
+    }
+  return planes[0];
+}
+
+// A binary mask whose edges were smoothed (anti-aliased drawing, resampling, a blur): its
+// values between the background and its maximum change from pixel to pixel across the
+// outlines, where a label image's values are plateaus, one per nucleus. Soft when fewer than
+// 1 in 10 of those in-between pixels sits in a 3 x 3 neighbourhood of its own value (a label
+// image of nuclei 5 px wide has a quarter of them so, wider nuclei more).
+bool soft_binary(const cv::Mat& m) {
+  if (m.channels() != 1 || (m.depth() != CV_8U && m.depth() != CV_16U)) return false;
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(m, &lo, &hi);
+  if (hi <= 0) return false;
+  cv::Mat mid = (m != hi) & (m != 0);
+  const int n_mid = cv::countNonZero(mid);
+  if (n_mid == 0) return false;
+  cv::Mat low, high;
+  cv::erode(m, low, cv::Mat());
+  cv::dilate(m, high, cv::Mat());
+  return 10 * cv::countNonZero(mid & (low == high)) < n_mid;
+}
+
+// Foreground of a mask read as binary: non-zero, or above half of each channel's maximum
+// where values between were smeared in (JPEG, soft edges), so that the smear neither grows
+// the nuclei nor adds specks.
+cv::Mat binary_foreground(const cv::Mat& m, bool smeared) {
   std::vector<cv::Mat> planes;
   cv::split(m, planes);
-  for (size_t c = 1; c < planes.size(); ++c)
-    if (cv::countNonZero(planes[c].reshape(1) != planes[0].reshape(1)) > 0) return m;
-  return planes[0];
+  cv::Mat fg(m.size(), CV_8UC1, cv::Scalar(0));
+  for (const auto& p : planes) {
+    double lo = 0, hi = 0;
+    cv::minMaxLoc(p, &lo, &hi);
+    cv::Mat on;
+    if (smeared) cv::compare(p, hi / 2, on, cv::CMP_GT);
+    else cv::compare(p, 0, on, cv::CMP_NE);
+    fg |= on;
+  }
+  return fg;
 }
 
 // One 64-bit key per pixel: its channels' values side by side.
@@ -101,9 +141,7 @@ MaskKind parse_mask_kind(const std::string& name, const std::string& key) {
 
 cv::Mat mask_foreground(const RawImage& mask) {
   cv::Mat m = annotation_channels(mask);
-  cv::Mat fg = m.reshape(1, m.rows * m.cols) != 0;
-  if (m.channels() > 1) cv::reduce(fg, fg, 1, cv::REDUCE_MAX);
-  return fg.reshape(1, m.rows);
+  return binary_foreground(m, mask.format == "jpeg" || soft_binary(m));
 }
 
 cv::Mat labels_from_mask(const RawImage& mask, MaskKind kind, const std::string& file, MaskKind* used) {
@@ -112,13 +150,37 @@ cv::Mat labels_from_mask(const RawImage& mask, MaskKind kind, const std::string&
   if (bits_per_pixel > 64)
     throw_data(file, "mask has " + std::to_string(m.channels()) + " distinct " + std::to_string(m.elemSize1() * 8) +
                          "-bit channels: too many to tell its nuclei apart (use one channel)");
+  const bool smeared = mask.format == "jpeg" || soft_binary(m);
   if (kind == MaskKind::automatic)
-    kind = mask.format != "jpeg" && distinct_keys(m, 2).size() > 2 ? MaskKind::labels : MaskKind::binary;
+    kind = !smeared && distinct_keys(m, 2).size() > 2 ? MaskKind::labels : MaskKind::binary;
   if (used) *used = kind;
   if (kind == MaskKind::labels) return instance_labels(m);
   cv::Mat labels;
-  cv::connectedComponents(mask_foreground(mask), labels, 8, CV_32S);
+  cv::connectedComponents(binary_foreground(m, smeared), labels, 8, CV_32S);
   return labels;
+}
+
+std::string annotation_doubt(const cv::Mat& labels) {
+  CV_Assert(labels.type() == CV_32SC1);
+  if (labels.empty()) return {};
+  std::unordered_map<int32_t, long> area;
+  for (int y = 0; y < labels.rows; ++y) {
+    const int32_t* p = labels.ptr<int32_t>(y);
+    for (int x = 0; x < labels.cols; ++x)
+      if (p[x] != 0) ++area[p[x]];
+  }
+  int32_t big = 0;
+  long most = 0;
+  for (const auto& [id, n] : area)
+    if (n > most) most = n, big = id;
+  const long pixels = static_cast<long>(labels.total());
+  if (big == 0 || 2 * most <= pixels) return {};
+  auto on = [&](const cv::Mat& line) { return cv::countNonZero(line == big) > 0; };
+  if (!(on(labels.row(0)) && on(labels.row(labels.rows - 1)) && on(labels.col(0)) && on(labels.col(labels.cols - 1))))
+    return {};
+  return "one nucleus covers " + std::to_string(100 * most / pixels) +
+         "% of the image and touches all four edges: an inverted mask (background non-zero), or nuclei drawn in a "
+         "channel the others hide?";
 }
 
 }  // namespace nucseg::io

@@ -13,6 +13,7 @@
 #include "nucseg/dist/output_lock.hpp"
 #include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
+#include "nucseg/io/mask.hpp"
 #include "nucseg/io/normalize.hpp"
 #include "nucseg/io/shard.hpp"
 #include "nucseg/segment/nucleus_size.hpp"
@@ -91,6 +92,11 @@ io::ShardRecord decode(const io::DatasetItem& item, const ChannelSpec& channels,
   r.bit_depth = image.bit_depth;
   r.effective_bits = image.effective_bits;
   r.labels = io::read_instance_labels(item, image.rgb.size(), mask_kind, used);
+  const auto doubt = io::annotation_doubt(r.labels);
+  if (!doubt.empty())
+    log::rank().warn("'{}': {} [{}]", item.id, doubt,
+                     item.masks.size() == 1 ? item.masks.front().string() : item.masks.empty() ? item.image.string()
+                                                                              : item.masks.front().parent_path().string());
   r.classes = data::class_targets(r.labels, border_width);
   r.nucleus_diameter = segment::median_equivalent_diameter(r.labels);
   r.image = std::move(image.rgb);

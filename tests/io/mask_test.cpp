@@ -176,6 +176,94 @@ TEST_F(Masks, ColourCodedLabelsAndJpegMasks) {
   EXPECT_GT(lo, 0);
 }
 
+namespace {
+
+// Discs of radius 9 on a 12 x 4 grid inside 120 x 100, apart from each other; `n` of them.
+cv::Mat separate_discs(int n) {
+  cv::Mat m(100, 120, CV_8UC1, cv::Scalar(0));
+  for (int k = 0; k < n; ++k) cv::circle(m, {12 + 24 * (k % 5), 14 + 24 * (k / 5)}, 9, cv::Scalar(255), cv::FILLED);
+  return m;
+}
+
+}  // namespace
+
+// The ways a binary annotation reaches users besides clean 0/255 PNGs, each read as the same
+// nuclei: JPEG (lossy), smoothed outlines (anti-aliased drawing, a resampled mask), and white
+// RGB over an alpha channel that holds the nuclei.
+TEST_F(Masks, SmearedAndAlphaBinaryMasksKeepTheirNuclei) {
+  const cv::Mat discs = separate_discs(6);
+  const int area = cv::countNonZero(discs);
+  auto check = [&](const std::string& id, const std::string& ext, const std::function<void(const std::filesystem::path&)>& write) {
+    add_image(id);
+    MaskKind used = MaskKind::automatic;
+    cv::Mat labels = read_flat(root, id, ext, write, MaskKind::automatic, &used);
+    EXPECT_EQ(used, MaskKind::binary) << id;
+    EXPECT_EQ(count_labels(labels), 6) << id;  // no specks, no value read as a nucleus of its own
+    EXPECT_NEAR(cv::countNonZero(labels), area, area / 20) << id;  // nuclei neither grown nor shrunk
+  };
+  check("jpeg", ".jpg", [&](const auto& p) {
+    std::filesystem::create_directories(p.parent_path());
+    ASSERT_TRUE(cv::imwrite(p.string(), discs, {cv::IMWRITE_JPEG_QUALITY, 75}));
+  });
+  cv::Mat soft;
+  cv::GaussianBlur(discs, soft, {5, 5}, 1.0);
+  ASSERT_GT(cv::countNonZero((soft > 0) & (soft < 255)), 100);  // the outlines hold many values
+  check("soft", ".png", [&](const auto& p) { t::write_png(p, soft); });
+  cv::Mat blurred;
+  cv::GaussianBlur(discs, blurred, {9, 9}, 2.0);
+  check("blurred", ".png", [&](const auto& p) { t::write_png(p, blurred); });
+  cv::Mat soft16;
+  soft.convertTo(soft16, CV_16U, 257);
+  check("soft16", ".png", [&](const auto& p) { t::write_png(p, soft16); });
+  cv::Mat white(discs.size(), CV_8UC1, cv::Scalar(255)), bgra;
+  cv::Mat planes[] = {white, white, white, discs};
+  cv::merge(planes, 4, bgra);
+  check("alpha", ".png", [&](const auto& p) { t::write_png(p, bgra); });
+  // Kaggle layout: one JPEG per nucleus, each its own disc again.
+  const auto kroot = root / "kaggle";
+  t::write_png(kroot / "k" / "images" / "k.png", cv::Mat(100, 120, CV_8UC3, cv::Scalar(9, 9, 9)));
+  for (int k = 0; k < 6; ++k) {
+    cv::Mat one = separate_discs(k + 1) & ~separate_discs(k);
+    std::filesystem::create_directories(kroot / "k" / "masks");
+    cv::imwrite((kroot / "k" / "masks" / ("m" + std::to_string(k) + ".jpg")).string(), one, {cv::IMWRITE_JPEG_QUALITY, 75});
+  }
+  auto items = list_dataset(kroot, DatasetLayout::kaggle);
+  ASSERT_EQ(items.size(), 1u);
+  cv::Mat labels = read_instance_labels(items[0], discs.size());
+  EXPECT_EQ(count_labels(labels), 6);
+  EXPECT_NEAR(cv::countNonZero(labels), area, area / 20);
+}
+
+// A soft-edge reading must not swallow a label image with one large nucleus and small ones,
+// one of them touching it: nuclei are plateaus of one value.
+TEST_F(Masks, LabelImageWithOneLargeNucleusStaysLabels) {
+  cv::Mat labels8(100, 120, CV_8UC1, cv::Scalar(0));
+  cv::circle(labels8, {60, 50}, 30, cv::Scalar(9), cv::FILLED);
+  cv::circle(labels8, {20, 20}, 8, cv::Scalar(3), cv::FILLED);
+  cv::circle(labels8, {100, 80}, 8, cv::Scalar(4), cv::FILLED);
+  cv::circle(labels8, {88, 50}, 6, cv::Scalar(5), cv::FILLED);  // touches the large one
+  add_image("big");
+  MaskKind used = MaskKind::automatic;
+  cv::Mat labels = read_flat(root, "big", ".png", [&](const auto& p) { t::write_png(p, labels8); }, MaskKind::automatic, &used);
+  EXPECT_EQ(used, MaskKind::labels);
+  EXPECT_EQ(count_labels(labels), 4);
+}
+
+TEST(AnnotationDoubt, NamesTheBackgroundReadAsANucleus) {
+  cv::Mat discs = separate_discs(6), labels;
+  cv::connectedComponents(discs, labels, 8, CV_32S);
+  EXPECT_EQ(annotation_doubt(labels), "");
+  cv::Mat inverted;
+  cv::connectedComponents(~discs, inverted, 8, CV_32S);
+  const auto doubt = annotation_doubt(inverted);
+  EXPECT_NE(doubt.find("touches all four edges"), std::string::npos) << doubt;
+  EXPECT_NE(doubt.find("inverted"), std::string::npos) << doubt;
+  // One large nucleus in the middle (60% of the image, away from the edges) is not doubted.
+  cv::Mat big(100, 120, CV_32SC1, cv::Scalar(0));
+  big(cv::Rect(2, 2, 116, 60)).setTo(1);
+  EXPECT_EQ(annotation_doubt(big), "");
+}
+
 TEST(MaskKinds, ParseAndName) {
   EXPECT_EQ(parse_mask_kind("labels"), MaskKind::labels);
   EXPECT_STREQ(mask_kind_name(parse_mask_kind("auto")), "auto");

@@ -8,10 +8,14 @@
 //   binary  non-zero pixels are nuclei; each 8-connected component is one (touching nuclei
 //           merge: this is what a binary mask can say).
 //   auto    labels when the mask holds more than two distinct values, else binary. JPEG masks
-//           are always binary under auto: lossy compression smears two values into many.
+//           are always binary under auto: lossy compression smears two values into many. So
+//           is an 8/16-bit binary mask with smoothed edges (anti-aliased, resampled, blurred): its
+//           values between 0 and the maximum change across the outlines instead of lying in
+//           one plateau per nucleus.
+//   A binary reading of a JPEG or smoothed mask keeps the pixels above half the maximum.
 //
-// Before deciding, an alpha channel that is the same everywhere is dropped and identical
-// colour channels are read as one.
+// Before deciding, channels that are the same everywhere are dropped (a constant alpha; white
+// RGB over an alpha that holds the nuclei) and identical colour channels are read as one.
 #pragma once
 
 #include <string>
@@ -33,7 +37,14 @@ MaskKind parse_mask_kind(const std::string& name, const std::string& key = "pack
 // be keys (more than 64 bits per pixel over its channels).
 cv::Mat labels_from_mask(const RawImage& mask, MaskKind kind, const std::string& file, MaskKind* used = nullptr);
 
-// CV_8UC1, 255 where any channel of the mask is non-zero (after the alpha rule above).
+// CV_8UC1, 255 where any channel of the mask is non-zero (after the channel rule above), or
+// above half of that channel's maximum in a JPEG mask or a smoothed binary mask (see above).
 cv::Mat mask_foreground(const RawImage& mask);
+
+// Why instance labels (CV_32SC1) look unlike an annotation of nuclei, or "" when nothing does:
+// one object covering more than half the image and touching all four of its edges is the
+// background read as a nucleus far more often than a nucleus. For a warning, not a rejection:
+// a crop of one large nucleus can look the same.
+std::string annotation_doubt(const cv::Mat& labels);
 
 }  // namespace nucseg::io
