@@ -17,12 +17,12 @@ namespace nucseg::io {
 namespace stdfs = std::filesystem;
 namespace {
 
-// Hidden names (".git", ".DS_Store", editor droppings) and the tools' own temporaries are
+// Hidden names (".git", ".DS_Store", editor droppings, macOS's __MACOSX) and the tools' own temporaries are
 // skipped; each skip is counted so the listing can say how many files it did not read.
 bool skipped(const stdfs::path& p, ListingStats* stats) {
   auto name = p.filename().string();
   if (name.empty()) return true;
-  if (name[0] == '.') {
+  if (name[0] == '.' || name == "__MACOSX") {  // macOS archives' resource forks: no images, no masks
     if (stats) ++stats->hidden;
     return true;
   }
@@ -200,6 +200,21 @@ std::vector<DatasetItem> list_kaggle(const stdfs::path& root, const stdfs::path&
   return items;
 }
 
+// Kaggle <id>/images folders beside a flat layout's images/ + masks/ are not read: each is
+// named as a problem, so that a merged download does not lose them in silence.
+void kaggle_items_beside(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir,
+                         const FolderLister& list, std::vector<ListingProblem>* problems) {
+  std::error_code ec;
+  for (const auto& entry : list(root, ec)) {
+    const auto name = entry.path().filename().string();
+    if (name == images_dir || name == masks_dir || skipped(entry.path(), nullptr)) continue;
+    std::error_code dec;
+    if (entry.is_directory(dec) && stdfs::is_directory(entry.path() / "images", dec))
+      report(problems, entry.path(), "a Kaggle-layout item beside the flat " + images_dir + "/ + " + masks_dir +
+                                         "/ folders is not read: give the two layouts folders of their own");
+  }
+}
+
 // flat: <root>/<images_dir> and <root>/<masks_dir>; paired: both in <root> (images_dir and
 // masks_dir unused), x.tif beside x_masks.tif as Cellpose trains.
 std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& images_dir, const std::string& masks_dir,
@@ -227,6 +242,7 @@ std::vector<DatasetItem> list_flat(const stdfs::path& root, const std::string& i
   } else {
     masks = files_in(root, root / masks_dir, list, &failure, stats);
     if (!failure.empty()) throw_data((root / masks_dir).string(), failure);
+    kaggle_items_beside(root, images_dir, masks_dir, list, problems);
   }
   const auto masks_by_stem = masks_by_image_stem(masks);
   std::vector<DatasetItem> items;

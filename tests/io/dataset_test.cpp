@@ -294,6 +294,39 @@ TEST(Dataset, HiddenFilesAndOwnTemporariesAreSkippedAndCounted) {
   std::filesystem::remove_all(root);
 }
 
+// A merged download: a flat images/ + masks/ pair with Kaggle <id>/images items beside it.
+// The flat layout is read; each Kaggle item is named as not read, never dropped in silence.
+// macOS's __MACOSX folder (resource forks of a zip) is skipped like a hidden one.
+TEST(Dataset, KaggleItemsBesideAFlatLayoutAreNamedAndMacosxSkipped) {
+  auto root = t::fresh_dir("mixed");
+  t::write_flat(root, 2);
+  t::write_kaggle(root, 1);
+  t::write_png(root / "__MACOSX" / "images" / "._img.png", cv::Mat(4, 4, CV_8UC3, cv::Scalar(1, 1, 1)));
+  ASSERT_EQ(detect_layout(root), DatasetLayout::flat);
+  std::vector<ListingProblem> problems;
+  ListingStats stats;
+  auto items = list_dataset(root, DatasetLayout::flat, "images", "masks", &problems, &stats);
+  EXPECT_EQ(items.size(), 2u);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, root / "img00");
+  EXPECT_NE(problems[0].reason.find("Kaggle-layout item beside the flat images/ + masks/"), std::string::npos);
+  // Without a problem list the first one is an error naming it.
+  auto what = data_error([&] { list_dataset(root, DatasetLayout::flat); });
+  EXPECT_NE(what.find("img00"), std::string::npos) << what;
+  // A Kaggle root with a __MACOSX folder: skipped and counted, not a broken item.
+  auto kroot = t::fresh_dir("macosx");
+  t::write_kaggle(kroot, 2);
+  t::write_png(kroot / "__MACOSX" / "img00" / "images" / "._img00.png", cv::Mat(4, 4, CV_8UC3, cv::Scalar(1, 1, 1)));
+  problems.clear();
+  stats = {};
+  items = list_dataset(kroot, DatasetLayout::kaggle, "images", "masks", &problems, &stats);
+  EXPECT_EQ(items.size(), 2u);
+  EXPECT_TRUE(problems.empty()) << problems.front().path << ": " << problems.front().reason;
+  EXPECT_EQ(stats.hidden, 1u);
+  std::filesystem::remove_all(root);
+  std::filesystem::remove_all(kroot);
+}
+
 // Files without an image extension beside the data (Windows' Thumbs.db in a masks folder, a
 // README among the images) are counted, not read: they neither reject an image nor read as
 // one without a mask. A tool's output folder inside a Kaggle or images-only root is left out.

@@ -43,8 +43,8 @@ struct ListingProblem {
   std::string reason;
 };
 
-// What a listing skipped on purpose: hidden names (".name", files and folders) and the tools'
-// own temporaries (fs::is_temporary_name), and more below. Callers log the counts.
+// What a listing skipped on purpose: hidden names (".name", files and folders, and __MACOSX)
+// and the tools' own temporaries (fs::is_temporary_name), and more below. Callers log the counts.
 struct ListingStats {
   size_t hidden = 0;
   size_t temporary = 0;
