@@ -5,61 +5,21 @@
 #include <filesystem>
 #include <fstream>
 
-#include <opencv2/imgcodecs.hpp>
-#include <unistd.h>
-
 #include "../dist/single_rank_world.hpp"
+#include "run_fixture.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/eval/run.hpp"
-#include "nucseg/infer/inputs.hpp"
 #include "nucseg/io/hdf5.hpp"
 
 namespace stdfs = std::filesystem;
 using nucseg::h5::File;
-
-namespace {
-
-stdfs::path fresh_dir(const std::string& name) {
-  auto dir = stdfs::temp_directory_path() / ("nucseg_" + name + "_" + std::to_string(::getpid()));
-  stdfs::remove_all(dir);
-  stdfs::create_directories(dir);
-  return dir;
-}
-
-void write(const stdfs::path& path, const cv::Mat& m) {
-  stdfs::create_directories(path.parent_path());
-  ASSERT_TRUE(cv::imwrite(path.string(), m)) << path;
-}
-
-// Three nuclei in a row, each touching the next: only a label image can say they are three.
-cv::Mat touching_labels() {
-  cv::Mat labels(40, 60, CV_32SC1, cv::Scalar(0));
-  for (int k = 0; k < 3; ++k) labels(cv::Rect(5 + 15 * k, 10, 15, 15)).setTo(k + 1);
-  return labels;
-}
-
-// A segmentation.h5 as nucseg_infer lays it out, holding `labels` for every id.
-void write_predictions(const stdfs::path& file, const std::vector<std::string>& ids, const cv::Mat& labels) {
-  File f(file.string(), File::Mode::create_truncate);
-  f.create_group("index").write_strings("image_id", ids);
-  {
-    auto images = f.create_group("images");  // closed before the file (h5::File::close() checks)
-    for (const auto& id : ids)
-      images.create_group(id).write("labels", nucseg::h5::Type::i32, labels.ptr(),
-                                    {static_cast<hsize_t>(labels.rows), static_cast<hsize_t>(labels.cols)});
-  }
-  f.close();
-}
-
-std::vector<std::string> infer_ids(const stdfs::path& input) {
-  std::vector<std::string> ids;
-  for (const auto& item : nucseg::infer::discover_inputs(input.string()).items) ids.push_back(item.id);
-  return ids;
-}
-
-}  // namespace
+using nucseg::testing::fresh_dir;
+using nucseg::testing::infer_ids;
+using nucseg::testing::touching_labels;
+using nucseg::testing::write;
+using nucseg::testing::write_predictions;
 
 TEST(EvalRun, FlatTruthWithLabelImagesAndIdsThatNeedSanitising) {
   auto root = fresh_dir("eval_flat");
