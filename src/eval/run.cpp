@@ -101,6 +101,38 @@ std::string not_scored_json(const std::vector<NotScored>& entries) {
   return out + "]";
 }
 
+void log_skipped(const stdfs::path& truth, const io::ListingStats& skipped) {
+  if (skipped.hidden + skipped.temporary + skipped.others > 0)
+    log::job().info("eval: skipped {} hidden, {} temporary and {} other file(s) (neither image nor mask) under {}", skipped.hidden,
+                    skipped.temporary, skipped.others, truth.string());
+  if (skipped.extra_images > 0)
+    log::job().warn("eval: {} image(s) in Kaggle <id>/images folders besides the one named <id> are not scored",
+                    skipped.extra_images);
+  if (skipped.not_regular.count > 0)
+    log::job().warn("eval: under {} skipped {} (not opened)", truth.string(), skipped.not_regular.text());
+  if (skipped.empty_mask_folders > 0)
+    log::job().info("eval: {} truth image(s) with an empty masks folder, scored as images without nuclei",
+                    skipped.empty_mask_folders);
+}
+
+// The truth labels of `item` into `labels`; false, with the item in run.not_scored naming the
+// file and why, when its image or a mask cannot be read (cut short, empty, of another size than
+// the image, labels above 2^31): one damaged annotation is not the end of the evaluation, as one
+// unreadable prediction is not (labels_or_missing). Other errors are not about this item: thrown.
+bool read_truth(const io::DatasetItem& item, const std::string& pred_id, EvalRun& run, cv::Mat& labels) {
+  try {
+    auto size = io::read_raw_image(item.image).pixels.size();  // any channel count: only the size matters
+    labels = io::read_instance_labels(item, size);
+    return true;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::data) throw;
+    const std::string file = e.context().file.empty() ? item.image.string() : e.context().file;
+    log::job().warn("eval: not scoring {}: {}: {}", item.id, file, e.message());
+    run.not_scored.push_back({pred_id, file, e.message()});
+    return false;
+  }
+}
+
 // Truth from a mask folder (Kaggle layout, flat or paired). Adds to `run.missing`,
 // `run.not_scored` and `matched`.
 std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path& pred, const Predictions& predictions,
@@ -119,18 +151,7 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
     if (!run.not_scored.back().id.empty()) matched.insert(run.not_scored.back().id);  // its prediction is not "without truth"
   }
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
-  if (skipped.hidden + skipped.temporary + skipped.others > 0)
-    log::job().info("eval: skipped {} hidden, {} temporary and {} other file(s) (neither image nor mask) under {}", skipped.hidden,
-                    skipped.temporary, skipped.others,
-                    truth.string());
-  if (skipped.extra_images > 0)
-    log::job().warn("eval: {} image(s) in Kaggle <id>/images folders besides the one named <id> are not scored",
-                    skipped.extra_images);
-  if (skipped.not_regular.count > 0)
-    log::job().warn("eval: under {} skipped {} (not opened)", truth.string(), skipped.not_regular.text());
-  if (skipped.empty_mask_folders > 0)
-    log::job().info("eval: {} truth image(s) with an empty masks folder, scored as images without nuclei",
-                    skipped.empty_mask_folders);
+  log_skipped(truth, skipped);
   // The id nucseg_infer gives each truth image when it segments this folder: the same relative
   // path (a flat layout's images relative to images/, as infer's walk names them) through the
   // same function.
@@ -144,15 +165,17 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
   std::vector<LabelPair> pairs;
   pairs.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
-    const auto& item = items[i];
-    const auto& pred_id = expected_ids[i];
-    matched.insert(pred_id);
-    auto size = io::read_raw_image(item.image).pixels.size();  // any channel count: only the size matters
-    cv::Mat truth_labels = io::read_instance_labels(item, size);
-    cv::Mat pred_labels = predictions.labels_or_missing(pred_id, run);
-    if (pred_labels.empty()) pred_labels = cv::Mat::zeros(size, CV_32SC1);
-    pairs.push_back({item.id, {std::move(truth_labels), std::move(pred_labels)}});
+    matched.insert(expected_ids[i]);
+    cv::Mat truth_labels;
+    if (!read_truth(items[i], expected_ids[i], run, truth_labels)) continue;
+    cv::Mat pred_labels = predictions.labels_or_missing(expected_ids[i], run);
+    if (pred_labels.empty()) pred_labels = cv::Mat::zeros(truth_labels.size(), CV_32SC1);
+    pairs.push_back({items[i].id, {std::move(truth_labels), std::move(pred_labels)}});
   }
+  // Not one truth image could be read: a score of nothing is no result.
+  if (pairs.empty())
+    throw_data(truth.string(), "none of the " + std::to_string(items.size()) + " truth image(s) could be read, nothing "
+                               "to score (" + run.not_scored.back().path + ": " + run.not_scored.back().reason + ")");
   return pairs;
 }
 

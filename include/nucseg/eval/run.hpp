@@ -11,9 +11,10 @@
 //     the file's, else its prediction's; rows with Usage "Ignored" are not scored.
 // Reports name truth images by their dataset id.
 // A truth image without a prediction scores 0 (warning); predictions without truth are ignored
-// (warning); a truth image whose annotations cannot be listed is not scored (warning, listed,
-// exit 3). When not one truth image has a prediction (a segmentation.h5 of other images, or
-// ids that do not line up) nothing is scored: Error(config) naming a truth id and a predicted id.
+// (warning); a truth image whose annotations cannot be listed, or whose image or masks cannot be
+// read, is not scored (warning, listed, exit 3). When not one truth image has a prediction (a
+// segmentation.h5 of other images, or ids that do not line up) nothing is scored: Error(config)
+// naming a truth id and a predicted id; when not one can be read, Error(data).
 #pragma once
 
 #include <filesystem>
@@ -27,7 +28,8 @@
 namespace nucseg::eval {
 
 // A truth image the dataset listing could not pair with its annotations (masks/ a file or
-// unreadable, no mask for a flat image): left out of the score, reported, exit 3.
+// unreadable, no mask for a flat image), or whose image or a mask could not be read (cut short,
+// empty, a mask of another size): left out of the score, reported, exit 3.
 struct NotScored {
   std::string id;    // the prediction id infer gives that image ("" when it cannot be told)
   std::string path;  // the folder or file at fault
@@ -38,7 +40,7 @@ struct EvalRun {
   EvalResult result;
   std::vector<std::string> missing;  // truth ids without a prediction (scored 0)
   std::vector<std::string> ignored;  // prediction ids without truth
-  std::vector<NotScored> not_scored;  // truth images whose annotations could not be listed
+  std::vector<NotScored> not_scored;  // truth images whose annotations could not be listed or read
   std::vector<NotScored> unreadable;  // predictions whose result file could not be read (also in missing)
 };
 
@@ -48,7 +50,8 @@ std::filesystem::path prediction_file(const std::filesystem::path& pred);
 
 // Reads and scores; throws Error(config) for a missing truth folder or CSV / prediction file
 // (pred goes through prediction_file), or a prediction file without any truth image, and
-// Error(data) for unreadable content (naming the file).
+// Error(data) for an unreadable prediction file or CSV, or a truth folder of which not one
+// image can be read (naming a file and why); one unreadable truth image is in not_scored.
 EvalRun evaluate_prediction_file(const std::filesystem::path& truth, const std::filesystem::path& pred, int threads);
 
 // The JSON report: top-level "score" (Kaggle DSB 2018, mean over images), "images" (count),

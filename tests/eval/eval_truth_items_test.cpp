@@ -1,0 +1,86 @@
+// evaluate_prediction_file, item by item: a truth image whose files cannot be read is left out
+// of the score and named (the others are scored).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../dist/single_rank_world.hpp"
+#include "run_fixture.hpp"
+#include "nucseg/core/error.hpp"
+#include "nucseg/core/fs.hpp"
+#include "nucseg/eval/run.hpp"
+
+namespace stdfs = std::filesystem;
+using nucseg::testing::fresh_dir;
+using nucseg::testing::touching_labels;
+using nucseg::testing::write;
+using nucseg::testing::write_predictions;
+
+namespace {
+
+const cv::Mat kImage(40, 60, CV_8UC3, cv::Scalar(5, 5, 5));
+
+// A Kaggle item <root>/<id>: its image and one mask per nucleus of touching_labels().
+void write_kaggle_item(const stdfs::path& root, const std::string& id, const std::string& image_name = "") {
+  write(root / id / "images" / (image_name.empty() ? id + ".png" : image_name), kImage);
+  const cv::Mat truth = touching_labels();
+  for (int k = 1; k <= 3; ++k) write(root / id / "masks" / ("m" + std::to_string(k) + ".png"), truth == k);
+}
+
+}  // namespace
+
+// Hostile sweep P6: a mask cut short, an empty mask and a mask of another size than its image
+// each leave their item out (named, with the file and why), not the whole evaluation; exit 3.
+TEST(EvalTruthItems, UnreadableTruthFilesAreNotScoredAndTheRestIs) {
+  const auto root = fresh_dir("eval_truth_damaged");
+  for (const char* id : {"a", "b", "c", "d"}) write_kaggle_item(root, id);
+  const auto cut = root / "b" / "masks" / "m2.png";
+  const auto bytes = nucseg::fs::read_file(cut);
+  std::ofstream(cut, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
+  std::ofstream(root / "c" / "masks" / "m1.png", std::ios::trunc);  // zero bytes
+  write(root / "d" / "masks" / "m3.png", cv::Mat(20, 20, CV_8UC1, cv::Scalar(255)));
+  write_predictions(root / "seg.h5", {"a", "b", "c", "d"}, touching_labels());
+
+  const auto run = nucseg::eval::evaluate_prediction_file(root, root / "seg.h5", 1);
+  ASSERT_EQ(run.result.images.size(), 1u);
+  EXPECT_EQ(run.result.images[0].first, "a");
+  EXPECT_DOUBLE_EQ(run.result.dataset.score, 1.0);
+  EXPECT_TRUE(run.missing.empty());
+  EXPECT_TRUE(run.ignored.empty());  // the predictions of b, c, d have truth, though unread
+  ASSERT_EQ(run.not_scored.size(), 3u);
+  const std::vector<std::pair<stdfs::path, std::string>> expected = {
+      {cut, "truncated PNG"}, {root / "c" / "masks" / "m1.png", "zero-byte"}, {root / "d" / "masks" / "m3.png", "mask size"}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(run.not_scored[i].id, std::string(1, static_cast<char>('b' + i)));
+    EXPECT_EQ(run.not_scored[i].path, expected[i].first.string());
+    EXPECT_NE(run.not_scored[i].reason.find(expected[i].second), std::string::npos) << run.not_scored[i].reason;
+  }
+
+  nucseg::Config config;
+  config.eval.truth = root.string();
+  config.eval.pred = (root / "seg.h5").string();
+  config.eval.output = (root / "eval.json").string();
+  EXPECT_EQ(nucseg::eval::run_eval(config, nucseg::testing::single_rank_world()), nucseg::exit_codes::partial);
+  EXPECT_NE(nucseg::fs::read_file(root / "eval.json").find("truncated PNG"), std::string::npos);
+  stdfs::remove_all(root);
+}
+
+// When not one truth image can be read there is nothing to score: an error naming a file and
+// why, not a report of nothing.
+TEST(EvalTruthItems, NoReadableTruthImageIsAnError) {
+  const auto root = fresh_dir("eval_truth_none_read");
+  write_kaggle_item(root, "a");
+  std::ofstream(root / "a" / "masks" / "m1.png", std::ios::trunc);
+  write_predictions(root / "seg.h5", {"a"}, touching_labels());
+  try {
+    nucseg::eval::evaluate_prediction_file(root, root / "seg.h5", 1);
+    ADD_FAILURE() << "scored a truth folder of which nothing could be read";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("none of the 1 truth image(s) could be read"), std::string::npos) << msg;
+    EXPECT_NE(msg.find((root / "a" / "masks" / "m1.png").string()), std::string::npos) << msg;
+  }
+  stdfs::remove_all(root);
+}
