@@ -14,6 +14,7 @@
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/image_ids.hpp"
 #include "nucseg/io/segmentation_h5.hpp"
+#include "infer_ids.hpp"
 #include "truth_rle.hpp"
 
 namespace nucseg::eval {
@@ -81,13 +82,19 @@ std::string json_list(const std::vector<std::string>& values) {
   return out + "]";
 }
 
-// The id nucseg_infer gives the truth image a listing problem at `path` is about: the <id>
-// folder's for the Kaggle layout, the image's for flat and paired; "" when the path names
-// another file (a second mask).
-std::string prediction_id_of(const stdfs::path& truth, io::DatasetLayout layout, const stdfs::path& path) {
+// The id nucseg_infer gives the truth image at `path`, or the one a listing problem at `path` is
+// about (for the Kaggle layout the image of the <id> folder it lies in). Ids come from infer's
+// own listing of the folder (`ids`); where that does not list the image, from its path alone (no
+// other file to collide with). "" when the path lies outside the truth folder, or names
+// another file of the flat layout (a second mask).
+std::string prediction_id_of(const stdfs::path& truth, io::DatasetLayout layout, const stdfs::path& path,
+                             const InferIds& ids) {
+  if (auto id = ids.of(path); !id.empty()) return id;
   if (layout == io::DatasetLayout::kaggle) {
     const auto rel = path.lexically_relative(truth);
-    return rel.empty() || *rel.begin() == ".." ? "" : io::image_ids({rel.begin()->string()}).front();
+    if (rel.empty() || *rel.begin() == "..") return "";
+    const auto id = ids.of_kaggle_item(rel.begin()->string());
+    return id.empty() ? io::image_ids({rel.begin()->string()}).front() : id;
   }
   const auto rel = path.lexically_relative(layout == io::DatasetLayout::flat ? truth / "images" : truth);
   return rel.empty() || *rel.begin() == ".." ? "" : io::image_ids({rel.generic_string()}).front();
@@ -144,23 +151,19 @@ std::vector<LabelPair> folder_pairs(const stdfs::path& truth, const stdfs::path&
   io::ListingStats skipped;
   std::vector<io::ListingProblem> problems;  // an image without its mask: warned, not scored
   // The prediction's folder (infer.output) may lie inside the truth folder: not truth.
-  auto items = io::list_dataset(truth, layout, "images", "masks", &problems, &skipped, stdfs::absolute(pred).parent_path());
+  const auto infer_output = stdfs::absolute(pred).parent_path();
+  auto items = io::list_dataset(truth, layout, "images", "masks", &problems, &skipped, infer_output);
+  // The ids nucseg_infer gives the images when it segments this folder (infer_ids.hpp).
+  const InferIds ids(truth, infer_output);
   for (const auto& p : problems) {
     log::job().warn("eval: not scoring {}: {}", p.path.string(), p.reason);
-    run.not_scored.push_back({prediction_id_of(truth, layout, p.path), p.path.string(), p.reason});
+    run.not_scored.push_back({prediction_id_of(truth, layout, p.path, ids), p.path.string(), p.reason});
     if (!run.not_scored.back().id.empty()) matched.insert(run.not_scored.back().id);  // its prediction is not "without truth"
   }
   if (items.empty()) throw_config("eval.truth", "no images with masks in " + truth.string());
   log_skipped(truth, skipped);
-  // The id nucseg_infer gives each truth image when it segments this folder: the same relative
-  // path (a flat layout's images relative to images/, as infer's walk names them) through the
-  // same function.
-  std::vector<std::string> relatives;
-  for (const auto& item : items) {
-    auto base = layout == io::DatasetLayout::flat ? truth / "images" : truth;
-    relatives.push_back(item.image.lexically_relative(base).generic_string());
-  }
-  const auto expected_ids = io::image_ids(relatives);
+  std::vector<std::string> expected_ids;
+  for (const auto& item : items) expected_ids.push_back(prediction_id_of(truth, layout, item.image, ids));
   require_some_prediction(expected_ids, predictions, truth, pred);
   std::vector<LabelPair> pairs;
   pairs.reserve(items.size());

@@ -2,9 +2,10 @@
 // truth and writes the report. The truth is either
 //   - a dataset folder with instance masks (Kaggle layout <id>/images/<id>.png +
 //     <id>/masks/*.png, the flat or the paired layout): each truth image's expected prediction
-//     id is the id nucseg_infer gives it (io::image_ids of its path relative to the truth folder
-//     for the Kaggle and paired layouts, to the images/ folder for the flat layout: the plain Kaggle id, or the
-//     sanitised file stem; see docs/inference.md, "Image ids"), or
+//     id is the id nucseg_infer gives it when it segments the truth folder (io::image_ids of the
+//     paths infer's walk lists there, relative to the truth folder, a flat layout's images to
+//     its images/ folder: the plain Kaggle id or the sanitised file stem, with infer's hash
+//     suffix where names collide; see docs/inference.md, "Image ids"), or
 //   - a Kaggle DSB 2018 run-length CSV (a file): stage1_train_labels.csv (ImageId,
 //     EncodedPixels) or the stage 1 solution (ImageId,EncodedPixels,Height,Width,Usage), ids
 //     as written there, looked up in /index/image_id of segmentation.h5. An image's size is
