@@ -97,11 +97,10 @@ TEST(Lock, StaleLocksAreTakenOverLiveOnesRefused) {
 TEST(Lock, ZombiesAreNotAlive) {
   pid_t child = ::fork();
   if (child == 0) ::_exit(0);
-  for (int i = 0; i < 200; ++i) {  // until it has exited (still unreaped)
-    std::string stat = nucseg::fs::read_file("/proc/" + std::to_string(child) + "/stat");
-    if (stat[stat.rfind(')') + 2] == 'Z') break;
-    ::usleep(5000);
-  }
+  siginfo_t info{};  // until it has exited, left unreaped (WNOWAIT): however late it runs
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  std::string stat = nucseg::fs::read_file("/proc/" + std::to_string(child) + "/stat");
+  ASSERT_EQ(stat[stat.rfind(')') + 2], 'Z') << stat;
   EXPECT_FALSE(nucseg::process_alive(child));
   EXPECT_TRUE(nucseg::process_alive(::getpid()));
   ::waitpid(child, nullptr, 0);

@@ -15,6 +15,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kill_rank: needs exactly 2 ranks\n");
     return 2;
   }
+  // Said before the barrier, so the line is out before rank 1's 300 ms start, however late the
+  // scheduler runs rank 0 after it.
+  if (world.rank() == 0) {
+    std::fprintf(stderr, "kill_rank: rank 0 enters an all-reduce its peer never joins\n");
+    std::fflush(stderr);
+  }
   world.barrier();
   if (world.rank() == 1) {
     usleep(300 * 1000);  // let rank 0 block in the all-reduce first
@@ -24,7 +30,5 @@ int main(int argc, char** argv) {
     std::fflush(stderr);
     std::raise(SIGKILL);
   }
-  std::fprintf(stderr, "kill_rank: rank 0 enters an all-reduce its peer never joins\n");
-  std::fflush(stderr);
   for (;;) world.sum(1.0);
 }

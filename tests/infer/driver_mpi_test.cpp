@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -196,10 +197,24 @@ TEST(Driver, OneHugeImageIsSharedByTheRanks) {
   nucseg::InferConfig config = small_tiles_config(out);
   Stages stages = fake_stages();
   const auto fast_model = stages.model;
-  stages.model = [fast_model](const std::vector<float>& batch, int n, int h, int w, std::vector<float>& logits) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // time for the other rank to join
-    fast_model(batch, n, h, w, logits);
+  // The rank computing a batch marks `marks`/<rank>; each rank's first batch of a run then waits
+  // (at most 20 s) for the other rank's mark. The owner thus waits until the idle rank has
+  // computed a batch, however late the scheduler starts that rank (a fixed sleep per batch did
+  // not bound it); a helper that never helps leaves the owner waiting 20 s, then failing below.
+  const int me = world.rank();
+  auto meeting = [fast_model, me](const stdfs::path& marks) {
+    auto waited = std::make_shared<bool>(false);
+    return [fast_model, me, marks, waited](const std::vector<float>& batch, int n, int h, int w,
+                                          std::vector<float>& logits) {
+      nucseg::testing::touch(marks / std::to_string(me));
+      for (int i = 0; i < 2000 && !*waited && !stdfs::exists(marks / std::to_string(1 - me)); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      *waited = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));  // time for the other rank to join
+      fast_model(batch, n, h, w, logits);
+    };
   };
+  stages.model = meeting(stdfs::path(root) / "marks-share");
 
   auto report = run_inference(config, world, inputs, stages, {}, 0.0);
   EXPECT_EQ(report.exit_code, nucseg::exit_codes::ok);
@@ -234,7 +249,7 @@ TEST(Driver, OneHugeImageIsSharedByTheRanks) {
   const int failing_rank = world.rank();
   for (int bad : {0, 1}) {
     Stages flaky = stages;
-    const auto slow_model = stages.model;
+    const auto slow_model = meeting(stdfs::path(root) / ("marks-bad" + std::to_string(bad)));
     flaky.model = [slow_model, bad, failing_rank](const std::vector<float>& batch, int n, int h, int w,
                                                    std::vector<float>& logits) {
       slow_model(batch, n, h, w, logits);

@@ -27,6 +27,12 @@ run_rc() {  # log command... : runs, keeps the log, echoes the exit code
   set +e; "$@" >"$log" 2>&1; local rc=$?; set -e
   echo "$rc"
 }
+# Until a run holds its output folder (its lock file is written): at most 120 s, then a failure
+# that says so rather than a signal to a run that has not started.
+wait_lock() {
+  local end=$((SECONDS + 120))
+  until [[ -s $1 ]]; do ((SECONDS < end)) || fail "no lock at $1 after 120 s"; sleep 0.05; done
+}
 expect_rc() {  # expected log command...
   local want=$1 log=$2; shift 2
   local rc; rc=$(run_rc "$log" "$@")
@@ -98,7 +104,7 @@ else
     --set infer.threads=1 --set infer.input="$t/data" --set infer.model="$t/ck1/best.pt" \
     --set infer.output="$out" >"$t/full.log" 2>&1) &
   pid=$!
-  for _ in $(seq 400); do [[ -s $out/.nucseg.lock ]] && break; sleep 0.05; done
+  wait_lock "$out/.nucseg.lock"
   kill -STOP $pid
   prlimit --pid $pid --fsize=$((one / 2)) || fail "prlimit failed"  # no result fits
   kill -CONT $pid
@@ -117,7 +123,7 @@ same_as "$t/ref1" "$out"
   --set infer.batch=2 --set infer.threads=1 --set infer.input="$t/data" --set infer.model="$t/ck1/best.pt" \
   --set infer.output="$t/onerank" >"$t/onerank.log" 2>&1) &
 launcher=$!
-for _ in $(seq 400); do [[ -s $t/onerank/.nucseg.lock ]] && break; sleep 0.05; done
+wait_lock "$t/onerank/.nucseg.lock"
 victim=$(pgrep -P $launcher -x nucseg_infer | tail -1)
 [[ -n $victim ]] || fail "no rank to limit"
 kill -STOP $victim
@@ -157,7 +163,7 @@ PY
 (exec "$bin/nucseg_infer" --set infer.tile=64 --set infer.overlap=16 --set infer.batch=2 --set infer.threads=1 \
   --set infer.input="$t/data" --set infer.model="$t/ck1/best.pt" --set infer.output="$t/busy" >"$t/busy1.log" 2>&1) &
 first=$!  # the nucseg_infer process itself (exec)
-for _ in $(seq 200); do [[ -s $t/busy/.nucseg.lock ]] && break; sleep 0.05; done
+wait_lock "$t/busy/.nucseg.lock"
 kill -STOP $first
 expect_rc 2 "$t/busy2.log" infer --set infer.model="$t/ck2/best.pt" --set infer.output="$t/busy"
 grep -q "is in use by nucseg_infer (pid $first" "$t/busy2.log" || { cat "$t/busy2.log"; fail "holder not named"; }
@@ -204,7 +210,7 @@ stop_at() {  # which: script | mpirun
   local which=$1 job target
   job_script >"$t/stop-$which.log" 2>&1 &
   job=$!
-  for _ in $(seq 400); do [[ -s $t/stop/.nucseg.lock ]] && break; sleep 0.05; done
+  wait_lock "$t/stop/.nucseg.lock"
   if [[ $which == script ]]; then target=$job; else target=$(pgrep -P $job -x mpirun); fi
   [[ -n $target ]] || fail "no $which process to signal"
   kill -TERM "$target"

@@ -76,7 +76,7 @@ TEST(Hdf5, MissingFileAndDatasetAreDataErrorsNamingThem) {
 // close() with a group still open would only drop the file handle: HDF5 writes the file when
 // the group closes, after the caller renamed it. It must refuse instead.
 TEST(Hdf5, CloseRefusesWhileAGroupIsOpen) {
-  auto path = (std::filesystem::temp_directory_path() / "nucseg_hdf5_open_group.h5").string();
+  auto path = (std::filesystem::temp_directory_path() / ("nucseg_hdf5_open_group_" + std::to_string(::getpid()) + ".h5")).string();
   File f(path, File::Mode::create_truncate);
   auto g = f.create_group("objects");
   g.write_strings("ids", {"a"});
@@ -97,7 +97,7 @@ TEST(Hdf5, CloseRefusesWhileAGroupIsOpen) {
 // A write the file system refuses (here RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC) is
 // an Error that carries the system's reason, and the process goes on (and exits) cleanly.
 TEST(Hdf5, RefusedWriteNamesTheSystemReason) {
-  auto path = (std::filesystem::temp_directory_path() / "nucseg_hdf5_refused.h5").string();
+  auto path = (std::filesystem::temp_directory_path() / ("nucseg_hdf5_refused_" + std::to_string(::getpid()) + ".h5")).string();
   struct rlimit old {};
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
   auto old_handler = std::signal(SIGXFSZ, SIG_IGN);

@@ -16,7 +16,9 @@ TEST(PackMpi, TwoRanksWriteDisjointShardsWithSourceBytes) {
   char** argv = nullptr;
   nucseg::dist::World world(&argc, &argv);
   ASSERT_EQ(world.size(), 2);
-  auto dir = std::filesystem::temp_directory_path() / "nucseg_pack_mpi_test";
+  std::string name = world.is_root() ? "nucseg_pack_mpi_test_" + std::to_string(::getpid()) : "";  // shared by the ranks
+  world.broadcast(name);
+  auto dir = std::filesystem::temp_directory_path() / name;
   if (world.is_root()) {
     std::filesystem::remove_all(dir);
     t::write_kaggle(dir / "in", 9, 11);
@@ -51,7 +53,9 @@ TEST(PackMpi, RankZeroListsForEveryRank) {
   int argc = 0;
   char** argv = nullptr;
   nucseg::dist::World world(&argc, &argv);
-  auto dir = std::filesystem::temp_directory_path() / "nucseg_pack_mpi_listing";
+  std::string name = world.is_root() ? "nucseg_pack_mpi_listing_" + std::to_string(::getpid()) : "";  // shared by the ranks
+  world.broadcast(name);
+  auto dir = std::filesystem::temp_directory_path() / name;
   if (world.is_root()) {
     std::filesystem::remove_all(dir);
     t::write_kaggle(dir / "in", 4, 5);

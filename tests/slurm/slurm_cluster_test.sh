@@ -83,6 +83,7 @@ id=$(NUCSEG_BIN="$work/bin" sbatch --parsable -o "train-cancel-%j.out" \
   "$train_sbatch" fake.toml --set "train.output=$out" --set train.max_steps=400)
 wait_running "$id" 60
 for _ in $(seq 1 100); do [[ -e "$out/started-0" && -e "$out/started-1" ]] && break; sleep 0.2; done
+[[ -e "$out/started-0" && -e "$out/started-1" ]] || fail "cancel: fake ranks did not start"
 scancel "$id"
 [[ "$(wait_job "$id" 60)" == CANCELLED ]] || fail "cancelled job $id ended $(job_field "$id" JobState)"
 [[ "$(job_field "$id" Restarts)" == 0 ]] || fail "a cancelled job was requeued"

@@ -498,7 +498,11 @@ TEST(Trainer, TimeLimitStopsEarlyWithCheckpointAndBest) {
   auto rows = csv_rows(out / "metrics.csv");
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows.back()[1], state.step);  // the final validation is of the last step
-  EXPECT_LT(rows.back()[10], 0.25 * c.train.lr) << "the cosine did not follow the budget";
+  // The last step's rate comes from the budget share used when the step before it ended, about
+  // 1 - 2 x (step + validation time) / budget: near 0 on an idle machine, but 0.25..0.32 seen
+  // with steps slowed by other work. A cosine that ignored the budget would still be above 0.99
+  // (at most a dozen of 1,000+ planned steps), so half the rate separates the two.
+  EXPECT_LT(rows.back()[10], 0.5 * c.train.lr) << "the cosine did not follow the budget";
   ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
   EXPECT_EQ(model::read_checkpoint_state(*ckpts.latest()).step, state.step);
 }
