@@ -2,10 +2,8 @@
 // that folder. An id depends on the other files infer lists beside it: names that collide
 // (a.png beside a.tif, abc/ beside ABC/, a stray a.png at the root of a Kaggle folder) all get
 // a hash suffix (io::image_ids). The ids of the dataset listing's items alone would miss every
-// file the listing leaves out, so this lists the same relative paths infer's folder walk
-// (src/infer/inputs.cpp, FolderWalk) lists and passes them, sorted, to the same io::image_ids.
-// The walk is repeated because eval may not use the infer layer: keep the two in step
-// (eval_run_test compares them with infer::discover_inputs).
+// file the listing leaves out, so this takes the relative paths of infer's own folder listing
+// (io::list_input_paths) and passes them, sorted, to the same io::image_ids.
 #pragma once
 
 #include <filesystem>
@@ -17,6 +15,7 @@ namespace nucseg::eval {
 class InferIds final {
  public:
   // `exclude`: infer's output folder, which infer leaves out when it lies inside the input.
+  // Throws Error(data) where infer refuses the folder (io::list_input_paths).
   InferIds(const std::filesystem::path& root, const std::filesystem::path& exclude);
 
   // The id infer gives the file (or unlistable folder) at `path` below the root; "" when infer

@@ -8,9 +8,9 @@
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fields.hpp"
 #include "nucseg/core/fs.hpp"
-#include "nucseg/io/dataset.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/image_ids.hpp"
+#include "nucseg/io/input_listing.hpp"
 
 namespace nucseg::infer {
 namespace {
@@ -33,161 +33,6 @@ InputItem item_at(const stdfs::path& p, std::string relative) {
   item.bytes = size_or_zero(p);
   return item;
 }
-
-// Hidden files and folders (".git", editor droppings) and our own temporaries are skipped
-// and counted.
-bool skipped_name(const stdfs::path& p, InputSet& set) {
-  auto name = p.filename().string();
-  if (name.empty()) return true;
-  if (name[0] == '.') {
-    ++set.hidden_skipped;
-    return true;
-  }
-  if (fs::is_temporary_name(p)) {
-    ++set.temporary_skipped;
-    return true;
-  }
-  return false;
-}
-
-// `p` absolute with links and ".." resolved as far as it exists; lexically normalised where it
-// cannot be resolved. The one spelling inputs and the output folder are compared in.
-stdfs::path canonical_or_normal(const stdfs::path& p) {
-  std::error_code ec;
-  auto c = stdfs::weakly_canonical(stdfs::absolute(p, ec), ec);
-  return ec ? stdfs::absolute(p).lexically_normal() : c;
-}
-
-// A Kaggle-layout folder: some child <id> holds images/<id>.<image extension>. Only the name
-// the log gives the input: the walk is the same for every folder tree.
-bool looks_kaggle(const stdfs::path& root) {
-  std::error_code ec;
-  for (const auto& child : stdfs::directory_iterator(root, ec)) {
-    if (!child.is_directory(ec)) continue;
-    auto id = child.path().filename().string();
-    for (const auto& ext : io::image_extensions()) {
-      if (stdfs::is_regular_file(child.path() / "images" / (id + ext), ec)) return true;
-    }
-  }
-  return false;
-}
-
-// A folder tree's walk. Linked folders are followed (an archive assembled from links to
-// plates) but each real folder is walked once, which also ends link loops; the output folder
-// (results and label exports of this or an earlier run, when it lies inside the input) and a
-// masks/ folder beside an images/ folder (Kaggle's <id>/masks, a flat layout's masks/) are
-// annotations or results, not inputs. A Kaggle item (<id>/ beside other items) with masks/ but
-// no images/ is an input that fails, its folder as the path: its masks are never segmented as
-// images. Everything left out is counted for the log.
-class FolderWalk {
- public:
-  FolderWalk(const stdfs::path& root, const stdfs::path& exclude, InputSet& set, FolderLister list)
-      : root_(root), set_(set), list_(list ? std::move(list) : FolderLister(io::list_folder)) {
-    if (!exclude.empty()) exclude_ = canonical_or_normal(exclude).string();
-    std::error_code flat_ec;
-    // A flat layout's root (images/ beside masks/): its images are named relative to images/,
-    // as nucseg_eval names that layout's truth.
-    if (stdfs::is_directory(root / "images", flat_ec) && stdfs::is_directory(root / "masks", flat_ec))
-      images_base_ = root / "images";
-  }
-
-  std::vector<InputItem> run() {
-    visit(root_, 0);
-    return std::move(items_);
-  }
-  bool flat() const { return !images_base_.empty(); }
-
- private:
-  static constexpr int kMaxDepth = 64;
-
-  static std::string canonical(const stdfs::path& p) { return canonical_or_normal(p).string(); }
-
-  void visit(const stdfs::path& dir, int depth) {
-    if (!visited_.insert(canonical(dir)).second) {
-      ++set_.links_skipped;  // a folder reached again through a link (or a link loop)
-      return;
-    }
-    if (depth > kMaxDepth) throw_config(kKey, "folders nested deeper than " + std::to_string(kMaxDepth) + " levels at " + dir.string());
-    std::error_code ec;
-    const auto entries = list_(dir, ec);
-    if (ec && depth == 0) throw_config(kKey, io::cannot_read("input folder " + dir.string(), ec));
-    if (ec) {  // the folder is the input that failed: reading it says why (io::read_raw_image)
-      ++set_.unlistable_folders;
-      add(dir);
-      return;
-    }
-    std::vector<stdfs::path> folders;
-    for (const auto& entry : entries) {
-      const auto path = entry.path();
-      if (skipped_name(path, set_)) continue;
-      std::error_code kind;
-      const auto status = entry.status(kind);  // follows links
-      if (stdfs::is_directory(status)) {
-        folders.push_back(path);
-        continue;
-      }
-      if (!io::has_image_extension(path)) {
-        // A .bmp or .czi file beside the PNGs is named in the log, not passed over without a word.
-        if (io::has_unread_image_extension(path) && stdfs::is_regular_file(status))
-          set_.unread_formats.add(path.lexically_relative(root_).generic_string());
-        continue;
-      }
-      if (!stdfs::exists(status)) {  // a link to nothing: listed, so that it is reported as a failure
-        ++set_.broken_links;
-        add(path);
-        continue;
-      }
-      if (!stdfs::is_regular_file(status)) {  // a FIFO, a device: opening one could block for ever
-        set_.not_regular.add(path.lexically_relative(root_).generic_string());
-        continue;
-      }
-      if (io::is_paired_mask(path)) {  // x_masks.png beside x.png: an annotation, not an input
-        ++set_.masks_skipped;
-        continue;
-      }
-      add(path);
-    }
-    // Real folders before linked ones, each in name order: when a folder is reachable both ways
-    // its real path names its images (ids stay the same whatever order the system lists in).
-    std::stable_sort(folders.begin(), folders.end(), [](const stdfs::path& a, const stdfs::path& b) {
-      std::error_code ea, eb;
-      const bool la = stdfs::is_symlink(a, ea), lb = stdfs::is_symlink(b, eb);
-      return la != lb ? !la : a < b;
-    });
-    for (const auto& folder : folders) {
-      std::error_code probe;
-      if (!exclude_.empty() && canonical(folder) == exclude_) {
-        set_.output_skipped = true;
-        continue;
-      }
-      if (folder.filename() == "masks" && stdfs::is_directory(dir / "images", probe)) {
-        ++set_.mask_folders_skipped;
-        continue;
-      }
-      // Kaggle's <id>/masks without <id>/images: the image is missing, the masks are not inputs.
-      // Reading the item folder fails with that reason (io::read_raw_image).
-      if (folder.filename() == "masks" && depth > 0 && looks_kaggle(dir.parent_path())) {
-        ++set_.kaggle_items_without_images;
-        add(dir);
-        continue;
-      }
-      visit(folder, depth + 1);
-    }
-  }
-
-  void add(const stdfs::path& path) {
-    const auto rel = path.lexically_relative(root_);
-    const bool in_images = !images_base_.empty() && !rel.empty() && *rel.begin() == "images";
-    items_.push_back(item_at(path, (in_images ? path.lexically_relative(images_base_) : rel).generic_string()));
-  }
-
-  stdfs::path root_, images_base_;
-  std::string exclude_;
-  InputSet& set_;
-  FolderLister list_;
-  std::set<std::string> visited_;
-  std::vector<InputItem> items_;
-};
 
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n");
@@ -231,7 +76,7 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
     if (line.empty() || line[0] == '#') continue;
     stdfs::path p(line);
     p = p.is_relative() ? base / p : p;
-    p = canonical_or_normal(p);
+    p = io::canonical_or_normal(p);
     if (seen.insert(p.string()).second) paths.push_back(p);
   }
   // Ids are relative to the deepest folder the listed files that exist share: a mistyped line
@@ -252,6 +97,33 @@ std::vector<InputItem> read_list(const stdfs::path& list) {
   return items;
 }
 
+// The folder tree's inputs (io::list_input_paths) into `set`, with what the walk left out; a
+// root that cannot be walked is a config error of infer.input.
+io::InputListing list_folder_tree(const stdfs::path& root, const std::string& output, const FolderLister& list,
+                                  InputSet& set) {
+  io::InputListing listing;
+  try {
+    listing = io::list_input_paths(root, output, list);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::data) throw;
+    throw_config(kKey, e.message());
+  }
+  for (const auto& input : listing.inputs) set.items.push_back(item_at(input.path, input.relative));
+  const auto& s = listing.stats;
+  set.hidden_skipped = s.hidden;
+  set.temporary_skipped = s.temporary;
+  set.masks_skipped = s.paired_masks;
+  set.mask_folders_skipped = s.mask_folders;
+  set.links_skipped = s.links;
+  set.broken_links = s.broken_links;
+  set.unlistable_folders = s.unlistable_folders;
+  set.kaggle_items_without_images = s.items_without_image;
+  set.not_regular = s.not_regular;
+  set.unread_formats = s.unread_formats;
+  set.output_skipped = s.output_skipped;
+  return listing;
+}
+
 }  // namespace
 
 void assign_ids(std::vector<InputItem>& items) {
@@ -270,9 +142,8 @@ InputSet discover_inputs(const std::string& input, const std::string& output, co
   if (stdfs::is_directory(root, ec)) {
     if (!output.empty() && stdfs::equivalent(root, output, ec))
       throw_config(kKey, "the input folder is the output folder (infer.output): " + input);
-    FolderWalk walk(root, output, set, list_folder);
-    set.items = walk.run();
-    set.kind = walk.flat() ? "flat" : looks_kaggle(root) ? "kaggle" : "folder";
+    const auto listing = list_folder_tree(root, output, list_folder, set);
+    set.kind = listing.flat ? "flat" : io::looks_kaggle(root) ? "kaggle" : "folder";
   } else if (stdfs::is_regular_file(root, ec) && io::has_image_extension(root)) {
     // One image: its own set, named by its file name (a list file would read its bytes as paths).
     set.kind = "file";
