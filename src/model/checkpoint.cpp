@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <regex>
+#include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
@@ -96,11 +97,48 @@ at::Generator current_cuda_generator() {
   return at::globalContext().defaultGenerator(current);
 }
 
-// A checkpoint records the hash of its model's tensors; loading recomputes it from what was
-// read. torch's archive reader checks no CRC, so without this a changed weight loads silently.
-std::string read_model_hash(torch::serialize::InputArchive& a) {
+// A checkpoint records hashes of its model's tensors and of the optimizer state; loading
+// recomputes them from what was read. torch's archive reader checks no CRC, so without them a
+// changed weight or Adam moment loads silently.
+std::string read_hash(torch::serialize::InputArchive& a, const char* key) {
   c10::IValue v;
-  if (a.try_read("model_hash", v) && v.isString()) return v.toStringRef();
+  if (a.try_read(key, v) && v.isString()) return v.toStringRef();
+  return {};
+}
+
+// Name, dtype, shape and bytes of `t` into the FNV-1a state `h`.
+void mix_tensor(uint64_t& h, const std::string& name, const torch::Tensor& t) {
+  h = fs::fnv1a(name.c_str(), name.size() + 1, h);
+  auto c = t.detach().to(torch::kCPU).contiguous();
+  int64_t type = static_cast<int64_t>(c.scalar_type());
+  h = fs::fnv1a(&type, sizeof type, h);
+  for (int64_t size : c.sizes()) h = fs::fnv1a(&size, sizeof size, h);
+  h = fs::fnv1a(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size(), h);
+}
+
+bool finite(const torch::Tensor& t) {
+  return !t.defined() || !t.is_floating_point() || torch::isfinite(t.detach()).all().item<bool>();
+}
+
+// Adam's state of `p`, or null (no step taken yet, or another optimizer). The optimizer keys its
+// state by the parameter's TensorImpl address as torch prints it (optim/serialize.h).
+const torch::optim::AdamParamState* adam_state(torch::optim::Optimizer& optimizer, const torch::Tensor& p) {
+  std::ostringstream key;
+  key << p.unsafeGetTensorImpl();
+  auto it = optimizer.state().find(key.str());
+  return it == optimizer.state().end() ? nullptr : dynamic_cast<const torch::optim::AdamParamState*>(it->second.get());
+}
+
+// Without a recorded optimizer_hash (older files) damage cannot be told from a change; what
+// would poison the next update (NaN or infinite moments, a negative second moment) can.
+std::string unusable_adam_state(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params())
+      if (const auto* s = adam_state(optimizer, p)) {
+        if (!finite(s->exp_avg()) || !finite(s->exp_avg_sq()) || !finite(s->max_exp_avg_sq()))
+          return "NaN or infinite moments";
+        if (s->exp_avg_sq().defined() && (s->exp_avg_sq() < 0).any().item<bool>()) return "a negative second moment";
+      }
   return {};
 }
 
@@ -108,30 +146,40 @@ std::string read_model_hash(torch::serialize::InputArchive& a) {
 
 std::string model_tensors_hash(torch::nn::Module& model) {
   uint64_t h = fs::kFnvOffsetBasis;
-  auto mix_tensor = [&h](const std::string& name, const torch::Tensor& t) {
-    h = fs::fnv1a(name.c_str(), name.size() + 1, h);
-    auto c = t.detach().to(torch::kCPU).contiguous();
-    int64_t type = static_cast<int64_t>(c.scalar_type());
-    h = fs::fnv1a(&type, sizeof type, h);
-    for (int64_t size : c.sizes()) h = fs::fnv1a(&size, sizeof size, h);
-    h = fs::fnv1a(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size(), h);
-  };
-  for (const auto& p : model.named_parameters(true)) mix_tensor("p:" + p.key(), p.value());
-  for (const auto& b : model.named_buffers(true)) mix_tensor("b:" + b.key(), b.value());
+  for (const auto& p : model.named_parameters(true)) mix_tensor(h, "p:" + p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) mix_tensor(h, "b:" + b.key(), b.value());
   return fs::to_hex(h);
 }
 
-void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointState& state) {
-  torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive model_archive;
-  model.save(model_archive);
-  archive.write("model", model_archive);
-  if (optimizer) {
-    torch::serialize::OutputArchive optim_archive;
-    optimizer->save(optim_archive);
-    archive.write("optimizer", optim_archive);
-  }
+std::string optimizer_state_hash(torch::optim::Optimizer& optimizer) {
+  uint64_t h = fs::kFnvOffsetBasis;
+  int64_t index = 0;
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) {
+      h = fs::fnv1a(&index, sizeof index, h);
+      ++index;
+      const auto* s = adam_state(optimizer, p);
+      if (!s) continue;
+      const int64_t step = s->step();
+      h = fs::fnv1a(&step, sizeof step, h);
+      mix_tensor(h, "exp_avg", s->exp_avg());
+      mix_tensor(h, "exp_avg_sq", s->exp_avg_sq());
+      if (s->max_exp_avg_sq().defined()) mix_tensor(h, "max_exp_avg_sq", s->max_exp_avg_sq());
+    }
+  return fs::to_hex(h);
+}
+
+std::string non_finite_tensor(torch::nn::Module& model) {
+  for (const auto& p : model.named_parameters(true))
+    if (!finite(p.value())) return p.key();
+  for (const auto& b : model.named_buffers(true))
+    if (!finite(b.value())) return b.key();
+  return {};
+}
+
+namespace {
+
+void write_state(torch::serialize::OutputArchive& archive, const CheckpointState& state) {
   write_long(archive, "epoch", state.epoch);
   write_long(archive, "step", state.step);
   write_long(archive, "batch_in_epoch", state.batch_in_epoch);
@@ -150,7 +198,9 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
   write_double(archive, "epoch_loss_sum", state.epoch_loss_sum);
   write_long(archive, "epoch_loss_count", state.epoch_loss_count);
   archive.write("config", c10::IValue(state.config));
-  archive.write("model_hash", c10::IValue(model_tensors_hash(model)));
+}
+
+void write_generators(torch::serialize::OutputArchive& archive) {
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -161,52 +211,105 @@ void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::o
     std::lock_guard<std::mutex> lock(gen.mutex());
     archive.write("cuda_rng", gen.get_state());
   }
-  auto tmp = fs::temporary_sibling(file);
-  try {
-    archive.save_to(tmp.string());
-  } catch (const std::exception& e) {
-    std::error_code ec;
-    stdfs::remove(tmp, ec);
-    throw_runtime("cannot write checkpoint: " + reason(e), file.string());
+}
+
+void restore_generators(torch::serialize::InputArchive& archive) {
+  torch::Tensor rng;
+  if (archive.try_read("rng", rng)) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng.to(torch::kCPU));
   }
-  fs::commit_rename(tmp, file);
+  // Written on a GPU: CUDA-side random draws continue where they were (ignored without a GPU).
+  torch::Tensor cuda_rng;
+  if (torch::cuda::is_available() && archive.try_read("cuda_rng", cuda_rng)) {
+    auto gen = current_cuda_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(cuda_rng.to(torch::kCPU));
+  }
+}
+
+// After model.load(): the weights are those written (model_hash) and usable (finite).
+void verify_model(torch::serialize::InputArchive& archive, const stdfs::path& file, torch::nn::Module& model) {
+  const auto recorded = read_hash(archive, "model_hash");
+  if (recorded.empty()) {
+    log::rank().warn("{}: checkpoint records no model hash (written before nucseg 0.2): its weights are not verified",
+                     file.string());
+  } else if (const auto actual = model_tensors_hash(model); actual != recorded) {
+    throw_data(file.string(), "checkpoint is damaged: its model tensors hash to " + actual + ", the file recorded " +
+                                  recorded + " when it was written");
+  }
+  // Hash intact but NaN or infinite: written after an update that overflowed, by a version
+  // that did not refuse to (nucseg now never writes such a file).
+  if (const auto bad = non_finite_tensor(model); !bad.empty())
+    throw_data(file.string(), "checkpoint weights are not finite (NaN or infinite values in " + bad +
+                                  "): the model is unusable; take an earlier checkpoint of the run");
+}
+
+void load_optimizer(torch::serialize::InputArchive& archive, const stdfs::path& file,
+                    torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive optim_archive;
+  if (!archive.try_read("optimizer", optim_archive))
+    throw_data(file.string(), "checkpoint holds no optimizer state (a model-only file such as best.pt?)");
+  optimizer.state().clear();  // nothing of an earlier load (a damaged file tried first) survives
+  optimizer.load(optim_archive);
+  const auto recorded = read_hash(archive, "optimizer_hash");
+  if (!recorded.empty()) {
+    if (const auto actual = optimizer_state_hash(optimizer); actual != recorded)
+      throw_data(file.string(), "checkpoint is damaged: its optimizer state hashes to " + actual +
+                                    ", the file recorded " + recorded + " when it was written");
+    return;
+  }
+  if (const auto bad = unusable_adam_state(optimizer); !bad.empty())
+    throw_data(file.string(), "checkpoint is damaged: its optimizer state holds " + bad);
+  log::rank().warn("{}: checkpoint records no optimizer hash (written before it was recorded): its optimizer state is "
+                   "checked for NaN, infinite and negative values only", file.string());
+}
+
+}  // namespace
+
+void save_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointState& state) {
+  if (const auto bad = non_finite_tensor(model); !bad.empty())
+    throw_runtime("checkpoint not written: the model's " + bad + " holds NaN or infinite values", file.string());
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optim_archive;
+    optimizer->save(optim_archive);
+    archive.write("optimizer", optim_archive);
+    archive.write("optimizer_hash", c10::IValue(optimizer_state_hash(*optimizer)));
+  }
+  write_state(archive, state);
+  archive.write("model_hash", c10::IValue(model_tensors_hash(model)));
+  write_generators(archive);
+  // Into memory first, then one checked write: torch's file writer, on a full disk, throws
+  // again from its destructor while the first exception unwinds (std::terminate, a .tmp left).
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  try {
+    fs::write_file_atomic(file, bytes);  // fsync'ed; the temporary removed on failure
+  } catch (const Error& e) {
+    throw_runtime("cannot write checkpoint: " + e.message() + " (the partial file was removed)", file.string());
+  }
 }
 
 CheckpointState load_checkpoint(const stdfs::path& file, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                           torch::Device device) {
+                                 torch::Device device) {
   torch::serialize::InputArchive archive;
   open_archive(archive, file, device);
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model.load(model_archive);
-    const auto recorded = read_model_hash(archive);
-    if (recorded.empty()) {
-      log::rank().warn("{}: checkpoint records no model hash (written before nucseg 0.2): its weights are not verified",
-                       file.string());
-    } else if (const auto actual = model_tensors_hash(model); actual != recorded) {
-      throw_data(file.string(), "checkpoint is damaged: its model tensors hash to " + actual + ", the file recorded " +
-                                    recorded + " when it was written");
-    }
-    if (optimizer) {
-      torch::serialize::InputArchive optim_archive;
-      if (!archive.try_read("optimizer", optim_archive))
-        throw_data(file.string(), "checkpoint holds no optimizer state (a model-only file such as best.pt?)");
-      optimizer->load(optim_archive);
-    }
-    torch::Tensor rng;
-    if (archive.try_read("rng", rng)) {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng.to(torch::kCPU));
-    }
-    // Written on a GPU: CUDA-side random draws continue where they were (ignored without a GPU).
-    torch::Tensor cuda_rng;
-    if (torch::cuda::is_available() && archive.try_read("cuda_rng", cuda_rng)) {
-      auto gen = current_cuda_generator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(cuda_rng.to(torch::kCPU));
-    }
+    verify_model(archive, file, model);
+    if (optimizer) load_optimizer(archive, file, *optimizer);
+    restore_generators(archive);
     return read_state(archive);
   } catch (const Error&) {
     throw;

@@ -1,11 +1,18 @@
 // The checkpoint format: exact round trip of model, Adam state and run state; clear errors for
-// missing or mismatched files.
+// missing or mismatched files, damaged weights or optimizer state, non-finite weights and a
+// full disk.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <sstream>
 
 #include <torch/torch.h>
 #include <unistd.h>
@@ -46,6 +53,24 @@ bool same_parameters(Tiny& a, Tiny& b) {
   auto ba = a->named_buffers(), bb = b->named_buffers();
   for (auto& p : ba)
     if (!torch::equal(p.value(), bb[p.key()])) return false;
+  return true;
+}
+
+std::string file_bytes(const stdfs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Overwrites 4 bytes inside the stored copy of `t` (found by its first 32 bytes: torch stores
+// tensors uncompressed) with `value`; false when they are not found.
+bool overwrite_in_file(const stdfs::path& file, const torch::Tensor& t, float value) {
+  auto c = t.detach().to(torch::kCPU).contiguous();
+  std::string bytes = file_bytes(file);
+  const std::string needle(static_cast<const char*>(c.data_ptr()), 32);
+  auto at = bytes.find(needle);
+  if (at == std::string::npos) return false;
+  std::memcpy(&bytes[at + 8], &value, sizeof value);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
   return true;
 }
 
@@ -247,4 +272,140 @@ TEST(Checkpoint, ArchitectureRoundTrips) {
   EXPECT_TRUE(back.flow_head);
   EXPECT_EQ(back.full_res, 24);
   EXPECT_DOUBLE_EQ(back.decoder_width, 0.5);
+}
+
+// Damage in Adam's moments (here exp_avg_sq, which the next update divides by) is refused like
+// damage in the weights: the checkpoint records optimizer_hash. Inference, which loads no
+// optimizer, still reads the intact model. A file written before optimizer_hash existed loads
+// with a warning while its moments are finite, and is refused when they are not.
+TEST(Checkpoint, ADamagedOptimizerStateIsRefused) {
+  auto dir = fresh_dir("nucseg_ckpt_optim");
+  torch::manual_seed(8);
+  Tiny a;
+  torch::optim::Adam opt_a(a->parameters(), torch::optim::AdamOptions(1e-2));
+  train_steps(a, opt_a, 2);
+  save_checkpoint(dir / "c.pt", *a, &opt_a, CheckpointState{});
+  Tiny b;
+  torch::optim::Adam opt_b(b->parameters(), torch::optim::AdamOptions(1e-2));
+  ASSERT_NO_THROW(load_checkpoint(dir / "c.pt", *b, &opt_b));
+  EXPECT_EQ(optimizer_state_hash(opt_a), optimizer_state_hash(opt_b));
+
+  const auto key = [](const torch::Tensor& p) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  };
+  auto& state = static_cast<torch::optim::AdamParamState&>(*opt_a.state().at(key(a->conv->weight)));
+  ASSERT_TRUE(overwrite_in_file(dir / "c.pt", state.exp_avg_sq(), -1e-3f));
+  Tiny c;
+  torch::optim::Adam opt_c(c->parameters(), torch::optim::AdamOptions(1e-2));
+  try {
+    load_checkpoint(dir / "c.pt", *c, &opt_c);
+    ADD_FAILURE() << "damaged optimizer state loaded";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_NE(std::string(e.what()).find("optimizer state"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("c.pt"), std::string::npos) << e.what();
+  }
+  Tiny d;
+  EXPECT_NO_THROW(load_checkpoint(dir / "c.pt", *d, nullptr)) << "the model itself is intact";
+
+  // The layout before optimizer_hash: the same archive without that key.
+  auto write_old = [&](const stdfs::path& file) {
+    torch::serialize::OutputArchive old, model_part, optim_part;
+    a->save(model_part);
+    old.write("model", model_part);
+    opt_a.save(optim_part);
+    old.write("optimizer", optim_part);
+    for (const char* k : {"epoch", "step", "batch_in_epoch", "seed", "best_step", "classes"})
+      old.write(k, torch::tensor(int64_t{2}, torch::kInt64));
+    old.write("best_score", torch::tensor(0.5, torch::kFloat64));
+    old.write("model_hash", c10::IValue(model_tensors_hash(*a)));
+    old.save_to(file.string());
+  };
+  write_old(dir / "old.pt");
+  Tiny e;
+  torch::optim::Adam opt_e(e->parameters(), torch::optim::AdamOptions(1e-2));
+  EXPECT_NO_THROW(load_checkpoint(dir / "old.pt", *e, &opt_e));
+  EXPECT_EQ(optimizer_state_hash(opt_a), optimizer_state_hash(opt_e));
+  state.exp_avg_sq()[0][0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  write_old(dir / "old_nan.pt");
+  Tiny f;
+  torch::optim::Adam opt_f(f->parameters(), torch::optim::AdamOptions(1e-2));
+  EXPECT_THROW(load_checkpoint(dir / "old_nan.pt", *f, &opt_f), nucseg::Error);
+  stdfs::remove_all(dir);
+}
+
+// Weights holding NaN or infinity (an update that overflowed) are never written under a
+// checkpoint's name, and a file that holds them (written by an older version, whose hash
+// matches) is refused on load, naming the file: inference and resume alike.
+TEST(Checkpoint, NonFiniteWeightsAreNeitherWrittenNorLoaded) {
+  auto dir = fresh_dir("nucseg_ckpt_nonfinite");
+  Tiny a;
+  {
+    torch::NoGradGuard no_grad;
+    a->bn->running_var[1] = std::numeric_limits<float>::infinity();
+  }
+  try {
+    save_checkpoint(dir / "best.pt", *a, nullptr, CheckpointState{});
+    ADD_FAILURE() << "a model holding infinity was written";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.context().file, (dir / "best.pt").string());
+    EXPECT_NE(std::string(e.what()).find("bn.running_var"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(stdfs::is_empty(dir)) << "a file or temporary was left";
+
+  torch::serialize::OutputArchive archive, model_part;  // what an older version wrote
+  a->save(model_part);
+  archive.write("model", model_part);
+  for (const char* k : {"epoch", "step", "batch_in_epoch", "seed", "best_step", "classes"})
+    archive.write(k, torch::tensor(int64_t{1}, torch::kInt64));
+  archive.write("best_score", torch::tensor(0.5, torch::kFloat64));
+  archive.write("model_hash", c10::IValue(model_tensors_hash(*a)));
+  archive.save_to((dir / "inf.pt").string());
+  Tiny b;
+  try {
+    load_checkpoint(dir / "inf.pt", *b, nullptr);
+    ADD_FAILURE() << "a checkpoint holding infinity loaded";
+  } catch (const nucseg::Error& e) {
+    EXPECT_EQ(e.kind(), nucseg::ErrorKind::data);
+    EXPECT_EQ(e.context().file, (dir / "inf.pt").string());
+    EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << e.what();
+  }
+  stdfs::remove_all(dir);
+}
+
+// A full disk while a checkpoint is written, simulated by a file-size limit (EFBIG; a tmpfs
+// needs root): an Error naming the checkpoint and the system's reason, no temporary left, the
+// process alive. torch's file writer used to throw again from its destructor: std::terminate.
+TEST(Checkpoint, AFullDiskIsAnErrorAndLeavesNothingBehind) {
+  auto dir = fresh_dir("nucseg_ckpt_full");
+  const pid_t child = ::fork();
+  if (child == 0) {
+    // Tensors under ATen's grain size: no OpenMP region in the forked child.
+    at::set_num_threads(1);
+    torch::nn::Sequential net;
+    for (int i = 0; i < 40; ++i) net->push_back(torch::nn::Linear(64, 64));  // 666 KB of weights
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{64 * 1024, 64 * 1024};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    int code = 1;
+    try {
+      save_checkpoint(dir / "c.pt", *net, nullptr, CheckpointState{});
+    } catch (const nucseg::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      const bool named = e.context().file == (dir / "c.pt").string();
+      const bool why = std::string(e.what()).find(std::strerror(EFBIG)) != std::string::npos;
+      code = named && why ? 0 : 2;
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the writer died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: no error, 2: error without the file or reason, 3: not an Error";
+  EXPECT_TRUE(stdfs::is_empty(dir)) << "a file or temporary was left";
+  stdfs::remove_all(dir);
 }

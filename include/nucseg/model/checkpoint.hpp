@@ -14,7 +14,9 @@
 // device (only when written where LibTorch sees a GPU; restored only where it does), the
 // resolved config TOML as the string "config" (it holds data.normalize*, data.channels: what
 // inference needs to prepare images the same way), and
-// "model_hash": model_tensors_hash() of the model as saved, which loading verifies.
+// "model_hash": model_tensors_hash() of the model as saved, and with an optimizer
+// "optimizer_hash": optimizer_state_hash() (absent in files written before it), which loading
+// verifies.
 // Step checkpoints are named ckpt-step-XXXXXXXX.pt (step_checkpoint_name); the rotation of a
 // run's checkpoint folder is the trainer's (train/checkpoint_dir.hpp).
 #pragma once
@@ -62,15 +64,21 @@ struct CheckpointState {
   long epoch_loss_count = 0;
 };
 
-// Writes atomically (temporary sibling + rename). `optimizer` may be null (model-only file).
+// Writes atomically (serialised in memory, then fs::write_file_atomic: temporary sibling, fsync,
+// rename). `optimizer` may be null (model-only file). Throws Error(runtime) naming `file`, with
+// nothing written, when a parameter or buffer holds NaN or infinity, and when the write fails
+// (a full disk: the system's reason; the temporary is removed).
 void save_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, const CheckpointState& state);
 
 // Loads into `model` (and `optimizer` when not null) and returns the saved state; also
 // restores the CPU generator (and the current device's CUDA generator when the file has its
-// state and LibTorch sees a GPU). Throws Error(data) naming the file when it is unreadable or
-// damaged (the loaded tensors do not hash to the recorded model_hash); a checkpoint without a
-// model_hash (nucseg 0.1) is loaded with a warning.
+// state and LibTorch sees a GPU). Throws Error(data) naming the file when it is unreadable,
+// damaged (the loaded tensors do not hash to the recorded model_hash, or, with `optimizer`, its
+// state not to optimizer_hash) or its weights are not all finite. A checkpoint without a
+// model_hash (nucseg 0.1) is loaded with a warning; one without an optimizer_hash (written before
+// it existed) with a warning, its Adam moments checked only for NaN, infinity and negative
+// second moments.
 // Tensors are read onto `device` (the model's).
 CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Module& model,
                                 torch::optim::Optimizer* optimizer, torch::Device device = torch::kCPU);
@@ -78,6 +86,14 @@ CheckpointState load_checkpoint(const std::filesystem::path& file, torch::nn::Mo
 // 64-bit FNV-1a (16 hex digits) over every parameter and buffer in registration order: name,
 // dtype, shape and bytes. What a checkpoint records as "model_hash".
 std::string model_tensors_hash(torch::nn::Module& model);
+
+// The same hash over Adam's per-parameter state in parameter order (step, exp_avg, exp_avg_sq,
+// max_exp_avg_sq when amsgrad): what a checkpoint records as "optimizer_hash". The state of
+// other optimizers is not covered (only the parameter count is).
+std::string optimizer_state_hash(torch::optim::Optimizer& optimizer);
+
+// The name of the first parameter or buffer holding NaN or infinity; empty when all are finite.
+std::string non_finite_tensor(torch::nn::Module& model);
 
 // Reads only the run state (no model), e.g. to size a model before loading it.
 CheckpointState read_checkpoint_state(const std::filesystem::path& file);
