@@ -36,6 +36,9 @@ std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
     std::error_code probe_ec;
     if (std::filesystem::is_directory(path / "masks", probe_ec) && !std::filesystem::exists(path / "images", probe_ec))
       throw_data(path.string(), "a Kaggle item with masks/ but no images/ folder: there is no image to segment");
+    if (std::filesystem::is_directory(path / "masks", probe_ec) && std::filesystem::is_directory(path / "images", probe_ec))
+      throw_data(path.string(), "a Kaggle item whose images/ folder holds no image (.png .tif .tiff .jpg .jpeg): there "
+                                "is no image to segment");
     throw_data(path.string(), "a folder, not an image file");
   }
   if (!std::filesystem::is_regular_file(status)) throw_data(path.string(), "not a regular file");

@@ -113,6 +113,8 @@ class FolderWalk {
   void visit_folders(const stdfs::path& dir, const std::vector<stdfs::path>& folders, int depth) {
     std::error_code probe;
     const bool has_images = stdfs::is_directory(dir / "images", probe);
+    bool masks_left_out = false, images_walked = false;
+    size_t from_images = 0;
     for (const auto& folder : folders) {
       if (!exclude_.empty() && canonical(folder) == exclude_) {
         stats_.output_skipped = true;
@@ -120,6 +122,7 @@ class FolderWalk {
       }
       if (folder.filename() == "masks" && has_images) {
         ++stats_.mask_folders;
+        masks_left_out = true;
         continue;
       }
       // Kaggle's <id>/masks without <id>/images: the image is missing, the masks are not inputs.
@@ -128,7 +131,18 @@ class FolderWalk {
         add(dir);
         continue;
       }
-      visit(folder, depth + 1);
+      const size_t before = out_.inputs.size();
+      const bool walked = visit(folder, depth + 1);
+      if (folder.filename() == "images") {
+        images_walked = walked;
+        from_images = out_.inputs.size() - before;
+      }
+    }
+    // An item whose images/ (beside the masks/ left out above) gives no input: without this the
+    // item would vanish from the run in silence. Its folder fails (io::read_raw_image says why).
+    if (depth > 0 && masks_left_out && images_walked && from_images == 0) {
+      ++stats_.items_without_image;
+      add(dir);
     }
   }
 

@@ -234,6 +234,40 @@ TEST(Inputs, KaggleItemWithoutImagesIsAFailureNotItsMasks) {
   }
 }
 
+// A Kaggle item whose images/ folder is empty (fault sweep): its masks/ are left out as beside
+// any images/, but the item had vanished without a word (rc 0, in neither /failures nor
+// images.csv). Its folder is an input that fails, saying the images/ folder holds no image.
+TEST(Inputs, KaggleItemWithAnEmptyImagesFolderIsAFailure) {
+  ScratchDir dir("inputs-kaggle-empty-images");
+  touch(dir.path() / "ok" / "images" / "ok.png");
+  touch(dir.path() / "ok" / "masks" / "m1.png");
+  stdfs::create_directories(dir.path() / "hx" / "images");
+  touch(dir.path() / "hx" / "masks" / "m1.png");
+  // An image name that is a FIFO (never opened) is no image either.
+  stdfs::create_directories(dir.path() / "pipe" / "images");
+  ASSERT_EQ(::mkfifo((dir.path() / "pipe" / "images" / "pipe.png").c_str(), 0600), 0) << std::strerror(errno);
+  touch(dir.path() / "pipe" / "masks" / "m1.png");
+  const auto set = discover_inputs(dir.path().string());
+  EXPECT_EQ(set.kind, "kaggle");
+  std::set<std::string> rel;
+  for (const auto& i : set.items) rel.insert(i.relative);
+  EXPECT_EQ(rel, (std::set<std::string>{"hx", "ok/images/ok.png", "pipe"}));
+  EXPECT_EQ(set.kaggle_items_without_images, 2u);
+  EXPECT_EQ(set.mask_folders_skipped, 3u);
+  EXPECT_EQ(set.not_regular.count, 1u);
+  for (const auto& i : set.items) {
+    if (i.relative != "hx") continue;
+    EXPECT_EQ(i.id, "hx");
+    EXPECT_EQ(i.path, (dir.path() / "hx").string());
+    try {
+      nucseg::io::read_raw_image(i.path);
+      ADD_FAILURE() << "an item folder was read as an image";
+    } catch (const nucseg::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("images/ folder holds no image"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // A flat layout's root (images/ beside masks/): the images only, named as nucseg_eval names
 // that layout's truth (relative to images/).
 TEST(Inputs, FlatLayoutRootSegmentsItsImagesOnly) {

@@ -31,7 +31,8 @@ struct InputSet {
   size_t links_skipped = 0;      // folders reached a second time through a link (loops included)
   size_t broken_links = 0;       // links to nothing with an image name: listed, they become failures
   size_t unlistable_folders = 0;  // folders below the root that cannot be listed: listed, they become failures
-  size_t kaggle_items_without_images = 0;  // Kaggle <id>/ with masks/ but no images/: listed, they become failures
+  // Kaggle <id>/ with masks/ but no images/, or an images/ without an input: listed, they become failures
+  size_t kaggle_items_without_images = 0;
   io::NotRegularFiles not_regular;  // image-named FIFOs, sockets, devices (or links to them): left out, never opened
   // Folders: regular files in formats nucseg does not read (io::has_unread_image_extension), left
   // out and named in a warning. Only the count and names of the type are used (names_text(), not text()).
@@ -51,8 +52,10 @@ struct InputSet {
 // its own, the folder as its path: reading it fails, so it is recorded in /failures and counts
 // towards infer.max_failed_fraction instead of its images vanishing without a word. So is a
 // Kaggle item folder (a sibling of a folder holding <id>/images/<id>.png) with masks/ but no
-// images/: its masks are never read as images. An image-named entry that is neither a folder
-// nor a regular file (a FIFO, a link to /dev/zero) is counted in not_regular, never opened.
+// images/: its masks are never read as images; and an item folder below the root whose images/
+// beside masks/ gives no input (empty, or only unread or not regular files). The folder walk is
+// io::list_input_paths (nucseg_eval names truth by it too). An image-named entry that is neither
+// a folder nor a regular file (a FIFO, a link to /dev/zero) is counted in not_regular, never opened.
 // Regular files in a folder tree with the name of a format nucseg does not read (.bmp, .czi:
 // io::has_unread_image_extension) are counted and named in unread_formats.
 // Throws Error(config, key infer.input) when the input does not exist, cannot be read, is
