@@ -8,7 +8,11 @@
 
 namespace nucseg::dist {
 namespace {
-constexpr int kSlots = 4;
+constexpr int kSlots = 5;
+constexpr int kStopSlot = 4;
+// The stop word: (ranks that asked to stop) << 16 | the first one's signal. Only fetch-and-add
+// on it (no compare-and-swap: Open MPI 4.1's emulated one crashed in tile_sharing.cpp).
+constexpr int kStopShift = 16;
 }  // namespace
 
 WorkQueue::WorkQueue(const World& world, long total) : total_(total) {
@@ -48,7 +52,7 @@ void WorkQueue::add_finished(bool processed, long pixels) {
 }
 
 WorkQueue::Counts WorkQueue::counts() {
-  long values[kSlots] = {0, 0, 0, 0};
+  long values[kSlots] = {0, 0, 0, 0, 0};
   // An atomic read: accumulate-family calls with MPI_NO_OP see whole values.
   NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
   NUCSEG_MPI_CHECK(MPI_Get_accumulate(nullptr, 0, MPI_LONG, values, kSlots, MPI_LONG, 0, 0, kSlots, MPI_LONG,
@@ -59,7 +63,21 @@ WorkQueue::Counts WorkQueue::counts() {
   c.finished = values[1];
   c.processed = values[2];
   c.pixels = values[3];
+  c.stopped = values[kStopSlot] != 0;
+  c.stop_signal = static_cast<int>(values[kStopSlot] & ((1L << kStopShift) - 1));
   return c;
+}
+
+void WorkQueue::request_stop(int signal) {
+  long one = 1L << kStopShift, previous = 0;
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Fetch_and_op(&one, &previous, MPI_LONG, 0, kStopSlot, MPI_SUM, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
+  if (previous != 0) return;  // another rank was first: its signal stands
+  long sig = signal & ((1L << kStopShift) - 1);
+  NUCSEG_MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win_));
+  NUCSEG_MPI_CHECK(MPI_Accumulate(&sig, 1, MPI_LONG, 0, kStopSlot, 1, MPI_LONG, MPI_SUM, win_));
+  NUCSEG_MPI_CHECK(MPI_Win_unlock(0, win_));
 }
 
 std::string busy_time_report(const World& world, double busy_seconds, double wall_seconds, long items) {

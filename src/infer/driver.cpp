@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <numeric>
 
 #include "nucseg/core/error.hpp"
@@ -138,6 +139,135 @@ class ProgressLine final {
   long last_finished_ = -1;
 };
 
+// The job-wide stop, agreed through the work queue's window: a rank that received a stop
+// signal records it there once, and every rank reads it before it takes an image or a tile
+// batch, so all ranks stop within about one image of the first signal on any rank, without a
+// collective per image (ranks take images at different rates).
+class JobStop final {
+ public:
+  explicit JobStop(dist::WorkQueue& queue) : queue_(queue) {}
+  bool requested() {
+    if (!recorded_ && StopSignal::requested()) {
+      queue_.request_stop(StopSignal::signal_number());
+      recorded_ = true;
+    }
+    if (!seen_) seen_ = queue_.counts().stopped;
+    return seen_;
+  }
+
+ private:
+  dist::WorkQueue& queue_;
+  bool recorded_ = false;
+  bool seen_ = false;
+};
+
+// What one rank did, for the report at the end.
+struct RankWork {
+  RunReport report;
+  std::vector<Failure> failures;
+  double busy = 0.0;
+  detail::StageSeconds spent;
+};
+
+// How the image loop ended, the same on every rank.
+struct JobEnd {
+  bool stopped = false;  // a stop signal left images undone
+  int signal = 0;        // the first stop signal any rank recorded; 0: none
+};
+
+// This rank's share of the images: from the queue (largest first), then tile batches of other
+// ranks' images, until none is left or a stop on any rank. Collective (WorkQueue, TileSharing).
+JobEnd work_through_queue(const InferConfig& config, double first_scale, const dist::World& world,
+                          const InputSet& inputs, const Stages& stages, ResultStore& store, double progress_seconds,
+                          RankWork& w) {
+  const auto order = dispatch_order(inputs);
+  const long total = static_cast<long>(order.size());
+  dist::WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up before it
+  JobStop stop(queue);
+  // A signal that came before the start is recorded before TileSharing's barrier: no rank then
+  // takes an image.
+  stop.requested();
+  TileSharing sharing(world);  // collective
+  ProgressLine progress(total, progress_seconds);
+  try {
+    while (!stop.requested()) {
+      auto next = queue.next();
+      if (!next) break;
+      const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
+      const InputItem& item = inputs.items[static_cast<size_t>(index)];
+      if (!config.overwrite && already_done(config, store, item, w.report)) {
+        queue.add_finished(false, 0);
+        continue;
+      }
+      auto t0 = Clock::now();
+      const long pixels = segment_and_store(config, first_scale, index, item, stages, sharing, store, w.spent,
+                                            w.report, w.failures);
+      w.busy += seconds_since(t0);
+      queue.add_finished(true, pixels);
+      if (world.is_root()) progress.maybe_log(queue, false);
+    }
+  } catch (const OutputFailure& e) {
+    sharing.finish_own_work();  // helpers must not wait for this rank's images forever
+    throw_runtime(std::string("cannot write results, stopping: ") + e.what(), store.dir().string());
+  } catch (...) {
+    sharing.finish_own_work();
+    throw;
+  }
+  // No images left to take: help the ranks still working on theirs with tile batches.
+  sharing.finish_own_work();
+  if (!stop.requested()) {
+    auto t0 = Clock::now();
+    w.report.batches_helped =
+        detail::help_others(config, first_scale, inputs, stages, sharing, [&] { return stop.requested(); });
+    if (w.report.batches_helped > 0) w.busy += seconds_since(t0);
+  }
+  w.report.batches_received = sharing.batches_from_helpers();
+  stop.requested();  // records a signal that came after this rank's last look, for the log
+  world.barrier();   // every rank done: the counters are final
+  if (world.is_root()) progress.maybe_log(queue, true);
+  const auto c = queue.counts();
+  // A stop that came once every image was taken left nothing undone: a normal end.
+  return {c.stopped && c.finished < total, c.stop_signal};
+}
+
+const char* signal_name(int signal) {
+  switch (signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "a stop signal";
+  }
+}
+
+// Rank 0, once every rank is done: segmentation.h5 (and submission.csv) from every result, or
+// after a stop that left images undone, only the log line that says so.
+void finish_on_root(const InferConfig& config, const InputSet& inputs, const Provenance& provenance,
+                    const ResultStore& store, const JobEnd& end, const std::vector<std::string>& gathered,
+                    RunReport& report) {
+  if (end.stopped) {
+    log::job().warn("stopped by signal {} ({}): segmentation.h5 not rebuilt; rerun to resume", end.signal,
+                    signal_name(end.signal));
+    return;
+  }
+  if (end.signal != 0)
+    log::job().info("signal {} ({}) came once every image was taken: nothing left undone, assembling as usual",
+                    end.signal, signal_name(end.signal));
+  std::vector<Failure> all;
+  for (const auto& part : gathered) {
+    auto f = deserialize_failures(part);
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  report.assembly = assemble_segmentation(store.dir(), inputs, all, provenance);
+  report.assembled = true;
+  log::job().info("segmentation.h5: {} images, {} objects, {} failures", report.assembly.images,
+                  report.assembly.objects, report.assembly.failures);
+  if (config.export_rle) {
+    const auto submission = write_submission(store.dir());
+    log::job().info("submission.csv: {} images, {} rows (Kaggle DSB run-length encoding)", submission.images,
+                    submission.rows);
+  }
+}
+
 }  // namespace
 
 cv::Mat argmax_class_map(const std::vector<cv::Mat>& probabilities) {
@@ -164,88 +294,31 @@ RunReport run_inference(const InferConfig& config, const dist::World& world, con
   const FolderLock lock = dist::lock_output_folder(world, config.output, "nucseg_infer", "infer.output");
   ResultStore store(config.output, {provenance.checkpoint_hash, provenance.settings});
   if (world.is_root()) remove_stale_temporaries(store.dir() / "images");
-  const auto order = dispatch_order(inputs);
-  const long total = static_cast<long>(order.size());
 
-  RunReport report;
-  std::vector<Failure> failures;
-  double busy = 0.0;
-  detail::StageSeconds spent;
-  auto start = Clock::now();
-  {
-    dist::WorkQueue queue(world, total);  // collective; its barrier also orders the clean-up above
-    TileSharing sharing(world);     // collective
-    ProgressLine progress(total, progress_seconds);
-    try {
-      while (!StopSignal::requested()) {
-        auto next = queue.next();
-        if (!next) break;
-        const long index = static_cast<long>(order[static_cast<size_t>(*next)]);
-        const InputItem& item = inputs.items[static_cast<size_t>(index)];
-        if (!config.overwrite && already_done(config, store, item, report)) {
-          queue.add_finished(false, 0);
-          continue;
-        }
-        auto t0 = Clock::now();
-        const long pixels = segment_and_store(config, first_scale, index, item, stages, sharing, store, spent, report,
-                                              failures);
-        busy += seconds_since(t0);
-        queue.add_finished(true, pixels);
-        if (world.is_root()) progress.maybe_log(queue, false);
-      }
-    } catch (const OutputFailure& e) {
-      sharing.finish_own_work();  // helpers must not wait for this rank's images forever
-      throw_runtime(std::string("cannot write results, stopping: ") + e.what(), store.dir().string());
-    } catch (...) {
-      sharing.finish_own_work();
-      throw;
-    }
-    // No images left to take: help the ranks still working on theirs with tile batches.
-    sharing.finish_own_work();
-    if (!StopSignal::requested()) {
-      auto t0 = Clock::now();
-      report.batches_helped = detail::help_others(config, first_scale, inputs, stages, sharing);
-      if (report.batches_helped > 0) busy += seconds_since(t0);
-    }
-    report.batches_received = sharing.batches_from_helpers();
-    world.barrier();  // every rank done: the counters are final
-    if (world.is_root()) progress.maybe_log(queue, true);
-  }
-
-  report.stopped = world.any(StopSignal::requested());
+  RankWork work;
+  const auto start = Clock::now();
+  const JobEnd end = work_through_queue(config, first_scale, world, inputs, stages, store, progress_seconds, work);
+  RunReport& report = work.report;
+  report.stopped = end.stopped;
+  report.stop_signal = end.signal;
   report.failed_total = world.sum(report.failed);
-  auto busy_lines = dist::busy_time_report(world, busy, seconds_since(start), report.processed);
-  auto gathered = world.gather_strings(serialize_failures(failures));
+  auto busy_lines = dist::busy_time_report(world, work.busy, seconds_since(start), report.processed);
+  auto gathered = world.gather_strings(serialize_failures(work.failures));
   if (report.batches_helped > 0 || report.batches_received > 0)
     log::rank().info("tile batches: {} computed for other ranks' images, {} of this rank's computed by others",
                      report.batches_helped, report.batches_received);
+  const auto& spent = work.spent;
   if (report.processed > 0)
     log::rank().info("stage seconds: read {:.1f}, network {:.1f}, instances {:.1f}, measure {:.1f}, write {:.1f}",
                      spent.read, spent.network, spent.instances, spent.measure, spent.write);
   if (world.is_root()) {
     log::job().info("busy time per rank:\n{}", busy_lines);
-    if (report.stopped) {
-      log::job().warn("stopped by signal {}: segmentation.h5 not rebuilt; rerun to resume", StopSignal::signal_number());
-    } else {
-      std::vector<Failure> all;
-      for (const auto& part : gathered) {
-        auto f = deserialize_failures(part);
-        all.insert(all.end(), f.begin(), f.end());
-      }
-      report.assembly = assemble_segmentation(store.dir(), inputs, all, provenance);
-      report.assembled = true;
-      log::job().info("segmentation.h5: {} images, {} objects, {} failures", report.assembly.images,
-                      report.assembly.objects, report.assembly.failures);
-      if (config.export_rle) {
-        const auto submission = write_submission(store.dir());
-        log::job().info("submission.csv: {} images, {} rows (Kaggle DSB run-length encoding)", submission.images,
-                        submission.rows);
-      }
-    }
+    finish_on_root(config, inputs, provenance, store, end, gathered, report);
   }
   world.barrier();  // nobody exits (and maybe reruns) before segmentation.h5 is in place
   // One unreadable image in a million need not fail a bulk job: infer.max_failed_fraction says
   // how many may (the failures table lists them either way).
+  const long total = static_cast<long>(inputs.items.size());
   const double failed_share = total > 0 ? static_cast<double>(report.failed_total) / static_cast<double>(total) : 0.0;
   report.exit_code = report.stopped                                   ? exit_codes::requeue
                      : failed_share > config.max_failed_fraction ? exit_codes::partial

@@ -4,7 +4,6 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/logging.hpp"
-#include "nucseg/core/signals.hpp"
 #include "nucseg/infer/magnification.hpp"
 #include "auto_pass.hpp"
 
@@ -179,7 +178,7 @@ ImageResult process_one(const InferConfig& config, double first_scale, long inde
 }
 
 long help_others(const InferConfig& config, double first_scale, const InputSet& inputs, const Stages& stages,
-                 TileSharing& sharing) {
+                 TileSharing& sharing, const std::function<bool()>& stop) {
   TiledImage tiled;
   auto prepare = [&](long index) -> size_t {
     tiled = {};  // free the previous image first
@@ -193,7 +192,7 @@ long help_others(const InferConfig& config, double first_scale, const InputSet& 
     return tiled.plan.batches.size();
   };
   auto compute = [&](size_t i, std::vector<float>& logits) { tiled.compute(stages, i, logits); };
-  return sharing.help_until_all_done(prepare, compute, [] { return StopSignal::requested(); });
+  return sharing.help_until_all_done(prepare, compute, stop);
 }
 
 }  // namespace nucseg::infer::detail

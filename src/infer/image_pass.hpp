@@ -7,6 +7,8 @@
 // resume, failures and writing.
 #pragma once
 
+#include <functional>
+
 #include "nucseg/core/config.hpp"
 #include "nucseg/infer/driver.hpp"
 #include "nucseg/infer/inputs.hpp"
@@ -26,9 +28,10 @@ struct StageSeconds {
 ImageResult process_one(const InferConfig& config, double first_scale, long index, const InputItem& item,
                         const Stages& stages, TileSharing& sharing, StageSeconds& spent);
 
-// This rank's part as a helper (TileSharing), until every rank's images are done or a
-// StopSignal: the image it helps with is read here once. Returns the tile batches it computed.
+// This rank's part as a helper (TileSharing), until every rank's images are done or `stop()`
+// (the job-wide stop): the image it helps with is read here once. Returns the tile batches it
+// computed.
 long help_others(const InferConfig& config, double first_scale, const InputSet& inputs, const Stages& stages,
-                 TileSharing& sharing);
+                 TileSharing& sharing, const std::function<bool()>& stop);
 
 }  // namespace nucseg::infer::detail

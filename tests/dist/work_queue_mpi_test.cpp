@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <sstream>
 #include <thread>
 
@@ -61,6 +62,29 @@ TEST(WorkQueue, EveryItemProcessedExactlyOnce) {
   } else {
     EXPECT_TRUE(report.empty());
   }
+}
+
+// A stop recorded on rank 1 reaches rank 0 through the window, with rank 1's signal; a second
+// rank's stop does not replace the first one's signal.
+TEST(WorkQueue, StopOnOneRankIsSeenByAllWithTheFirstSignal) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  ASSERT_EQ(world.size(), 2);
+  nucseg::dist::WorkQueue queue(world, 10);
+  EXPECT_FALSE(queue.counts().stopped);
+  world.barrier();  // both read "not stopped" before rank 1 records its stop
+  if (world.rank() == 1) queue.request_stop(SIGUSR1);
+  world.barrier();
+  auto c = queue.counts();
+  EXPECT_TRUE(c.stopped);
+  EXPECT_EQ(c.stop_signal, SIGUSR1);
+  if (world.rank() == 0) queue.request_stop(SIGTERM);
+  world.barrier();
+  c = queue.counts();
+  EXPECT_TRUE(c.stopped);
+  EXPECT_EQ(c.stop_signal, SIGUSR1);
+  EXPECT_EQ(c.finished, 0);  // the stop word leaves the counters alone
+  EXPECT_TRUE(queue.next().has_value());  // nor the queue itself: stopping is the caller's choice
+  world.barrier();
 }
 
 TEST(WorkQueue, EmptyQueueHandsOutNothing) {

@@ -168,6 +168,7 @@ TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   auto stopped = run_inference(config, world, inputs, stages, prov, 0.0);
   EXPECT_EQ(stopped.exit_code, nucseg::exit_codes::requeue);
   EXPECT_TRUE(stopped.stopped);
+  EXPECT_EQ(stopped.stop_signal, SIGUSR1);  // rank 1's, on both ranks
   if (world.rank() == 1) {
     EXPECT_EQ(stopped.processed + stopped.failed, 0);
   } else {
@@ -175,6 +176,111 @@ TEST(Driver, FailuresResumeOverwriteStopAndSeams) {
   }
   nucseg::StopSignal::reset();
 
+  world.barrier();
+  if (world.is_root()) stdfs::remove_all(root);
+}
+
+// Ten small images (40..58 x 50 px: one tile batch each, so never shared between ranks).
+void write_ten(const stdfs::path& in) {
+  for (int i = 0; i < 10; ++i) write_disks(in / ("img" + std::to_string(i) + ".png"), {40 + 2 * i, 50}, {{20, 25}}, 8);
+}
+
+// SIGUSR1 on rank 1 alone, as it reads its first image (a scheduler or a user's kill of one
+// process): rank 1 finishes that image, and rank 0 (300 ms an image, started only once rank 1
+// was signalled) finishes the one in hand, two at most (it may take a second just before rank 1
+// records the stop), instead of all 9 left. Both ranks report rank 1's signal and exit 75; the
+// rerun does only the images left.
+TEST(Driver, StopOnOneRankStopsEveryRankWithinAboutOneImage) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  ASSERT_EQ(world.size(), 2);
+  std::string root = world.is_root() ? (stdfs::temp_directory_path() / ("nucseg-stop1-" + std::to_string(::getpid()))).string() : "";
+  world.broadcast(root);
+  const stdfs::path in = stdfs::path(root) / "in", out = stdfs::path(root) / "out";
+  const stdfs::path mark = stdfs::path(root) / "signalled";
+  if (world.is_root()) {
+    stdfs::remove_all(root);
+    write_ten(in);
+  }
+  world.barrier();
+  const auto inputs = discover_inputs(in.string());
+  const auto config = small_tiles_config(out);
+  const Stages plain = fake_stages();
+  Stages stages = plain;
+  const int me = world.rank();
+  stages.read = [read = plain.read, me, mark](const std::string& path) {
+    if (me == 1 && !stdfs::exists(mark)) {
+      nucseg::StopSignal::raise_for_test(SIGUSR1);
+      nucseg::testing::touch(mark);
+    } else if (me == 0) {
+      for (int i = 0; i < 2000 && !stdfs::exists(mark); ++i)  // at most 20 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return read(path);
+  };
+  nucseg::StopSignal::install();
+  auto stopped = run_inference(config, world, inputs, stages, {}, 0.0);
+  nucseg::StopSignal::reset();
+  EXPECT_EQ(stopped.exit_code, nucseg::exit_codes::requeue);
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_EQ(stopped.stop_signal, SIGUSR1);
+  if (me == 1) {
+    EXPECT_EQ(stopped.processed, 1);
+  } else {
+    EXPECT_LE(stopped.processed, 2) << "rank 0 went on after rank 1's stop";
+    EXPECT_FALSE(stdfs::exists(out / "segmentation.h5"));
+  }
+  const long done = sum(world, stopped.processed);
+
+  world.barrier();
+  auto resumed = run_inference(config, world, inputs, plain, {}, 0.0);
+  EXPECT_EQ(resumed.exit_code, nucseg::exit_codes::ok);
+  EXPECT_EQ(resumed.stop_signal, 0);
+  EXPECT_EQ(sum(world, resumed.skipped), done);
+  EXPECT_EQ(sum(world, resumed.processed), 10 - done);
+  if (world.is_root()) {
+    EXPECT_TRUE(resumed.assembled);
+  }
+  world.barrier();
+  if (world.is_root()) stdfs::remove_all(root);
+}
+
+// SIGTERM on the rank that reads the last image handed out: nothing is left undone when the
+// stop takes effect, so the run ends as usual (segmentation.h5 of every image, exit 0) and
+// reports the signal.
+TEST(Driver, StopOnceEveryImageIsTakenIsANormalEnd) {
+  nucseg::dist::World world(&g_argc, &g_argv);
+  std::string root = world.is_root() ? (stdfs::temp_directory_path() / ("nucseg-stop2-" + std::to_string(::getpid()))).string() : "";
+  world.broadcast(root);
+  const stdfs::path in = stdfs::path(root) / "in", out = stdfs::path(root) / "out";
+  if (world.is_root()) {
+    stdfs::remove_all(root);
+    write_ten(in);
+  }
+  world.barrier();
+  const auto inputs = discover_inputs(in.string());
+  // The driver hands out the largest file first, ties in input order: the last one handed out
+  // is the smallest, the later of equals.
+  size_t last = 0;
+  for (size_t i = 1; i < inputs.items.size(); ++i)
+    if (inputs.items[i].bytes <= inputs.items[last].bytes) last = i;
+  Stages stages = fake_stages();
+  stages.read = [read = stages.read, last_path = inputs.items[last].path](const std::string& path) {
+    if (path == last_path) nucseg::StopSignal::raise_for_test(SIGTERM);
+    return read(path);
+  };
+  nucseg::StopSignal::install();
+  auto report = run_inference(small_tiles_config(out), world, inputs, stages, {}, 0.0);
+  nucseg::StopSignal::reset();
+  EXPECT_EQ(report.exit_code, nucseg::exit_codes::ok);
+  EXPECT_FALSE(report.stopped);
+  EXPECT_EQ(report.stop_signal, SIGTERM);
+  EXPECT_EQ(sum(world, report.processed), 10);
+  if (world.is_root()) {
+    ASSERT_TRUE(report.assembled);
+    nucseg::h5::File seg((out / "segmentation.h5").string(), nucseg::h5::File::Mode::read);
+    EXPECT_EQ(seg.read_strings("index/image_id").size(), 10u);
+  }
   world.barrier();
   if (world.is_root()) stdfs::remove_all(root);
 }

@@ -8,6 +8,8 @@
 #   5. a weight changed inside the checkpoint (refused as damaged, exit 1)
 #   6. SIGTERM to the job script or straight to mpirun (jobs/infer.sbatch outside Slurm; exit
 #      75 either way, mpirun's own 1 replaced by rank 0's code), then the rerun resumes
+#   7. SIGTERM to one rank only (a user's kill, a tool near the OOM killer): every rank stops
+#      after its image in flight (exit 75, the log names SIGTERM), then the rerun resumes
 # Args: BIN_DIR (nucseg_synth/infer) MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -euo pipefail
 bin=$1 make_ckpt=$2 mpiexec=$3 src=$4
@@ -202,9 +204,9 @@ grep -q "checkpoint is damaged" "$t/damaged.log" || { tail "$t/damaged.log"; fai
 printf '[infer]\nmodel = "%s"\ninput = "%s"\noutput = "%s"\ntile = 64\noverlap = 16\nbatch = 2\nthreads = 1\n' \
   "$t/ck1/best.pt" "$t/data24" "$t/stop" >"$t/infer.toml"
 expect_rc 0 "$t/ref24.log" "$bin/nucseg_infer" --config "$t/infer.toml" --set infer.output="$t/ref24"
-job_script() {
+job_script() {  # [tool options]
   NUCSEG_BIN="$bin" NUCSEG_LAUNCHER=mpirun NUCSEG_LAUNCH_ARGS="-n 2 --oversubscribe" \
-    exec bash "$src/jobs/infer.sbatch" "$t/infer.toml"  # exec: $! is the script itself
+    exec bash "$src/jobs/infer.sbatch" "$t/infer.toml" "$@"  # exec: $! is the script itself
 }
 stop_at() {  # which: script | mpirun
   local which=$1 job target
@@ -227,4 +229,26 @@ grep -q "the launcher exited with 1; nucseg_infer's rank 0 with 75" "$t/stop-mpi
 check_whole "$t/stop"
 expect_rc 0 "$t/stop3.log" bash -c "$(declare -f job_script); bin=$bin src=$src t=$t job_script"
 same_as "$t/ref24" "$t/stop"
+
+# 7. SIGTERM to rank 1 alone: rank 0 stops too, after its image in flight, instead of doing
+# every image left by itself (it did, and then did not assemble them); the signal is named.
+job_script --set infer.output="$t/stop1" >"$t/stop-rank.log" 2>&1 &
+job=$!
+wait_lock "$t/stop1/.nucseg.lock"
+rank1=""
+for p in $(pgrep -f "nucseg_infer --config $t/infer.toml"); do
+  grep -qz '^OMPI_COMM_WORLD_RANK=1$' "/proc/$p/environ" 2>/dev/null && rank1=$p
+done
+[[ -n $rank1 ]] || fail "no rank 1 to signal"
+kill -TERM "$rank1"
+set +e; wait $job; rc=$?; set -e
+[[ $rc == 75 ]] || { tail -15 "$t/stop-rank.log"; fail "SIGTERM to rank 1: exit $rc, expected 75"; }
+grep -q "stopped by signal 15 (SIGTERM)" "$t/stop-rank.log" || { tail "$t/stop-rank.log"; fail "SIGTERM not named"; }
+done1=$(ls "$t"/stop1/images/*.h5 2>/dev/null | wc -l)
+echo "SIGTERM to rank 1: $done1 of 160 images done"
+((done1 < 160)) || fail "SIGTERM to rank 1: the other rank went on through every image"
+[[ ! -e $t/stop1/segmentation.h5 ]] || fail "segmentation.h5 written by a stopped run"
+check_whole "$t/stop1"
+expect_rc 0 "$t/stop-rank2.log" bash -c "$(declare -f job_script); bin=$bin src=$src t=$t job_script --set infer.output=$t/stop1"
+same_as "$t/ref24" "$t/stop1"
 echo "e2e faults ok"

@@ -1,6 +1,9 @@
 // Dynamic distribution of work items over MPI ranks: a counter in an MPI window on rank 0,
 // advanced with MPI_Fetch_and_op, so a rank takes the next item the moment it is free and a
 // mix of small and huge images finishes evenly. No rank waits for another while taking items.
+// The same window carries a job-wide stop: a rank that was signalled records it, and every rank
+// sees it the next time it reads the counts, so all ranks stop within one item without a
+// collective per item (ranks take items at different rates).
 #pragma once
 
 #include <optional>
@@ -30,13 +33,18 @@ class WorkQueue final {
     long finished = 0;
     long processed = 0;  // finished minus skipped: images actually computed
     long pixels = 0;     // of the processed images
+    bool stopped = false;  // some rank called request_stop
+    int stop_signal = 0;   // the first recorded signal; may read 0 for a moment after `stopped` turns true
   };
   void add_finished(bool processed, long pixels);
   Counts counts();
+  // Records a stop for every rank (call once per rank); the first rank to record one sets
+  // stop_signal. No rank waits for another.
+  void request_stop(int signal);
 
  private:
   long total_;
-  long* counter_ = nullptr;  // on rank 0 only: the window's memory [next, finished, processed, pixels]
+  long* counter_ = nullptr;  // on rank 0 only: the window's memory [next, finished, processed, pixels, stop]
   MPI_Win win_ = MPI_WIN_NULL;
 };
 

@@ -9,8 +9,10 @@
 // pixels; "auto" adds a first pass at native scale that measures the nuclei. infer.tta averages
 // the model over flipped and rotated tiles (tta.hpp). Once no image is left to take, a rank
 // computes tile batches of images other ranks are still working on (TileSharing), so a few huge
-// images still use every rank. A StopSignal makes each rank finish its current image and stop
-// taking new ones (or helping).
+// images still use every rank. A stop signal (StopSignal) on any rank makes every rank finish
+// its current image and take no more (nor help): the signalled rank records the stop in the work
+// queue's window, which each rank reads before taking an image. A stop that comes once every
+// image is taken leaves nothing undone: segmentation.h5 is assembled as in a normal end.
 // At the end rank 0 logs every rank's busy time and assembles segmentation.h5.
 #pragma once
 
@@ -63,7 +65,9 @@ struct RunReport {
   long failed = 0;     // on this rank
   long batches_helped = 0;    // on this rank: tile batches computed for other ranks' images
   long batches_received = 0;  // on this rank: tile batches of its images computed by others
-  bool stopped = false;          // some rank saw a stop signal (same on every rank)
+  bool stopped = false;          // a stop signal on some rank left images undone (same on every rank)
+  int stop_signal = 0;           // the first stop signal any rank recorded, 0: none (same on every rank;
+                                 // also set when it came once every image was taken)
   long failed_total = 0;         // all ranks
   AssemblySummary assembly;      // rank 0, when assembled
   bool assembled = false;
