@@ -10,6 +10,7 @@
 #include "nucseg/core/fs.hpp"
 #include "nucseg/core/logging.hpp"
 #include "nucseg/io/dataset.hpp"
+#include "nucseg/io/mask.hpp"
 #include "nucseg/io/hdf5.hpp"
 #include "nucseg/io/image.hpp"
 #include "nucseg/io/image_ids.hpp"
@@ -130,6 +131,10 @@ bool read_truth(const io::DatasetItem& item, const std::string& pred_id, EvalRun
   try {
     auto size = io::read_raw_image(item.image).pixels.size();  // any channel count: only the size matters
     labels = io::read_instance_labels(item, size);
+    // Scored as annotated, but a truth that is likely the background read as a nucleus (an
+    // inverted mask) would make every score near 0 for a reason no table shows: say so.
+    const auto doubt = io::annotation_doubt(labels);
+    if (!doubt.empty()) log::job().warn("eval: truth of {}: {}", item.id, doubt);
     return true;
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::data) throw;
