@@ -57,7 +57,7 @@ std::string left_out_text(const InputSet& inputs) {
   add(inputs.links_skipped, "linked folders already walked");
   add(inputs.broken_links, "links to nothing (failures)");
   add(inputs.unlistable_folders, "folders that cannot be read (failures)");
-  add(inputs.kaggle_items_without_images, "Kaggle items with masks/ but no images/ (failures)");
+  add(inputs.kaggle_items_without_images, "Kaggle items with masks/ but no image (failures)");
   if (inputs.output_skipped) out += ", the output folder inside the input";
   return out;
 }
