@@ -36,7 +36,7 @@ void CheckpointDir::prune() {
   }
 }
 
-std::optional<stdfs::path> CheckpointDir::latest() {
+std::optional<stdfs::path> CheckpointDir::latest(const std::function<void(const stdfs::path&)>& verify) {
   std::vector<stdfs::path> leftovers;
   std::error_code ec;
   for (stdfs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
@@ -46,16 +46,27 @@ std::optional<stdfs::path> CheckpointDir::latest() {
     std::error_code rm;
     stdfs::remove(p, rm);
   }
-  auto files = list();
+  const auto files = list();
+  std::string unusable;
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     try {
       model::read_checkpoint_state(*it);
+      if (verify) verify(*it);
       return *it;
     } catch (const Error& e) {
-      log::rank().warn("skipping unreadable checkpoint {}: {}", it->string(), e.message());
+      if (e.kind() != ErrorKind::data) throw;
+      log::rank().warn("skipping unusable checkpoint {}: {}", it->string(), e.message());
+      unusable += (unusable.empty() ? "" : ", ") + it->filename().string();
     }
   }
-  return std::nullopt;
+  if (files.empty()) return std::nullopt;
+  // Not a fresh run: starting at step 0 would overwrite best.pt and metrics.csv, and the
+  // rotation would delete these files, the only trace of the run.
+  throw_data(dir_.string(), "none of the " + std::to_string(files.size()) + " checkpoint(s) of this run can be used: " +
+                                unusable + " (why: the warnings above). Training does not start over them from step 0, "
+                                "which would overwrite best.pt and metrics.csv: to start the run again, move the "
+                                "checkpoints out of " + dir_.string() + " (or set train.output to a new folder); to "
+                                "continue it, put an intact checkpoint back");
 }
 
 }  // namespace nucseg::train

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -24,9 +25,15 @@ class CheckpointDir final {
 
   // Step checkpoints present, oldest first (temporary files excluded).
   std::vector<std::filesystem::path> list() const { return model::list_step_checkpoints(dir_); }
-  // Removes leftover temporary files (of killed writers) and returns the newest checkpoint
-  // whose archive opens; unreadable ones are skipped with a warning.
-  std::optional<std::filesystem::path> latest();
+  // Removes leftover temporary files (of killed writers) and returns the newest step checkpoint
+  // that opens and passes `verify` (the trainer's: a full load, which checks the recorded hashes
+  // and that the weights are finite; it throws Error(data) for a damaged file). Cut-short and
+  // damaged files are skipped alike, each with a warning naming it; nullopt when there is no
+  // step checkpoint. When there are some and not one is usable, throws Error(data) naming them
+  // and what to do: starting over would overwrite the run's best.pt and metrics.csv, and the
+  // rotation would delete the files. Other errors of `verify` (a configuration that does not fit
+  // the run) pass through.
+  std::optional<std::filesystem::path> latest(const std::function<void(const std::filesystem::path&)>& verify = {});
 
   const std::filesystem::path& dir() const { return dir_; }
 
