@@ -169,7 +169,7 @@ std::string optimizer_state_hash(torch::optim::Optimizer& optimizer) {
   return fs::to_hex(h);
 }
 
-std::string non_finite_tensor(torch::nn::Module& model) {
+std::string non_finite_tensor(const torch::nn::Module& model) {
   for (const auto& p : model.named_parameters(true))
     if (!finite(p.value())) return p.key();
   for (const auto& b : model.named_buffers(true))

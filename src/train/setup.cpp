@@ -117,6 +117,23 @@ void check_resume_model(const ModelConfig& model, const model::CheckpointState& 
                                             path + ") has " + std::to_string(saved.decoder_width));
 }
 
+void check_resume_layout(const model::CheckpointState& saved, const std::string& path, int world_size, long batch_size) {
+  if (saved.batch_in_epoch == 0) return;
+  if (saved.world_size == 0 || saved.batch_size == 0) {
+    log::job().warn("{} records no rank count or batch size (nucseg 0.1): resuming mid-epoch assumes {} rank(s) x "
+                    "batch {} as now", path, world_size, batch_size);
+    return;
+  }
+  if (saved.world_size == world_size && saved.batch_size == batch_size) return;
+  throw_config(saved.batch_size != batch_size ? "train.batch_size" : "train.output",
+               "cannot resume " + path + " mid-epoch (batch " + std::to_string(saved.batch_in_epoch) + " of epoch " +
+                   std::to_string(saved.epoch + 1) + "): it was written by " + std::to_string(saved.world_size) +
+                   " rank(s) x batch " + std::to_string(saved.batch_size) + ", this run has " +
+                   std::to_string(world_size) + " x " + std::to_string(batch_size) +
+                   ", which would repeat some samples of the epoch and skip others. Resume with the same ranks "
+                   "and train.batch_size, or start a new run directory");
+}
+
 double train_bucket_mb(double requested, const torch::Device& device) {
   if (requested < 0) throw_config("train.bucket_mb", "must be >= 0 (0: auto), got " + std::to_string(requested));
   if (requested > 0) return requested;

@@ -30,6 +30,7 @@
 #include "nucseg/train/time_budget.hpp"
 #include "nucseg/train/validation.hpp"
 #include "epoch_report.hpp"
+#include "root_decides.hpp"
 
 namespace nucseg::train {
 namespace stdfs = std::filesystem;
@@ -40,15 +41,6 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 void set_lr(torch::optim::Adam& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-}
-
-// Rank 0 picks the checkpoint to resume from (removing torn temporaries); every rank loads it.
-std::string resume_path(const dist::World& world, CheckpointDir& ckpts) {
-  std::string path;
-  if (world.is_root())
-    if (auto latest = ckpts.latest()) path = latest->string();
-  world.broadcast(path);
-  return path;
 }
 
 // Per epoch, summed over its steps: the step without the loader wait, the all-reduce in
@@ -89,7 +81,8 @@ class TrainingRun final {
     double mean_loss = 0; // the step's loss averaged over ranks
   };
   StepEnd agree_at_step_end(double loss);
-  void check_resume_layout(const TrainState& saved, const std::string& path) const;
+  std::string last_good() const;
+  void check_weights_finite() const;
   void checkpoint(const EpochTotals& totals);
   int stop_for_requeue() const;
   void end_epoch(const EpochTotals& totals, bool done);
@@ -112,6 +105,9 @@ class TrainingRun final {
   model::UNet model_;
   torch::optim::Adam optimizer_;
   CheckpointDir ckpts_;
+  // The newest checkpoint known good (resumed from or written), the same on every rank; before
+  // state_, which resume() initialises and which sets it.
+  std::string last_checkpoint_;
   TrainState state_;
   const TimeBudget budget_;
   Reporter reporter_;
@@ -122,7 +118,6 @@ class TrainingRun final {
   const ValidationOptions val_options_;
   const Clock::time_point run_start_;
   const long first_step_;
-  std::string last_checkpoint_;
   // train.time_limit bookkeeping (decisions are rank 0's, shared by agree_at_step_end()).
   double time_fraction_ = 0;      // of the budget used, drives the cosine schedule
   bool budget_stopped_ = false;
@@ -217,38 +212,23 @@ TrainState TrainingRun::resume(const std::string& resolved_config) {
   state.seed = tc_.seed;
   model::record_architecture(state, config_.model, classes_);
   state.best_score = -std::numeric_limits<double>::infinity();
-  if (auto path = resume_path(world_, ckpts_); !path.empty()) {
+  // A full load is the check: a cut-short or damaged (hash, non-finite weights) checkpoint is
+  // skipped for an older one; a model that does not fit the configuration is refused.
+  auto load = [&](const std::string& path) {
     check_resume_model(config_.model, model::read_checkpoint_state(path), path);
     state = model::load_checkpoint(path, *model_, &optimizer_, device_);
+  };
+  if (auto path = resume_checkpoint(world_, ckpts_, load); !path.empty()) {
+    last_checkpoint_ = path;
     log::job().info("resuming from {} (epoch {}, step {}, batch {} of the epoch)", path, state.epoch + 1, state.step,
                     state.batch_in_epoch);
-    check_resume_layout(state, path);
+    check_resume_layout(state, path, world_.size(), tc_.batch_size);
   }
   state.config = resolved_config;
   state.nucleus_diameter = data_.dataset.nucleus_diameter_median();
   state.world_size = world_.size();
   state.batch_size = tc_.batch_size;
   return state;
-}
-
-// Mid-epoch, the samples left in the epoch are found by position: batch b of rank r is the
-// same sample only with the same rank count and batch size. Changed, the resumed epoch would
-// repeat some samples and skip others, silently; at an epoch boundary any layout is fine.
-void TrainingRun::check_resume_layout(const TrainState& saved, const std::string& path) const {
-  if (saved.batch_in_epoch == 0) return;
-  if (saved.world_size == 0 || saved.batch_size == 0) {
-    log::job().warn("{} records no rank count or batch size (nucseg 0.1): resuming mid-epoch assumes {} rank(s) x "
-                    "batch {} as now", path, world_.size(), tc_.batch_size);
-    return;
-  }
-  if (saved.world_size == world_.size() && saved.batch_size == tc_.batch_size) return;
-  throw_config(saved.batch_size != tc_.batch_size ? "train.batch_size" : "train.output",
-               "cannot resume " + path + " mid-epoch (batch " + std::to_string(saved.batch_in_epoch) + " of epoch " +
-                   std::to_string(saved.epoch + 1) + "): it was written by " + std::to_string(saved.world_size) +
-                   " rank(s) x batch " + std::to_string(saved.batch_size) + ", this run has " +
-                   std::to_string(world_.size()) + " x " + std::to_string(tc_.batch_size) +
-                   ", which would repeat some samples of the epoch and skip others. Resume with the same ranks "
-                   "and train.batch_size, or start a new run directory");
 }
 
 Reporter TrainingRun::open_reporter(const std::string& resolved_config) const {
@@ -312,7 +292,10 @@ int TrainingRun::run() {
       // the run ends here anyway, so it goes on to the final validation and best.pt (a requeued
       // run would find nothing left to do and skip them).
       const bool stop = end.signal && !done;
-      if (stop || (tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0 && !done)) checkpoint(totals);
+      // A step that ends the epoch is checkpointed by end_epoch() (after the epoch's validation
+      // and BatchNorm alignment), once, not here too.
+      const bool every = tc_.checkpoint_every > 0 && state_.step % tc_.checkpoint_every == 0;
+      if (stop || (every && !done && state_.batch_in_epoch < loader_.batches_in_epoch())) checkpoint(totals);
       if (stop) return stop_for_requeue();
       if (done) break;
     }
@@ -367,9 +350,7 @@ double TrainingRun::step(const data::Batch& batch, EpochTotals& totals) {
   const double value = loss.item<double>();
   if (world_.any(!std::isfinite(value)))
     throw_runtime("the training loss became " + std::to_string(value) + " at step " + std::to_string(state_.step + 1) +
-                  " (epoch " + std::to_string(state_.epoch + 1) + "); stopped without applying it. The last good "
-                  "checkpoint is kept: " + (last_checkpoint_.empty() ? std::string("none written yet") : last_checkpoint_) +
-                  ". Lower train.lr or check the data.");
+                  " (epoch " + std::to_string(state_.epoch + 1) + "); stopped without applying it. " + last_good());
   optimizer_.step();
   totals.step_seconds += since(step_start);
   if (sync_) {
@@ -398,13 +379,30 @@ void TrainingRun::log_progress(double loss, EpochTotals& totals) const {
                   loader_.stats().images_per_s(config_.data.workers), log::format_duration(eta));
 }
 
+// The end of a stop for a non-finite loss or weights: what a rerun resumes from, and what to try.
+std::string TrainingRun::last_good() const {
+  return "The last good checkpoint is kept: " + (last_checkpoint_.empty() ? std::string("none written yet") : last_checkpoint_) +
+         ". Lower train.lr or check the data.";
+}
+
+// An update that overflowed leaves NaN or infinite weights although the step's loss was finite:
+// they are never saved or validated (rank 0's model: call it through root_decides()).
+void TrainingRun::check_weights_finite() const {
+  if (const auto bad = model::non_finite_tensor(*model_); !bad.empty())
+    throw_runtime("the model's weights became NaN or infinite (" + bad + ") at step " + std::to_string(state_.step) +
+                  " (epoch " + std::to_string(state_.epoch + 1) + "); stopped without saving them. " + last_good());
+}
+
 void TrainingRun::checkpoint(const EpochTotals& totals) {
   // Collective: the epoch's loss so far, over every rank, goes into the checkpoint.
   state_.epoch_loss_sum = world_.sum(totals.loss_sum);
   state_.epoch_loss_count = world_.sum(totals.loss_count);
-  if (!world_.is_root()) return;
-  if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
-  last_checkpoint_ = ckpts_.save(*model_, &optimizer_, state_).string();
+  // Rank 0 writes; a failure (a full disk, non-finite weights) stops every rank with its message.
+  last_checkpoint_ = root_decides(world_, [this] {
+    check_weights_finite();
+    if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
+    return ckpts_.save(*model_, &optimizer_, state_).string();
+  });
 }
 
 int TrainingRun::stop_for_requeue() const {
@@ -433,6 +431,10 @@ void TrainingRun::end_epoch(const EpochTotals& totals, bool done) {
   const bool last = done || state_.epoch >= tc_.epochs;
   // Every rank validates (and rank 0 saves) one model: rank 0's BatchNorm statistics (grad_sync.hpp).
   dist::broadcast_buffers(world_, *model_);
+  root_decides(world_, [this] {  // nor is a model of NaN validated, or saved as best.pt
+    check_weights_finite();
+    return std::string();
+  });
   if (epoch_number % tc_.val_every == 0 || last) {
     const auto start = Clock::now();
     validate_and_report(epoch_number, totals, train_seconds);
@@ -457,6 +459,11 @@ void TrainingRun::validate_and_report(long epoch_number, const EpochTotals& tota
     state_.best_step = state_.step;
   }
   const double train_loss = world_.sum(totals.loss_sum) / std::max(1L, world_.sum(totals.loss_count));
+  if (best)
+    root_decides(world_, [&] {
+      if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
+      return ckpts_.save_best(*model_, state_).string();
+    });
   if (!world_.is_root()) return;
   const auto ls = loader_.stats();
   EpochMetrics m;
@@ -471,10 +478,6 @@ void TrainingRun::validate_and_report(long epoch_number, const EpochTotals& tota
   m.lr = last_lr_;
   m.wall_seconds = since(run_start_);
   reporter_.report(m, v, classes_);
-  if (best) {
-    if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
-    ckpts_.save_best(*model_, state_);
-  }
   log::job().info("epoch {}: train loss {:.4f}, val loss {:.4f}, pixel accuracy {:.4f}, object score {:.4f}{}; "
                   "{:.2f} images/s (loader {:.1f} images/s, waited {:.1f} s)",
                   epoch_number, m.train_loss, m.val_loss, m.pixel_accuracy, m.object_score, best ? " (best)" : "",

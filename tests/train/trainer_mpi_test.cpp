@@ -3,11 +3,13 @@
 // with the weights of an uninterrupted run, bit for bit; the same resume with the sampler
 // position dropped ends elsewhere (so the comparison can fail). The learning rate the
 // optimizer applied at each step is base_lr x ranks after warm-up with
-// train.lr_scale_with_ranks, and base_lr by default.
+// train.lr_scale_with_ranks, and base_lr by default. A stop for non-finite weights names the
+// same last good checkpoint on both ranks.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -235,4 +237,41 @@ TEST_F(DistTrainer, LearningRateScalesWithRanksAfterWarmupAndNotByDefault) {
   plain.train.max_steps = 2;
   ASSERT_EQ(train::run_train(plain, world()), exit_codes::ok);
   EXPECT_DOUBLE_EQ(saved_lr(checkpoint(plain, 2)), base);
+}
+
+// Weights made NaN by an update (a NaN first moment in the resumed checkpoint; its loss is
+// finite) stop both ranks before they are saved, and both name the same last good checkpoint:
+// rank 0 writes the checkpoints and shares what it wrote (before: rank 0 wrote step 3 with NaN
+// weights and named it when the next loss became NaN, rank 1 said "none written yet").
+TEST_F(DistTrainer, BothRanksNameTheSameLastGoodCheckpoint) {
+  Config c = tiny_config("nan");
+  c.train.max_steps = 2;
+  c.train.checkpoint_every = 1;
+  ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
+  if (world().is_root()) {
+    auto model = model::make_model(c.model);
+    torch::optim::Adam optimizer(model->trainable_parameters(), torch::optim::AdamOptions(c.train.lr));
+    const auto state = model::load_checkpoint(checkpoint(c, 2), *model, &optimizer);
+    for (auto& entry : optimizer.state())
+      static_cast<torch::optim::AdamParamState&>(*entry.second).exp_avg().fill_(std::nanf(""));
+    model::save_checkpoint(checkpoint(c, 2), *model, &optimizer, state);
+  }
+  world().barrier();
+  c.train.max_steps = 0;
+  std::string message;
+  try {
+    train::run_train(c, world());
+    ADD_FAILURE() << "a run from a NaN moment finished";
+  } catch (const Error& e) {
+    message = e.message();
+  }
+  const auto messages = world().gather_strings(message);
+  if (world().is_root()) {
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0], messages[1]);
+    EXPECT_NE(messages[0].find("last good checkpoint is kept: " + checkpoint(c, 2).string()), std::string::npos)
+        << messages[0];
+  }
+  world().barrier();
+  EXPECT_FALSE(stdfs::exists(checkpoint(c, 3)));
 }

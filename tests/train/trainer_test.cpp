@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -146,6 +148,18 @@ model::UNet load_weights(const Config& c, const stdfs::path& file) {
   auto model = model::make_model(c.model);
   model::load_checkpoint(file, *model, nullptr);
   return model;
+}
+
+// Rewrites `file` with a NaN first moment for every parameter: the checkpoint stays intact (its
+// hashes match what it holds), but its next update makes the weights NaN while that step's loss
+// is still finite.
+void poison_next_update(const Config& c, const stdfs::path& file) {
+  auto model = model::make_model(c.model);
+  torch::optim::Adam optimizer(model->trainable_parameters(), torch::optim::AdamOptions(c.train.lr));
+  const auto state = model::load_checkpoint(file, *model, &optimizer);
+  for (auto& entry : optimizer.state())
+    static_cast<torch::optim::AdamParamState&>(*entry.second).exp_avg().fill_(std::numeric_limits<float>::quiet_NaN());
+  model::save_checkpoint(file, *model, &optimizer, state);
 }
 
 // The event file read by tests/train/tensorboard_events.py (an independent Python parser):
@@ -507,25 +521,93 @@ TEST(Trainer, TimeLimitStopsEarlyWithCheckpointAndBest) {
   EXPECT_EQ(model::read_checkpoint_state(*ckpts.latest()).step, state.step);
 }
 
-TEST(Trainer, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+// An update that leaves NaN weights while its step's loss is finite stops the run before they
+// are saved: no checkpoint of them, best.pt untouched, and the error names the last good
+// checkpoint (before: step 3 was written with NaN weights and named "the last good checkpoint"
+// when the next loss became NaN). A NaN loss (lr 1e30) stops the run before its step is
+// applied, naming the last checkpoint written; every checkpoint left loads.
+TEST(Trainer, NonFiniteLossOrWeightsStopTheRunAndKeepTheLastGoodCheckpoint) {
   auto c = tiny_config(make_shards("ok", 0.25), "nan");
-  c.train.lr = 1e30;  // the first update throws the weights far enough for inf/NaN logits
-  c.train.max_steps = 6;
+  c.train.max_steps = 2;
   c.train.checkpoint_every = 1;
   c.train.keep_checkpoints = 10;
+  ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
+  const stdfs::path dir = stdfs::path(c.train.output) / "checkpoints";
+  const auto second = dir / model::step_checkpoint_name(2);
+  const std::string best = fs::read_file(dir / "best.pt"), intact = fs::read_file(second);
+  auto expect_stop = [&c](const std::string& why, const std::string& last_good) {
+    try {
+      train::run_train(c, world());
+      ADD_FAILURE() << "the run finished";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(e.kind(), ErrorKind::runtime) << what;
+      EXPECT_NE(what.find(why), std::string::npos) << what;
+      EXPECT_NE(what.find("The last good checkpoint is kept: " + last_good), std::string::npos) << what;
+      EXPECT_NE(what.find("train.lr"), std::string::npos) << what;
+    }
+  };
+  poison_next_update(c, second);
+  c.train.max_steps = 6;
+  expect_stop("the model's weights became NaN or infinite", second.string());
+  EXPECT_FALSE(stdfs::exists(dir / model::step_checkpoint_name(3)));
+  EXPECT_EQ(fs::read_file(dir / "best.pt"), best);
+
+  fs::write_file_atomic(second, intact);
+  c.train.lr = 1e30;  // huge but finite weights after step 3; a later loss is not finite
   try {
     train::run_train(c, world());
-    ADD_FAILURE() << "a run with lr 1e30 finished without a non-finite loss";
+    ADD_FAILURE() << "a run with lr 1e30 finished";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::runtime) << e.what();
     const std::string what = e.what();
     EXPECT_NE(what.find("the training loss became"), std::string::npos) << what;
-    EXPECT_NE(what.find("train.lr"), std::string::npos) << what;
-    // Every step before the bad one was checkpointed (the bad one is not applied) and the
-    // message names the last of those checkpoints.
-    train::CheckpointDir ckpts(stdfs::path(c.train.output) / "checkpoints", 10);
-    auto list = ckpts.list();
-    if (!list.empty()) EXPECT_NE(what.find(list.back().filename().string()), std::string::npos) << what;
-    else EXPECT_NE(what.find("none written yet"), std::string::npos) << what;
+    EXPECT_NE(what.find("The last good checkpoint is kept: " + train::CheckpointDir(dir, 10).list().back().string()),
+              std::string::npos) << what;
   }
+  for (const auto& file : train::CheckpointDir(dir, 10).list())
+    EXPECT_NO_THROW(load_weights(c, file)) << file << " is not a good checkpoint";
+}
+
+// Resume skips a newest checkpoint whose weights changed after it was written (hash mismatch;
+// before: exit 1 although an older one was intact) like a cut-short one. When not one is usable
+// the run stops naming them (before: it started over at step 0 with exit 0, overwriting
+// metrics.csv and best.pt, and the rotation deleted the damaged files).
+TEST(Trainer, DamagedCheckpointsAreSkippedAndNoneUsableIsAnError) {
+  auto c = tiny_config(make_shards("ok", 0.25), "damaged");
+  c.train.max_steps = 3;
+  c.train.checkpoint_every = 1;
+  c.train.keep_checkpoints = 10;
+  ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
+  const stdfs::path out = c.train.output;
+  const auto newest = out / "checkpoints" / model::step_checkpoint_name(3);
+  {
+    auto w = load_weights(c, newest)->parameters().front().detach().contiguous();
+    std::string bytes = fs::read_file(newest);
+    const auto at = bytes.find(std::string(static_cast<const char*>(w.data_ptr()), 32));
+    ASSERT_NE(at, std::string::npos);
+    const float bad = -1.7e36f;
+    std::memcpy(&bytes[at + 4], &bad, sizeof bad);
+    fs::write_file_atomic(newest, bytes);
+  }
+  c.train.max_steps = 4;
+  ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);  // from step 2
+  EXPECT_NO_THROW(load_weights(c, newest)) << "step 3 was not redone";
+  ASSERT_TRUE(stdfs::exists(out / "checkpoints" / model::step_checkpoint_name(4)));
+
+  train::CheckpointDir ckpts(out / "checkpoints", 10);
+  for (const auto& file : ckpts.list()) stdfs::resize_file(file, 1000);
+  const std::string metrics = fs::read_file(out / "metrics.csv"), best = fs::read_file(out / "checkpoints" / "best.pt");
+  c.train.max_steps = 6;
+  try {
+    train::run_train(c, world());
+    ADD_FAILURE() << "a run directory of unusable checkpoints started over";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::data) << what;
+    EXPECT_NE(what.find(model::step_checkpoint_name(4)), std::string::npos) << what;
+    EXPECT_NE(what.find("move the checkpoints out of"), std::string::npos) << what;
+  }
+  EXPECT_EQ(ckpts.list().size(), 4u);
+  EXPECT_EQ(fs::read_file(out / "metrics.csv"), metrics);
+  EXPECT_EQ(fs::read_file(out / "checkpoints" / "best.pt"), best);
 }

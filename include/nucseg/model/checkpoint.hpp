@@ -93,7 +93,7 @@ std::string model_tensors_hash(torch::nn::Module& model);
 std::string optimizer_state_hash(torch::optim::Optimizer& optimizer);
 
 // The name of the first parameter or buffer holding NaN or infinity; empty when all are finite.
-std::string non_finite_tensor(torch::nn::Module& model);
+std::string non_finite_tensor(const torch::nn::Module& model);
 
 // Reads only the run state (no model), e.g. to size a model before loading it.
 CheckpointState read_checkpoint_state(const std::filesystem::path& file);

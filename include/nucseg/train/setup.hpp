@@ -68,4 +68,11 @@ std::unique_ptr<dist::GradientSync> make_gradient_sync(const dist::World& world,
 // model.distance_head and model.flow_head, else Error(config) naming the key and the file.
 void check_resume_model(const ModelConfig& model, const model::CheckpointState& saved, const std::string& path);
 
+// Mid-epoch, the samples left in the epoch are found by position: batch b of rank r is the same
+// sample only with the same rank count and batch size. Changed, the resumed epoch would repeat
+// some samples and skip others, silently: a checkpoint `saved` mid-epoch by another layout is
+// refused (Error(config), train.batch_size or train.output); at an epoch boundary any layout is
+// fine, and one that records no layout (nucseg 0.1) is resumed with a warning.
+void check_resume_layout(const model::CheckpointState& saved, const std::string& path, int world_size, long batch_size);
+
 }  // namespace nucseg::train
