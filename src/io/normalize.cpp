@@ -85,6 +85,34 @@ void apply(const cv::Mat& in, cv::Mat& out, const std::vector<float>& lo, const 
   }
 }
 
+// A channel whose raw spread is below this share of the widest channel's carries next to no
+// signal (see the header); synth's most tinted images stay above 0.085.
+constexpr double kWeakChannelShare = 0.05;
+
+// Weak channels of `ranges` (none when fewer than two channels, or when all are as wide).
+std::vector<bool> weak_channels(const std::vector<ChannelRange>& ranges) {
+  double widest = 0;
+  for (const auto& r : ranges) widest = std::max(widest, r.hi - r.lo);
+  std::vector<bool> weak(ranges.size(), false);
+  if (ranges.size() < 2 || widest <= 0) return weak;
+  for (size_t c = 0; c < ranges.size(); ++c) weak[c] = ranges[c].hi - ranges[c].lo < kWeakChannelShare * widest;
+  return weak;
+}
+
+// Weak channels of a normalised image take the mean of the others.
+void fill_weak_channels(cv::Mat& out, const std::vector<bool>& weak) {
+  std::vector<cv::Mat> planes;
+  cv::split(out, planes);
+  cv::Mat mean(out.size(), CV_32FC1, cv::Scalar(0));
+  int strong = 0;
+  for (size_t c = 0; c < planes.size(); ++c)
+    if (!weak[c]) mean += planes[c], ++strong;
+  mean /= strong;
+  for (size_t c = 0; c < planes.size(); ++c)
+    if (weak[c]) mean.copyTo(planes[c]);
+  cv::merge(planes, out);
+}
+
 void check_input(const cv::Mat& image, const char* what) {
   if (image.empty() || (image.depth() != CV_8U && image.depth() != CV_16U))
     throw_runtime(std::string(what) + ": expected a non-empty 8- or 16-bit unsigned image");
@@ -185,6 +213,8 @@ cv::Mat apply_normalization(const cv::Mat& image, const std::vector<ChannelRange
   cv::Mat out(image.size(), CV_32FC(image.channels()));
   if (image.depth() == CV_8U) apply<uint8_t>(image, out, lo, scale);
   else apply<uint16_t>(image, out, lo, scale);
+  const auto weak = weak_channels(ranges);
+  if (std::find(weak.begin(), weak.end(), true) != weak.end()) fill_weak_channels(out, weak);
   return out;
 }
 

@@ -70,7 +70,10 @@ TEST(Normalize, PercentilesMatchSortingPerChannel) {
   for (int depth : {CV_8U, CV_16U}) {
     cv::Mat m(57, 43, CV_MAKETYPE(depth, 3));
     cv::RNG rng(3);
-    rng.fill(m, cv::RNG::UNIFORM, cv::Scalar(0, 100, 7), cv::Scalar(depth == CV_8U ? 256 : 4096, 180, 9));
+    // Every channel spans over 5% of the widest one's range (narrower ones are weak channels,
+    // filled from the others: OneColourImagesReachTheNetworkAsTheirGreyForm).
+    const bool byte = depth == CV_8U;
+    rng.fill(m, cv::RNG::UNIFORM, cv::Scalar(0, 100, 7), cv::Scalar(byte ? 256 : 4096, byte ? 180 : 1000, byte ? 40 : 600));
     NormalizeSpec spec;  // percentile 1 .. 99.8
     auto ranges = normalize_ranges(m, spec);
     ASSERT_EQ(ranges.size(), 3u);
@@ -180,4 +183,46 @@ TEST(Normalize, SpecsComeFromConfigAndTwoStepsEqualOne) {
   cv::Rect tile(30, 20, 40, 33);
   EXPECT_EQ(max_abs_diff(apply_normalization(m(tile), ranges), normalize_image(m, spec)(tile)), 0.0);
   EXPECT_THROW(apply_normalization(m, {ranges[0], ranges[0]}), nucseg::Error);
+}
+
+// A grey fluorescence image exported in one colour (GFP in green, DAPI in blue, the other
+// channels empty or only noise) reaches the network as its grey form; channels with a real
+// share of the signal (a tinted image, 10% in red) keep their own normalisation.
+TEST(Normalize, OneColourImagesReachTheNetworkAsTheirGreyForm) {
+  const cv::Mat grey = microscopy_8bit(31);
+  const cv::Mat grey_out = normalize_image(grey, NormalizeSpec{});
+  const cv::Mat zero(grey.size(), CV_8UC1, cv::Scalar(0));
+  cv::RNG rng(5);
+  cv::Mat noise(grey.size(), CV_8UC1);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 4);  // 0..3: a camera's or a JPEG's floor, 2% of the signal's range
+  for (int colour : {1, 2}) {
+    for (const cv::Mat& rest : {zero, noise}) {
+      std::vector<cv::Mat> planes{rest, rest, rest};
+      planes[static_cast<size_t>(colour)] = grey;
+      cv::Mat rgb;
+      cv::merge(planes, rgb);
+      const cv::Mat out = normalize_image(rgb, NormalizeSpec{});
+      for (int c = 0; c < 3; ++c) {
+        cv::Mat plane;
+        cv::extractChannel(out, plane, c);
+        EXPECT_LT(max_abs_diff(plane, grey_out), 1e-6) << "colour " << colour << ", channel " << c;
+      }
+    }
+  }
+  // A tinted image: red at a tenth of the signal is normalised on its own, not replaced.
+  cv::Mat tenth;
+  grey.convertTo(tenth, CV_8U, 0.1);
+  cv::Mat tinted, red_out;
+  cv::merge(std::vector<cv::Mat>{grey, grey, tenth}, tinted);
+  cv::extractChannel(normalize_image(tinted, NormalizeSpec{}), red_out, 2);
+  EXPECT_LT(max_abs_diff(red_out, normalize_image(tenth, NormalizeSpec{})), 1e-6);
+  EXPECT_GT(max_abs_diff(red_out, grey_out), 0.01);  // and that differs from the grey form
+  // Range normalisation maps every channel alike: an empty channel stays 0.
+  NormalizeSpec range;
+  range.kind = NormalizeKind::range;
+  cv::Mat green;
+  cv::merge(std::vector<cv::Mat>{zero, grey, zero}, green);
+  cv::Mat blue_out;
+  cv::extractChannel(normalize_image(green, range), blue_out, 0);
+  EXPECT_EQ(cv::countNonZero(blue_out), 0);
 }
