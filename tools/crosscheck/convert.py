@@ -144,7 +144,9 @@ def zoomed(rgb, labels, factor, interp):
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     flag = cv2.INTER_CUBIC if interp == "cubic" else cv2.INTER_LINEAR
     img = np.clip(cv2.resize(rgb.astype(np.float32), size, interpolation=flag), 0, 255)
-    lab = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
+    # NEAREST_EXACT samples at pixel centres as the linear image resize does; plain NEAREST is
+    # offset by up to half a pixel, which at 0.5x had cost the truth ~0.2 of its foreground IoU.
+    lab = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST_EXACT)
     if factor < 1:
         lab = largest_pieces(lab)
     return np.rint(img).astype(np.uint8), lab
