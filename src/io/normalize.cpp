@@ -58,9 +58,16 @@ std::vector<ChannelRange> percentile_ranges(const cv::Mat& m, double low, double
   auto h = m.depth() == CV_8U ? histograms<uint8_t>(m) : histograms<uint16_t>(m);
   const uint64_t n = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
   std::vector<ChannelRange> out;
-  for (const auto& channel : h) {
-    ChannelRange r{percentile(channel, n, low), percentile(channel, n, high)};
+  for (auto& channel : h) {
+    // Pixels at the format's ceiling (255, 65535) are saturated or drawn over the image (a
+    // burned-in scale bar, text): no signal level. Left out of the percentiles, unless they
+    // are all there is, so that 0.3% of white annotation does not become the 99.8th percentile.
+    const uint64_t ceiling = channel.back();
+    if (ceiling < n) channel.back() = 0;
+    const uint64_t counted = ceiling < n ? n - ceiling : n;
+    ChannelRange r{percentile(channel, counted, low), percentile(channel, counted, high)};
     if (r.hi <= r.lo) r.hi = largest(channel);  // sparse signal: do not flatten it to 0
+    if (r.hi <= r.lo && ceiling > 0 && ceiling < n) r.hi = static_cast<double>(channel.size() - 1);
     out.push_back(r);
   }
   return out;

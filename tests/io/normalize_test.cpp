@@ -73,7 +73,8 @@ TEST(Normalize, PercentilesMatchSortingPerChannel) {
     // Every channel spans over 5% of the widest one's range (narrower ones are weak channels,
     // filled from the others: OneColourImagesReachTheNetworkAsTheirGreyForm).
     const bool byte = depth == CV_8U;
-    rng.fill(m, cv::RNG::UNIFORM, cv::Scalar(0, 100, 7), cv::Scalar(byte ? 256 : 4096, byte ? 180 : 1000, byte ? 40 : 600));
+    // No value at the format's ceiling (255 / 65535): those are left out (SaturatedPixels...).
+    rng.fill(m, cv::RNG::UNIFORM, cv::Scalar(0, 100, 7), cv::Scalar(byte ? 255 : 4096, byte ? 180 : 1000, byte ? 40 : 600));
     NormalizeSpec spec;  // percentile 1 .. 99.8
     auto ranges = normalize_ranges(m, spec);
     ASSERT_EQ(ranges.size(), 3u);
@@ -225,4 +226,29 @@ TEST(Normalize, OneColourImagesReachTheNetworkAsTheirGreyForm) {
   cv::Mat blue_out;
   cv::extractChannel(normalize_image(green, range), blue_out, 0);
   EXPECT_EQ(cv::countNonZero(blue_out), 0);
+}
+
+// A burned-in scale bar or text (white, 0.4% of the image) and saturated pixels are no signal
+// level: left out of the percentiles, the dim nuclei keep their normalisation. An image that is
+// all ceiling, or nothing but ceiling on black, still normalises.
+TEST(Normalize, SaturatedPixelsAndOverlaysAreLeftOutOfThePercentiles) {
+  for (int depth : {CV_8U, CV_16U}) {
+    cv::Mat dim = microscopy_8bit(41) / 3;  // nuclei at 30..67: a dim fluorescence image
+    dim.convertTo(dim, depth, depth == CV_8U ? 1 : 257);
+    const double ceiling = depth == CV_8U ? 255 : 65535;
+    cv::Mat marked = dim.clone();
+    marked(cv::Rect(60, 88, 48, 1)).setTo(ceiling);  // 48 px: 0.4% of 96 x 128
+    const auto plain = normalize_ranges(dim, NormalizeSpec{});
+    const auto with_bar = normalize_ranges(marked, NormalizeSpec{});
+    EXPECT_LT(plain[0].hi, ceiling / 3);
+    EXPECT_NEAR(with_bar[0].hi, plain[0].hi, 0.05 * plain[0].hi) << "depth " << depth;
+    EXPECT_NEAR(with_bar[0].lo, plain[0].lo, 1.0) << "depth " << depth;
+    cv::Mat white(8, 8, depth, cv::Scalar(ceiling));
+    EXPECT_EQ(cv::countNonZero(normalize_image(white, NormalizeSpec{})), 0);  // constant: 0
+    cv::Mat dots(100, 100, depth, cv::Scalar(0));
+    dots(cv::Rect(5, 5, 2, 2)).setTo(ceiling);
+    const auto r = normalize_ranges(dots, NormalizeSpec{});
+    EXPECT_EQ(r[0].lo, 0.0);
+    EXPECT_EQ(r[0].hi, ceiling);  // only ceiling on black: the ceiling is the signal
+  }
 }

@@ -5,7 +5,9 @@
 //   percentile  the `low` and `high` percentiles of each channel (numpy's default linear
 //               interpolation, as csbdeep/StarDist's and Cellpose's normalisers) map to 0 and 1.
 //               Not clipped: the brightest (100 - high)% of pixels go somewhat above 1, as in
-//               csbdeep's default. A channel whose high percentile equals its low one (sparse
+//               csbdeep's default. Pixels at the format's ceiling (255, 65535: saturated, or a
+//               burned-in scale bar or text) are left out of the percentiles unless nothing
+//               else is there. A channel whose high percentile equals its low one (sparse
 //               signal on an empty background) uses its maximum instead; a constant channel
 //               becomes 0.
 //   range       0 .. 2^bits - 1 maps to 0 .. 1, with `bits` the image's effective bit depth (at
