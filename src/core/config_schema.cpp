@@ -56,8 +56,10 @@ std::vector<Field> build() {
       string_key("pack.masks_dir", &C::pack, &PackConfig::masks_dir, {}, "Flat layout: the masks folder under pack.input."),
       string_key("pack.mask_kind", &C::pack, &PackConfig::mask_kind, {"auto", "labels", "binary"},
                  "Flat and paired layout masks: labels = an instance label image (each non-zero value one nucleus, 8/16/32-bit); "
-                 "binary = nuclei are the 8-connected components of the non-zero pixels; auto = labels when a "
-                 "mask holds more than two distinct values (never for JPEG masks), else binary."),
+                 "binary = nuclei are the 8-connected components of the non-zero pixels (of those above half "
+                 "the maximum in JPEG masks and masks with smoothed outlines); auto = labels when a mask holds "
+                 "more than two distinct values, else binary (JPEG masks and smoothed binary masks always binary; "
+                 "docs/data.md)."),
       float_key("pack.val_fraction", &C::pack, &PackConfig::val_fraction, 0.0, 1.0,
                 "Share of images held out for validation (decided per image id by a seeded hash)."),
       int_key("pack.seed", &C::pack, &PackConfig::seed, 0, kIntMax, "Seed of the train/val split hash."),

@@ -151,14 +151,26 @@ class JobStop final {
       queue_.request_stop(StopSignal::signal_number());
       recorded_ = true;
     }
-    if (!seen_) seen_ = queue_.counts().stopped;
+    if (!seen_) {
+      seen_ = queue_.counts().stopped;
+      last_read_ = Clock::now();
+    }
     return seen_;
+  }
+  // For a helper's polling loop (every few ms, once per rank and batch): this rank's own signal
+  // at once, the window on rank 0 at most every 50 ms, so idle ranks do not flood the rank that
+  // may still be computing with remote reads.
+  bool requested_now_and_then() {
+    if (seen_ || (!recorded_ && StopSignal::requested())) return requested();
+    if (Clock::now() - last_read_ < std::chrono::milliseconds(50)) return false;
+    return requested();
   }
 
  private:
   dist::WorkQueue& queue_;
   bool recorded_ = false;
   bool seen_ = false;
+  Clock::time_point last_read_{};
 };
 
 // What one rank did, for the report at the end.
@@ -218,7 +230,7 @@ JobEnd work_through_queue(const InferConfig& config, double first_scale, const d
   if (!stop.requested()) {
     auto t0 = Clock::now();
     w.report.batches_helped =
-        detail::help_others(config, first_scale, inputs, stages, sharing, [&] { return stop.requested(); });
+        detail::help_others(config, first_scale, inputs, stages, sharing, [&] { return stop.requested_now_and_then(); });
     if (w.report.batches_helped > 0) w.busy += seconds_since(t0);
   }
   w.report.batches_received = sharing.batches_from_helpers();

@@ -17,18 +17,17 @@ namespace nucseg::io {
 namespace stdfs = std::filesystem;
 namespace {
 
-// Hidden names (".git", ".DS_Store", editor droppings, macOS's __MACOSX) and the tools' own temporaries are
-// skipped; each skip is counted so the listing can say how many files it did not read.
+// Names every walk leaves out (io::skipped_name), each counted so the listing can say how many
+// files it did not read.
 bool skipped(const stdfs::path& p, ListingStats* stats) {
-  auto name = p.filename().string();
-  if (name.empty()) return true;
-  if (name[0] == '.' || name == "__MACOSX") {  // macOS archives' resource forks: no images, no masks
-    if (stats) ++stats->hidden;
-    return true;
-  }
-  if (fs::is_temporary_name(p)) {
-    if (stats) ++stats->temporary;
-    return true;
+  switch (skipped_name(p)) {
+    case SkippedName::none: return false;
+    case SkippedName::hidden:
+      if (stats && !p.filename().empty()) ++stats->hidden;
+      return true;
+    case SkippedName::temporary:
+      if (stats) ++stats->temporary;
+      return true;
   }
   return false;
 }

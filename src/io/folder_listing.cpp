@@ -1,9 +1,17 @@
 #include "nucseg/io/folder_listing.hpp"
 
 #include "nucseg/core/fields.hpp"
+#include "nucseg/core/fs.hpp"
 
 namespace nucseg::io {
 namespace stdfs = std::filesystem;
+
+SkippedName skipped_name(const stdfs::path& p) {
+  const auto name = p.filename().string();
+  if (name.empty() || name[0] == '.' || name == "__MACOSX") return SkippedName::hidden;
+  if (fs::is_temporary_name(p)) return SkippedName::temporary;
+  return SkippedName::none;
+}
 
 std::vector<stdfs::directory_entry> list_folder(const stdfs::path& dir, std::error_code& ec) {
   std::vector<stdfs::directory_entry> out;

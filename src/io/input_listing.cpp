@@ -13,18 +13,14 @@ namespace nucseg::io {
 namespace stdfs = std::filesystem;
 namespace {
 
-// Hidden files and folders (".git", editor droppings) and our own temporaries are skipped
-// and counted.
+// Names every walk leaves out (io::skipped_name: hidden, __MACOSX, our temporaries), counted.
 bool skipped_name(const stdfs::path& p, InputWalkStats& stats) {
-  auto name = p.filename().string();
-  if (name.empty()) return true;
-  if (name[0] == '.') {
-    ++stats.hidden;
-    return true;
-  }
-  if (fs::is_temporary_name(p)) {
-    ++stats.temporary;
-    return true;
+  switch (io::skipped_name(p)) {
+    case SkippedName::none: return false;
+    case SkippedName::hidden:
+      if (!p.filename().empty()) ++stats.hidden;
+      return true;
+    case SkippedName::temporary: ++stats.temporary; return true;
   }
   return false;
 }

@@ -38,10 +38,11 @@ cv::Mat annotation_channels(const RawImage& mask) {
 }
 
 // A binary mask whose edges were smoothed (anti-aliased drawing, resampling, a blur): its
-// values between the background and its maximum change from pixel to pixel across the
-// outlines, where a label image's values are plateaus, one per nucleus. Soft when fewer than
-// 1 in 10 of those in-between pixels sits in a 3 x 3 neighbourhood of its own value (a label
-// image of nuclei 5 px wide has a quarter of them so, wider nuclei more).
+// values between the background and its maximum are ramps across the outlines, each such
+// pixel with a higher and a lower 8-neighbour. In a label image a nucleus is a plateau of one
+// value: its inside has no higher or lower neighbour, and a small nucleus on its own (every
+// pixel on its outline) has a lower but no higher one. Soft when at least 9 in 10 of the
+// in-between pixels lie on a ramp.
 bool soft_binary(const cv::Mat& m) {
   if (m.channels() != 1 || (m.depth() != CV_8U && m.depth() != CV_16U)) return false;
   double lo = 0, hi = 0;
@@ -53,15 +54,15 @@ bool soft_binary(const cv::Mat& m) {
   cv::Mat low, high;
   cv::erode(m, low, cv::Mat());
   cv::dilate(m, high, cv::Mat());
-  return 10 * cv::countNonZero(mid & (low == high)) < n_mid;
+  return 10 * cv::countNonZero(mid & (low < m) & (high > m)) >= 9 * n_mid;
 }
 
 // Foreground of a mask read as binary: non-zero, or above half of each channel's maximum
 // where values between were smeared in (JPEG, soft edges), so that the smear neither grows
 // the nuclei nor adds specks.
 cv::Mat binary_foreground(const cv::Mat& m, bool smeared) {
-  std::vector<cv::Mat> planes;
-  cv::split(m, planes);
+  std::vector<cv::Mat> planes{m};
+  if (m.channels() > 1) cv::split(m, planes);
   cv::Mat fg(m.size(), CV_8UC1, cv::Scalar(0));
   for (const auto& p : planes) {
     double lo = 0, hi = 0;
@@ -150,6 +151,10 @@ cv::Mat labels_from_mask(const RawImage& mask, MaskKind kind, const std::string&
   if (bits_per_pixel > 64)
     throw_data(file, "mask has " + std::to_string(m.channels()) + " distinct " + std::to_string(m.elemSize1() * 8) +
                          "-bit channels: too many to tell its nuclei apart (use one channel)");
+  if (kind == MaskKind::labels) {  // as asked: no test of the mask's kind
+    if (used) *used = kind;
+    return instance_labels(m);
+  }
   const bool smeared = mask.format == "jpeg" || soft_binary(m);
   if (kind == MaskKind::automatic)
     kind = !smeared && distinct_keys(m, 2).size() > 2 ? MaskKind::labels : MaskKind::binary;
@@ -163,24 +168,24 @@ cv::Mat labels_from_mask(const RawImage& mask, MaskKind kind, const std::string&
 std::string annotation_doubt(const cv::Mat& labels) {
   CV_Assert(labels.type() == CV_32SC1);
   if (labels.empty()) return {};
-  std::unordered_map<int32_t, long> area;
-  for (int y = 0; y < labels.rows; ++y) {
-    const int32_t* p = labels.ptr<int32_t>(y);
-    for (int x = 0; x < labels.cols; ++x)
-      if (p[x] != 0) ++area[p[x]];
-  }
-  int32_t big = 0;
-  long most = 0;
-  for (const auto& [id, n] : area)
-    if (n > most) most = n, big = id;
+  // Only an object on all four edges qualifies: try each label of the top row that also lies on
+  // the other three, and count its area only then (one pass over the image at most per such label).
+  const cv::Mat top = labels.row(0), bottom = labels.row(labels.rows - 1);
+  const cv::Mat left = labels.col(0), right = labels.col(labels.cols - 1);
+  auto on = [](const cv::Mat& line, int32_t id) { return cv::countNonZero(line == id) > 0; };
+  std::unordered_set<int32_t> tried;
   const long pixels = static_cast<long>(labels.total());
-  if (big == 0 || 2 * most <= pixels) return {};
-  auto on = [&](const cv::Mat& line) { return cv::countNonZero(line == big) > 0; };
-  if (!(on(labels.row(0)) && on(labels.row(labels.rows - 1)) && on(labels.col(0)) && on(labels.col(labels.cols - 1))))
-    return {};
-  return "one nucleus covers " + std::to_string(100 * most / pixels) +
-         "% of the image and touches all four edges: an inverted mask (background non-zero), or nuclei drawn in a "
-         "channel the others hide?";
+  for (int x = 0; x < top.cols; ++x) {
+    const int32_t id = top.at<int32_t>(0, x);
+    if (id == 0 || !tried.insert(id).second) continue;
+    if (!on(bottom, id) || !on(left, id) || !on(right, id)) continue;
+    const long area = cv::countNonZero(labels == id);
+    if (2 * area > pixels)
+      return "one nucleus covers " + std::to_string(100 * area / pixels) +
+             "% of the image and touches all four edges: an inverted mask (background non-zero), or nuclei drawn in "
+             "a channel the others hide?";
+  }
+  return {};
 }
 
 }  // namespace nucseg::io

@@ -59,15 +59,17 @@ std::vector<ChannelRange> percentile_ranges(const cv::Mat& m, double low, double
   const uint64_t n = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
   std::vector<ChannelRange> out;
   for (auto& channel : h) {
-    // Pixels at the format's ceiling (255, 65535) are saturated or drawn over the image (a
-    // burned-in scale bar, text): no signal level. Left out of the percentiles, unless they
-    // are all there is, so that 0.3% of white annotation does not become the 99.8th percentile.
+    // A few pixels at the format's ceiling (255, 65535; under 1% of the image) are drawn over
+    // it (a burned-in scale bar, text) or hot: no signal level. Left out of the percentiles, so
+    // that 0.3% of white annotation does not become the 99.8th percentile. More of them are
+    // saturated signal (overexposed nuclei, a white slide) and stay, as its top.
     const uint64_t ceiling = channel.back();
-    if (ceiling < n) channel.back() = 0;
-    const uint64_t counted = ceiling < n ? n - ceiling : n;
+    const bool overlay = ceiling > 0 && 100 * ceiling < n;
+    if (overlay) channel.back() = 0;
+    const uint64_t counted = overlay ? n - ceiling : n;
     ChannelRange r{percentile(channel, counted, low), percentile(channel, counted, high)};
     if (r.hi <= r.lo) r.hi = largest(channel);  // sparse signal: do not flatten it to 0
-    if (r.hi <= r.lo && ceiling > 0 && ceiling < n) r.hi = static_cast<double>(channel.size() - 1);
+    if (r.hi <= r.lo && overlay) r.hi = static_cast<double>(channel.size() - 1);
     out.push_back(r);
   }
   return out;

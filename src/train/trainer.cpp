@@ -440,11 +440,7 @@ void TrainingRun::end_epoch(const EpochTotals& totals, bool done) {
     validate_and_report(epoch_number, totals, train_seconds);
     validation_seconds_ = since(start);
   }
-  if (epoch_complete) {
-    checkpoint(EpochTotals{});  // a new epoch: no loss of it yet
-  } else {
-    checkpoint(totals);
-  }
+  checkpoint(epoch_complete ? EpochTotals{} : totals);  // a new epoch: no loss of it yet
   world_.barrier();
   last_step_end_ = Clock::now();  // the next step's wall time leaves validation out
 }
@@ -459,11 +455,11 @@ void TrainingRun::validate_and_report(long epoch_number, const EpochTotals& tota
     state_.best_step = state_.step;
   }
   const double train_loss = world_.sum(totals.loss_sum) / std::max(1L, world_.sum(totals.loss_count));
-  if (best)
-    root_decides(world_, [&] {
-      if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
-      return ckpts_.save_best(*model_, state_).string();
-    });
+  root_decides(world_, [&] {  // collective on every rank; rank 0's `best` decides
+    if (!best) return std::string();
+    if (!budget_stopped_) state_.train_seconds = budget_.used(since(run_start_));
+    return ckpts_.save_best(*model_, state_).string();
+  });
   if (!world_.is_root()) return;
   const auto ls = loader_.stats();
   EpochMetrics m;

@@ -57,3 +57,23 @@ TEST(InputListing, RootThatCannotBeListedIsADataError) {
 }
 
 }  // namespace
+
+// A Kaggle folder unpacked from a macOS zip: __MACOSX mirrors every <id>/images and <id>/masks
+// with "._" resource forks only. Left out as hidden, not listed as items without an image
+// (which would make every one of them a failure).
+TEST(InputListing, MacosxMirrorOfAKaggleFolderIsLeftOut) {
+  const auto root = fresh_dir("input_listing_macosx");
+  for (const char* id : {"a", "b"}) {
+    write_bytes(root / id / "images" / (std::string(id) + ".png"), "x");
+    write_bytes(root / id / "masks" / "m1.png", "x");
+    write_bytes(root / "__MACOSX" / id / "images" / ("._" + std::string(id) + ".png"), "x");
+    write_bytes(root / "__MACOSX" / id / "masks" / "._m1.png", "x");
+  }
+  const auto listing = nucseg::io::list_input_paths(root);
+  const auto inputs = by_relative(listing);
+  ASSERT_EQ(inputs.size(), 2u);
+  EXPECT_EQ(inputs.count("a/images/a.png") + inputs.count("a"), 1u) << "a listed once";
+  EXPECT_EQ(listing.stats.items_without_image, 0u);
+  EXPECT_EQ(listing.stats.hidden, 1u);  // the __MACOSX folder
+  stdfs::remove_all(root);
+}

@@ -249,6 +249,20 @@ TEST_F(Masks, LabelImageWithOneLargeNucleusStaysLabels) {
   EXPECT_EQ(count_labels(labels), 4);
 }
 
+// Nuclei 3-5 px across (half magnification), apart: no pixel inside a plateau, yet a label
+// image, not a smoothed binary mask (no pixel has a higher neighbour).
+TEST_F(Masks, LabelImageOfSmallNucleiStaysLabels) {
+  cv::Mat small(100, 120, CV_8UC1, cv::Scalar(0));
+  int n = 0;
+  for (int y = 6; y < 100; y += 12)
+    for (int x = 6; x < 120; x += 12) cv::circle(small, {x, y}, 1 + n % 2, cv::Scalar(++n), cv::FILLED);
+  add_image("small");
+  MaskKind used = MaskKind::automatic;
+  cv::Mat labels = read_flat(root, "small", ".png", [&](const auto& p) { t::write_png(p, small); }, MaskKind::automatic, &used);
+  EXPECT_EQ(used, MaskKind::labels);
+  EXPECT_EQ(count_labels(labels), n);
+}
+
 TEST(AnnotationDoubt, NamesTheBackgroundReadAsANucleus) {
   cv::Mat discs = separate_discs(6), labels;
   cv::connectedComponents(discs, labels, 8, CV_32S);

@@ -228,9 +228,9 @@ TEST(Normalize, OneColourImagesReachTheNetworkAsTheirGreyForm) {
   EXPECT_EQ(cv::countNonZero(blue_out), 0);
 }
 
-// A burned-in scale bar or text (white, 0.4% of the image) and saturated pixels are no signal
-// level: left out of the percentiles, the dim nuclei keep their normalisation. An image that is
-// all ceiling, or nothing but ceiling on black, still normalises.
+// A burned-in scale bar or text (white, 0.4% of the image) is no signal level: left out of the
+// percentiles, the dim nuclei keep their normalisation. Saturated signal (5%) stays; an image
+// that is all ceiling, or nothing but ceiling on black, still normalises.
 TEST(Normalize, SaturatedPixelsAndOverlaysAreLeftOutOfThePercentiles) {
   for (int depth : {CV_8U, CV_16U}) {
     cv::Mat dim = microscopy_8bit(41) / 3;  // nuclei at 30..67: a dim fluorescence image
@@ -243,6 +243,10 @@ TEST(Normalize, SaturatedPixelsAndOverlaysAreLeftOutOfThePercentiles) {
     EXPECT_LT(plain[0].hi, ceiling / 3);
     EXPECT_NEAR(with_bar[0].hi, plain[0].hi, 0.05 * plain[0].hi) << "depth " << depth;
     EXPECT_NEAR(with_bar[0].lo, plain[0].lo, 1.0) << "depth " << depth;
+    // Saturated signal (overexposed nuclei, 5% of the image) is no overlay: it stays the top.
+    cv::Mat saturated = dim.clone();
+    saturated(cv::Rect(10, 10, 25, 25)).setTo(ceiling);
+    EXPECT_EQ(normalize_ranges(saturated, NormalizeSpec{})[0].hi, ceiling);
     cv::Mat white(8, 8, depth, cv::Scalar(ceiling));
     EXPECT_EQ(cv::countNonZero(normalize_image(white, NormalizeSpec{})), 0);  // constant: 0
     cv::Mat dots(100, 100, depth, cv::Scalar(0));

@@ -12,6 +12,12 @@
 
 namespace nucseg::io {
 
+// Names every walk leaves out: hidden ones (".git", ".DS_Store", editor droppings, and macOS's
+// __MACOSX folder of resource forks an unpacked zip leaves beside the data), and the tools'
+// own temporaries (fs::is_temporary_name). Callers count each kind.
+enum class SkippedName { none, hidden, temporary };
+SkippedName skipped_name(const std::filesystem::path& p);
+
 // Lists one folder: all its entries, or the system's error in `ec`. Walks take one so tests
 // can inject EACCES: as root (containers, CI) every folder is readable.
 using FolderLister =

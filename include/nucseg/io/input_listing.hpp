@@ -15,7 +15,7 @@ namespace nucseg::io {
 
 // What the walk left out (or listed as inputs that fail), counted for the log.
 struct InputWalkStats {
-  size_t hidden = 0;        // hidden files and folders (".name") left out
+  size_t hidden = 0;        // hidden files and folders (".name", __MACOSX) left out
   size_t temporary = 0;     // the tools' own temporaries (fs::is_temporary_name) left out
   size_t paired_masks = 0;  // masks beside their images (io::is_paired_mask) left out
   size_t mask_folders = 0;  // masks/ folders beside an images/ folder (Kaggle, flat) left out

@@ -9,9 +9,9 @@
 //           merge: this is what a binary mask can say).
 //   auto    labels when the mask holds more than two distinct values, else binary. JPEG masks
 //           are always binary under auto: lossy compression smears two values into many. So
-//           is an 8/16-bit binary mask with smoothed edges (anti-aliased, resampled, blurred): its
-//           values between 0 and the maximum change across the outlines instead of lying in
-//           one plateau per nucleus.
+//           is an 8/16-bit binary mask with smoothed edges (anti-aliased, resampled, blurred): 9 in
+//           10 of its values between 0 and the maximum lie on ramps (a higher and a lower
+//           neighbour), where a label image holds one plateau per nucleus.
 //   A binary reading of a JPEG or smoothed mask keeps the pixels above half the maximum.
 //
 // Before deciding, channels that are the same everywhere are dropped (a constant alpha; white

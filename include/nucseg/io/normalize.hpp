@@ -5,11 +5,11 @@
 //   percentile  the `low` and `high` percentiles of each channel (numpy's default linear
 //               interpolation, as csbdeep/StarDist's and Cellpose's normalisers) map to 0 and 1.
 //               Not clipped: the brightest (100 - high)% of pixels go somewhat above 1, as in
-//               csbdeep's default. Pixels at the format's ceiling (255, 65535: saturated, or a
-//               burned-in scale bar or text) are left out of the percentiles unless nothing
-//               else is there. A channel whose high percentile equals its low one (sparse
+//               csbdeep's default. A few pixels at the format's ceiling (255, 65535; under 1%
+//               of the image: a burned-in scale bar or text, hot pixels) are left out of the
+//               percentiles; more are saturated signal and count. A channel whose high percentile equals its low one (sparse
 //               signal on an empty background) uses its maximum instead; a constant channel
-//               becomes 0.
+//               becomes 0 (or, beside other channels, a weak channel: below).
 //   range       0 .. 2^bits - 1 maps to 0 .. 1, with `bits` the image's effective bit depth (at
 //               least 8) unless NormalizeSpec::bits fixes it: 12-bit data stored in 16-bit files
 //               is divided by 4095, 8-bit files by 255 (today's behaviour for full-range data).
@@ -65,7 +65,7 @@ std::string describe(const NormalizeSpec& spec);
 int effective_bit_depth(const cv::Mat& image);
 
 // The raw value mapped to 0 (`lo`) and the one mapped to 1 (`hi`) for one channel; hi == lo
-// means the channel becomes 0.
+// means the channel becomes 0 (alone; beside wider channels it is weak and filled, above).
 struct ChannelRange {
   double lo = 0.0;
   double hi = 1.0;
