@@ -24,6 +24,9 @@ cleanup() {
 trap cleanup EXIT
 [[ -n ${NUCSEG_KEEP:-} ]] && trap - EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# A command that fails outside expect_rc ends the script (set -e): say which, not nothing.
+# (Inside set +e, where a failure is expected, it stays quiet.)
+trap 'status=$?; [[ $- == *e* ]] && echo "FAIL: line $LINENO: $BASH_COMMAND exited $status" >&2' ERR
 run_rc() {  # log command... : runs, keeps the log, echoes the exit code
   local log=$1; shift
   set +e; "$@" >"$log" 2>&1; local rc=$?; set -e
@@ -244,7 +247,12 @@ kill -TERM "$rank1"
 set +e; wait $job; rc=$?; set -e
 [[ $rc == 75 ]] || { tail -15 "$t/stop-rank.log"; fail "SIGTERM to rank 1: exit $rc, expected 75"; }
 grep -q "stopped by signal 15 (SIGTERM)" "$t/stop-rank.log" || { tail "$t/stop-rank.log"; fail "SIGTERM not named"; }
-done1=$(ls "$t"/stop1/images/*.h5 2>/dev/null | wc -l)
+# No image may be done yet when the signal came during start-up: count with nullglob, not ls
+# (whose failure on no match, under pipefail, had ended the script without a word).
+shopt -s nullglob
+done_files=("$t"/stop1/images/*.h5)
+shopt -u nullglob
+done1=${#done_files[@]}
 echo "SIGTERM to rank 1: $done1 of 160 images done"
 ((done1 < 160)) || fail "SIGTERM to rank 1: the other rank went on through every image"
 [[ ! -e $t/stop1/segmentation.h5 ]] || fail "segmentation.h5 written by a stopped run"
