@@ -18,7 +18,7 @@ using nucseg::h5::File;
 using nucseg::testing::fresh_dir;
 using nucseg::testing::infer_ids;
 using nucseg::testing::touching_labels;
-using nucseg::testing::write;
+using nucseg::testing::write_png;
 using nucseg::testing::write_predictions;
 
 TEST(EvalRun, FlatTruthWithLabelImagesAndIdsThatNeedSanitising) {
@@ -27,8 +27,8 @@ TEST(EvalRun, FlatTruthWithLabelImagesAndIdsThatNeedSanitising) {
   cv::Mat mask16;
   truth.convertTo(mask16, CV_16U, 1000);  // values 1000, 2000, 3000
   for (const char* stem : {"cell 01", "plain"}) {
-    write(root / "images" / (std::string(stem) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
-    write(root / "masks" / (std::string(stem) + ".png"), mask16);
+    write_png(root / "images" / (std::string(stem) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write_png(root / "masks" / (std::string(stem) + ".png"), mask16);
   }
   auto ids = infer_ids(root / "images");  // what nucseg_infer names them: "cell_01", "plain"
   ASSERT_EQ(ids, (std::vector<std::string>{"cell_01", "plain"}));
@@ -45,10 +45,10 @@ TEST(EvalRun, KaggleTruthIdsMatchInferOnTheSameFolder) {
   auto root = fresh_dir("eval_kaggle");
   cv::Mat truth = touching_labels();
   for (const char* id : {"a b", "c"}) {
-    write(root / id / "images" / (std::string(id) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write_png(root / id / "images" / (std::string(id) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
     for (int k = 1; k <= 3; ++k) {
       cv::Mat one = truth == k;
-      write(root / id / "masks" / ("m" + std::to_string(k) + ".png"), one);
+      write_png(root / id / "masks" / ("m" + std::to_string(k) + ".png"), one);
     }
   }
   auto ids = infer_ids(root);
@@ -69,8 +69,8 @@ TEST(EvalRun, KaggleTruthIdsMatchInferOnTheSameFolder) {
 TEST(EvalRun, NoTruthImageWithAPredictionIsAnError) {
   auto root = fresh_dir("eval_none");
   for (const char* stem : {"a", "b"}) {
-    write(root / "images" / (std::string(stem) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
-    write(root / "masks" / (std::string(stem) + ".png"), touching_labels() > 0);
+    write_png(root / "images" / (std::string(stem) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write_png(root / "masks" / (std::string(stem) + ".png"), touching_labels() > 0);
   }
   write_predictions(root / "seg.h5", {"images_a", "images_b", "masks_a", "masks_b"}, touching_labels());
   std::ofstream(root / "truth.csv") << "ImageId,EncodedPixels\nzz,1 3\n";
@@ -93,8 +93,8 @@ TEST(EvalRun, NoTruthImageWithAPredictionIsAnError) {
 // is said to be a folder, not "does not exist".
 TEST(EvalRun, PredictionFolderMeansItsSegmentationH5) {
   auto root = fresh_dir("eval_pred_folder");
-  write(root / "truth" / "images" / "a.png", cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
-  write(root / "truth" / "masks" / "a.png", touching_labels() > 0);
+  write_png(root / "truth" / "images" / "a.png", cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+  write_png(root / "truth" / "masks" / "a.png", touching_labels() > 0);
   stdfs::create_directories(root / "out");
   write_predictions(root / "out" / "segmentation.h5", {"a"}, touching_labels());
   EXPECT_EQ(nucseg::eval::prediction_file(root / "out"), root / "out" / "segmentation.h5");
@@ -122,8 +122,8 @@ const nucseg::dist::World& world() { return nucseg::testing::single_rank_world()
 TEST(EvalRun, TruthWithUnreadableMasksIsNotScoredAndListed) {
   auto root = fresh_dir("eval_not_scored");
   for (const char* id : {"a", "hx"}) {
-    write(root / id / "images" / (std::string(id) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
-    write(root / id / "masks" / "m1.png", touching_labels() > 0);
+    write_png(root / id / "images" / (std::string(id) + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write_png(root / id / "masks" / "m1.png", touching_labels() > 0);
   }
   stdfs::remove_all(root / "hx" / "masks");
   std::ofstream(root / "hx" / "masks") << "not a folder";
@@ -157,8 +157,8 @@ TEST(EvalRun, UnreadablePerImageResultIsScoredZeroAndNamed) {
   auto root = fresh_dir("eval_unreadable_pred");
   const std::vector<std::string> ids = {"a", "b", "c"};
   for (const auto& id : ids) {
-    write(root / "truth" / id / "images" / (id + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
-    write(root / "truth" / id / "masks" / "m1.png", touching_labels() > 0);
+    write_png(root / "truth" / id / "images" / (id + ".png"), cv::Mat(40, 60, CV_8UC3, cv::Scalar(5, 5, 5)));
+    write_png(root / "truth" / id / "masks" / "m1.png", touching_labels() > 0);
   }
   const auto out = root / "out";
   stdfs::create_directories(out / "images");

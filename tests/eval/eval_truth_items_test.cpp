@@ -17,7 +17,7 @@
 namespace stdfs = std::filesystem;
 using nucseg::testing::fresh_dir;
 using nucseg::testing::touching_labels;
-using nucseg::testing::write;
+using nucseg::testing::write_png;
 using nucseg::testing::write_predictions;
 
 namespace {
@@ -26,9 +26,9 @@ const cv::Mat kImage(40, 60, CV_8UC3, cv::Scalar(5, 5, 5));
 
 // A Kaggle item <root>/<id>: its image and one mask per nucleus of touching_labels().
 void write_kaggle_item(const stdfs::path& root, const std::string& id) {
-  write(root / id / "images" / (id + ".png"), kImage);
+  write_png(root / id / "images" / (id + ".png"), kImage);
   const cv::Mat truth = touching_labels();
-  for (int k = 1; k <= 3; ++k) write(root / id / "masks" / ("m" + std::to_string(k) + ".png"), truth == k);
+  for (int k = 1; k <= 3; ++k) write_png(root / id / "masks" / ("m" + std::to_string(k) + ".png"), truth == k);
 }
 
 // nucseg_infer's id of each input, by its path relative to `input`.
@@ -62,7 +62,7 @@ TEST(EvalTruthItems, UnreadableTruthFilesAreNotScoredAndTheRestIs) {
   const auto bytes = nucseg::fs::read_file(cut);
   std::ofstream(cut, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
   std::ofstream(root / "c" / "masks" / "m1.png", std::ios::trunc);  // zero bytes
-  write(root / "d" / "masks" / "m3.png", cv::Mat(20, 20, CV_8UC1, cv::Scalar(255)));
+  write_png(root / "d" / "masks" / "m3.png", cv::Mat(20, 20, CV_8UC1, cv::Scalar(255)));
   write_predictions(root / "seg.h5", {"a", "b", "c", "d"}, touching_labels());
 
   const auto run = nucseg::eval::evaluate_prediction_file(root, root / "seg.h5", 1);
@@ -115,9 +115,9 @@ TEST(EvalTruthItems, NoReadableTruthImageIsAnError) {
 TEST(EvalTruthItems, KaggleIdsWithCollisionSuffixesMatchInfer) {
   const auto root = fresh_dir("eval_ids_kaggle");
   for (const char* id : {"a", "abc", "ABC", "img 01", "c"}) write_kaggle_item(root, id);
-  write(root / "a" / "images" / "a.tif", kImage);
-  write(root / "c.png", kImage);
-  write(root / ".hidden" / "a.png", kImage);  // neither walk lists it
+  write_png(root / "a" / "images" / "a.tif", kImage);
+  write_png(root / "c.png", kImage);
+  write_png(root / ".hidden" / "a.png", kImage);  // neither walk lists it
   const auto ids = infer_ids_by_relative(root);
   ASSERT_EQ(ids.size(), 7u);
   ASSERT_NE(ids.at("a/images/a.png"), "a");  // the collision these ids are about
@@ -139,8 +139,8 @@ TEST(EvalTruthItems, KaggleIdsWithCollisionSuffixesMatchInfer) {
 // not scored and named under its own infer id, so its prediction is not "without truth".
 TEST(EvalTruthItems, FlatIdsWithCollisionSuffixesMatchInfer) {
   const auto root = fresh_dir("eval_ids_flat");
-  for (const char* name : {"a.png", "a.tif", "b.png"}) write(root / "images" / name, kImage);
-  for (const char* name : {"a.png", "b.png"}) write(root / "masks" / name, touching_labels() > 0);
+  for (const char* name : {"a.png", "a.tif", "b.png"}) write_png(root / "images" / name, kImage);
+  for (const char* name : {"a.png", "b.png"}) write_png(root / "masks" / name, touching_labels() > 0);
   const auto ids = infer_ids_by_relative(root);
   ASSERT_EQ(ids.size(), 3u);
   write_predictions(root / "seg.h5", values(ids), one_object());

@@ -13,20 +13,9 @@
 
 #include "nucseg/infer/inputs.hpp"
 #include "nucseg/io/hdf5.hpp"
+#include "../io/test_util.hpp"  // fresh_dir, write_png
 
 namespace nucseg::testing {
-
-inline std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("nucseg_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-inline void write(const std::filesystem::path& path, const cv::Mat& m) {
-  std::filesystem::create_directories(path.parent_path());
-  ASSERT_TRUE(cv::imwrite(path.string(), m)) << path;
-}
 
 // Three nuclei in a row, each touching the next: only a label image can say they are three.
 inline cv::Mat touching_labels() {

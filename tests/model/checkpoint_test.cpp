@@ -9,8 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -19,6 +17,7 @@
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/model/checkpoint.hpp"
+#include "checkpoint_damage.hpp"
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::model;
@@ -53,24 +52,6 @@ bool same_parameters(Tiny& a, Tiny& b) {
   auto ba = a->named_buffers(), bb = b->named_buffers();
   for (auto& p : ba)
     if (!torch::equal(p.value(), bb[p.key()])) return false;
-  return true;
-}
-
-std::string file_bytes(const stdfs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Overwrites 4 bytes inside the stored copy of `t` (found by its first 32 bytes: torch stores
-// tensors uncompressed) with `value`; false when they are not found.
-bool overwrite_in_file(const stdfs::path& file, const torch::Tensor& t, float value) {
-  auto c = t.detach().to(torch::kCPU).contiguous();
-  std::string bytes = file_bytes(file);
-  const std::string needle(static_cast<const char*>(c.data_ptr()), 32);
-  auto at = bytes.find(needle);
-  if (at == std::string::npos) return false;
-  std::memcpy(&bytes[at + 8], &value, sizeof value);
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
   return true;
 }
 
@@ -186,15 +167,8 @@ TEST(Checkpoint, AChangedWeightIsRefusedAndOldFilesStillLoad) {
   ASSERT_NO_THROW(load_checkpoint(dir / "best.pt", *b, nullptr));
   EXPECT_EQ(model_tensors_hash(*a), model_tensors_hash(*b));
 
-  auto weight = a->conv->weight.detach().contiguous();
-  std::ifstream in(dir / "best.pt", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string needle(static_cast<const char*>(weight.data_ptr()), 32);
-  auto at = bytes.find(needle);
-  ASSERT_NE(at, std::string::npos) << "the weight's bytes are not stored as they are";
-  const float bad = -1.7e36f;
-  std::memcpy(&bytes[at + 8], &bad, sizeof bad);
-  std::ofstream(dir / "best.pt", std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_TRUE(nucseg::testing::overwrite_in_file(dir / "best.pt", a->conv->weight, -1.7e36f))
+      << "the weight's bytes are not stored as they are";
   Tiny c;
   try {
     load_checkpoint(dir / "best.pt", *c, nullptr);
@@ -296,7 +270,7 @@ TEST(Checkpoint, ADamagedOptimizerStateIsRefused) {
     return s.str();
   };
   auto& state = static_cast<torch::optim::AdamParamState&>(*opt_a.state().at(key(a->conv->weight)));
-  ASSERT_TRUE(overwrite_in_file(dir / "c.pt", state.exp_avg_sq(), -1e-3f));
+  ASSERT_TRUE(nucseg::testing::overwrite_in_file(dir / "c.pt", state.exp_avg_sq(), -1e-3f));
   Tiny c;
   torch::optim::Adam opt_c(c->parameters(), torch::optim::AdamOptions(1e-2));
   try {

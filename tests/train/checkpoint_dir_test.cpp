@@ -8,13 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include <torch/torch.h>
 
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
 #include "nucseg/train/checkpoint_dir.hpp"
+#include "../model/checkpoint_damage.hpp"
 
 namespace stdfs = std::filesystem;
 using namespace nucseg::model;
@@ -37,17 +37,9 @@ void step(torch::nn::Linear& m, torch::optim::Adam& opt) {
   opt.step();
 }
 
-// Changes one weight inside the file (torch stores tensors uncompressed and checks no CRC).
+// Changes one weight inside the file.
 void change_weight(const stdfs::path& file, const torch::Tensor& weight) {
-  std::ifstream in(file, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  in.close();
-  auto w = weight.detach().contiguous();
-  auto at = bytes.find(std::string(static_cast<const char*>(w.data_ptr()), 32));
-  ASSERT_NE(at, std::string::npos);
-  const float bad = -1.7e36f;
-  std::memcpy(&bytes[at + 4], &bad, sizeof bad);
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_TRUE(nucseg::testing::overwrite_in_file(file, weight, -1.7e36f));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include "../model/checkpoint_damage.hpp"
 #include "../segment/test_util.hpp"
 #include "nucseg/core/error.hpp"
 #include "nucseg/core/fs.hpp"
@@ -580,15 +581,7 @@ TEST(Trainer, DamagedCheckpointsAreSkippedAndNoneUsableIsAnError) {
   ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);
   const stdfs::path out = c.train.output;
   const auto newest = out / "checkpoints" / model::step_checkpoint_name(3);
-  {
-    auto w = load_weights(c, newest)->parameters().front().detach().contiguous();
-    std::string bytes = fs::read_file(newest);
-    const auto at = bytes.find(std::string(static_cast<const char*>(w.data_ptr()), 32));
-    ASSERT_NE(at, std::string::npos);
-    const float bad = -1.7e36f;
-    std::memcpy(&bytes[at + 4], &bad, sizeof bad);
-    fs::write_file_atomic(newest, bytes);
-  }
+  ASSERT_TRUE(nucseg::testing::overwrite_in_file(newest, load_weights(c, newest)->parameters().front(), -1.7e36f));
   c.train.max_steps = 4;
   ASSERT_EQ(train::run_train(c, world()), exit_codes::ok);  // from step 2
   EXPECT_NO_THROW(load_weights(c, newest)) << "step 3 was not redone";
