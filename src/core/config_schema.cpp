@@ -91,6 +91,9 @@ std::vector<Field> build() {
                 "Colour crops: hue rotated by up to +-h x 180 deg and saturation scaled by up to e^(+-2h); 0: off."),
       float_key("data.channel_jitter", &C::data, &DataConfig::channel_jitter, 0.0, 1.0,
                 "Colour crops: per-channel gain e^(+-c) and offset +-c/2 (stain and white-balance variation); 0: off."),
+      float_key("data.channel_shuffle", &C::data, &DataConfig::channel_shuffle, 0.0, 1.0,
+                "Probability that a colour crop's channels are put in a random other order (BGR saved as RGB, "
+                "stains of other hues)."),
       float_key("data.invert", &C::data, &DataConfig::invert, 0.0, 1.0,
                 "Probability that a gray crop is inverted (1 - x: bright-on-dark <-> dark-on-bright)."),
       float_key("data.gamma", &C::data, &DataConfig::gamma, 0.0, 2.0,

@@ -135,6 +135,7 @@ AugmentParams AugmentParams::from(const DataConfig& data) {
   p.gray = data.gray;
   p.hue_jitter = data.hue_jitter;
   p.channel_jitter = data.channel_jitter;
+  p.channel_shuffle = data.channel_shuffle;
   p.invert = data.invert;
   p.gamma = data.gamma;
   p.contrast_jitter = data.contrast_jitter;

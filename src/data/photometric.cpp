@@ -39,6 +39,17 @@ void colour_jitter(cv::Mat& image, double hue, double channel, std::mt19937_64& 
   cv::transform(image, image, affine);
 }
 
+// One of the five channel orders other than the identity, uniformly: a colour image saved BGR
+// as RGB, or a stain whose hues sit in other channels, is still the same scene.
+void shuffle_channels(cv::Mat& image, std::mt19937_64& rng) {
+  static const int orders[5][3] = {{0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  const int* order = orders[std::uniform_int_distribution<int>(0, 4)(rng)];
+  const int from_to[] = {order[0], 0, order[1], 1, order[2], 2};
+  cv::Mat out(image.size(), image.type());
+  cv::mixChannels(&image, 1, &out, 1, from_to, 3);
+  image = out;
+}
+
 template <class F>
 void for_each_value(cv::Mat& image, F f) {
   for (int r = 0; r < image.rows; ++r) {
@@ -70,6 +81,8 @@ void apply_photometric(cv::Mat& image, const AugmentParams& p, std::mt19937_64& 
     to_luminance(image);
     gray = true;
   }
+  // Before the jitter, so hue and gain vary around every order, not around RGB alone.
+  if (!gray && chance(rng, p.channel_shuffle)) shuffle_channels(image, rng);
   if (!gray && (p.hue_jitter > 0 || p.channel_jitter > 0)) colour_jitter(image, p.hue_jitter, p.channel_jitter, rng);
   // Bright-on-dark <-> dark-on-bright: fluorescence-like crops look like gray brightfield.
   if (gray && chance(rng, p.invert)) for_each_value(image, [](float v) { return 1.0f - v; });

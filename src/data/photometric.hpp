@@ -11,7 +11,7 @@
 namespace nucseg::data {
 
 // In place on a CV_32FC3 image of normalised intensities (~0..1, not clipped): gray conversion,
-// hue/saturation and channel gain/offset (colour images), inversion (gray images), gamma,
+// channel order, hue/saturation and channel gain/offset (colour images), inversion (gray images), gamma,
 // contrast/brightness, blur and noise, each as `p` sets it (0: off), in that order.
 void apply_photometric(cv::Mat& image, const AugmentParams& p, std::mt19937_64& rng);
 

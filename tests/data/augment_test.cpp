@@ -174,6 +174,7 @@ TEST(Augment, PhotometricStepsChangeOnlyTheImage) {
     steps.emplace_back(name, p);
   };
   with("gray", [](AugmentParams& p) { p.gray = 1.0; });
+  with("shuffle", [](AugmentParams& p) { p.channel_shuffle = 1.0; });
   with("hue", [](AugmentParams& p) { p.hue_jitter = 0.3; });
   with("channel", [](AugmentParams& p) { p.channel_jitter = 0.5; });
   with("gamma", [](AugmentParams& p) { p.gamma = 0.5; });
@@ -218,6 +219,36 @@ TEST(Augment, GrayConversionAndInversion) {
   auto inv = run(g, p, 3);
   auto gv = g.image.at<cv::Vec3b>(13, 7);
   EXPECT_NEAR(inv.image.at<cv::Vec3f>(13, 7)[1], 1.0 - gv[1] / 255.0, 1e-6);
+}
+
+// A shuffled crop holds the plain crop's three planes, each whole, in an order other than RGB;
+// over a few seeds more than one order comes out; gray crops are left alone.
+TEST(Augment, ChannelShuffleReordersWholePlanes) {
+  auto s = encoded_sample(30, 30);
+  auto plain = geometric(0);
+  plain.flip = plain.rotate90 = false;
+  auto p = plain;
+  p.channel_shuffle = 1.0;
+  std::set<std::vector<int>> orders;
+  for (uint64_t seed = 0; seed < 12; ++seed) {
+    std::vector<cv::Mat> in, out;
+    cv::split(run(s, plain, seed).image, in);
+    cv::split(run(s, p, seed).image, out);
+    std::vector<int> order;
+    for (const auto& plane : out)
+      for (int c = 0; c < 3; ++c)
+        if (cv::norm(plane, in[c], cv::NORM_INF) == 0.0) order.push_back(c);
+    ASSERT_EQ(order.size(), 3u) << "seed " << seed << ": a plane is not one of the input's";
+    EXPECT_NE(order, (std::vector<int>{0, 1, 2})) << "seed " << seed;
+    orders.insert(order);
+  }
+  EXPECT_GE(orders.size(), 3u);
+
+  Sample g = s;
+  cv::Mat plane;
+  cv::extractChannel(s.image, plane, 1);
+  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  EXPECT_EQ(cv::norm(run(g, p, 5).image, run(g, plain, 5).image, cv::NORM_INF), 0.0);
 }
 
 TEST(Augment, ColourJitterLeavesGrayImagesAlone) {

@@ -6,7 +6,7 @@
 // (reflect-padded when smaller; zoom log-uniform in [1/(1+s), 1+s]) and resized to the crop;
 // the crop is normalised to float with the image's per-channel ranges (computed on the whole
 // image, io/normalize.hpp); then flips, 90-degree rotations and a grid distortion (geometric),
-// then on the image alone: random gray conversion (colour images), hue/saturation and
+// then on the image alone: random gray conversion (colour images), channel order, hue/saturation and
 // per-channel gain/offset (colour), inversion (gray images), gamma, contrast/brightness,
 // Gaussian blur and Poisson-Gaussian noise, all on normalised intensities (~0..1).
 //
@@ -46,6 +46,7 @@ struct AugmentParams {
   double gray = 0;              // probability: a colour image becomes its luminance
   double hue_jitter = 0;        // colour: hue rotated by up to +-h*180 deg, saturation x e^(+-2h)
   double channel_jitter = 0;    // colour: per-channel gain x e^(+-c) and offset +-c/2
+  double channel_shuffle = 0;   // probability: a colour image's channels in one of the 5 other orders
   double invert = 0;            // probability: a gray image becomes 1 - x
   double gamma = 0;             // x^g with g = e^(+-gamma) (negative values kept as they are)
   double contrast_jitter = 0;   // contrast factor in [1 - c, 1 + c] around the image mean
