@@ -394,13 +394,14 @@ bool is_paired_mask(const stdfs::path& file) {
   auto base = mask_suffix_stem(stem);
   if (base.empty() && ends_with(stem, kPredictionSuffix)) base = stem.substr(0, stem.size() - std::strlen(kPredictionSuffix));
   if (base.empty()) return false;
-  // The image's extension in lower or upper case (probing names keeps a folder walk linear;
-  // a mixed-case '.Png' image beside its mask is not recognised).
+  // The image's extension in lower, upper or title case ('.png', '.PNG', '.Png'): probing names
+  // keeps a folder walk linear; rarer mixings ('.pNg') are not recognised.
   std::error_code ec;
   for (const auto& ext : image_extensions()) {
-    std::string upper = ext;
+    std::string upper = ext, title = ext;
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    for (const auto& e : {ext, upper})
+    if (title.size() > 1) title[1] = upper[1];
+    for (const auto& e : {ext, upper, title})
       if (stdfs::is_regular_file(file.parent_path() / (base + e), ec)) return true;
   }
   return false;

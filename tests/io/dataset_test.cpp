@@ -112,13 +112,17 @@ TEST(Dataset, PairedLayoutAndSuffixedMasksFindTheirImages) {
   EXPECT_EQ(problems[0].reason.find("_cp_masks"), std::string::npos) << problems[0].reason;
   EXPECT_EQ(problems[1].path, root / "orphan_masks.png");
   EXPECT_EQ(parse_layout("paired"), DatasetLayout::paired);
-  // A microscope's upper-case name: D.TIF beside d's mask is recognised, a lone mask name is not.
+  // A microscope's upper-case name: D.TIF beside d's mask is recognised, so is a title-case
+  // E.Png (a Windows export), a lone mask name is not.
   t::write_png(root / "D.TIF", image);
+  t::write_png(root / "E.Png", image);
   EXPECT_TRUE(is_paired_mask(root / "D_masks.png"));
+  EXPECT_TRUE(is_paired_mask(root / "E_masks.png"));
   EXPECT_TRUE(is_paired_mask(root / "a_masks.png"));
   EXPECT_FALSE(is_paired_mask(root / "orphan_masks.png"));
   EXPECT_FALSE(is_paired_mask(root / "a.png"));
   std::filesystem::remove(root / "D.TIF");
+  std::filesystem::remove(root / "E.Png");
 
   // Flat: a mask named with a suffix; an exact name wins over a suffixed one, _masks over _mask.
   auto flat = t::fresh_dir("flat_suffix");
