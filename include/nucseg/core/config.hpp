@@ -85,7 +85,7 @@ struct DataConfig {
   double gray = 0.2;            // probability
   double hue_jitter = 0.05;
   double channel_jitter = 0.1;
-  double channel_shuffle = 0.0;  // probability (colour images)
+  double channel_shuffle = 0.3;  // probability (colour images)
   double invert = 0.2;          // probability (gray images)
   double gamma = 0.25;
   double blur = 0.2;            // probability
