@@ -84,6 +84,15 @@ AugmentParams geometric(int crop) {
   return p;
 }
 
+// `s` with its image made gray: channel `channel` in all three planes.
+Sample gray_copy(const Sample& s, int channel) {
+  Sample g = s;
+  cv::Mat plane;
+  cv::extractChannel(s.image, plane, channel);
+  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  return g;
+}
+
 Sample run(const Sample& s, const AugmentParams& p, uint64_t seed) {
   std::mt19937_64 rng(seed);
   return nucseg::data::augment(s, unit_ranges(s), p, rng);
@@ -212,10 +221,7 @@ TEST(Augment, GrayConversionAndInversion) {
   p.gray = 0;
   p.invert = 1.0;
   EXPECT_EQ(cv::norm(run(s, p, 2).image, run(s, plain, 2).image, cv::NORM_INF), 0.0) << "colour inverted";
-  Sample g = s;
-  cv::Mat plane;
-  cv::extractChannel(s.image, plane, 2);
-  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  const Sample g = gray_copy(s, 2);
   auto inv = run(g, p, 3);
   auto gv = g.image.at<cv::Vec3b>(13, 7);
   EXPECT_NEAR(inv.image.at<cv::Vec3f>(13, 7)[1], 1.0 - gv[1] / 255.0, 1e-6);
@@ -244,18 +250,12 @@ TEST(Augment, ChannelShuffleReordersWholePlanes) {
   }
   EXPECT_GE(orders.size(), 3u);
 
-  Sample g = s;
-  cv::Mat plane;
-  cv::extractChannel(s.image, plane, 1);
-  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  const Sample g = gray_copy(s, 1);
   EXPECT_EQ(cv::norm(run(g, p, 5).image, run(g, plain, 5).image, cv::NORM_INF), 0.0);
 }
 
 TEST(Augment, ColourJitterLeavesGrayImagesAlone) {
-  Sample g = encoded_sample(30, 30);
-  cv::Mat plane;
-  cv::extractChannel(g.image, plane, 0);
-  cv::merge(std::vector<cv::Mat>{plane, plane, plane}, g.image);
+  const Sample g = gray_copy(encoded_sample(30, 30), 0);
   auto p = geometric(0);
   p.flip = p.rotate90 = false;
   auto plain = run(g, p, 4);
