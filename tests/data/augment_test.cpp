@@ -84,6 +84,13 @@ AugmentParams geometric(int crop) {
   return p;
 }
 
+// No crop, no flip, no rotation, every photometric step off: each test turns on what it checks.
+AugmentParams unchanged() {
+  auto p = geometric(0);
+  p.flip = p.rotate90 = false;
+  return p;
+}
+
 // `s` with its image made gray: channel `channel` in all three planes.
 Sample gray_copy(const Sample& s, int channel) {
   Sample g = s;
@@ -141,8 +148,7 @@ TEST(Augment, ScaleJitterZoomsBothWaysAndKeepsTargetsAligned) {
 
 TEST(Augment, GridDistortionMovesPixelsAndKeepsTargetsAligned) {
   auto s = encoded_sample(96, 96, false, 12);
-  auto p = geometric(0);
-  p.flip = p.rotate90 = false;
+  auto p = unchanged();
   p.distort = 0.06;
   int moved = 0;
   for (uint64_t seed = 0; seed < 20; ++seed) {
@@ -175,8 +181,7 @@ TEST(Augment, SameSeedSameResultOtherSeedOtherResult) {
 TEST(Augment, PhotometricStepsChangeOnlyTheImage) {
   auto s = encoded_sample(40, 40);
   std::vector<std::pair<const char*, AugmentParams>> steps;
-  auto base = geometric(0);
-  base.flip = base.rotate90 = false;
+  auto base = unchanged();
   auto with = [&](const char* name, auto set) {
     auto p = base;
     set(p);
@@ -206,8 +211,7 @@ TEST(Augment, PhotometricStepsChangeOnlyTheImage) {
 
 TEST(Augment, GrayConversionAndInversion) {
   auto s = encoded_sample(30, 30);
-  auto plain = geometric(0);
-  plain.flip = plain.rotate90 = false;
+  auto plain = unchanged();
   auto p = plain;
   p.gray = 1.0;
   auto out = run(s, p, 1);
@@ -231,8 +235,7 @@ TEST(Augment, GrayConversionAndInversion) {
 // over a few seeds more than one order comes out; gray crops are left alone.
 TEST(Augment, ChannelShuffleReordersWholePlanes) {
   auto s = encoded_sample(30, 30);
-  auto plain = geometric(0);
-  plain.flip = plain.rotate90 = false;
+  auto plain = unchanged();
   auto p = plain;
   p.channel_shuffle = 1.0;
   std::set<std::vector<int>> orders;
@@ -256,8 +259,7 @@ TEST(Augment, ChannelShuffleReordersWholePlanes) {
 
 TEST(Augment, ColourJitterLeavesGrayImagesAlone) {
   const Sample g = gray_copy(encoded_sample(30, 30), 0);
-  auto p = geometric(0);
-  p.flip = p.rotate90 = false;
+  auto p = unchanged();
   auto plain = run(g, p, 4);
   p.hue_jitter = 0.5;
   p.channel_jitter = 1.0;
