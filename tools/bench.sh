@@ -4,6 +4,7 @@
 # Usage: tools/bench.sh <name>... | all | list
 #   names: the scripts in tools/bench/ (pack, synth, model, train, scale, infer)
 #   NUCSEG_BUILD_DIR  build folder (default: build; built first if needed)
+# Installs what is missing first (tools/install_deps.sh --with-peer: the peer needs torchvision).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$root/tools/bench"
@@ -19,6 +20,8 @@ if [[ "$1" == "list" ]]; then echo "$available"; exit 0; fi
 names=("$@")
 if [[ "$1" == "all" ]]; then read -r -a names <<<"$available"; fi
 
+# The benchmarks time the PyTorch peer beside nucseg: on a fresh machine torchvision is missing.
+"$root/tools/install_deps.sh" --with-peer >/dev/null
 build_dir=${NUCSEG_BUILD_DIR:-$root/build}
 export NUCSEG_BUILD_DIR="$build_dir"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
