@@ -19,9 +19,16 @@ if [[ "$1" == "list" ]]; then echo "$available"; exit 0; fi
 
 names=("$@")
 if [[ "$1" == "all" ]]; then read -r -a names <<<"$available"; fi
+# Names checked before anything is installed or built.
+for name in "${names[@]}"; do
+  if [[ ! -x "$bench_dir/$name.sh" ]]; then
+    echo "bench.sh: unknown benchmark '$name' (available: $available)" >&2
+    exit 2
+  fi
+done
 
 # The benchmarks time the PyTorch peer beside nucseg: on a fresh machine torchvision is missing.
-"$root/tools/install_deps.sh" --with-peer >/dev/null
+"$root/tools/install_deps.sh" --with-peer
 build_dir=${NUCSEG_BUILD_DIR:-$root/build}
 export NUCSEG_BUILD_DIR="$build_dir"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -32,11 +39,6 @@ cmake --build "$build_dir" >/dev/null
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(date -u +%Y-%m-%d)"
 for name in "${names[@]}"; do
-  script="$bench_dir/$name.sh"
-  if [[ ! -x "$script" ]]; then
-    echo "bench.sh: unknown benchmark '$name' (available: $available)" >&2
-    exit 2
-  fi
   echo "== $name"
-  "$script"
+  "$bench_dir/$name.sh"
 done
