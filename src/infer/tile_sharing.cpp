@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <set>
@@ -82,6 +83,7 @@ void TileSharing::open(long item, size_t batches) {
   batches_ = batches;
   claimed_ = taken_here_ = received_ = 0;
   ready_.clear();
+  ahead_.clear();
   failed_.clear();
 }
 
@@ -90,6 +92,22 @@ long TileSharing::claim_own() { return static_cast<long>(handed_of(board_op(worl
 void TileSharing::receive_one() {
   MPI_Status status;
   NUCSEG_MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &status));
+  receive(status);
+}
+
+bool TileSharing::receive_arrived() {
+  bool any = false;
+  for (;;) {
+    int flag = 0;
+    MPI_Status status;
+    NUCSEG_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &status));
+    if (!flag) return any;
+    receive(status);
+    any = true;
+  }
+}
+
+void TileSharing::receive(const MPI_Status& status) {
   int count = 0;
   NUCSEG_MPI_CHECK(MPI_Get_count(&status, MPI_FLOAT, &count));
   std::vector<float> data(static_cast<size_t>(count));
@@ -104,10 +122,13 @@ void TileSharing::receive_one() {
 void TileSharing::logits(size_t index, const std::function<void(size_t, std::vector<float>&)>& compute,
                          std::vector<float>& out) {
   if (!open_ || index >= batches_) throw_runtime("tile sharing: batch " + std::to_string(index) + " of no open image");
+  // Results that arrived meanwhile are taken in first: a helper's send may wait for this receive.
+  receive_arrived();
   for (;;) {
     if (auto it = ready_.find(index); it != ready_.end()) {
       out = std::move(it->second);
       ready_.erase(it);
+      ahead_.erase(index);
       return;
     }
     if (auto it = failed_.find(index); it != failed_.end()) {
@@ -117,9 +138,15 @@ void TileSharing::logits(size_t index, const std::function<void(size_t, std::vec
       compute(index, out);
       return;
     }
-    if (index < claimed_) {  // a helper took it: wait for its result
-      receive_one();
-      continue;
+    if (index < claimed_) {  // a helper took it
+      if (receive_arrived()) continue;
+      // Its result is not in yet: compute a later batch meanwhile rather than wait idle (a
+      // helper's batch takes as long as one here, so waiting had left this rank idle for about
+      // half of a shared image). At most kMaxAhead such results are held, which bounds memory.
+      if (ahead_.size() >= kMaxAhead || claimed_ >= batches_) {
+        receive_one();
+        continue;
+      }
     }
     const long b = claim_own();
     if (b >= static_cast<long>(batches_)) {
@@ -135,6 +162,7 @@ void TileSharing::logits(size_t index, const std::function<void(size_t, std::vec
       return;
     }
     ready_[static_cast<size_t>(b)] = std::move(mine);
+    ahead_.insert(static_cast<size_t>(b));
   }
 }
 
@@ -147,6 +175,7 @@ void TileSharing::close() {
   const size_t handed = std::min(handed_of(old), batches_);  // takes past the end took nothing
   while (taken_here_ + received_ < handed) receive_one();
   ready_.clear();
+  ahead_.clear();
   failed_.clear();
 }
 
@@ -173,6 +202,15 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
   size_t prepared_batches = 0;
   std::set<long> unreadable;  // items this rank failed to prepare: never taken again
   std::vector<float> logits;
+  struct Send {
+    std::vector<float> data;
+    MPI_Request request;
+  };
+  std::deque<Send> sends;  // results on their way to owners, oldest first
+  auto finish_oldest_send = [&] {
+    NUCSEG_MPI_CHECK(MPI_Wait(&sends.front().request, MPI_STATUS_IGNORE));
+    sends.pop_front();
+  };
   // Reads `item` before taking any of its batches, so its owner never waits on this read.
   auto ready_for = [&](long item, size_t batches) {
     if (unreadable.count(item)) return false;
@@ -207,8 +245,14 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
                            e.what());
           logits.clear();  // an empty result: the owner computes the batch itself
         }
-        NUCSEG_MPI_CHECK(MPI_Send(logits.data(), static_cast<int>(logits.size()), MPI_FLOAT, r, static_cast<int>(index),
-                                  comm_));
+        // Sent without waiting: the owner receives between its own batches, and a blocking send
+        // would idle this rank until then. At most kMaxSendsInFlight results are held here.
+        while (sends.size() >= kMaxSendsInFlight) finish_oldest_send();
+        sends.push_back({std::move(logits), MPI_REQUEST_NULL});
+        auto& send = sends.back();
+        NUCSEG_MPI_CHECK(MPI_Isend(send.data.data(), static_cast<int>(send.data.size()), MPI_FLOAT, r,
+                                   static_cast<int>(index), comm_, &send.request));
+        logits = {};
         ++helped;
         worked = true;
         slot = board_op(r, 0, MPI_NO_OP);
@@ -216,6 +260,8 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
     }
     if (!worked) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  // Every owner receives what it was sent before it leaves (close()), so these complete.
+  while (!sends.empty()) finish_oldest_send();
   return helped;
 }
 

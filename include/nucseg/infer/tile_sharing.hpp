@@ -4,11 +4,13 @@
 // A board in an MPI window on rank 0 holds one word per rank: 0, or the image item it works on,
 // its number of tile batches and how many are handed out. The owner of an image opens its
 // slot, then asks for batch 0, 1, ... in order (logits()): a batch nobody has taken yet it
-// takes (fetch-and-add) and computes itself; one a helper took it receives from that helper.
-// Ranks whose queue is empty scan the board and take batches with the same fetch-and-add; the
+// takes (fetch-and-add) and computes itself; one a helper took it receives from that helper,
+// and while that result is not in it computes later batches (at most kMaxAhead held). Ranks
+// whose queue is empty scan the board and take batches with the same fetch-and-add; the
 // value it returns names the image and batch taken (possibly a newer image of that owner than
-// the board showed), which the helper reads itself, computes and sends to the owner. The owner
-// blends in batch order, so its result is the same whoever computed a batch.
+// the board showed), which the helper reads itself, computes and sends to the owner without
+// waiting for the receive (at most kMaxSendsInFlight held). The owner blends in batch order,
+// so its result is the same whoever computed a batch.
 //
 // Termination: the board's last slot counts ranks whose own work is done; helpers stop when it
 // reaches the world size (an owner counts itself only after its last image is finished, and
@@ -19,6 +21,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <vector>
 
 #include <mpi.h>
@@ -29,6 +32,11 @@ namespace nucseg::infer {
 
 class TileSharing final {
  public:
+  // Owner: batches computed here ahead of their turn while a helper's result is awaited.
+  static constexpr size_t kMaxAhead = 4;
+  // Helper: results sent and not yet received by their owner.
+  static constexpr size_t kMaxSendsInFlight = 2;
+
   // Collective over `world`.
   explicit TileSharing(const dist::World& world);
   ~TileSharing();  // collective (MPI_Win_free, MPI_Comm_free), except while an exception unwinds
@@ -67,7 +75,9 @@ class TileSharing final {
  private:
   long board_op(int slot, long operand, MPI_Op op);  // one atomic op on a board word; its old value
   long claim_own();  // owner: fetch-and-add on its slot; the batch index taken
-  void receive_one();
+  void receive_one();      // blocks until one result arrives
+  bool receive_arrived();  // takes every result already arrived, without blocking; whether any
+  void receive(const MPI_Status& status);
   std::vector<long> read_board();
 
   const dist::World& world_;
@@ -84,6 +94,7 @@ class TileSharing final {
   size_t received_ = 0;  // results received from helpers (open image)
   long received_total_ = 0;
   std::map<size_t, std::vector<float>> ready_;  // results not yet handed to the tiler
+  std::set<size_t> ahead_;  // those of ready_ computed here ahead of their turn
   std::map<size_t, bool> failed_;               // batches whose helper sent an empty result
 };
 
