@@ -27,6 +27,12 @@ demo=${NUCSEG_DEMO_DIR:-demo}
 ranks=${NUCSEG_RANKS:-2}
 build_dir=${NUCSEG_BUILD_DIR:-build}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# Transparent huge pages for malloc's heap (docs/hpc.md, "Memory"): glibc reads this only when
+# a process starts, so it is set here for every rank.
+case ":${GLIBC_TUNABLES:-}:" in
+  *:glibc.malloc.hugetlb=*) ;;
+  *) export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1" ;;
+esac
 
 step() { printf '\n=== %s\n' "$*"; }
 

@@ -27,6 +27,7 @@ if [[ -r "$out/checkpoint" ]]; then step=$(<"$out/checkpoint"); fi
 stop=0
 trap 'stop=1' USR1 TERM
 echo "fake_trainer rank $rank: starting at step $step of $steps"
+echo "fake_trainer rank $rank: GLIBC_TUNABLES=${GLIBC_TUNABLES:-}"
 touch "$out/started-$rank"
 while ((step < steps)); do
   # Slurm signals every process of the step, the sleep too: its death is no error here.

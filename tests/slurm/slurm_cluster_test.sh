@@ -73,6 +73,8 @@ preempt_and_resume() {
   ((attempts == 2)) || fail "$launcher: expected 2 attempts in the log (open-mode=append), got $attempts"
   expect_grep "checkpointed at step [0-9]+" "train-$launcher-$id.out" "$launcher: signal did not reach the ranks"
   expect_grep "starting at step [1-9][0-9]* of 40" "train-$launcher-$id.out" "$launcher: the requeued job did not resume"
+  expect_grep "rank 1: GLIBC_TUNABLES=(.*:)?glibc.malloc.hugetlb=1" "train-$launcher-$id.out" \
+    "$launcher: the ranks did not get transparent huge pages for malloc (docs/hpc.md)"
 }
 say "train.sbatch: early USR1 -> checkpoint -> requeue -> resume with NUCSEG_LAUNCHER=mpirun"
 preempt_and_resume mpirun
