@@ -32,9 +32,8 @@ done
 build_dir=${NUCSEG_BUILD_DIR:-$root/build}
 export NUCSEG_BUILD_DIR="$build_dir"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# Transparent huge pages for malloc's heap (docs/hpc.md, "Memory"): glibc reads this only when
-# a process starts, so it is set here for every rank
-# and for the peer alike.
+# Transparent huge pages for malloc's heap (docs/hpc.md, "Memory"), for every rank and for the
+# peer alike: glibc reads this only when a process starts.
 case ":${GLIBC_TUNABLES:-}:" in
   *:glibc.malloc.hugetlb=*) ;;
   *) export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1" ;;

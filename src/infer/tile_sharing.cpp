@@ -51,7 +51,7 @@ TileSharing::TileSharing(const dist::World& world) : world_(world) {
 bool TileSharing::worth_sharing(long item, size_t batches, size_t floats_per_batch) const {
   return world_.size() > 1 && world_.size() < 65536 && item >= 0 && item <= kMaxItem && batches > 1 &&
          batches <= std::min(max_batches_, kMaxBatches) &&
-         floats_per_batch <= static_cast<size_t>(std::numeric_limits<int>::max());  // one MPI_Send count
+         floats_per_batch <= static_cast<size_t>(std::numeric_limits<int>::max());  // one MPI_Isend count
 }
 
 long TileSharing::board_op(int slot, long operand, MPI_Op op) {
@@ -142,7 +142,8 @@ void TileSharing::logits(size_t index, const std::function<void(size_t, std::vec
       if (receive_arrived()) continue;
       // Its result is not in yet: compute a later batch meanwhile rather than wait idle (a
       // helper's batch takes as long as one here, so waiting had left this rank idle for about
-      // half of a shared image). At most kMaxAhead such results are held, which bounds memory.
+      // half of a shared image). At most kMaxAhead such results are held; helpers' results wait
+      // here too, at most one per batch a helper took.
       if (ahead_.size() >= kMaxAhead || claimed_ >= batches_) {
         receive_one();
         continue;
@@ -170,8 +171,8 @@ void TileSharing::close() {
   if (!open_) return;
   const long old = board_op(world_.rank(), 0, MPI_REPLACE);
   open_ = false;
-  // Every batch handed out was taken here or owes a message: receive the rest (a helper
-  // blocks in its send until then).
+  // Every batch handed out was taken here or owes a message: receive the rest (a helper at its
+  // limit of sends in flight waits for them).
   const size_t handed = std::min(handed_of(old), batches_);  // takes past the end took nothing
   while (taken_here_ + received_ < handed) receive_one();
   ready_.clear();
@@ -201,14 +202,24 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
   long helped = 0, prepared = -1;
   size_t prepared_batches = 0;
   std::set<long> unreadable;  // items this rank failed to prepare: never taken again
-  std::vector<float> logits;
+  std::vector<float> logits, spare;  // spare: a sent result's buffer, reused for the next batch
   struct Send {
     std::vector<float> data;
     MPI_Request request;
   };
-  std::deque<Send> sends;  // results on their way to owners, oldest first
+  // Results on their way to owners, oldest first. Should an exception leave this function with
+  // sends in flight, their buffers stay allocated: an owner may still be reading them, and the
+  // job is aborted next (cli::run_tool). Moving a deque keeps its elements where they are.
+  struct InFlight {
+    std::deque<Send> sends;
+    ~InFlight() {
+      if (!sends.empty()) new std::deque<Send>(std::move(sends));  // deliberately never freed
+    }
+  } in_flight;
+  auto& sends = in_flight.sends;
   auto finish_oldest_send = [&] {
     NUCSEG_MPI_CHECK(MPI_Wait(&sends.front().request, MPI_STATUS_IGNORE));
+    spare = std::move(sends.front().data);
     sends.pop_front();
   };
   // Reads `item` before taking any of its batches, so its owner never waits on this read.
@@ -236,6 +247,7 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
         const long item = item_of(slot);
         const size_t index = handed_of(slot);
         if (item < 0 || index >= batches_of(slot)) break;
+        logits = std::move(spare);
         logits.clear();
         try {
           if (!ready_for(item, batches_of(slot))) throw_runtime("image not readable here, or tiled differently");
@@ -252,7 +264,6 @@ long TileSharing::help_until_all_done(const std::function<size_t(long item)>& pr
         auto& send = sends.back();
         NUCSEG_MPI_CHECK(MPI_Isend(send.data.data(), static_cast<int>(send.data.size()), MPI_FLOAT, r,
                                    static_cast<int>(index), comm_, &send.request));
-        logits = {};
         ++helped;
         worked = true;
         slot = board_op(r, 0, MPI_NO_OP);

@@ -90,6 +90,8 @@ scancel "$id"
 [[ "$(wait_job "$id" 60)" == CANCELLED ]] || fail "cancelled job $id ended $(job_field "$id" JobState)"
 [[ "$(job_field "$id" Restarts)" == 0 ]] || fail "a cancelled job was requeued"
 [[ -s "$out/checkpoint" ]] || fail "the cancelled job's ranks wrote no checkpoint"
+expect_grep "rank 1: GLIBC_TUNABLES=(.*:)?glibc.malloc.hugetlb=1" "train-cancel-$id.out" \
+  "srun: the ranks did not get transparent huge pages for malloc (docs/hpc.md)"
 
 # srun (Slurm 22.05) exits 0 when its step cannot start, e.g. when a stale PMIx socket of the
 # same job and step id is left in slurmd's spool (what a requeue used to leave behind).
